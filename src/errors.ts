@@ -1,0 +1,53 @@
+// Typed errors. Every error the library throws on purpose is an ErnieError with a stable
+// `code` a program can switch on and a message a developer can act on.
+
+export type ErrorCode =
+  | 'BAD_CONFIG'          // config.json missing fields, unknown model_type, inconsistent sizes
+  | 'BAD_FILE'            // a malformed, truncated or hostile file (safetensors, GGUF, manifest)
+  | 'MISSING_TENSOR'      // a weight the config needs is not in the checkpoint
+  | 'SHAPE_MISMATCH'      // a tensor whose shape disagrees with the config
+  | 'UNSUPPORTED'         // a dtype, feature or option this build does not handle
+  | 'FETCH_FAILED'        // HTTP error, or a server that ignores Range requests
+  | 'GPU_UNAVAILABLE'     // no WebGPU adapter or device
+  | 'GPU_LIMIT'           // a buffer larger than the device allows
+  | 'DEVICE_LOST'         // the GPU device was lost mid-run
+  | 'CONTEXT_OVERFLOW'    // prompt + generation longer than the KV cache
+  | 'BAD_REQUEST'         // a malformed API request
+  | 'ABORTED';            // an AbortSignal fired
+
+export class ErnieError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ErnieError';
+    this.code = code;
+  }
+}
+
+/** A malformed or hostile file. `file` names it so the user knows which download to redo. */
+export class FileFormatError extends ErnieError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('BAD_FILE', `${file}: ${message}`, options);
+    this.name = 'FileFormatError';
+    this.file = file;
+  }
+}
+
+export class ConfigError extends ErnieError {
+  constructor(message: string) {
+    super('BAD_CONFIG', message);
+    this.name = 'ConfigError';
+  }
+}
+
+export class AbortError extends ErnieError {
+  constructor(message = 'The operation was aborted') {
+    super('ABORTED', message);
+    this.name = 'AbortError';
+  }
+}
+
+export function throwIfAborted(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortError(typeof signal.reason === 'string' ? signal.reason : undefined);
+}

@@ -1,0 +1,15 @@
+// A ByteSource is a file we read in slices: a Blob/File the user picked, an ArrayBuffer,
+// a URL served with HTTP Range, or (in Node, see node_source.ts) a path on disk.
+// Loaders never read a whole multi-gigabyte file at once; they ask for byte ranges.
+
+export interface ByteSource {
+  /** File name or URL; used in error messages. */
+  readonly name: string;
+  /** Total size in bytes. */
+  size(): Promise<number>;
+  /** Exactly `length` bytes starting at `offset`; throws FileFormatError past the end. */
+  read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+/** Resolves a path inside a model folder ("config.json", "model-00001-of-00002.safetensors"). */
+export type FolderSource = (relativePath: string) => ByteSource;
