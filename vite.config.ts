@@ -14,9 +14,9 @@ export default defineConfig({
     sourcemap: true,
     lib: {
       entry: {
-        index: resolve(__dirname, 'src/index.ts'),
-        node: resolve(__dirname, 'src/node.ts'),
-        cli: resolve(__dirname, 'src/cli/main.ts'),
+        index: resolve(import.meta.dirname, 'src/index.ts'),
+        node: resolve(import.meta.dirname, 'src/node.ts'),
+        cli: resolve(import.meta.dirname, 'src/cli/main.ts'),
       },
       formats: ['es'],
     },

@@ -1,0 +1,55 @@
+// Group token->expert assignments by expert, so each expert's weights are read once for all
+// the tokens routed to it. Assignment a = t*k + slot. Outputs:
+//   groups[0] = number of experts with at least one assignment (active groups)
+//   group_expert[g], group_start[g], group_count[g] for g < active, ordered by expert id
+//   order[group_start[g] .. + group_count[g]] = the assignments of that expert, ascending
+// One workgroup; thread e handles expert e.
+
+struct Params {
+  assignments: u32,
+  experts: u32,
+  _pad0: u32,
+  _pad1: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;              // [assignments]
+@group(0) @binding(2) var<storage, read_write> groups: array<u32>;     // [1 + 3*experts]: active, expert[], start[], count[]
+@group(0) @binding(3) var<storage, read_write> order: array<u32>;      // [assignments]
+
+const WG = 256u;
+var<workgroup> counts: array<u32, WG>;
+var<workgroup> starts: array<u32, WG>;
+var<workgroup> slots: array<u32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) e: u32) {
+  var c = 0u;
+  if (e < p.experts) {
+    for (var a = 0u; a < p.assignments; a++) { c += u32(ids[a] == e); }
+  }
+  counts[e] = c;
+  workgroupBarrier();
+  if (e == 0u) {
+    var start = 0u;
+    var active = 0u;
+    for (var i = 0u; i < p.experts; i++) {
+      starts[i] = start;
+      slots[i] = active;
+      start += counts[i];
+      active += u32(counts[i] > 0u);
+    }
+    groups[0] = active;
+  }
+  workgroupBarrier();
+  if (e < p.experts && c > 0u) {
+    let g = slots[e];
+    groups[1u + g] = e;
+    groups[1u + p.experts + g] = starts[e];
+    groups[1u + 2u * p.experts + g] = c;
+    var w = starts[e];
+    for (var a = 0u; a < p.assignments; a++) {
+      if (ids[a] == e) { order[w] = a; w++; }
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import matvecSource from '../../shaders/matvec.wgsl?raw';
+import matmulSource from '../../shaders/matmul.wgsl?raw';
+import { type GpuContext, grid1d, Params } from '../gpu/context.js';
+import { type GpuWeight, weightPipeline } from './common.js';
+
+/** Batches up to this many tokens go through the matrix-vector kernel (weights read once). */
+export const MATVEC_MAX_TOKENS = 8;
+
+/**
+ * y[t, n] (+)= sum_k x[t, k] * W[n, k]   x: [tokens, K] f32, W: [N, K], y: [tokens, N] f32.
+ * Small batches (decode) use the matrix-vector kernel, larger ones (prefill) the tiled one.
+ * `accumulate` adds into y instead of overwriting it (fuses the residual add).
+ */
+export function matmul(ctx: GpuContext, a: { x: GPUBuffer; w: GpuWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'tiled' }): void {
+  const { rows: N, cols: K } = a.w;
+  const params = new Params(4).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0);
+  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? 'matvec' : 'tiled');
+  if (kernel === 'matvec') {
+    if (a.tokens > MATVEC_MAX_TOKENS) throw new Error(`matvec handles at most ${MATVEC_MAX_TOKENS} tokens`);
+    ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(N));
+  } else {
+    ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 64)]);
+  }
+}

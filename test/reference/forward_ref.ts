@@ -1,0 +1,56 @@
+// Reference forward of ERNIE 4.5 (MoE or dense) in f64, straight from ERNIE45.md §1.7.
+// Slow and simple on purpose: it is the oracle for the GPU forward on geometries no fixture has.
+import { type ErnieConfig, isMoeLayer, weightNames } from '../../src/model/ernie45/config.js';
+import * as ops from './ops.js';
+
+export type WeightLookup = (name: string) => ArrayLike<number>;
+
+export interface RefOutput {
+  /** [T, vocab] */
+  logits: Float64Array;
+  /** hidden[l]: l = 0 embeddings, 1..L-1 outputs of layers 0..L-2, L: final-normed output. */
+  hidden: Float64Array[];
+}
+
+export function referenceForward(cfg: ErnieConfig, w: WeightLookup, ids: number[]): RefOutput {
+  const T = ids.length, Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
+  const positions = ids.map((_, i) => i);
+  let h = ops.embedding(w(weightNames.embed), Hd, ids);
+  const hidden: Float64Array[] = [h];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const n = weightNames.layer(l);
+    const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);
+    const q = ops.rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, positions, cfg.ropeTheta);
+    const k = ops.rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, positions, cfg.ropeTheta);
+    const v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
+    const att = ops.attention(q, k, v, T, 0, H, KVH, D);
+    const o = ops.matmul(att, w(n.o), T, H * D, Hd);
+    for (let i = 0; i < h.length; i++) h[i] += o[i];
+    const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, cfg.rmsNormEps);
+    const f = isMoeLayer(cfg, l) ? moe(cfg, w, l, m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
+    for (let i = 0; i < h.length; i++) h[i] += f[i];
+    if (l < cfg.numLayers - 1) hidden.push(Float64Array.from(h));
+  }
+  const hn = ops.rmsnorm(h, w(weightNames.finalNorm), T, Hd, cfg.rmsNormEps);
+  hidden.push(hn);
+  const head = cfg.tieWordEmbeddings ? w(weightNames.embed) : w(weightNames.lmHead);
+  return { logits: ops.matmul(hn, head, T, Hd, cfg.vocabSize), hidden };
+}
+
+function moe(cfg: ErnieConfig, w: WeightLookup, l: number, x: Float64Array, T: number): Float64Array {
+  const m = cfg.moe!, Hd = cfg.hiddenSize, n = weightNames.layer(l);
+  const logits = ops.matmul(x, w(n.router), T, Hd, m.numExperts);
+  const { ids, weights } = ops.route(logits, w(n.routerBias), T, m.numExperts, m.topK, m.normMin);
+  const out = m.sharedIntermediateSize > 0
+    ? ops.swiglu(x, w(n.sharedGate), w(n.sharedUp), w(n.sharedDown), T, Hd, m.sharedIntermediateSize)
+    : new Float64Array(T * Hd);
+  for (let t = 0; t < T; t++) {
+    const xt = x.subarray(t * Hd, (t + 1) * Hd);
+    for (let j = 0; j < m.topK; j++) {
+      const e = ids[t * m.topK + j];
+      const y = ops.swiglu(xt, w(n.expertGate(e)), w(n.expertUp(e)), w(n.expertDown(e)), 1, Hd, m.expertIntermediateSize);
+      for (let i = 0; i < Hd; i++) out[t * Hd + i] += weights[t * m.topK + j] * y[i];
+    }
+  }
+  return out;
+}
