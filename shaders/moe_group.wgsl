@@ -32,14 +32,14 @@ fn main(@builtin(local_invocation_index) e: u32) {
   workgroupBarrier();
   if (e == 0u) {
     var start = 0u;
-    var active = 0u;
+    var n_active = 0u;
     for (var i = 0u; i < p.experts; i++) {
       starts[i] = start;
-      slots[i] = active;
+      slots[i] = n_active;
       start += counts[i];
-      active += u32(counts[i] > 0u);
+      n_active += u32(counts[i] > 0u);
     }
-    groups[0] = active;
+    groups[0] = n_active;
   }
   workgroupBarrier();
   if (e < p.experts && c > 0u) {

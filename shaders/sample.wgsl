@@ -99,10 +99,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   // lo keeps enough; it must be at least the best token's probability floor.
   let tau = max(lo, p.min_p);
   let kept_mass = kept(lid, mx, tau).y;
-  let target = p.u * kept_mass;
+  let goal = p.u * kept_mass;
 
   // Each thread owns a contiguous slice of the vocabulary; a prefix sum over slices finds
-  // the slice holding the target, and its thread walks it.
+  // the slice holding the goal, and its thread walks it.
   let per = (p.vocab + WG - 1u) / WG;
   let lo_i = lid * per;
   let hi_i = min(lo_i + per, p.vocab);
@@ -119,10 +119,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var found = false;
     for (var j = 0u; j < WG; j++) {
       if (red_f[j] > 0.0) { last_nonempty = j; }
-      if (!found && red_f[j] > 0.0 && run + red_f[j] > target) { red_u[0] = j; found = true; }
+      if (!found && red_f[j] > 0.0 && run + red_f[j] > goal) { red_u[0] = j; found = true; }
       if (!found) { run += red_f[j]; }
     }
-    // Rounding can leave the target just past the end: take the last slice with mass.
+    // Rounding can leave the goal just past the end: take the last slice with mass.
     if (!found) { red_u[0] = last_nonempty; run -= red_f[last_nonempty]; }
     red_f[0] = run;   // mass before the chosen slice
   }
@@ -136,10 +136,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       if (q >= tau) {
         last = i;
         run += q;
-        if (run > target) { pick = i; break; }
+        if (run > goal) { pick = i; break; }
       }
     }
-    if (run <= target) { pick = last; }
+    if (run <= goal) { pick = last; }
     result[0] = pick;
   }
 }

@@ -1,0 +1,195 @@
+// Upload an ERNIE 4.5 checkpoint to the GPU, tensor by tensor, into the layout the kernels
+// read: q/k/v/o as they are; gate and up side by side ([2*inter, hidden]) so one matmul
+// computes both; routed experts stacked per layer ([experts * rows, cols]).
+import { ErnieError } from '../../errors.js';
+import type { GpuContext } from '../../gpu/context.js';
+import type { GpuWeight } from '../../kernels/common.js';
+import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
+
+/** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
+export interface WeightSource {
+  has(name: string): boolean;
+  /** Shape in HF layout ([out, in] for matrices) and the stored dtype ('F32', 'F16', 'BF16', ...). */
+  info(name: string): { shape: number[]; dtype: string };
+  readF32(name: string, signal?: AbortSignal): Promise<Float32Array>;
+  readRaw(name: string, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+export interface FfnWeights {
+  /** [2*inter, hidden]: gate rows, then up rows */
+  gateUp: GpuWeight;
+  /** [hidden, inter] */
+  down: GpuWeight;
+}
+
+export interface MoeWeights {
+  /** [experts, hidden] f32 (routing is computed in f32 on purpose) */
+  router: GpuWeight;
+  /** [experts] f32 correction bias (zeros when the checkpoint has none) */
+  routerBias: GPUBuffer;
+  /** [experts * 2*inter, hidden]: per expert, gate rows then up rows */
+  expertsGateUp: GpuWeight;
+  /** [experts * hidden, inter] */
+  expertsDown: GpuWeight;
+  shared: FfnWeights | null;
+}
+
+export interface LayerWeights {
+  inputNorm: GPUBuffer; // [hidden] f32
+  postNorm: GPUBuffer; // [hidden] f32
+  q: GpuWeight; // [heads*headDim, hidden]
+  k: GpuWeight; // [kvHeads*headDim, hidden]
+  v: GpuWeight; // [kvHeads*headDim, hidden]
+  o: GpuWeight; // [hidden, heads*headDim]
+  dense: FfnWeights | null;
+  moe: MoeWeights | null;
+}
+
+export interface ModelWeights {
+  embed: GpuWeight; // [vocab, hidden]
+  finalNorm: GPUBuffer; // [hidden] f32
+  lmHead: GpuWeight; // [vocab, hidden]; the embedding itself when tied
+  layers: LayerWeights[];
+}
+
+export interface LoadProgress {
+  tensorsDone: number;
+  tensorsTotal: number;
+  bytesUploaded: number;
+}
+
+/** Stores F16 checkpoints as f16 (read by the kernels without shader-f16); everything else as f32. */
+function storedDtype(src: WeightSource, name: string): 'f16' | 'f32' {
+  return src.info(name).dtype === 'F16' ? 'f16' : 'f32';
+}
+
+export async function loadWeights(
+  ctx: GpuContext,
+  cfg: ErnieConfig,
+  src: WeightSource,
+  opts: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void } = {},
+): Promise<ModelWeights> {
+  const expect = expectedShapes(cfg);
+  const missing = [...expect.keys()].filter((n) => !src.has(n));
+  if (missing.length) {
+    throw new ErnieError('MISSING_TENSOR', `checkpoint lacks ${missing.length} tensor(s) the config needs, e.g. ${missing.slice(0, 3).join(', ')}`);
+  }
+  for (const [name, shape] of expect) {
+    const got = src.info(name).shape;
+    // The router bias is [1, E] in the text checkpoints; compare element counts for vectors.
+    const same = got.length === shape.length ? got.every((d, i) => d === shape[i]) : got.reduce((a, b) => a * b, 1) === shape.reduce((a, b) => a * b, 1);
+    if (!same) throw new ErnieError('SHAPE_MISMATCH', `${name}: checkpoint shape [${got}] but config.json implies [${shape}]`);
+  }
+  const total = expect.size;
+  let done = 0;
+  let bytes = 0;
+  const tick = (n: number) => {
+    done++;
+    bytes += n;
+    opts.onProgress?.({ tensorsDone: done, tensorsTotal: total, bytesUploaded: bytes });
+  };
+
+  /** Read tensors and write them one after another into one new buffer. */
+  const stack = async (label: string, names: string[], dtype: 'f16' | 'f32', rows: number, cols: number): Promise<GpuWeight> => {
+    const buffer = ctx.createBuffer(label, rows * cols * (dtype === 'f16' ? 2 : 4));
+    let offset = 0;
+    for (const name of names) {
+      const data = dtype === 'f16' ? await src.readRaw(name, opts.signal) : await src.readF32(name, opts.signal);
+      ctx.write(buffer, data, offset);
+      offset += data.byteLength;
+      tick(data.byteLength);
+    }
+    return { buffer, dtype, rows, cols };
+  };
+  const matrix = (name: string) => {
+    const [rows, cols] = src.info(name).shape;
+    return stack(name, [name], storedDtype(src, name), rows, cols);
+  };
+  const vector = async (name: string) => {
+    const data = await src.readF32(name, opts.signal);
+    tick(data.byteLength);
+    return ctx.upload(name, data);
+  };
+  const ffn = async (label: string, gate: string, up: string, down: string): Promise<FfnWeights> => {
+    const [inter, hidden] = src.info(gate).shape;
+    const dtype = storedDtype(src, gate);
+    return {
+      gateUp: await stack(`${label}.gate_up`, [gate, up], dtype, 2 * inter, hidden),
+      down: await stack(down, [down], dtype, hidden, inter),
+    };
+  };
+
+  const embed = await matrix(weightNames.embed);
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const n = weightNames.layer(l);
+    const layer: LayerWeights = {
+      inputNorm: await vector(n.inputNorm),
+      postNorm: await vector(n.postNorm),
+      q: await matrix(n.q),
+      k: await matrix(n.k),
+      v: await matrix(n.v),
+      o: await matrix(n.o),
+      dense: null,
+      moe: null,
+    };
+    if (isMoeLayer(cfg, l)) {
+      const m = cfg.moe!;
+      const E = m.numExperts, I = m.expertIntermediateSize, H = cfg.hiddenSize;
+      const experts = [...Array(E).keys()];
+      const dtype = storedDtype(src, n.expertGate(0));
+      const routerData = await src.readF32(n.router, opts.signal);
+      tick(routerData.byteLength);
+      layer.moe = {
+        router: { buffer: ctx.upload(n.router, routerData), dtype: 'f32', rows: E, cols: H },
+        routerBias: src.has(n.routerBias) ? await vector(n.routerBias) : ctx.upload('zero bias', new Float32Array(E)),
+        expertsGateUp: await stack(`layer ${l} experts gate_up`, experts.flatMap((e) => [n.expertGate(e), n.expertUp(e)]), dtype, E * 2 * I, H),
+        expertsDown: await stack(`layer ${l} experts down`, experts.map(n.expertDown), dtype, E * H, I),
+        shared: m.sharedIntermediateSize > 0 ? await ffn(`layer ${l} shared`, n.sharedGate, n.sharedUp, n.sharedDown) : null,
+      };
+    } else {
+      layer.dense = await ffn(`layer ${l} mlp`, n.gate, n.up, n.down);
+    }
+    layers.push(layer);
+  }
+  const finalNorm = await vector(weightNames.finalNorm);
+  const lmHead = cfg.tieWordEmbeddings ? embed : await matrix(weightNames.lmHead);
+  return { embed, finalNorm, lmHead, layers };
+}
+
+/** Every tensor the config needs, with the shape it implies. */
+export function expectedShapes(cfg: ErnieConfig): Map<string, number[]> {
+  const H = cfg.hiddenSize, D = cfg.headDim;
+  const m = new Map<string, number[]>();
+  m.set(weightNames.embed, [cfg.vocabSize, H]);
+  m.set(weightNames.finalNorm, [H]);
+  if (!cfg.tieWordEmbeddings) m.set(weightNames.lmHead, [cfg.vocabSize, H]);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const n = weightNames.layer(l);
+    m.set(n.inputNorm, [H]);
+    m.set(n.postNorm, [H]);
+    m.set(n.q, [cfg.numHeads * D, H]);
+    m.set(n.k, [cfg.numKvHeads * D, H]);
+    m.set(n.v, [cfg.numKvHeads * D, H]);
+    m.set(n.o, [H, cfg.numHeads * D]);
+    if (isMoeLayer(cfg, l)) {
+      const moe = cfg.moe!;
+      m.set(n.router, [moe.numExperts, H]);
+      for (let e = 0; e < moe.numExperts; e++) {
+        m.set(n.expertGate(e), [moe.expertIntermediateSize, H]);
+        m.set(n.expertUp(e), [moe.expertIntermediateSize, H]);
+        m.set(n.expertDown(e), [H, moe.expertIntermediateSize]);
+      }
+      if (moe.sharedIntermediateSize > 0) {
+        m.set(n.sharedGate, [moe.sharedIntermediateSize, H]);
+        m.set(n.sharedUp, [moe.sharedIntermediateSize, H]);
+        m.set(n.sharedDown, [H, moe.sharedIntermediateSize]);
+      }
+    } else {
+      m.set(n.gate, [cfg.intermediateSize, H]);
+      m.set(n.up, [cfg.intermediateSize, H]);
+      m.set(n.down, [H, cfg.intermediateSize]);
+    }
+  }
+  return m;
+}

@@ -1,0 +1,60 @@
+// The tiny ERNIE 4.5 MoE fixture on real WebGPU against HF transformers' own outputs:
+// logits of every position, hidden states per layer, and 24-token greedy continuations
+// decoded one token per step through the KV cache.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadErnieFromFolder } from '../../src/model/ernie45/load.js';
+import type { ErnieForward } from '../../src/model/ernie45/forward.js';
+import { sample } from '../../src/kernels/sample.js';
+import { maxAbsDiff } from '../reference/ops.js';
+import { gpuContext } from '../helpers/gpu.js';
+import { TINY, nodeFolder, openReferenceTensors, readTinyReference } from '../helpers/fixtures.js';
+import type { SafetensorsFile } from '../../src/formats/safetensors.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+
+const ref = readTinyReference();
+let ctx: GpuContext;
+let model: ErnieForward;
+let refs: SafetensorsFile;
+const measured: string[] = [];
+
+beforeAll(async () => {
+  ctx = await gpuContext();
+  ({ forward: model } = await loadErnieFromFolder(ctx, nodeFolder(TINY), { maxBatch: 16 }));
+  refs = await openReferenceTensors(`${TINY}/reference.safetensors`);
+});
+
+afterAll(() => {
+  console.log(`tiny MoE vs HF: ${measured.join('; ')}`);
+});
+
+describe('ernie45-moe-tiny vs HF transformers', () => {
+  it.each([0, 1, 2])('prompt %i: logits of every position and hidden states per layer', async (p) => {
+    const ids = ref.prompts[p];
+    model.truncate(0);
+    const { logits, hidden } = await model.run(ids, { allLogits: true, captureHidden: true });
+    const want = await refs.readF32(`logits_${p}`);
+    const diff = maxAbsDiff(logits!, want);
+    measured.push(`prompt ${p} (${ids.length} tokens) max |logit diff| ${diff.toExponential(2)}`);
+    expect(diff).toBeLessThan(1e-3);
+    expect(hidden!.length).toBe(5);
+    for (let l = 0; l < hidden!.length; l++) {
+      const h = await refs.readF32(`hidden_${p}_${l}`);
+      expect(maxAbsDiff(hidden![l], h), `hidden ${l}`).toBeLessThan(1e-4);
+    }
+  });
+
+  it.each([0, 1, 2])('prompt %i: 24 greedy tokens, one per step through the KV cache', { timeout: 600_000 }, async (p) => {
+    model.truncate(0);
+    const result = ctx.createBuffer('token', 4);
+    const out: number[] = [];
+    let next = ref.prompts[p];
+    for (let i = 0; i < 24; i++) {
+      await model.run(next);
+      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: model.cfg.vocabSize, result, options: { temperature: 0 }, u: 0 });
+      const [id] = await ctx.readU32(result, 0, 1);
+      out.push(id);
+      next = [id];
+    }
+    expect(out).toEqual(ref.greedy[p]);
+  });
+});
