@@ -1,6 +1,6 @@
-// Tiled matrix-matrix for prefill: y[t, n] (+)= sum_k x[t, k] * W[n, k].
-// A 16x16 workgroup computes a 64x64 output tile (4x4 per thread), staging 64x16 slices of
-// x and W in workgroup memory. Any T, K, N (edges are guarded).
+// Matrix-matrix for prefill: y[t, n] (+)= sum_k x[t, k] * W[n, k].
+// Each thread computes a 4x4 block (4 tokens x 4 output rows) in registers, reading x and W
+// straight from memory (caches serve the reuse). Barrier-free like matvec.wgsl; any T, K, N.
 
 struct Params {
   T: u32,
@@ -14,55 +14,26 @@ struct Params {
 @group(0) @binding(2) var<storage, read> x: array<f32>;            // [T, K]
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;      // [T, N]
 
-const TILE = 64u;
-const KT = 16u;
-var<workgroup> xs: array<array<f32, KT>, TILE>;   // [t in tile][k in slice]
-var<workgroup> ws: array<array<f32, KT>, TILE>;   // [n in tile][k in slice]
+const WG = 64u;
 
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid3: vec3u) {
-  let t0 = wg.y * TILE;
-  let n0 = wg.x * TILE;
-  let lid = lid3.y * 16u + lid3.x;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < p.K; k0 += KT) {
-    // 256 threads load 64x16 values of each operand: 4 each.
-    for (var i = 0u; i < 4u; i++) {
-      let e = lid + i * 256u;
-      let r = e / KT;
-      let c = e % KT;
-      let k = k0 + c;
-      let t = t0 + r;
-      let n = n0 + r;
-      var xv = 0.0;
-      if (t < p.T && k < p.K) { xv = x[t * p.K + k]; }
-      xs[r][c] = xv;
-      var wv = 0.0;
-      if (n < p.N && k < p.K) { wv = w_at(n * p.K + k); }
-      ws[r][c] = wv;
-    }
-    workgroupBarrier();
-    for (var c = 0u; c < KT; c++) {
-      var xv: array<f32, 4>;
-      var wv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        xv[i] = xs[lid3.y + 16u * i][c];
-        wv[i] = ws[lid3.x + 16u * i][c];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += xv[i] * wv[j]; }
-      }
-    }
-    workgroupBarrier();
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  // x: blocks of 4 rows of N; y: blocks of 4 tokens
+  let n0 = (wg.x * WG + lid) * 4u;
+  let t0 = wg.y * 4u;
+  if (n0 >= p.N) { return; }
+  var acc: array<vec4f, 4>;   // acc[i][j]: token t0+i, row n0+j
+  let nt = min(4u, p.T - t0);
+  let nn = min(4u, p.N - n0);
+  for (var k = 0u; k < p.K; k++) {
+    var wv = vec4f(0.0);
+    for (var j = 0u; j < nn; j++) { wv[j] = w_at((n0 + j) * p.K + k); }
+    for (var i = 0u; i < nt; i++) { acc[i] += x[(t0 + i) * p.K + k] * wv; }
   }
-  for (var i = 0u; i < 4u; i++) {
-    let t = t0 + lid3.y + 16u * i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + lid3.x + 16u * j;
-      if (t < p.T && n < p.N) {
-        let o = t * p.N + n;
-        y[o] = select(0.0, y[o], p.accumulate == 1u) + acc[i][j];
-      }
+  for (var i = 0u; i < nt; i++) {
+    for (var j = 0u; j < nn; j++) {
+      let o = (t0 + i) * p.N + n0 + j;
+      y[o] = select(0.0, y[o], p.accumulate == 1u) + acc[i][j];
     }
   }
 }

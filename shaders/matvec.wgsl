@@ -1,9 +1,10 @@
 // Matrix-vector for decode (and small batches): y[t, n] (+)= sum_k x[t, k] * W[n, k].
-// One workgroup per output row n; its threads split k, so each weight row is read once
-// for all `tokens` inputs. Weights f32 or f16 (see common/weights_*).
+// One thread per output row n, looping over k for all `tokens` inputs at once, so each
+// weight is read once per step. No workgroup memory and no barriers: software rasterisers
+// (SwiftShader) run barrier-free kernels as plain SIMD loops, many times faster.
 
 struct Params {
-  tokens: u32,
+  tokens: u32,       // <= MAX_TOKENS
   K: u32,
   N: u32,
   accumulate: u32,   // 1: y += x·Wᵀ (fused residual add), 0: y = x·Wᵀ
@@ -16,30 +17,21 @@ struct Params {
 
 const WG = 64u;
 const MAX_TOKENS = 8u;
-var<workgroup> partial: array<array<f32, WG>, MAX_TOKENS>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let n = wg.x + wg.y * nwg.x;
-  if (n >= p.N) { return; }   // uniform per workgroup: safe before barriers
+  let n = (wg.x + wg.y * nwg.x) * WG + lid;
+  if (n >= p.N) { return; }
   var acc: array<f32, MAX_TOKENS>;
   let row = n * p.K;
-  for (var k = lid; k < p.K; k += WG) {
+  for (var k = 0u; k < p.K; k++) {
     let wv = w_at(row + k);
     for (var t = 0u; t < p.tokens; t++) {
       acc[t] += wv * x[t * p.K + k];
     }
   }
-  for (var t = 0u; t < p.tokens; t++) { partial[t][lid] = acc[t]; }
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) {
-      for (var t = 0u; t < p.tokens; t++) { partial[t][lid] += partial[t][lid + s]; }
-    }
-    workgroupBarrier();
-  }
-  if (lid < p.tokens) {
-    let o = lid * p.N + n;
-    y[o] = select(0.0, y[o], p.accumulate == 1u) + partial[lid][0];
+  for (var t = 0u; t < p.tokens; t++) {
+    let o = t * p.N + n;
+    y[o] = select(0.0, y[o], p.accumulate == 1u) + acc[t];
   }
 }

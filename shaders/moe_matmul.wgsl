@@ -2,8 +2,9 @@
 //   y[a, n] = sum_k x[row(a), k] * W[e, n, k]
 // with W the experts' stacked weights [experts, N, K]. row(a) = a / k_per_token when the
 // input is per token (gate/up projections), or a when it is per assignment (down projection).
-// Workgroup (n, g): output row n of active group g; the expert's weight row is read once
-// and reused for all of that expert's assignments (up to 8 at a time).
+// Workgroups (x: blocks of 64 output rows, y: active group g); one thread per output row n
+// reads the expert's weight row once for up to 8 of that expert's assignments at a time.
+// Barrier-free, like matvec.wgsl.
 
 struct Params {
   N: u32,
@@ -21,36 +22,27 @@ struct Params {
 
 const WG = 64u;
 const BATCH = 8u;
-var<workgroup> partial: array<array<f32, WG>, BATCH>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = wg.x;
+  let n = wg.x * WG + lid;
   let g = wg.y;
-  if (g >= groups[0]) { return; }    // uniform per workgroup
+  if (n >= p.N || g >= groups[0]) { return; }
   let e = groups[1u + g];
   let start = groups[1u + p.experts + g];
   let count = groups[1u + 2u * p.experts + g];
   let w_row = (e * p.N + n) * p.K;
   for (var b0 = 0u; b0 < count; b0 += BATCH) {
     let nb = min(BATCH, count - b0);
-    var acc: array<f32, BATCH>;
-    for (var k = lid; k < p.K; k += WG) {
+    var rows: array<u32, BATCH>;
+    for (var b = 0u; b < nb; b++) { rows[b] = order[start + b0 + b] / p.input_div * p.K; }
+    // Explicit zero: WGSL says a loop-body `var` restarts at zero each iteration, but Dawn on
+    // SwiftShader (and naga, wgpu#9489) keep the previous batch's sums without an initializer.
+    var acc = array<f32, BATCH>();
+    for (var k = 0u; k < p.K; k++) {
       let wv = w_at(w_row + k);
-      for (var b = 0u; b < nb; b++) {
-        let row = order[start + b0 + b] / p.input_div;
-        acc[b] += wv * x[row * p.K + k];
-      }
+      for (var b = 0u; b < nb; b++) { acc[b] += wv * x[rows[b] + k]; }
     }
-    for (var b = 0u; b < BATCH; b++) { partial[b][lid] = acc[b]; }
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-      if (lid < s) {
-        for (var b = 0u; b < BATCH; b++) { partial[b][lid] += partial[b][lid + s]; }
-      }
-      workgroupBarrier();
-    }
-    if (lid < nb) { y[order[start + b0 + lid] * p.N + n] = partial[lid][0]; }
-    workgroupBarrier();
+    for (var b = 0u; b < nb; b++) { y[order[start + b0 + b] * p.N + n] = acc[b]; }
   }
 }

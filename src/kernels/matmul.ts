@@ -8,7 +8,7 @@ export const MATVEC_MAX_TOKENS = 8;
 
 /**
  * y[t, n] (+)= sum_k x[t, k] * W[n, k]   x: [tokens, K] f32, W: [N, K], y: [tokens, N] f32.
- * Small batches (decode) use the matrix-vector kernel, larger ones (prefill) the tiled one.
+ * Small batches (decode) use the matrix-vector kernel, larger ones (prefill) the blocked one.
  * `accumulate` adds into y instead of overwriting it (fuses the residual add).
  */
 export function matmul(ctx: GpuContext, a: { x: GPUBuffer; w: GpuWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'tiled' }): void {
@@ -17,8 +17,9 @@ export function matmul(ctx: GpuContext, a: { x: GPUBuffer; w: GpuWeight; y: GPUB
   const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? 'matvec' : 'tiled');
   if (kernel === 'matvec') {
     if (a.tokens > MATVEC_MAX_TOKENS) throw new Error(`matvec handles at most ${MATVEC_MAX_TOKENS} tokens`);
-    ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(N));
+    ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil(N / 64)));
   } else {
-    ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 64)]);
+    // 64 threads x 4 rows of N per workgroup in x, 4 tokens per workgroup in y
+    ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);
   }
 }

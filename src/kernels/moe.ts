@@ -20,6 +20,8 @@ export const moeGroupsLength = (experts: number) => 1 + 3 * experts;
 
 /** ids: [assignments] -> groups (active experts, their start and count) + order (assignments by expert). */
 export function moeGroup(ctx: GpuContext, a: { ids: GPUBuffer; groups: GPUBuffer; order: GPUBuffer; assignments: number; experts: number }): void {
+  // one workgroup of 256 threads, one per expert: more experts would be silently dropped
+  if (a.experts > MOE_MAX_EXPERTS) throw new Error(`moe_group: ${a.experts} experts > ${MOE_MAX_EXPERTS}`);
   const params = new Params(4).u32(a.assignments).u32(a.experts).u32(0).u32(0);
   ctx.dispatch(plainPipeline(ctx, 'moe_group', groupSource), params.buffer, [a.ids, a.groups, a.order], [1]);
 }
@@ -36,7 +38,7 @@ export function moeMatmul(
 ): void {
   const N = a.w.rows / a.experts;
   const params = new Params(4).u32(N).u32(a.w.cols).u32(a.experts).u32(a.perToken ? a.k : 1);
-  ctx.dispatch(weightPipeline(ctx, 'moe_matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [N, a.maxGroups]);
+  ctx.dispatch(weightPipeline(ctx, 'moe_matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil(N / 64), a.maxGroups]);
 }
 
 /** h[t, :] += sum_j weights[t, j] * y[t*k + j, :] */
