@@ -80,7 +80,8 @@ export async function loadWeights(
     const same = got.length === shape.length ? got.every((d, i) => d === shape[i]) : got.reduce((a, b) => a * b, 1) === shape.reduce((a, b) => a * b, 1);
     if (!same) throw new ErnieError('SHAPE_MISMATCH', `${name}: checkpoint shape [${got}] but config.json implies [${shape}]`);
   }
-  const total = expect.size;
+  const biases = [...Array(cfg.numLayers).keys()].filter((l) => isMoeLayer(cfg, l) && src.has(weightNames.layer(l).routerBias)).length;
+  const total = expect.size + biases;
   let done = 0;
   let bytes = 0;
   const tick = (n: number) => {

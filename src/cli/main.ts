@@ -1,0 +1,113 @@
+// Command line: `ernie-webgpu <command> ...` (Node, WebGPU through Dawn).
+//   logits   <model> --ids 5,17,33 --out logits.npy   logits of every position, float32 [tokens, vocab]
+//   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+// <model> is an HF checkpoint folder (config.json + safetensors) or a .gguf file.
+import { writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { ErnieError } from '../errors.js';
+import { acquireDevice } from '../gpu/device.js';
+import { GpuContext } from '../gpu/context.js';
+import { nodeGpu } from '../node.js';
+import { fromPath, nodeFolder } from '../formats/node_source.js';
+import { readJson } from '../model/ernie45/load.js';
+import { parseConfig, type ErnieConfig } from '../model/ernie45/config.js';
+import { SafetensorsModel } from '../formats/safetensors.js';
+import { openGgufWeights } from '../model/ernie45/gguf_source.js';
+import { loadWeights, type WeightSource } from '../model/ernie45/weights.js';
+import { ErnieForward } from '../model/ernie45/forward.js';
+import { sample } from '../kernels/sample.js';
+import { npyFloat32 } from './npy.js';
+import { mulberry32 } from './random.js';
+
+const USAGE = `usage:
+  ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
+  ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]`;
+
+function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
+  const positional: string[] = [];
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=', 2);
+      flags.set(k, v ?? argv[++i] ?? '');
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function parseIds(text: string | undefined): number[] {
+  if (!text) throw new ErnieError('BAD_REQUEST', '--ids is required, e.g. --ids 5,17,33');
+  const ids = text.split(',').map((s) => Number(s.trim()));
+  if (ids.some((n) => !Number.isInteger(n) || n < 0)) throw new ErnieError('BAD_REQUEST', `--ids must be comma-separated non-negative integers, got "${text}"`);
+  return ids;
+}
+
+async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+  if ((await stat(path)).isDirectory()) {
+    const folder = nodeFolder(path);
+    return { config: parseConfig(await readJson(folder, 'config.json')), weights: await SafetensorsModel.open(folder) };
+  }
+  if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
+  throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { positional, flags } = parseArgs(argv);
+  const [command, modelPath] = positional;
+  if (!command || !modelPath || !['logits', 'generate'].includes(command)) {
+    console.error(USAGE);
+    process.exitCode = 2;
+    return;
+  }
+  const ids = parseIds(flags.get('ids'));
+  const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
+  const { config, weights: source } = await openModel(modelPath);
+  const t0 = performance.now();
+  let shown = -1;
+  const weights = await loadWeights(ctx, config, source, {
+    onProgress: (p) => {
+      const pct = Math.floor((100 * p.tensorsDone) / p.tensorsTotal);
+      if (pct === shown || (pct % 10 !== 0 && p.tensorsDone !== p.tensorsTotal)) return;
+      shown = pct;
+      process.stderr.write(`\rloading ${p.tensorsDone}/${p.tensorsTotal} tensors, ${(p.bytesUploaded / 2 ** 20).toFixed(1)} MiB`);
+    },
+  });
+  process.stderr.write(`\nloaded in ${((performance.now() - t0) / 1000).toFixed(2)} s on ${ctx.adapterInfo.description || ctx.adapterInfo.vendor}\n`);
+  const model = new ErnieForward(ctx, config, weights);
+
+  if (command === 'logits') {
+    const out = flags.get('out');
+    if (!out) throw new ErnieError('BAD_REQUEST', '--out <file.npy> is required');
+    const { logits } = await model.run(ids, { allLogits: true });
+    writeFileSync(out, npyFloat32(logits!, [ids.length, config.vocabSize]));
+    console.log(`wrote ${out}: float32 [${ids.length}, ${config.vocabSize}]`);
+  } else {
+    const maxTokens = Number(flags.get('max-tokens') ?? 24);
+    const options = { temperature: Number(flags.get('temperature') ?? 0), topK: Number(flags.get('top-k') ?? 0), topP: Number(flags.get('top-p') ?? 1) };
+    const random = mulberry32(Number(flags.get('seed') ?? 0));
+    const result = ctx.createBuffer('next token', 4);
+    const tPrefill = performance.now();
+    await model.run(ids);
+    const generated: number[] = [];
+    const tDecode = performance.now();
+    for (let i = 0; i < maxTokens; i++) {
+      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: config.vocabSize, result, options, u: random() });
+      const [id] = await ctx.readU32(result, 0, 1);
+      generated.push(id);
+      if (config.eosTokenIds.includes(id) || i === maxTokens - 1) break;
+      await model.run([id]);
+    }
+    const tEnd = performance.now();
+    console.log(`prompt ids:    ${ids.join(' ')}`);
+    console.log(`generated ids: ${generated.join(' ')}`);
+    console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
+  }
+  ctx.destroy();
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const msg = e instanceof ErnieError ? `${e.name} [${e.code}]: ${e.message}` : String((e as Error)?.stack ?? e);
+  console.error(msg);
+  process.exitCode = 1;
+});
