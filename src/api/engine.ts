@@ -1,0 +1,383 @@
+// The OpenAI-style engine: engine.chat.completions.create(req) and engine.completions.create(req)
+// over one LanguageModel. It validates, renders the chat template, tokenizes, checks the
+// context, then runs generate.ts and shapes its events into responses or chunks.
+//
+// Streaming: with stream: true, create() resolves (after validation, before any model work)
+// to an AsyncIterable of chunks. Generation is pulled: the model is taken on the first
+// iteration and each step runs when the consumer asks for more; leaving a for-await loop
+// early (break/throw) ends the request and frees the model. An iterator that is neither
+// drained nor closed keeps the model, so always iterate or call return().
+//
+// Abort: a signal that fires once the request has the model ends it within one step; the
+// response (or the stream's last chunk) carries what was produced so far and
+// finish_reason 'abort'. A signal that fired before (already aborted, or while the request
+// queued behind another) rejects with AbortError (code 'ABORTED'), as nothing ran.
+//
+// Requests run one at a time, in arrival order. Consecutive requests share the KV cache:
+// the longest common prefix of the new prompt and the cached tokens is kept
+// (usage.prompt_tokens_details.cached_tokens) and only the rest is prefilled.
+//
+// Output: reasoning_content is the text before </think> when the rendered prompt opened a
+// <think> block, or the reply starts with one (enable_thinking: false turns the latter off).
+// With tools (and tool_choice not 'none'), <tool_call> blocks become tool_calls and
+// finish_reason 'tool_calls'; blocks that are not valid calls are kept in the extension field
+// tool_call_errors. tool_choice 'required' or a named function forces exactly one call with
+// the JSON grammar; response_format json_object / json_schema constrains the whole reply
+// (a stop string that occurs inside the JSON still cuts it). usage.completion_tokens counts
+// every token the model sampled, the end token included.
+
+import type { LanguageModel } from '../engine/language_model';
+import { ErnieError } from '../errors';
+import { ChatTemplate } from '../text/chat_template';
+import { parseAssistantOutput } from '../text/assistant_output';
+import type { TokenizerConfig } from '../text/convert';
+import type { ErnieTokenizer } from '../text/tokenizer';
+import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
+import type { SchemaNode } from '../sampling/json_schema';
+import { randomSeed } from '../sampling/rng';
+import { BadRequestError, ContextOverflowError } from './errors';
+import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
+import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
+import { RequestQueue } from './queue';
+import type {
+  ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatCompletionRequest, ChatToolCall, Completion,
+  CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
+} from './types';
+import {
+  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedSampling, type ValidationContext,
+} from './validate';
+
+/** Sampling defaults, e.g. from the model's generation_config.json. Requests override them. */
+export interface GenerationDefaults {
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+}
+
+export interface EngineOptions {
+  model: LanguageModel;
+  tokenizer: ErnieTokenizer;
+  /** tokenizer_config.json: its chat_template and special tokens. Default: the tokenizer's. */
+  tokenizerConfig?: TokenizerConfig;
+  /** The name requests may pass as `model` and responses report. */
+  modelName: string;
+  /** 'base': completions only; 'chat': both. */
+  kind: 'chat' | 'base';
+  /** A Jinja chat template that replaces the config's. */
+  chatTemplate?: string;
+  /** Whether image parts are accepted (vision models). Default false. */
+  vision?: boolean;
+  defaults?: GenerationDefaults;
+}
+
+export interface ChatCompletions {
+  create(req: ChatCompletionRequest & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+  create(req: ChatCompletionRequest & { stream?: false | null }): Promise<ChatCompletion>;
+  create(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>>;
+}
+
+export interface Completions {
+  create(req: CompletionRequest & { stream: true }): Promise<AsyncIterable<CompletionChunk>>;
+  create(req: CompletionRequest & { stream?: false | null }): Promise<Completion>;
+  create(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>>;
+}
+
+/** A prepared request: what generate() runs, and how to read its output. */
+interface Prepared {
+  job: GenJob;
+  id: string;
+  created: number;
+  includeUsage: boolean;
+}
+
+const THINK_OPEN = '<think>';
+const THINK_CLOSE = '</think>';
+
+function randomId(prefix: string): string {
+  const b = new Uint8Array(12);
+  globalThis.crypto.getRandomValues(b);
+  return prefix + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+function usageOf(s: GenStats): CompletionUsage {
+  return {
+    prompt_tokens: s.promptTokens,
+    completion_tokens: s.completionTokens,
+    total_tokens: s.promptTokens + s.completionTokens,
+    prompt_tokens_details: { cached_tokens: s.cachedTokens },
+  };
+}
+
+export class Engine {
+  readonly modelName: string;
+  readonly kind: 'chat' | 'base';
+  readonly chat: { completions: ChatCompletions };
+  readonly completions: Completions;
+  /** Numbers of the last finished request (cache reuse, timings). */
+  lastStats: GenStats | null = null;
+
+  private readonly model: LanguageModel;
+  private readonly tokenizer: ErnieTokenizer;
+  private readonly template: ChatTemplate | null;
+  private readonly queue = new RequestQueue();
+  private readonly ctx: ValidationContext;
+  private readonly defaults: GenerationDefaults;
+  private disposed = false;
+
+  constructor(options: EngineOptions) {
+    this.model = options.model;
+    this.tokenizer = options.tokenizer;
+    this.modelName = options.modelName;
+    this.kind = options.kind;
+    this.defaults = options.defaults ?? {};
+    this.template = options.kind === 'chat' ? new ChatTemplate(options.tokenizerConfig ?? options.tokenizer.config, options.chatTemplate ?? null) : null;
+    this.ctx = {
+      modelName: options.modelName,
+      vocabSize: Math.min(options.model.vocabSize, options.tokenizer.vocabSize),
+      vision: options.vision ?? false,
+    };
+    this.chat = { completions: { create: ((req: ChatCompletionRequest) => this.createChat(req)) as ChatCompletions['create'] } };
+    this.completions = { create: ((req: CompletionRequest) => this.createCompletion(req)) as Completions['create'] };
+  }
+
+  get contextLength(): number {
+    return this.model.contextLength;
+  }
+
+  /** The chat prompt a request renders to (for inspection; no model work). */
+  renderPrompt(req: ChatCompletionRequest): string {
+    return this.render(this.validateChat(req));
+  }
+
+  /** Frees the model. Later requests fail. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+
+  // ---- chat ----
+
+  private validateChat(req: ChatCompletionRequest): NormalizedChatRequest {
+    this.checkAlive();
+    if (this.kind === 'base') {
+      throw new BadRequestError('model', `"${this.modelName}" is a base model without a chat template; use engine.completions.create({ prompt }) instead`);
+    }
+    return validateChatRequest(req, this.ctx);
+  }
+
+  private render(n: NormalizedChatRequest): string {
+    return this.template!.render({ messages: n.messages, tools: n.tools, enableThinking: n.enableThinking });
+  }
+
+  private async createChat(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
+    const n = this.validateChat(req);
+    const promptText = this.render(n);
+    const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
+    const grammar = chatGrammar(n);
+    const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
+    const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';
+    // Under response_format JSON the whole reply is the document: never cut it at a tag.
+    const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
+    const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null);
+    return n.stream ? this.chatStream(prepared, out) : this.chatWhole(prepared, out);
+  }
+
+  private async chatWhole(p: Prepared, out: OutputOptions): Promise<ChatCompletion> {
+    let text = '';
+    let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    for await (const ev of this.run(p)) {
+      if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'end') end = ev;
+    }
+    const view = splitOutput(text, out, true);
+    const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
+    const message: ChatCompletion['choices'][number]['message'] = {
+      role: 'assistant',
+      content: view.content === '' && tools.calls.length > 0 ? null : view.content,
+    };
+    if (view.thinking) message.reasoning_content = view.reasoning;
+    if (tools.calls.length) message.tool_calls = tools.calls;
+    if (tools.errors.length) message.tool_call_errors = tools.errors;
+    return {
+      id: p.id,
+      object: 'chat.completion',
+      created: p.created,
+      model: this.modelName,
+      choices: [{ index: 0, message, finish_reason: finishReason(end!.finish, tools.calls.length), logprobs: null }],
+      usage: usageOf(end!.stats),
+      seed: p.job.seed,
+    };
+  }
+
+  private async *chatStream(p: Prepared, out: OutputOptions): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null): ChatCompletionChunk => ({
+      id: p.id,
+      object: 'chat.completion.chunk',
+      created: p.created,
+      model: this.modelName,
+      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+    });
+    const tracker = new DeltaTracker();
+    let text = '';
+    const deltas = function* (final: boolean): Generator<ChatCompletionChunk> {
+      const d = tracker.take(splitOutput(text, out, final));
+      if (d.reasoning) yield chunk({ reasoning_content: d.reasoning });
+      if (d.content) yield chunk({ content: d.content });
+    };
+    for await (const ev of this.run(p)) {
+      if (ev.type === 'start') yield chunk({ role: 'assistant', content: '' });
+      else if (ev.type === 'text') {
+        text += ev.text;
+        yield* deltas(false);
+      } else {
+        yield* deltas(true);
+        const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
+        if (tools.calls.length) {
+          yield chunk({ tool_calls: tools.calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { ...c.function } })) });
+        }
+        if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
+        yield chunk({}, finishReason(ev.finish, tools.calls.length));
+        if (p.includeUsage) yield { ...chunk({}), choices: [], usage: usageOf(ev.stats) };
+      }
+    }
+  }
+
+  // ---- completions ----
+
+  private async createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
+    this.checkAlive();
+    const n = validateCompletionRequest(req, this.ctx);
+    const promptIds = typeof n.prompt === 'string' ? this.tokenizer.encode(n.prompt) : n.prompt;
+    if (promptIds.length === 0) throw new BadRequestError('prompt', 'encodes to no tokens');
+    const grammar = n.json ? jsonGrammar(n.json) : null;
+    const prepared = this.prepare(n, promptIds, grammar, 'cmpl-', 16);
+    const echo = n.echo ? (typeof n.prompt === 'string' ? n.prompt : this.tokenizer.decode(n.prompt)) : '';
+    return n.stream ? this.completionStream(prepared, echo) : this.completionWhole(prepared, echo);
+  }
+
+  private async completionWhole(p: Prepared, echo: string): Promise<Completion> {
+    let text = echo;
+    let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    for await (const ev of this.run(p)) {
+      if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'end') end = ev;
+    }
+    return {
+      id: p.id,
+      object: 'text_completion',
+      created: p.created,
+      model: this.modelName,
+      choices: [{ index: 0, text, finish_reason: end!.finish, logprobs: null }],
+      usage: usageOf(end!.stats),
+      seed: p.job.seed,
+    };
+  }
+
+  private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
+    const chunk = (text: string, finish: FinishReason | null = null): CompletionChunk => ({
+      id: p.id,
+      object: 'text_completion',
+      created: p.created,
+      model: this.modelName,
+      choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
+    });
+    for await (const ev of this.run(p)) {
+      if (ev.type === 'start') {
+        if (echo) yield chunk(echo);
+      } else if (ev.type === 'text') yield chunk(ev.text);
+      else {
+        yield chunk('', ev.finish);
+        if (p.includeUsage) yield { ...chunk(''), choices: [], usage: usageOf(ev.stats) };
+      }
+    }
+  }
+
+  // ---- shared ----
+
+  private checkAlive(): void {
+    if (this.disposed) throw new ErnieError('BAD_REQUEST', 'this engine was disposed; create a new one');
+  }
+
+  /** Resolves defaults and checks the context length. `defaultMax` null: fill the context. */
+  private prepare(n: NormalizedSampling, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null): Prepared {
+    const ctxLen = this.model.contextLength;
+    const room = ctxLen - promptIds.length;
+    let maxTokens: number;
+    if (n.maxTokens !== null) {
+      maxTokens = n.maxTokens;
+      if (maxTokens > room) throw new ContextOverflowError(promptIds.length, maxTokens, ctxLen);
+    } else {
+      if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen);
+      maxTokens = defaultMax === null ? room : Math.min(defaultMax, room);
+    }
+    const d = this.defaults;
+    const job: GenJob = {
+      promptIds,
+      maxTokens,
+      seed: n.seed ?? randomSeed(),
+      temperature: n.temperature ?? d.temperature ?? 1,
+      topP: n.topP ?? d.top_p ?? 1,
+      topK: n.topK ?? d.top_k ?? 0,
+      minP: n.minP ?? d.min_p ?? 0,
+      frequencyPenalty: n.frequencyPenalty !== 0 ? n.frequencyPenalty : (d.frequency_penalty ?? 0),
+      presencePenalty: n.presencePenalty !== 0 ? n.presencePenalty : (d.presence_penalty ?? 0),
+      repetitionPenalty: n.repetitionPenalty !== 1 ? n.repetitionPenalty : (d.repetition_penalty ?? 1),
+      logitBias: n.logitBias,
+      stop: n.stop,
+      stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],
+      grammar,
+      signal: n.signal,
+    };
+    return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage };
+  }
+
+  private async *run(p: Prepared): AsyncGenerator<GenEvent, void, undefined> {
+    this.checkAlive();
+    for await (const ev of generate({ model: this.model, tokenizer: this.tokenizer, queue: this.queue, vocabSize: this.ctx.vocabSize }, p.job)) {
+      if (ev.type === 'end') this.lastStats = ev.stats;
+      yield ev;
+    }
+  }
+}
+
+export function createEngine(options: EngineOptions): Engine {
+  return new Engine(options);
+}
+
+/** A natural stop after tool calls is reported as 'tool_calls', as OpenAI does. */
+function finishReason(finish: GenFinish, calls: number): FinishReason {
+  return finish === 'stop' && calls > 0 ? 'tool_calls' : finish;
+}
+
+/** Grammars by schema: json_object's is shared by every request, so its allowed-token memo is too. */
+const grammars = new WeakMap<SchemaNode, JsonGrammar>();
+function jsonGrammar(node: SchemaNode): JsonGrammar {
+  let g = grammars.get(node);
+  if (!g) grammars.set(node, (g = JsonGrammar.schema(node)));
+  return g;
+}
+
+/** The JSON grammar a chat request asks for: response_format, or a forced tool call. */
+function chatGrammar(n: NormalizedChatRequest): JsonGrammar | null {
+  if (n.json) return jsonGrammar(n.json);
+  if (n.forcedTools.length === 0) return null;
+  // The exact block the template writes for past calls (ERNIE45.md §2.5), one call.
+  const choice: GrammarPart = {
+    choice: n.forcedTools.map((t) => ({
+      literal: `<tool_call>\n{"name": ${JSON.stringify(t.name)}, "arguments": `,
+      then: [{ json: t.arguments }, { literal: '}\n</tool_call>' }],
+    })),
+  };
+  return new JsonGrammar([choice]);
+}
+
+function readToolCalls(toolText: string): { calls: ChatToolCall[]; errors: { raw: string; error: string }[] } {
+  if (!toolText) return { calls: [], errors: [] };
+  const parsed = parseAssistantOutput(toolText, { thinking: false });
+  return { calls: parsed.tool_calls, errors: parsed.toolCallErrors };
+}

@@ -1,0 +1,188 @@
+// The generation loop both APIs share, as a stream of events: prompt ids in, text pieces out.
+// It takes the model (RequestQueue), reuses the cached prefix, prefills the rest, then per
+// step: grammar mask -> model.sample -> stop ids -> detokenizer -> stop strings -> forward.
+// Streamed and non-streamed responses are both built from these events, so they agree.
+
+import type { LanguageModel, SamplingParams } from '../engine/language_model';
+import type { ErnieTokenizer } from '../text/tokenizer';
+import { ErnieError } from '../errors';
+import { Rng } from '../sampling/rng';
+import { StopMatcher } from '../sampling/stop';
+import { TokenTable, type JsonGrammar, type GrammarState } from '../sampling/json_grammar';
+import type { RequestQueue } from './queue';
+
+export type GenFinish = 'stop' | 'length' | 'abort';
+
+export interface GenJob {
+  promptIds: number[];
+  maxTokens: number;
+  seed: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  minP: number;
+  frequencyPenalty: number;
+  presencePenalty: number;
+  repetitionPenalty: number;
+  logitBias: ReadonlyMap<number, number>;
+  stop: string[];
+  /** Ids that end generation (the tokenizer's and the request's). */
+  stopTokenIds: number[];
+  grammar: JsonGrammar | null;
+  signal?: AbortSignal;
+}
+
+export interface GenStats {
+  promptTokens: number;
+  /** Prompt tokens whose KV entries were reused from the previous request. */
+  cachedTokens: number;
+  /** Tokens model.sample chose, the stop token included. */
+  completionTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+}
+
+export type GenEvent =
+  | { type: 'start'; cachedTokens: number }
+  | { type: 'text'; text: string }
+  | { type: 'end'; finish: GenFinish; stats: GenStats };
+
+export interface GenContext {
+  model: LanguageModel;
+  tokenizer: ErnieTokenizer;
+  queue: RequestQueue;
+  /** Ids that may be sampled: min(model, tokenizer) vocabulary. */
+  vocabSize: number;
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+const now = (): number => globalThis.performance?.now() ?? Date.now();
+
+/**
+ * Runs one request. The model is taken on the first next() (not when the generator is made)
+ * and given back when the generator finishes, throws, or is closed early (return()).
+ * Rejects with AbortError only when the signal fired before the model was taken; an abort
+ * after that ends the events with finish 'abort'.
+ */
+export async function* generate(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void, undefined> {
+  const release = await ctx.queue.acquire(job.signal);
+  try {
+    yield* run(ctx, job);
+  } finally {
+    release();
+  }
+}
+
+async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void, undefined> {
+  const { model, tokenizer } = ctx;
+  const signal = job.signal;
+  const prompt = job.promptIds;
+  const aborted = (): boolean => signal?.aborted === true;
+  const stats: GenStats = { promptTokens: prompt.length, cachedTokens: 0, completionTokens: 0, prefillMs: 0, decodeMs: 0 };
+
+  // Keep the longest cached prefix, but always forward at least the last prompt token: its
+  // logits are the first step's, and the model keeps only the last forward's logits.
+  const reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  model.truncate(reuse);
+  stats.cachedTokens = reuse;
+
+  let finish: GenFinish | null = null;
+  const t0 = now();
+  try {
+    if (aborted()) finish = 'abort';
+    else await model.forward(prompt.slice(reuse), signal);
+  } catch (e) {
+    if (!aborted()) throw e;
+    finish = 'abort';
+  }
+  stats.prefillMs = now() - t0;
+  yield { type: 'start', cachedTokens: reuse };
+
+  const t1 = now();
+  const rng = new Rng(job.seed);
+  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true });
+  const stopper = new StopMatcher(job.stop);
+  const stopIds = new Set(job.stopTokenIds);
+  const table = job.grammar ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
+  let state: GrammarState | null = job.grammar ? job.grammar.initial() : null;
+  const generated: number[] = [];
+  const penalize = job.frequencyPenalty !== 0 || job.presencePenalty !== 0 || job.repetitionPenalty !== 1;
+  let stoppedByString = false;
+
+  while (finish === null) {
+    if (aborted()) {
+      finish = 'abort';
+      break;
+    }
+    let allowedTokens: Uint32Array | null = null;
+    if (table && state) {
+      allowedTokens = table.allowedTokens(state, job.stopTokenIds);
+      if (allowedTokens.length === 0) {
+        throw new ErnieError('UNSUPPORTED', 'constrained decoding reached a point where no token of this vocabulary can continue the JSON');
+      }
+    }
+    const params: SamplingParams = {
+      temperature: job.temperature,
+      topK: job.topK,
+      topP: job.topP,
+      minP: job.minP,
+      u: rng.uniform(),
+      repetitionPenalty: job.repetitionPenalty,
+      frequencyPenalty: job.frequencyPenalty,
+      presencePenalty: job.presencePenalty,
+      penaltyTokens: penalize ? generated.slice() : [],
+      logitBias: job.logitBias,
+      allowedTokens,
+    };
+    const id = await model.sample(params);
+    stats.completionTokens++;
+    if (stopIds.has(id)) {
+      finish = 'stop';
+      break;
+    }
+    generated.push(id);
+    if (table && state) {
+      const next = table.advance(state, id);
+      if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which allowedTokens excluded (the model ignored the grammar mask)`);
+      state = next;
+    }
+    const r = stopper.push(streamer.push(id));
+    if (r.text) yield { type: 'text', text: r.text };
+    if (r.stopped) {
+      stoppedByString = true;
+      finish = 'stop';
+      break;
+    }
+    if (stats.completionTokens >= job.maxTokens) {
+      finish = 'length';
+      break;
+    }
+    if (aborted()) {
+      finish = 'abort';
+      break;
+    }
+    try {
+      await model.forward([id], signal);
+    } catch (e) {
+      if (!aborted()) throw e;
+      finish = 'abort';
+    }
+  }
+
+  if (!stoppedByString) {
+    // Text the detokenizer or the stop matcher still held; a stop string may end in it.
+    const r = stopper.push(streamer.flush());
+    let tail = r.text;
+    if (!r.stopped) tail += stopper.flush();
+    else if (finish !== 'abort') finish = 'stop';
+    if (tail) yield { type: 'text', text: tail };
+  }
+  stats.decodeMs = now() - t1;
+  yield { type: 'end', finish: finish!, stats };
+}

@@ -1,0 +1,443 @@
+// Request validation: every malformed request is refused before it touches the model, with a
+// BadRequestError whose `param` names the field and whose message says what to send instead.
+// The result is a normalized form the engine reads without further checks (null = default).
+
+import type { ChatMessage, ToolDefinition } from '../text/chat_template';
+import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
+import { BadRequestError } from './errors';
+
+/** What the validator needs to know about the loaded model. */
+export interface ValidationContext {
+  modelName: string;
+  /** Ids below this are real tokens (logit_bias, stop_token_ids, prompt ids). */
+  vocabSize: number;
+  /** Whether image parts are accepted. */
+  vision: boolean;
+}
+
+export type ToolChoiceNorm = 'none' | 'auto' | 'required' | { name: string };
+
+export interface NormalizedSampling {
+  maxTokens: number | null;
+  temperature: number | null;
+  topP: number | null;
+  topK: number | null;
+  minP: number | null;
+  seed: number | null;
+  stop: string[];
+  stopTokenIds: number[];
+  frequencyPenalty: number;
+  presencePenalty: number;
+  repetitionPenalty: number;
+  logitBias: Map<number, number>;
+  stream: boolean;
+  includeUsage: boolean;
+  signal: AbortSignal | undefined;
+  /** null = free text. */
+  json: SchemaNode | null;
+}
+
+export interface NormalizedChatRequest extends NormalizedSampling {
+  messages: ChatMessage[];
+  /** Tools the template is given (null when none, or tool_choice 'none'). */
+  tools: ToolDefinition[] | null;
+  toolChoice: ToolChoiceNorm;
+  /** Argument schemas of the tools a forced call may use (tool_choice 'required' or named). */
+  forcedTools: { name: string; arguments: SchemaNode }[];
+  enableThinking: boolean | undefined;
+}
+
+export interface NormalizedCompletionRequest extends NormalizedSampling {
+  prompt: string | number[];
+  echo: boolean;
+}
+
+const COMMON_KEYS = [
+  'model', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'seed', 'stop',
+  'stop_token_ids', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'n', 'stream',
+  'stream_options', 'signal', 'logprobs', 'top_logprobs', 'user', 'metadata', 'store', 'response_format',
+];
+const CHAT_KEYS = new Set([...COMMON_KEYS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking']);
+const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
+const ROLES = ['system', 'user', 'assistant', 'tool'];
+const NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
+
+function fail(param: string | null, message: string): never {
+  throw new BadRequestError(param, message);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
+  if (typeof v === 'number') return String(v);
+  return `a ${typeof v}`;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const given = (v: unknown): boolean => v !== undefined && v !== null;
+
+function number(r: Record<string, unknown>, key: string, lo: number, hi: number, opts: { loOpen?: boolean; int?: boolean } = {}): number | null {
+  const v = r[key];
+  if (!given(v)) return null;
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(key, `must be a number, got ${describe(v)}`);
+  const n = v as number;
+  if (opts.int && !Number.isInteger(n)) fail(key, `must be an integer, got ${n}`);
+  const tooLow = opts.loOpen ? n <= lo : n < lo;
+  if (tooLow || n > hi) {
+    const range = `${opts.loOpen ? '(' : '['}${lo}, ${hi === Infinity ? 'inf)' : hi + ']'}`;
+    fail(key, `must be in ${range}, got ${n}`);
+  }
+  return n;
+}
+
+function bool(r: Record<string, unknown>, key: string): boolean | null {
+  const v = r[key];
+  if (!given(v)) return null;
+  if (typeof v !== 'boolean') fail(key, `must be true or false, got ${describe(v)}`);
+  return v as boolean;
+}
+
+/** Edit distance, to suggest the field a typo meant. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0]!;
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = d[j]!;
+      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return d[b.length]!;
+}
+
+function checkKeys(r: Record<string, unknown>, known: Set<string>): void {
+  for (const k of Object.keys(r)) {
+    if (known.has(k) || r[k] === undefined) continue;
+    if (k === 'functions' || k === 'function_call') fail(k, 'is the deprecated functions API; use tools and tool_choice');
+    let best = '';
+    let bestD = 3;
+    for (const c of known) {
+      const dd = distance(k, c);
+      if (dd < bestD) [best, bestD] = [c, dd];
+    }
+    fail(k, `is not a known request field${best ? `; did you mean "${best}"?` : ''}`);
+  }
+}
+
+function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedSampling, 'json'> {
+  if (given(r.model)) {
+    if (typeof r.model !== 'string') fail('model', `must be a string, got ${describe(r.model)}`);
+    if (r.model !== ctx.modelName) fail('model', `"${r.model}" is not loaded; this engine serves "${ctx.modelName}" (pass that, or leave model out)`);
+  }
+  const maxTokens = number(r, 'max_tokens', 1, Infinity, { int: true });
+  const maxCompletion = number(r, 'max_completion_tokens', 1, Infinity, { int: true });
+  if (maxTokens !== null && maxCompletion !== null && maxTokens !== maxCompletion) {
+    fail('max_completion_tokens', `is ${maxCompletion} but max_tokens is ${maxTokens}; give only one of them`);
+  }
+  const temperature = number(r, 'temperature', 0, 2);
+  const topP = number(r, 'top_p', 0, 1);
+  let topK = number(r, 'top_k', -1, Infinity, { int: true });
+  if (topK === -1) topK = 0;
+  const minP = number(r, 'min_p', 0, 1);
+  let seed: number | null = null;
+  if (given(r.seed)) {
+    if (typeof r.seed !== 'number' || !Number.isSafeInteger(r.seed)) fail('seed', `must be an integer (|seed| < 2^53), got ${describe(r.seed)}`);
+    seed = r.seed as number;
+  }
+
+  let stop: string[] = [];
+  if (given(r.stop)) {
+    if (typeof r.stop === 'string') stop = [r.stop];
+    else if (Array.isArray(r.stop)) stop = r.stop as string[];
+    else fail('stop', `must be a string or a list of strings, got ${describe(r.stop)}`);
+    if (stop.length > 4) fail('stop', `has ${stop.length} entries; at most 4 stop strings are allowed`);
+    stop.forEach((s, i) => {
+      const p = typeof r.stop === 'string' ? 'stop' : `stop[${i}]`;
+      if (typeof s !== 'string') fail(p, `must be a string, got ${describe(s)}`);
+      if (s === '') fail(p, 'must not be empty (an empty stop string would end the reply before it starts)');
+    });
+  }
+
+  const tokenId = (v: unknown, p: string): number => {
+    if (typeof v !== 'number' || !Number.isInteger(v)) fail(p, `must be an integer token id, got ${describe(v)}`);
+    if ((v as number) < 0 || (v as number) >= ctx.vocabSize) fail(p, `token id ${v} is outside the vocabulary [0, ${ctx.vocabSize})`);
+    return v as number;
+  };
+  let stopTokenIds: number[] = [];
+  if (given(r.stop_token_ids)) {
+    if (!Array.isArray(r.stop_token_ids)) fail('stop_token_ids', `must be a list of token ids, got ${describe(r.stop_token_ids)}`);
+    stopTokenIds = (r.stop_token_ids as unknown[]).map((v, i) => tokenId(v, `stop_token_ids[${i}]`));
+  }
+
+  const frequencyPenalty = number(r, 'frequency_penalty', -2, 2) ?? 0;
+  const presencePenalty = number(r, 'presence_penalty', -2, 2) ?? 0;
+  const repetitionPenalty = number(r, 'repetition_penalty', 0, Infinity, { loOpen: true }) ?? 1;
+
+  const logitBias = new Map<number, number>();
+  if (given(r.logit_bias)) {
+    if (!isObject(r.logit_bias)) fail('logit_bias', `must be an object mapping token ids to biases, got ${describe(r.logit_bias)}`);
+    for (const [k, v] of Object.entries(r.logit_bias as Record<string, unknown>)) {
+      const p = `logit_bias.${k}`;
+      if (!/^(0|[1-9][0-9]*)$/.test(k)) fail(p, `key "${k}" is not a token id (keys are decimal ids such as "1234")`);
+      const id = Number(k);
+      if (id >= ctx.vocabSize) fail(p, `token id ${id} is outside the vocabulary [0, ${ctx.vocabSize})`);
+      if (typeof v !== 'number' || !Number.isFinite(v)) fail(p, `bias must be a number, got ${describe(v)}`);
+      if ((v as number) < -100 || (v as number) > 100) fail(p, `bias must be in [-100, 100], got ${v}`);
+      logitBias.set(id, v as number);
+    }
+  }
+
+  if (given(r.n)) {
+    if (typeof r.n !== 'number' || !Number.isInteger(r.n) || r.n < 1) fail('n', `must be a positive integer, got ${describe(r.n)}`);
+    if (r.n !== 1) fail('n', `only n = 1 is supported; send ${r.n} requests (with different seeds) instead`);
+  }
+  const stream = bool(r, 'stream') ?? false;
+  let includeUsage = false;
+  if (given(r.stream_options)) {
+    if (!stream) fail('stream_options', 'is only allowed with stream: true');
+    if (!isObject(r.stream_options)) fail('stream_options', `must be an object, got ${describe(r.stream_options)}`);
+    const so = r.stream_options as Record<string, unknown>;
+    for (const k of Object.keys(so)) if (k !== 'include_usage' && k !== 'include_obfuscation') fail(`stream_options.${k}`, 'is not supported (only include_usage)');
+    if (given(so.include_usage) && typeof so.include_usage !== 'boolean') fail('stream_options.include_usage', `must be true or false, got ${describe(so.include_usage)}`);
+    includeUsage = so.include_usage === true;
+  }
+  let signal: AbortSignal | undefined;
+  if (r.signal !== undefined) {
+    const s = r.signal as AbortSignal;
+    if (typeof s !== 'object' || s === null || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
+      fail('signal', 'must be an AbortSignal (from new AbortController().signal)');
+    }
+    signal = s;
+  }
+  if (given(r.logprobs) && r.logprobs !== false) fail('logprobs', 'log probabilities are not supported; leave logprobs out');
+  if (given(r.top_logprobs)) fail('top_logprobs', 'log probabilities are not supported; leave top_logprobs out');
+  if (given(r.user) && typeof r.user !== 'string') fail('user', `must be a string, got ${describe(r.user)}`);
+
+  return {
+    maxTokens: maxTokens ?? maxCompletion,
+    temperature, topP, topK, minP, seed, stop, stopTokenIds,
+    frequencyPenalty, presencePenalty, repetitionPenalty, logitBias,
+    stream, includeUsage, signal,
+  };
+}
+
+function responseFormat(v: unknown): SchemaNode | null {
+  if (!given(v)) return null;
+  if (!isObject(v)) fail('response_format', `must be an object such as {"type": "json_object"}, got ${describe(v)}`);
+  const f = v as Record<string, unknown>;
+  switch (f.type) {
+    case 'text':
+      return null;
+    case 'json_object':
+      return ANY_OBJECT;
+    case 'json_schema': {
+      const js = f.json_schema;
+      if (!isObject(js)) fail('response_format.json_schema', 'is required with type "json_schema": {"name": ..., "schema": {...}}');
+      const j = js as Record<string, unknown>;
+      if (typeof j.name !== 'string' || !NAME_RE.test(j.name)) {
+        fail('response_format.json_schema.name', `must be 1-64 characters of a-z, A-Z, 0-9, _ and -, got ${describe(j.name)}`);
+      }
+      if (given(j.strict) && typeof j.strict !== 'boolean') fail('response_format.json_schema.strict', `must be true or false, got ${describe(j.strict)}`);
+      if (!given(j.schema)) return ANY;
+      if (!isObject(j.schema)) fail('response_format.json_schema.schema', `must be a JSON schema object, got ${describe(j.schema)}`);
+      try {
+        return compileJsonSchema(j.schema, 'schema');
+      } catch (e) {
+        if (e instanceof SchemaError) throw new BadRequestError('response_format.json_schema.schema', e.message, { cause: e });
+        throw e;
+      }
+    }
+    default:
+      return fail('response_format.type', `must be "text", "json_object" or "json_schema", got ${describe(f.type)}`);
+  }
+}
+
+/** Text of a content value (string or parts); `p` is its param path. */
+function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boolean): string | ChatMessage['content'] {
+  if (typeof v === 'string') return v;
+  if (!Array.isArray(v)) return fail(p, `must be a string or a list of content parts, got ${describe(v)}`);
+  v.forEach((part, j) => {
+    const pp = `${p}[${j}]`;
+    if (!isObject(part)) fail(pp, `must be a content part such as {"type": "text", "text": "..."}, got ${describe(part)}`);
+    const t = (part as Record<string, unknown>).type;
+    if (t === 'text') {
+      if (typeof part.text !== 'string') fail(`${pp}.text`, `must be a string, got ${describe(part.text)}`);
+    } else if (t === 'image_url' || t === 'image' || t === 'input_image' || t === 'video' || t === 'video_url') {
+      if (!ctx.vision) fail(pp, `"${ctx.modelName}" is a text-only model; it cannot read ${t === 'video' || t === 'video_url' ? 'videos' : 'images'}. Send text parts only`);
+      if (!allowImages) fail(pp, 'only user messages may contain images');
+    } else {
+      fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision ? ' or "image_url"' : ''})`);
+    }
+  });
+  return v as ChatMessage['content'];
+}
+
+function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
+  if (!Array.isArray(v)) return fail('messages', `must be a list of messages, got ${describe(v)}`);
+  if (v.length === 0) fail('messages', 'must contain at least one message');
+  const callIds = new Set<string>();
+  return v.map((m, i) => {
+    const p = `messages[${i}]`;
+    if (!isObject(m)) fail(p, `must be an object such as {"role": "user", "content": "..."}, got ${describe(m)}`);
+    const role = m.role;
+    if (typeof role !== 'string' || !ROLES.includes(role)) {
+      const hint = role === 'developer' ? ' (use "system" for developer instructions)' : '';
+      fail(`${p}.role`, `unknown role ${describe(role)}; expected "system", "user", "assistant" or "tool"${hint}`);
+    }
+    if (given(m.name) && typeof m.name !== 'string') fail(`${p}.name`, `must be a string, got ${describe(m.name)}`);
+    const out: ChatMessage = { role: role as ChatMessage['role'] };
+    if (given(m.name)) out.name = m.name as string;
+    if (role === 'assistant') {
+      const hasCalls = given(m.tool_calls);
+      if (given(m.content)) out.content = content(m.content, `${p}.content`, ctx, false);
+      else if (!hasCalls) fail(`${p}.content`, 'is required (an assistant message needs content or tool_calls)');
+      if (given(m.reasoning_content)) {
+        if (typeof m.reasoning_content !== 'string') fail(`${p}.reasoning_content`, `must be a string, got ${describe(m.reasoning_content)}`);
+        out.reasoning_content = m.reasoning_content as string;
+      }
+      if (hasCalls) {
+        if (!Array.isArray(m.tool_calls) || m.tool_calls.length === 0) fail(`${p}.tool_calls`, 'must be a non-empty list of tool calls');
+        out.tool_calls = (m.tool_calls as unknown[]).map((c, j) => {
+          const cp = `${p}.tool_calls[${j}]`;
+          if (!isObject(c)) fail(cp, `must be an object {"id", "type": "function", "function": {"name", "arguments"}}, got ${describe(c)}`);
+          if (given(c.type) && c.type !== 'function') fail(`${cp}.type`, `must be "function", got ${describe(c.type)}`);
+          if (given(c.id)) {
+            if (typeof c.id !== 'string') fail(`${cp}.id`, `must be a string, got ${describe(c.id)}`);
+            callIds.add(c.id as string);
+          }
+          const f = c.function;
+          if (!isObject(f)) fail(`${cp}.function`, 'is required: {"name": ..., "arguments": "{...}"}');
+          const fn = f as Record<string, unknown>;
+          if (typeof fn.name !== 'string' || fn.name === '') fail(`${cp}.function.name`, `must be a non-empty string, got ${describe(fn.name)}`);
+          const args = fn.arguments ?? '{}';
+          if (typeof args !== 'string' && !isObject(args)) fail(`${cp}.function.arguments`, `must be a JSON text (string), got ${describe(args)}`);
+          return { ...(given(c.id) ? { id: c.id as string } : {}), type: 'function' as const, function: { name: fn.name as string, arguments: args as string } };
+        });
+      }
+      return out;
+    }
+    if (!given(m.content)) fail(`${p}.content`, `is required for a ${role} message`);
+    out.content = content(m.content, `${p}.content`, ctx, role === 'user');
+    if (role === 'tool') {
+      if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') {
+        fail(`${p}.tool_call_id`, `is required: the id of the assistant tool call this message answers, got ${describe(m.tool_call_id)}`);
+      }
+      if (callIds.size > 0 && !callIds.has(m.tool_call_id as string)) {
+        fail(`${p}.tool_call_id`, `"${m.tool_call_id}" matches no tool call of an earlier assistant message (known: ${[...callIds].join(', ')})`);
+      }
+      out.tool_call_id = m.tool_call_id as string;
+    }
+    return out;
+  });
+}
+
+function tools(v: unknown): ToolDefinition[] | null {
+  if (!given(v)) return null;
+  if (!Array.isArray(v)) return fail('tools', `must be a list of {"type": "function", "function": {...}}, got ${describe(v)}`);
+  const names = new Set<string>();
+  return v.map((t, i) => {
+    const p = `tools[${i}]`;
+    if (!isObject(t)) fail(p, `must be an object {"type": "function", "function": {...}}, got ${describe(t)}`);
+    if (t.type !== 'function') fail(`${p}.type`, `must be "function", got ${describe(t.type)}`);
+    const f = t.function;
+    if (!isObject(f)) fail(`${p}.function`, 'is required: {"name": ..., "description": ..., "parameters": {...}}');
+    const fn = f as Record<string, unknown>;
+    if (typeof fn.name !== 'string' || !NAME_RE.test(fn.name)) {
+      fail(`${p}.function.name`, `must be 1-64 characters of a-z, A-Z, 0-9, _ and -, got ${describe(fn.name)}`);
+    }
+    if (names.has(fn.name as string)) fail(`${p}.function.name`, `"${fn.name}" is defined twice; tool names must be unique`);
+    names.add(fn.name as string);
+    if (given(fn.description) && typeof fn.description !== 'string') fail(`${p}.function.description`, `must be a string, got ${describe(fn.description)}`);
+    if (given(fn.parameters) && !isObject(fn.parameters)) fail(`${p}.function.parameters`, `must be a JSON schema object, got ${describe(fn.parameters)}`);
+    return t as unknown as ToolDefinition;
+  });
+}
+
+function toolChoice(v: unknown, defined: ToolDefinition[] | null): ToolChoiceNorm {
+  if (!given(v)) return 'auto';
+  const names = (defined ?? []).map((t) => t.function.name);
+  if (v === 'none' || v === 'auto') return v;
+  if (v === 'required') {
+    if (names.length === 0) fail('tool_choice', '"required" needs at least one tool in tools');
+    return v;
+  }
+  if (typeof v === 'string') return fail('tool_choice', `must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}, got ${describe(v)}`);
+  if (!isObject(v) || v.type !== 'function' || !isObject(v.function) || typeof v.function.name !== 'string') {
+    return fail('tool_choice', 'must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}');
+  }
+  const name = v.function.name as string;
+  if (!names.includes(name)) {
+    fail('tool_choice.function.name', names.length ? `"${name}" is not one of the tools (${names.join(', ')})` : `names "${name}", but no tools were given`);
+  }
+  return { name };
+}
+
+export function validateChatRequest(req: unknown, ctx: ValidationContext): NormalizedChatRequest {
+  if (!isObject(req)) return fail(null, `the request must be an object with "messages", got ${describe(req)}`);
+  checkKeys(req, CHAT_KEYS);
+  const msgs = messages(req.messages, ctx);
+  const common = checkCommon(req, ctx);
+  const defined = tools(req.tools);
+  const choice = toolChoice(req.tool_choice, defined);
+  if (given(req.parallel_tool_calls)) bool(req, 'parallel_tool_calls');
+  let enableThinking: boolean | undefined;
+  if (given(req.enable_thinking)) enableThinking = bool(req, 'enable_thinking')!;
+  const json = responseFormat(req.response_format);
+  const forced = choice === 'required' || typeof choice === 'object';
+  if (json && forced) fail('response_format', 'cannot be combined with a forced tool call (tool_choice "required" or a named function)');
+  const forcedTools: NormalizedChatRequest['forcedTools'] = [];
+  if (forced) {
+    (defined ?? []).forEach((t, i) => {
+      if (typeof choice === 'object' && t.function.name !== choice.name) return;
+      let args: SchemaNode = ANY_OBJECT;
+      const params = t.function.parameters;
+      if (params !== undefined && Object.keys(params).length > 0) {
+        try {
+          args = compileJsonSchema(params, 'parameters');
+        } catch (e) {
+          if (!(e instanceof SchemaError)) throw e;
+          throw new BadRequestError(`tools[${i}].function.parameters`, `${e.message} (a forced tool call constrains its arguments to this schema)`, { cause: e });
+        }
+        if (args.kind !== 'object') fail(`tools[${i}].function.parameters`, 'must describe an object (type: "object")');
+      }
+      forcedTools.push({ name: t.function.name, arguments: args });
+    });
+  }
+  return {
+    ...common,
+    json,
+    messages: msgs,
+    tools: choice === 'none' || !defined || defined.length === 0 ? null : defined,
+    toolChoice: choice,
+    forcedTools,
+    enableThinking,
+  };
+}
+
+export function validateCompletionRequest(req: unknown, ctx: ValidationContext): NormalizedCompletionRequest {
+  if (!isObject(req)) return fail(null, `the request must be an object with "prompt", got ${describe(req)}`);
+  checkKeys(req, COMPLETION_KEYS);
+  const p = req.prompt;
+  let prompt: string | number[];
+  if (typeof p === 'string') {
+    if (p === '') fail('prompt', 'must not be empty');
+    prompt = p;
+  } else if (Array.isArray(p)) {
+    if (p.length === 0) fail('prompt', 'must not be empty');
+    if (p.some((x) => typeof x === 'string' || Array.isArray(x))) fail('prompt', 'a batch of prompts is not supported; send one request per prompt');
+    prompt = p.map((id, i) => {
+      if (typeof id !== 'number' || !Number.isInteger(id)) fail(`prompt[${i}]`, `must be an integer token id, got ${describe(id)}`);
+      if (id < 0 || id >= ctx.vocabSize) fail(`prompt[${i}]`, `token id ${id} is outside the vocabulary [0, ${ctx.vocabSize})`);
+      return id as number;
+    });
+  } else {
+    return fail('prompt', `must be a string or a list of token ids, got ${describe(p)}`);
+  }
+  if (given(req.suffix)) fail('suffix', 'insertion (suffix) is not supported');
+  if (given(req.best_of) && req.best_of !== 1) fail('best_of', 'only best_of = 1 is supported');
+  const common = checkCommon(req, ctx);
+  return { ...common, json: responseFormat(req.response_format), prompt, echo: bool(req, 'echo') ?? false };
+}
