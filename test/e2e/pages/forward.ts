@@ -1,0 +1,35 @@
+// Page module for forward.browser.test.ts: loads the tiny ERNIE 4.5 MoE checkpoint over HTTP
+// (Range requests into model.safetensors) and runs the forward pass in Chromium's WebGPU.
+import { acquireDevice } from '../../../src/gpu/device.js';
+import { GpuContext } from '../../../src/gpu/context.js';
+import { urlFolder } from '../../../src/formats/sources.js';
+import { loadErnieFromFolder } from '../../../src/model/ernie45/load.js';
+import { GpuLanguageModel } from '../../../src/engine/gpu_model.js';
+
+export interface ForwardCase {
+  folder: string; // URL path of the checkpoint folder, e.g. /test/fixtures/ernie45-moe-tiny/
+  prompt: number[];
+  greedyTokens: number;
+}
+
+export async function tinyForward(c: ForwardCase): Promise<{ logits: Float32Array; greedy: number[]; adapter: string }> {
+  const ctx = new GpuContext(await acquireDevice(navigator.gpu));
+  try {
+    const { forward } = await loadErnieFromFolder(ctx, urlFolder(location.origin + c.folder), { maxBatch: 16 });
+    const { logits } = await forward.run(c.prompt, { allLogits: true });
+    const lm = new GpuLanguageModel(ctx, forward);
+    forward.truncate(0);
+    await lm.forward(c.prompt);
+    const greedy: number[] = [];
+    for (let i = 0; i < c.greedyTokens; i++) {
+      const id = await lm.sample({
+        temperature: 0, topK: 0, topP: 1, minP: 0, u: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map(),
+      });
+      greedy.push(id);
+      if (i < c.greedyTokens - 1) await lm.forward([id]);
+    }
+    return { logits: logits!, greedy, adapter: `${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}` };
+  } finally {
+    ctx.destroy();
+  }
+}
