@@ -1,6 +1,7 @@
 // Command line: `ernie-webgpu <command> ...` (Node, WebGPU through Dawn).
 //   logits   <model> --ids 5,17,33 --out logits.npy   logits of every position, float32 [tokens, vocab]
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
+//   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 // <model> is an HF checkpoint folder (config.json + safetensors) or a .gguf file.
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -18,10 +19,13 @@ import { ErnieForward } from '../model/ernie45/forward.js';
 import { sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
 import { mulberry32 } from './random.js';
+import { loadEngine } from '../engine/load.js';
+import type { ChatMessageParam } from '../api/types.js';
 
 const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
-  ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]`;
+  ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
+  ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]`;
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
   const positional: string[] = [];
@@ -55,11 +59,12 @@ async function openModel(path: string): Promise<{ config: ErnieConfig; weights: 
 async function main(argv: string[]): Promise<void> {
   const { positional, flags } = parseArgs(argv);
   const [command, modelPath] = positional;
-  if (!command || !modelPath || !['logits', 'generate'].includes(command)) {
+  if (!command || !modelPath || !['logits', 'generate', 'chat'].includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
+  if (command === 'chat') return chat(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
   const { config, weights: source } = await openModel(modelPath);
@@ -104,6 +109,33 @@ async function main(argv: string[]): Promise<void> {
     console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
   }
   ctx.destroy();
+}
+
+/** Stream one chat completion through the OpenAI-style Engine. */
+async function chat(modelPath: string, flags: Map<string, string>): Promise<void> {
+  const prompt = flags.get('prompt');
+  if (!prompt) throw new ErnieError('BAD_REQUEST', '--prompt is required');
+  const engine = await loadEngine({
+    model: nodeFolder(modelPath),
+    tokenizer: nodeFolder(flags.get('tokenizer') ?? modelPath),
+    gpu: await nodeGpu(),
+  });
+  const messages: ChatMessageParam[] = [];
+  if (flags.has('system')) messages.push({ role: 'system', content: flags.get('system')! });
+  messages.push({ role: 'user', content: prompt });
+  const t0 = performance.now();
+  const stream = await engine.chat.completions.create({
+    messages,
+    stream: true,
+    max_tokens: Number(flags.get('max-tokens') ?? 32),
+    temperature: Number(flags.get('temperature') ?? 0.7),
+    seed: Number(flags.get('seed') ?? 0),
+  });
+  process.stdout.write(`user: ${prompt}\nassistant: `);
+  for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
+  const s = engine.lastStats;
+  process.stdout.write(`\n[${s ? `${s.promptTokens} prompt tokens, ${s.completionTokens} generated, ` : ''}${(performance.now() - t0).toFixed(0)} ms on ${engine.gpu.adapterInfo.description || engine.gpu.adapterInfo.vendor}]\n`);
+  engine.dispose();
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

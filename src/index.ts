@@ -1,0 +1,31 @@
+// ernie-webgpu: ERNIE 4.5 MoE language models in the browser on WebGPU.
+// Public API. Node-only helpers (nodeGpu, fromPath, nodeFolder) live in 'ernie-webgpu/node'.
+
+// Load a model and talk to it (OpenAI-style).
+export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } from './engine/load.js';
+export * from './api/index.js';
+
+// Errors
+export { ErnieError, FileFormatError, ConfigError, type ErrorCode } from './errors.js';
+
+// Files
+export type { ByteSource, FolderSource } from './formats/source.js';
+export { fromArrayBuffer, fromBlob, fromUrl, urlFolder, blobFolder, FileNotFoundError } from './formats/sources.js';
+export { SafetensorsFile, SafetensorsModel } from './formats/safetensors.js';
+export { GgufFile } from './formats/gguf.js';
+
+// Text
+export { ErnieTokenizer } from './text/tokenizer.js';
+export { TextStreamer } from './text/streamer.js';
+export { ChatTemplate, renderChat, parseAssistantOutput } from './text/chat_template.js';
+
+// Lower level: the model and the GPU
+export { parseConfig, isMoeLayer, type ErnieConfig, type MoeConfig } from './model/ernie45/config.js';
+export { loadErnieFromFolder } from './model/ernie45/load.js';
+export { ErnieForward } from './model/ernie45/forward.js';
+export { loadWeights, type WeightSource, type LoadProgress } from './model/ernie45/weights.js';
+export { openGgufWeights } from './model/ernie45/gguf_source.js';
+export { GpuLanguageModel } from './engine/gpu_model.js';
+export type { LanguageModel, SamplingParams } from './engine/language_model.js';
+export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';
+export { GpuContext } from './gpu/context.js';
