@@ -6,6 +6,8 @@ export interface GpuFeatures {
   /** WGSL `enable f16;` available. Every kernel has an f32 path; f16 is only an optimisation. */
   shaderF16: boolean;
   subgroups: boolean;
+  /** Largest subgroup size the adapter may use (for dispatch sizing); 0 when unknown. */
+  subgroupMaxSize: number;
   timestampQuery: boolean;
 }
 
@@ -45,7 +47,8 @@ export async function acquireDevice(gpu: GPU | undefined = globalThis.navigator?
     adapterInfo: { vendor: info.vendor, architecture: info.architecture, description: info.description },
     features: {
       shaderF16: device.features.has('shader-f16'),
-      subgroups: device.features.has('subgroups'),
+      subgroups: device.features.has('subgroups' as GPUFeatureName),
+      subgroupMaxSize: (info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 0,
       timestampQuery: device.features.has('timestamp-query'),
     },
   };

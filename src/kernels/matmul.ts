@@ -1,4 +1,5 @@
 import matvecSource from '../../shaders/matvec.wgsl?raw';
+import matvecSubgroupSource from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
 import { type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { type GpuWeight, weightPipeline } from './common.js';
@@ -11,13 +12,22 @@ export const MATVEC_MAX_TOKENS = 8;
  * Small batches (decode) use the matrix-vector kernel, larger ones (prefill) the blocked one.
  * `accumulate` adds into y instead of overwriting it (fuses the residual add).
  */
-export function matmul(ctx: GpuContext, a: { x: GPUBuffer; w: GpuWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'tiled' }): void {
+export function matmul(
+  ctx: GpuContext,
+  a: { x: GPUBuffer; w: GpuWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'matvec_subgroup' | 'tiled' },
+): void {
   const { rows: N, cols: K } = a.w;
   const params = new Params(4).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0);
-  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? 'matvec' : 'tiled');
-  if (kernel === 'matvec') {
+  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? 'matvec_subgroup' : 'tiled');
+  if (kernel !== 'tiled') {
     if (a.tokens > MATVEC_MAX_TOKENS) throw new Error(`matvec handles at most ${MATVEC_MAX_TOKENS} tokens`);
-    ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil(N / 64)));
+    const sg = ctx.features.subgroupMaxSize;
+    if (ctx.features.subgroups && sg > 0 && sg <= 64 && K % 4 === 0 && a.kernel !== 'matvec') {
+      // one row per subgroup: 64 / sg rows per workgroup at the largest subgroup size
+      ctx.dispatch(weightPipeline(ctx, 'matvec_subgroup', matvecSubgroupSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil((N * sg) / 64)));
+    } else {
+      ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil(N / 64)));
+    }
   } else {
     // 64 threads x 4 rows of N per workgroup in x, 4 tokens per workgroup in y
     ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);
