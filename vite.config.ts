@@ -16,6 +16,7 @@ export default defineConfig({
       entry: {
         index: resolve(import.meta.dirname, 'src/index.ts'),
         node: resolve(import.meta.dirname, 'src/node.ts'),
+        worker: resolve(import.meta.dirname, 'src/worker/index.ts'),
         cli: resolve(import.meta.dirname, 'src/cli/main.ts'),
       },
       formats: ['es'],
