@@ -18,7 +18,7 @@ import { loadWeights, type WeightSource } from '../model/ernie45/weights.js';
 import { ErnieForward } from '../model/ernie45/forward.js';
 import { sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
-import { mulberry32 } from './random.js';
+import { Rng } from '../sampling/rng.js';
 import { loadEngine } from '../engine/load.js';
 import type { ChatMessageParam } from '../api/types.js';
 
@@ -90,14 +90,14 @@ async function main(argv: string[]): Promise<void> {
   } else {
     const maxTokens = Number(flags.get('max-tokens') ?? 24);
     const options = { temperature: Number(flags.get('temperature') ?? 0), topK: Number(flags.get('top-k') ?? 0), topP: Number(flags.get('top-p') ?? 1) };
-    const random = mulberry32(Number(flags.get('seed') ?? 0));
+    const rng = new Rng(Number(flags.get('seed') ?? 0));
     const result = ctx.createBuffer('next token', 4);
     const tPrefill = performance.now();
     await model.run(ids);
     const generated: number[] = [];
     const tDecode = performance.now();
     for (let i = 0; i < maxTokens; i++) {
-      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: config.vocabSize, result, options, u: random() });
+      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: config.vocabSize, result, options, u: rng.uniform() });
       const [id] = await ctx.readU32(result, 0, 1);
       generated.push(id);
       if (config.eosTokenIds.includes(id) || i === maxTokens - 1) break;

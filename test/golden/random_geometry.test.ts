@@ -9,6 +9,7 @@ import { sample } from '../../src/kernels/sample.js';
 import { referenceForward } from '../reference/forward_ref.js';
 import { maxAbsDiff } from '../reference/ops.js';
 import { f32ToF16Bits, gpuContext, randn, rng } from '../helpers/gpu.js';
+import { f16ToF32 } from '../../src/formats/safetensors.js';
 
 /** An in-memory checkpoint with random weights for `cfg`; F16 stores f16-rounded values. */
 function randomCheckpoint(cfg: ErnieConfig, seed: number, dtype: 'F32' | 'F16'): { src: WeightSource; values: Map<string, Float32Array> } {
@@ -38,10 +39,6 @@ function randomCheckpoint(cfg: ErnieConfig, seed: number, dtype: 'F32' | 'F16'):
   return { src, values };
 }
 
-function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 31, m = h & 1023;
-  return e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 const geometries = [
   {
