@@ -3,6 +3,8 @@ import { acquireDevice } from '../../src/gpu/device.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { nodeGpu } from '../../src/node.js';
 
+export { randn, rng } from './random.js';
+
 let ctx: Promise<GpuContext> | null = null;
 
 export function gpuContext(): Promise<GpuContext> {
@@ -13,27 +15,6 @@ export function gpuContext(): Promise<GpuContext> {
 /** A storage buffer pre-filled with NaN, so a kernel that skips an element is caught. */
 export function poisoned(ctx: GpuContext, label: string, floats: number): GPUBuffer {
   return ctx.upload(label, new Float32Array(Math.max(floats, 4)).fill(NaN));
-}
-
-/** Deterministic pseudo-random numbers (mulberry32) for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function randn(r: () => number, n: number, scale = 1): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = Math.max(r(), 1e-12), v = r();
-    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  return out;
 }
 
 /** f32 -> f16 bits (round to nearest even), for f16 weight tests. */

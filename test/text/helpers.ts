@@ -12,17 +12,8 @@ export const fixture = {
     JSON.parse(readFileSync(dir + 'reference.json', 'utf8')),
 };
 
-/** mulberry32: small, seeded, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/random';
+import { rng } from '../helpers/random';
 
 const WORDS = ['Large', 'language', 'model', 'is', 'the', 'quick', 'brown', 'fox', 'experts', 'WebGPU', 'JSON',
   'Beijing', 'celsius', 'hello', 'Hello', 'world', 'tokens', 'lazy', 'dog', 'café', 'naïve', 'Zebra', 'QUIZ',
