@@ -1,0 +1,12 @@
+// SHA-256 through WebCrypto (globalThis.crypto.subtle: browsers, workers and Node >= 19).
+import { ErnieError } from '../errors';
+
+/** Lowercase hex SHA-256 of `bytes`. */
+export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new ErnieError('UNSUPPORTED', 'WebCrypto (crypto.subtle) is not available; it needs a secure context (https or localhost)');
+  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return hex;
+}

@@ -1,0 +1,78 @@
+// Every tensor an ERNIE 4.5 package holds, derived from the config alone: HF name, shape, and
+// where it goes (core or the shard of one routed expert). The manifest validator checks a
+// package against this list, and the converter plans its shards from it.
+import { type ErnieConfig, isMoeLayer, weightNames } from '../model/ernie45/config';
+
+export type TensorRole =
+  /** a weight matrix of the core (embeddings, attention, dense FFN, shared experts) */
+  | 'matrix'
+  /** the output matrix: lm_head, or the tied embedding that serves as lm_head */
+  | 'head'
+  /** a routed expert's gate/up/down matrix */
+  | 'expert'
+  /** RMSNorm weights */
+  | 'norm'
+  /** the MoE router (gate) matrix, kept f32 */
+  | 'router'
+  /** the router's score-correction bias, [n_experts] */
+  | 'router_bias';
+
+export interface ExpectedTensor {
+  name: string;
+  shape: number[];
+  role: TensorRole;
+  /** decoder layer, for layer tensors */
+  layer?: number;
+  /** routed expert index, for role 'expert' */
+  expert?: number;
+  /** for role 'expert': which of the expert's matrices */
+  proj?: 'gate' | 'up' | 'down';
+  /** The name of the RMSNorm whose output this matrix multiplies (its column importance), if any. */
+  inputNorm?: string;
+}
+
+/** All tensors of the model in the package's canonical order. */
+export function expectedTensors(cfg: ErnieConfig): ExpectedTensor[] {
+  const H = cfg.hiddenSize, out: ExpectedTensor[] = [];
+  const tied = cfg.tieWordEmbeddings;
+  out.push({ name: weightNames.embed, shape: [cfg.vocabSize, H], role: tied ? 'head' : 'matrix', ...(tied ? { inputNorm: weightNames.finalNorm } : {}) });
+  if (!tied) out.push({ name: weightNames.lmHead, shape: [cfg.vocabSize, H], role: 'head', inputNorm: weightNames.finalNorm });
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const n = weightNames.layer(l);
+    const qDim = cfg.numHeads * cfg.headDim, kvDim = cfg.numKvHeads * cfg.headDim;
+    const m = (name: string, shape: number[], inputNorm?: string): ExpectedTensor => ({ name, shape, role: 'matrix', layer: l, ...(inputNorm ? { inputNorm } : {}) });
+    out.push({ name: n.inputNorm, shape: [H], role: 'norm', layer: l });
+    out.push(m(n.q, [qDim, H], n.inputNorm), m(n.k, [kvDim, H], n.inputNorm), m(n.v, [kvDim, H], n.inputNorm), m(n.o, [H, qDim]));
+    out.push({ name: n.postNorm, shape: [H], role: 'norm', layer: l });
+    if (!isMoeLayer(cfg, l)) {
+      const I = cfg.intermediateSize;
+      out.push(m(n.gate, [I, H], n.postNorm), m(n.up, [I, H], n.postNorm), m(n.down, [H, I]));
+      continue;
+    }
+    const moe = cfg.moe!;
+    out.push({ name: n.router, shape: [moe.numExperts, H], role: 'router', layer: l });
+    out.push({ name: n.routerBias, shape: [moe.numExperts], role: 'router_bias', layer: l });
+    const S = moe.sharedIntermediateSize;
+    if (S > 0) out.push(m(n.sharedGate, [S, H], n.postNorm), m(n.sharedUp, [S, H], n.postNorm), m(n.sharedDown, [H, S]));
+    const Ie = moe.expertIntermediateSize;
+    for (let e = 0; e < moe.numExperts; e++) {
+      const x = (name: string, proj: 'gate' | 'up' | 'down', shape: number[], inputNorm?: string): ExpectedTensor => ({
+        name, shape, role: 'expert', layer: l, expert: e, proj, ...(inputNorm ? { inputNorm } : {}),
+      });
+      out.push(x(n.expertGate(e), 'gate', [Ie, H], n.postNorm), x(n.expertUp(e), 'up', [Ie, H], n.postNorm), x(n.expertDown(e), 'down', [H, Ie]));
+    }
+  }
+  out.push({ name: weightNames.finalNorm, shape: [H], role: 'norm' });
+  return out;
+}
+
+/** The package's file name for the shard of routed expert `expert` of layer `layer`. */
+export function expertShardName(cfg: ErnieConfig, layer: number, expert: number): string {
+  const lw = String(cfg.numLayers - 1).length, ew = String(cfg.moe!.numExperts - 1).length;
+  return `experts/layer-${String(layer).padStart(lw, '0')}/expert-${String(expert).padStart(ew, '0')}.bin`;
+}
+
+/** The package's file name for core shard `i`. */
+export function coreShardName(i: number): string {
+  return `core-${String(i).padStart(3, '0')}.bin`;
+}
