@@ -2,7 +2,8 @@
 //   logits   <model> --ids 5,17,33 --out logits.npy   logits of every position, float32 [tokens, vocab]
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
-// <model> is an HF checkpoint folder (config.json + safetensors) or a .gguf file.
+//   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+// <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErnieError } from '../errors.js';
@@ -10,9 +11,10 @@ import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
 import { nodeGpu } from '../node.js';
 import { fromPath, nodeFolder } from '../formats/node_source.js';
-import { readJson } from '../model/ernie45/load.js';
-import { parseConfig, type ErnieConfig } from '../model/ernie45/config.js';
-import { SafetensorsModel } from '../formats/safetensors.js';
+import { openFolderWeights } from '../model/ernie45/load.js';
+import type { ErnieConfig } from '../model/ernie45/config.js';
+import { convertModel } from '../convert/convert.js';
+import { nodeDirectoryWriter } from '../package/node_writer.js';
 import { openGgufWeights } from '../model/ernie45/gguf_source.js';
 import { loadWeights, type WeightSource } from '../model/ernie45/weights.js';
 import { ErnieForward } from '../model/ernie45/forward.js';
@@ -25,7 +27,8 @@ import type { ChatMessageParam } from '../api/types.js';
 const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
-  ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]`;
+  ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
+  ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>`;
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
   const positional: string[] = [];
@@ -48,10 +51,7 @@ function parseIds(text: string | undefined): number[] {
 }
 
 async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
-  if ((await stat(path)).isDirectory()) {
-    const folder = nodeFolder(path);
-    return { config: parseConfig(await readJson(folder, 'config.json')), weights: await SafetensorsModel.open(folder) };
-  }
+  if ((await stat(path)).isDirectory()) return openFolderWeights(nodeFolder(path));
   if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
   throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
 }
@@ -59,12 +59,13 @@ async function openModel(path: string): Promise<{ config: ErnieConfig; weights: 
 async function main(argv: string[]): Promise<void> {
   const { positional, flags } = parseArgs(argv);
   const [command, modelPath] = positional;
-  if (!command || !modelPath || !['logits', 'generate', 'chat'].includes(command)) {
+  if (!command || !modelPath || !['logits', 'generate', 'chat', 'convert'].includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
   if (command === 'chat') return chat(modelPath, flags);
+  if (command === 'convert') return convert(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
   const { config, weights: source } = await openModel(modelPath);
@@ -136,6 +137,33 @@ async function chat(modelPath: string, flags: Map<string, string>): Promise<void
   const s = engine.lastStats;
   process.stdout.write(`\n[${s ? `${s.promptTokens} prompt tokens, ${s.completionTokens} generated, ` : ''}${(performance.now() - t0).toFixed(0)} ms on ${engine.gpu.adapterInfo.description || engine.gpu.adapterInfo.vendor}]\n`);
   engine.dispose();
+}
+
+/** HF folder or GGUF -> package, tensor by tensor, with progress on stderr. */
+async function convert(input: string, flags: Map<string, string>): Promise<void> {
+  const out = flags.get('out');
+  if (!out) throw new ErnieError('BAD_REQUEST', '--out <dir> is required');
+  const experts = flags.get('experts') ?? 'q4';
+  const core = flags.get('core') ?? 'q4';
+  const t0 = performance.now();
+  let shown = -1;
+  const report = await convertModel({
+    input: (await stat(input)).isDirectory() ? { kind: 'hf', folder: nodeFolder(input) } : { kind: 'gguf', source: fromPath(input) },
+    experts: experts as 'q2' | 'q4',
+    core: core as 'q4' | 'f16',
+    head: flags.get('head') as 'q4' | 'q6' | 'q8' | 'f16' | undefined,
+    out: nodeDirectoryWriter(out),
+    onProgress: (p) => {
+      const step = Math.floor((20 * p.tensorsDone) / p.tensorsTotal); // every 5%
+      if (step !== shown) process.stderr.write(`\rconverting ${p.tensorsDone}/${p.tensorsTotal} tensors, ${(p.bytesWritten / 2 ** 20).toFixed(1)} MiB written`);
+      shown = step;
+    },
+  });
+  process.stderr.write('\n');
+  const bpw = report.bitsPerWeight;
+  console.log(`wrote ${out}: ${report.files.length} files, ${(report.packageBytes / 2 ** 20).toFixed(2)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`bits per weight: experts ${bpw.experts.toFixed(3)}, core ${bpw.core.toFixed(3)}, all matrices ${bpw.matrices.toFixed(3)}`);
+  if (report.requantized.length) console.log(`re-quantized from GGUF: ${report.requantized.length} tensors (e.g. ${report.requantized[0].name}: ${report.requantized[0].from} -> ${report.requantized[0].to})`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

@@ -6,7 +6,10 @@ import { SafetensorsModel } from '../../formats/safetensors.js';
 import type { FolderSource } from '../../formats/source.js';
 import { type ErnieConfig, parseConfig } from './config.js';
 import { ErnieForward, type ForwardOptions } from './forward.js';
-import { type LoadProgress, loadWeights } from './weights.js';
+import { type LoadProgress, loadWeights, type WeightSource } from './weights.js';
+import { openPackageWeights } from './package_source.js';
+import { MANIFEST_FILE } from '../../package/manifest.js';
+import { FileNotFoundError } from '../../formats/sources.js';
 
 export async function readJson(folder: FolderSource, path: string, signal?: AbortSignal): Promise<unknown> {
   const src = folder(path);
@@ -23,9 +26,24 @@ export interface LoadOptions extends ForwardOptions {
   onProgress?: (p: LoadProgress) => void;
 }
 
+/** A package folder (manifest.json) or an HF checkpoint folder (config.json + safetensors). */
+export async function openFolderWeights(folder: FolderSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+  if (await exists(folder, MANIFEST_FILE, signal)) return openPackageWeights(folder, signal);
+  return { config: parseConfig(await readJson(folder, 'config.json', signal)), weights: await SafetensorsModel.open(folder, signal) };
+}
+
 export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource, opts: LoadOptions = {}): Promise<{ config: ErnieConfig; forward: ErnieForward }> {
-  const config = parseConfig(await readJson(folder, 'config.json', opts.signal));
-  const checkpoint = await SafetensorsModel.open(folder, opts.signal);
-  const weights = await loadWeights(ctx, config, checkpoint, opts);
+  const { config, weights: source } = await openFolderWeights(folder, opts.signal);
+  const weights = await loadWeights(ctx, config, source, opts);
   return { config, forward: new ErnieForward(ctx, config, weights, opts) };
+}
+
+async function exists(folder: FolderSource, path: string, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await folder(path).size();
+    return true;
+  } catch (e) {
+    if (e instanceof FileNotFoundError) return false;
+    throw e;
+  }
 }
