@@ -29,3 +29,8 @@ export { GpuLanguageModel } from './engine/gpu_model.js';
 export type { LanguageModel, SamplingParams } from './engine/language_model.js';
 export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
+
+// Quantized packages (FORMAT.md): convert in the browser or Node, read with integrity checks
+export { convertModel, type ConvertOptions, type ConvertProgress, type ConvertReport } from './convert/index.js';
+export { openPackage, ErniePackage, memoryPackage, type PackageWriter, type Manifest } from './package/index.js';
+export { openPackageWeights } from './model/ernie45/package_source.js';
