@@ -3,10 +3,37 @@
 // file is plain WGSL a reader can open and a linter can check.
 import weightsF32 from '../../shaders/common/weights_f32.wgsl?raw';
 import weightsF16 from '../../shaders/common/weights_f16.wgsl?raw';
+// quantized-weight kernels (src/kernels/matmul_q.ts)
+import qCommon from '../../shaders/common/q_common.wgsl?raw';
+import qDot from '../../shaders/common/q_dot.wgsl?raw';
+import qLanesSingle from '../../shaders/common/q_lanes_single.wgsl?raw';
+import qLanesSubgroup from '../../shaders/common/q_lanes_subgroup.wgsl?raw';
+import qXF32 from '../../shaders/common/q_x_f32.wgsl?raw';
+import qXVec4 from '../../shaders/common/q_x_vec4.wgsl?raw';
+import qQ80 from '../../shaders/common/q_q8_0.wgsl?raw';
+import qQ40 from '../../shaders/common/q_q4_0.wgsl?raw';
+import qIq4Nl from '../../shaders/common/q_iq4_nl.wgsl?raw';
+import qQ2G32 from '../../shaders/common/q_q2_g32.wgsl?raw';
+import qQ4K from '../../shaders/common/q_q4_k.wgsl?raw';
+import qQ2K from '../../shaders/common/q_q2_k.wgsl?raw';
+import qQ6K from '../../shaders/common/q_q6_k.wgsl?raw';
 
 const includes: Record<string, string> = {
   weights_f32: weightsF32,
   weights_f16: weightsF16,
+  q_common: qCommon,
+  q_dot: qDot,
+  q_lanes_single: qLanesSingle,
+  q_lanes_subgroup: qLanesSubgroup,
+  q_x_f32: qXF32,
+  q_x_vec4: qXVec4,
+  q_q8_0: qQ80,
+  q_q4_0: qQ40,
+  q_iq4_nl: qIq4Nl,
+  q_q2_g32: qQ2G32,
+  q_q4_k: qQ4K,
+  q_q2_k: qQ2K,
+  q_q6_k: qQ6K,
 };
 
 /** Weight storage formats the matmul-like kernels read. f16 weights are read as packed u32 pairs. */

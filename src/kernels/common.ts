@@ -1,13 +1,28 @@
 // Shared pieces of the kernels' host code.
 import { type GpuContext, grid1d } from '../gpu/context.js';
 import { preprocess, type WeightDtype } from '../gpu/wgsl.js';
+import { type GpuQuantWeight, isQuantLayout, type QuantLayout } from './matmul_q.js';
 
-/** A weight matrix on the GPU: row-major [rows, cols] in `dtype`. */
+/**
+ * A weight matrix on the GPU: row-major [rows, cols], stored f32, f16, or in one of the
+ * package's quantized block layouts (quantized row by row, src/quant/layouts.ts).
+ */
 export interface GpuWeight {
   buffer: GPUBuffer;
-  dtype: WeightDtype;
+  dtype: WeightDtype | QuantLayout;
   rows: number;
   cols: number;
+}
+
+/** The same weight seen by the quantized kernels, or null when it is f32/f16. */
+export function asQuant(w: GpuWeight): GpuQuantWeight | null {
+  return isQuantLayout(w.dtype) ? { buffer: w.buffer, layout: w.dtype, rows: w.rows, cols: w.cols } : null;
+}
+
+/** Narrow a weight the caller knows is f32/f16. */
+export function plainDtype(w: GpuWeight): WeightDtype {
+  if (isQuantLayout(w.dtype)) throw new Error(`${w.dtype} weights need the quantized kernels`);
+  return w.dtype;
 }
 
 /** Build (once) a pipeline whose shader reads weights in `dtype` through `#include "weights"`. */

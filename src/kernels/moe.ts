@@ -4,7 +4,8 @@ import groupSource from '../../shaders/moe_group.wgsl?raw';
 import matmulSource from '../../shaders/moe_matmul.wgsl?raw';
 import combineSource from '../../shaders/moe_combine.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
-import { elementGrid, plainPipeline, type GpuWeight, weightPipeline } from './common.js';
+import { asQuant, elementGrid, plainDtype, plainPipeline, type GpuWeight, weightPipeline } from './common.js';
+import { moeMatmulQ } from './matmul_q.js';
 
 export const MOE_MAX_EXPERTS = 256;
 
@@ -36,9 +37,11 @@ export function moeMatmul(
   ctx: GpuContext,
   a: { x: GPUBuffer; w: GpuWeight; groups: GPUBuffer; order: GPUBuffer; y: GPUBuffer; experts: number; k: number; perToken: boolean; maxGroups: number },
 ): void {
+  const quant = asQuant(a.w);
+  if (quant) return moeMatmulQ(ctx, { ...a, w: quant });
   const N = a.w.rows / a.experts;
   const params = new Params(4).u32(N).u32(a.w.cols).u32(a.experts).u32(a.perToken ? a.k : 1);
-  ctx.dispatch(weightPipeline(ctx, 'moe_matmul', matmulSource, a.w.dtype), params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil(N / 64), a.maxGroups]);
+  ctx.dispatch(weightPipeline(ctx, 'moe_matmul', matmulSource, plainDtype(a.w)), params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil(N / 64), a.maxGroups]);
 }
 
 /** h[t, :] += sum_j weights[t, j] * y[t*k + j, :] */

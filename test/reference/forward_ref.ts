@@ -16,7 +16,7 @@ export function referenceForward(cfg: ErnieConfig, w: WeightLookup, ids: number[
   const T = ids.length, Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
   const positions = ids.map((_, i) => i);
   let h = ops.embedding(w(weightNames.embed), Hd, ids);
-  const hidden: Float64Array[] = [h];
+  const hidden: Float64Array[] = [Float64Array.from(h)];
   for (let l = 0; l < cfg.numLayers; l++) {
     const n = weightNames.layer(l);
     const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);

@@ -4,6 +4,8 @@
 import { ErnieError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
+import { isQuantLayout } from '../../kernels/matmul_q.js';
+import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
 
 /** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
@@ -58,9 +60,23 @@ export interface LoadProgress {
   bytesUploaded: number;
 }
 
-/** Stores F16 checkpoints as f16 (read by the kernels without shader-f16); everything else as f32. */
-function storedDtype(src: WeightSource, name: string): 'f16' | 'f32' {
-  return src.info(name).dtype === 'F16' ? 'f16' : 'f32';
+type StoredDtype = GpuWeight['dtype'];
+
+/**
+ * How a matrix is kept on the GPU: quantized package layouts as they are (the kernels
+ * dequantise in registers), F16 as f16 (read without shader-f16), everything else as f32.
+ */
+function storedDtype(src: WeightSource, name: string): StoredDtype {
+  const dtype = src.info(name).dtype;
+  if (dtype === 'F16') return 'f16';
+  const layout = dtype.toLowerCase();
+  return isQuantLayout(layout) ? layout : 'f32';
+}
+
+function storedBytes(dtype: StoredDtype, rows: number, cols: number): number {
+  if (dtype === 'f16') return rows * cols * 2;
+  if (dtype === 'f32') return rows * cols * 4;
+  return rows * rowBytes(dtype, cols);
 }
 
 export async function loadWeights(
@@ -90,16 +106,25 @@ export async function loadWeights(
     opts.onProgress?.({ tensorsDone: done, tensorsTotal: total, bytesUploaded: bytes });
   };
 
-  /** Read tensors and write them one after another into one new buffer. */
-  const stack = async (label: string, names: string[], dtype: 'f16' | 'f32', rows: number, cols: number): Promise<GpuWeight> => {
-    const buffer = ctx.createBuffer(label, rows * cols * (dtype === 'f16' ? 2 : 4));
+  /**
+   * Read tensors and write them one after another (row blocks) into one new buffer. Stored
+   * bytes go up as they are; f32 is decoded from any source dtype. Quantized rows can have
+   * lengths that are not multiples of 4 bytes, which writeBuffer offsets must be: those are
+   * staged on the CPU first.
+   */
+  const stack = async (label: string, names: string[], dtype: StoredDtype, rows: number, cols: number): Promise<GpuWeight> => {
+    const total = storedBytes(dtype, rows, cols);
+    const buffer = ctx.createBuffer(label, total);
+    const staging = total % 4 === 0 && names.every((n) => storedBytes(dtype, src.info(n).shape[0], cols) % 4 === 0) ? null : new Uint8Array(total);
     let offset = 0;
     for (const name of names) {
-      const data = dtype === 'f16' ? await src.readRaw(name, opts.signal) : await src.readF32(name, opts.signal);
-      ctx.write(buffer, data, offset);
+      const data = dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal);
+      if (staging) staging.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
+      else ctx.write(buffer, data, offset);
       offset += data.byteLength;
       tick(data.byteLength);
     }
+    if (staging) ctx.write(buffer, staging);
     return { buffer, dtype, rows, cols };
   };
   const matrix = (name: string) => {
@@ -111,12 +136,17 @@ export async function loadWeights(
     tick(data.byteLength);
     return ctx.upload(name, data);
   };
+  /** Matrices stacked into one buffer must share a storage format. */
+  const commonDtype = (names: string[]): StoredDtype => {
+    const dtypes = new Set(names.map((n) => storedDtype(src, n)));
+    if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${names[0]} and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
+    return storedDtype(src, names[0]);
+  };
   const ffn = async (label: string, gate: string, up: string, down: string): Promise<FfnWeights> => {
     const [inter, hidden] = src.info(gate).shape;
-    const dtype = storedDtype(src, gate);
     return {
-      gateUp: await stack(`${label}.gate_up`, [gate, up], dtype, 2 * inter, hidden),
-      down: await stack(down, [down], dtype, hidden, inter),
+      gateUp: await stack(`${label}.gate_up`, [gate, up], commonDtype([gate, up]), 2 * inter, hidden),
+      down: await matrix(down),
     };
   };
 
@@ -138,14 +168,15 @@ export async function loadWeights(
       const m = cfg.moe!;
       const E = m.numExperts, I = m.expertIntermediateSize, H = cfg.hiddenSize;
       const experts = [...Array(E).keys()];
-      const dtype = storedDtype(src, n.expertGate(0));
+      const gateUpNames = experts.flatMap((e) => [n.expertGate(e), n.expertUp(e)]);
+      const downNames = experts.map(n.expertDown);
       const routerData = await src.readF32(n.router, opts.signal);
       tick(routerData.byteLength);
       layer.moe = {
         router: { buffer: ctx.upload(n.router, routerData), dtype: 'f32', rows: E, cols: H },
         routerBias: src.has(n.routerBias) ? await vector(n.routerBias) : ctx.upload('zero bias', new Float32Array(E)),
-        expertsGateUp: await stack(`layer ${l} experts gate_up`, experts.flatMap((e) => [n.expertGate(e), n.expertUp(e)]), dtype, E * 2 * I, H),
-        expertsDown: await stack(`layer ${l} experts down`, experts.map(n.expertDown), dtype, E * H, I),
+        expertsGateUp: await stack(`layer ${l} experts gate_up`, gateUpNames, commonDtype(gateUpNames), E * 2 * I, H),
+        expertsDown: await stack(`layer ${l} experts down`, downNames, commonDtype(downNames), E * H, I),
         shared: m.sharedIntermediateSize > 0 ? await ffn(`layer ${l} shared`, n.sharedGate, n.sharedUp, n.sharedDown) : null,
       };
     } else {
