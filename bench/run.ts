@@ -6,7 +6,8 @@
 //     64 experts of 1536, top-6, shared 3072, vocab 103424) with random f16 weights made
 //     in-process; `--layers N` (default 4: one dense + three MoE, as the peer numbers in
 //     BENCHMARKS.md use), since all 28 layers with every expert resident need ~43 GB.
-// Usage: npm run bench -- [--layers 4] [--tokens 16] [--skip-model]
+//  4. the quantized matvec kernels (dequantise in registers) at the experts' shapes.
+// Usage: npm run bench -- [--layers 4] [--tokens 16] [--experts f16|q4|q2] [--skip-model]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -16,11 +17,14 @@ import { parseConfig } from '../src/model/ernie45/config.js';
 import { expectedShapes, loadWeights, type WeightSource } from '../src/model/ernie45/weights.js';
 import { ErnieForward } from '../src/model/ernie45/forward.js';
 import { sample } from '../src/kernels/sample.js';
+import { benchMatmulQ } from '../src/kernels/matmul_q.js';
+import { quantize, rowBytes } from '../src/quant/layouts.js';
 
 const args = new Map<string, string>();
 process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1]?.startsWith('--') ? '1' : (all[i + 1] ?? '1')));
 const layers = Number(args.get('layers') ?? 4);
 const decodeTokens = Number(args.get('tokens') ?? 16);
+const expertFormat = (args.get('experts') ?? 'f16') as 'f16' | 'q4' | 'q2';
 
 const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
 const info = ctx.adapterInfo;
@@ -75,6 +79,14 @@ for (const dtype of ['f32', 'f16'] as const) {
   }
 }
 
+// 4. quantized matvec at the experts' shapes (q4 -> Q4_K blocks, q2 -> Q2_K blocks)
+for (const layout of ['q4_k', 'q2_k', 'q8_0'] as const) {
+  for (const [name, N, K] of [['expert gate+up 3072x2560', 3072, 2560], ['expert down 2560x1536', 2560, 1536]] as const) {
+    const r = await benchMatmulQ(ctx, { layout, rows: N, cols: K });
+    console.log(`matvec ${layout} ${name}: ${(r.seconds * 1e3).toFixed(2)} ms, ${r.gbs.toFixed(2)} GB/s of blocks = ${(r.gbs / copyGBs).toFixed(2)} x copy`);
+  }
+}
+
 // 3. decode tokens/s at 21B-A3B width
 if (!args.has('skip-model')) {
   const cfg = parseConfig({
@@ -92,16 +104,33 @@ if (!args.has('skip-model')) {
     for (let i = 0; i < n; i += block.length) out.set(block.subarray(0, Math.min(block.length, n - i)), i);
     return new Uint8Array(out.buffer);
   };
+  // Routed experts optionally quantized: Q4_K / Q2_K rows, one random quantized row repeated.
+  const expertLayout = expertFormat === 'q4' ? 'q4_k' : expertFormat === 'q2' ? 'q2_k' : null;
+  const isExpert = (n: string) => n.includes('.mlp.experts.');
+  const quantRow = new Map<number, Uint8Array>();
+  const fillQuant = (rows: number, cols: number) => {
+    let row = quantRow.get(cols);
+    if (!row) quantRow.set(cols, (row = quantize(expertLayout!, Float32Array.from({ length: cols }, () => (Math.random() - 0.5) * 0.04), 1, cols, { effort: 'fast' })));
+    const out = new Uint8Array(rows * rowBytes(expertLayout!, cols));
+    for (let r = 0; r < rows; r++) out.set(row, r * row.length);
+    return out;
+  };
   const src: WeightSource = {
     has: (n) => shapesByName.has(n),
-    info: (n) => ({ shape: shapesByName.get(n)!, dtype: shapesByName.get(n)!.length === 2 && !n.endsWith('mlp.gate.weight') ? 'F16' : 'F32' }),
-    readRaw: async (n) => fill(shapesByName.get(n)!.reduce((x, y) => x * y, 1)),
+    info: (n) => ({
+      shape: shapesByName.get(n)!,
+      dtype: expertLayout && isExpert(n) ? expertLayout.toUpperCase() : shapesByName.get(n)!.length === 2 && !n.endsWith('mlp.gate.weight') ? 'F16' : 'F32',
+    }),
+    readRaw: async (n) => {
+      const shape = shapesByName.get(n)!;
+      return expertLayout && isExpert(n) ? fillQuant(shape[0], shape[1]) : fill(shape.reduce((x, y) => x * y, 1));
+    },
     readF32: async (n) => new Float32Array(shapesByName.get(n)!.reduce((x, y) => x * y, 1)).fill(n.includes('norm') ? 1 : 0.01),
   };
   const t0 = performance.now();
   const weights = await loadWeights(ctx, cfg, src);
   await ctx.device.queue.onSubmittedWorkDone();
-  console.log(`21B-width model, ${layers} layers (${Math.max(0, layers - 1)} MoE), f16 weights: uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`21B-width model, ${layers} layers (${Math.max(0, layers - 1)} MoE), f16 weights, ${expertLayout ?? 'f16'} routed experts: uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const model = new ErnieForward(ctx, cfg, weights, { maxBatch: 16, kvCacheBytes: 64 * 2 ** 20 });
   const result = ctx.createBuffer('token', 4);
   const prompt = Array.from({ length: 16 }, (_, i) => 1000 + i);
