@@ -3,6 +3,7 @@
 // then the tensor data; data_offsets are relative to the first byte after the header.
 // open() reads only the 8-byte length and the header; tensors are read one range at a time.
 
+import { f16BitsToNumber } from '../quant/f16.js';
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import type { ByteSource, FolderSource } from './source';
 import { FileNotFoundError } from './sources';
@@ -214,15 +215,8 @@ function plainBytes(raw: Uint8Array, align: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(raw);
 }
 
-/** One IEEE half (as its 16 bits) to a number; exact for subnormals, ±0, ±inf and NaN. */
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // zero or subnormal
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1024 + frac) * 2 ** (exp - 25);
-}
+/** One IEEE half (its 16 bits) to a number; exact for subnormals, ±0, ±inf and NaN. */
+export const f16ToF32 = f16BitsToNumber;
 
 /** Halves to f32 by building the f32 bit patterns directly (keeps NaN payloads). */
 export function f16ArrayToF32(u16: Uint16Array): Float32Array<ArrayBuffer> {

@@ -2,6 +2,7 @@
 // layout. The dequantizers are the reference the GPU kernels are tested against, so each one
 // follows its layout literally and rounds every step to f32 the way ggml computes it
 // (Math.fround after each f32 operation; a Float32Array store rounds the last one).
+import { f16BitsToNumber } from './f16';
 import { ErnieError } from '../errors';
 
 export interface GgmlTypeInfo {
@@ -96,15 +97,8 @@ function requireType(id: number): GgmlTypeInfo {
 
 // ---- fp16 ----
 
-/** IEEE half bits to a number; exact for subnormals (which Q6_K scales of real weights are), ±0, inf, NaN. */
-export function f16ToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >> 10) & 0x1f;
-  const frac = bits & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1024 + frac) * 2 ** (exp - 25);
-}
+/** One IEEE half (its 16 bits) to a number; exact for subnormals, ±0, ±inf and NaN. */
+export const f16ToF32 = f16BitsToNumber;
 
 let f16Table: Float32Array | undefined;
 
