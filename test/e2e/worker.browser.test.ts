@@ -1,0 +1,28 @@
+// The engine inside a real dedicated Worker in Chromium (WebGPU in the worker), driven from
+// the page through WorkerEngine: same answer as an Engine running in the page.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openHarness, runInPage, type Harness } from './browser.js';
+import { TINY } from '../helpers/fixtures.js';
+
+describe('WorkerEngine in Chromium', { timeout: 240_000 }, () => {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await openHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  }, 30_000);
+
+  it('answers like the in-page engine, streams, and reports load progress', async () => {
+    const r = await runInPage<{ worker: string; page: string; streamed: string; progressEvents: number; adapter: string }>(
+      '/test/e2e/pages/worker.ts', 'chatBothWays',
+      { model: `/${TINY}/`, tokenizer: '/test/fixtures/ernie-tokenizer-tiny/' },
+      { timeoutMs: 220_000 },
+    );
+    console.log(`[e2e] worker adapter: ${r.adapter}; answer: ${JSON.stringify(r.worker)}`);
+    expect(r.worker.length).toBeGreaterThan(0);
+    expect(r.worker).toBe(r.page);
+    expect(r.streamed).toBe(r.worker);
+    expect(r.progressEvents).toBeGreaterThan(10);
+  });
+});
