@@ -100,8 +100,9 @@ export class ErnieForward {
 
   /**
    * Append `ids` at positions kv.length.. and compute the last token's logits into
-   * logitsBuffer. With `allLogits`, returns [ids.length, vocab] logits (read back).
-   * `onHidden(step, layerIndex, buffer)` sees the residual stream for tests.
+   * logitsBuffer. With `allLogits`, returns [ids.length, vocab] logits (read back); with
+   * `captureHidden`, the residual stream after the embedding and after each layer but the last,
+   * then the final-normed output ([ids.length, hidden] each), as HF's hidden_states.
    */
   async run(ids: readonly number[], opts: { allLogits?: boolean; signal?: AbortSignal; captureHidden?: boolean } = {}): Promise<{ logits?: Float32Array; hidden?: Float32Array[] }> {
     if (ids.length === 0) throw new ErnieError('BAD_REQUEST', 'forward: no tokens');
