@@ -1,11 +1,12 @@
-// Embedding gather: out[t, :] = table[ids[t], :]
-// One thread per output element; table rows may be f32 or f16 (see common/weights_*).
+// Embedding gather: out[t, :] = table[ids[t] - row_start, :] for the ids this table holds.
+// A vocabulary too big for one storage binding is split into row blocks, one dispatch each;
+// a thread whose id lies in another block writes nothing. Rows may be f32 or f16.
 
 struct Params {
   tokens: u32,
   hidden: u32,
-  vocab: u32,
-  _pad: u32,
+  rows: u32,        // rows in this table (block)
+  row_start: u32,   // token id of its first row
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -19,6 +20,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   if (i >= p.tokens * p.hidden) { return; }
   let t = i / p.hidden;
   let j = i % p.hidden;
-  let id = min(ids[t], p.vocab - 1u);
-  out[i] = w_at(id * p.hidden + j);
+  let r = ids[t] - p.row_start;   // wraps to a huge value below row_start
+  if (r >= p.rows) { return; }
+  out[i] = w_at(r * p.hidden + j);
 }

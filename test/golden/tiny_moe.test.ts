@@ -58,3 +58,15 @@ describe('ernie45-moe-tiny vs HF transformers', () => {
     expect(out).toEqual(ref.greedy[p]);
   });
 });
+
+describe('vocabulary split into row blocks (devices with small storage bindings)', () => {
+  it('embedding and lm_head in 300 kB blocks give the same logits and greedy tokens', async () => {
+    const { forward: split } = await loadErnieFromFolder(ctx, nodeFolder(TINY), { maxBatch: 16, maxBindingBytes: 300_000 });
+    expect(split.w.embed.blocks.length).toBe(Math.ceil(2048 / Math.floor(300_000 / (128 * 4))));
+    const { logits } = await split.run(ref.prompts[1], { allLogits: true });
+    expect(maxAbsDiff(logits!, await refs.readF32('logits_1'))).toBeLessThan(1e-3);
+    const result = ctx.createBuffer('token', 4);
+    sample(ctx, { logits: split.logitsBuffer, row: 0, vocab: 2048, result, options: { temperature: 0 }, u: 0 });
+    expect((await ctx.readU32(result, 0, 1))[0]).toBe(ref.greedy[1][0]);
+  });
+});

@@ -7,7 +7,6 @@
 import { ErnieError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
-import { embedding } from '../../kernels/embedding.js';
 import { matmul } from '../../kernels/matmul.js';
 import { moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
@@ -16,6 +15,7 @@ import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
 import type { FfnWeights, LayerWeights, ModelWeights, MoeWeights } from './weights.js';
+import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
   /** Largest number of tokens one step processes; longer prompts run in chunks. */
@@ -45,8 +45,9 @@ class Activations {
   readonly expertOut: GPUBuffer; //  [T*k, hidden]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
   readonly logits: GPUBuffer; //     [logitRows, vocab]
+  readonly logitBlock: GPUBuffer; // [logitRows, rows of the largest lm_head block] (split heads only)
 
-  constructor(ctx: GpuContext, cfg: ErnieConfig, T: number, readonly logitRows: number) {
+  constructor(ctx: GpuContext, cfg: ErnieConfig, T: number, readonly logitRows: number, headBlockRows: number) {
     const f = (label: string, floats: number) => ctx.createBuffer(label, Math.max(1, floats) * 4);
     const H = cfg.hiddenSize, D = cfg.headDim;
     const m = cfg.moe;
@@ -72,6 +73,7 @@ class Activations {
     this.expertOut = f('expert_out', T * k * H);
     this.last = f('last', H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
+    this.logitBlock = f('logit block', headBlockRows < cfg.vocabSize ? logitRows * headBlockRows : 1);
   }
 }
 
@@ -90,7 +92,7 @@ export class ErnieForward {
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, this.kv.capacity));
     // All-position logits (the parity CLI) are computed in row blocks that fit one binding.
     const logitRows = Math.max(1, Math.min(this.maxBatch, Math.floor(ctx.limits.maxStorageBufferBindingSize / (cfg.vocabSize * 4))));
-    this.a = new Activations(ctx, cfg, this.maxBatch, logitRows);
+    this.a = new Activations(ctx, cfg, this.maxBatch, logitRows, maxBlockRows(w.lmHead));
   }
 
   /** The buffer holding the last token's logits after run(): row 0 of `logits`. */
@@ -147,7 +149,7 @@ export class ErnieForward {
       captured.push(copy);
     };
 
-    embedding(ctx, { table: w.embed, ids: a.ids, out: a.h, tokens: T });
+    gatherRows(ctx, { m: w.embed, ids: a.ids, out: a.h, tokens: T });
     snapshot(a.h);
     for (let l = 0; l < cfg.numLayers; l++) {
       const layer = w.layers[l];
@@ -160,7 +162,7 @@ export class ErnieForward {
     rmsnorm(ctx, { x: a.h, w: w.finalNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
     snapshot(a.x);
     ctx.copy(a.x, (T - 1) * H * 4, a.last, 0, H * 4);
-    matmul(ctx, { x: a.last, w: w.lmHead, y: a.logits, tokens: 1 });
+    vocabMatmul(ctx, { x: a.last, m: w.lmHead, y: a.logits, tokens: 1, scratch: a.logitBlock });
     this.kv.length += T;
     ctx.submit();
     if (!capture) return undefined;
@@ -214,7 +216,7 @@ export class ErnieForward {
     const H = this.cfg.hiddenSize;
     const tmp = this.ctx.createBuffer('lm_head rows', rows * H * 4);
     this.ctx.copy(this.a.x, r0 * H * 4, tmp, 0, rows * H * 4);
-    matmul(this.ctx, { x: tmp, w: this.w.lmHead, y: this.a.logits, tokens: rows });
+    vocabMatmul(this.ctx, { x: tmp, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
     this.ctx.submit();
     tmp.destroy();
   }

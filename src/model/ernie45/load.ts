@@ -23,6 +23,8 @@ export async function readJson(folder: FolderSource, path: string, signal?: Abor
 
 export interface LoadOptions extends ForwardOptions {
   signal?: AbortSignal;
+  /** Cap on one storage binding (default: the device's limit); the vocabulary matrix is split to fit. */
+  maxBindingBytes?: number;
   onProgress?: (p: LoadProgress) => void;
 }
 

@@ -4,6 +4,7 @@
 import { ErnieError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
+import type { VocabMatrix } from './vocab_matrix.js';
 import { isQuantLayout } from '../../kernels/matmul_q.js';
 import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
@@ -48,9 +49,9 @@ export interface LayerWeights {
 }
 
 export interface ModelWeights {
-  embed: GpuWeight; // [vocab, hidden]
+  embed: VocabMatrix; // [vocab, hidden], in row blocks that fit a binding
   finalNorm: GPUBuffer; // [hidden] f32
-  lmHead: GpuWeight; // [vocab, hidden]; the embedding itself when tied
+  lmHead: VocabMatrix; // [vocab, hidden]; the embedding itself when tied
   layers: LayerWeights[];
 }
 
@@ -83,8 +84,9 @@ export async function loadWeights(
   ctx: GpuContext,
   cfg: ErnieConfig,
   src: WeightSource,
-  opts: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void } = {},
+  opts: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void; maxBindingBytes?: number } = {},
 ): Promise<ModelWeights> {
+  const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize);
   const expect = expectedShapes(cfg);
   const missing = [...expect.keys()].filter((n) => !src.has(n));
   if (missing.length) {
@@ -150,7 +152,28 @@ export async function loadWeights(
     };
   };
 
-  const embed = await matrix(weightNames.embed);
+  /** A [vocab, hidden] matrix in row blocks of at most maxBinding bytes. */
+  const vocabMatrix = async (name: string): Promise<VocabMatrix> => {
+    const [rows, cols] = src.info(name).shape;
+    const dtype = storedDtype(src, name);
+    const rowSize = storedBytes(dtype, 1, cols);
+    if (rows * rowSize <= maxBinding) return { rows, cols, blocks: [{ weight: await matrix(name), rowStart: 0 }] };
+    const blockRows = Math.floor(maxBinding / rowSize);
+    if (blockRows < 1) throw new ErnieError('GPU_LIMIT', `${name}: one row (${rowSize} bytes) exceeds the binding limit of ${maxBinding} bytes`);
+    const data = dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal);
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const blocks: VocabMatrix['blocks'] = [];
+    for (let r = 0; r < rows; r += blockRows) {
+      const n = Math.min(blockRows, rows - r);
+      const buffer = ctx.createBuffer(`${name} rows ${r}..${r + n}`, n * rowSize);
+      ctx.write(buffer, bytes.subarray(r * rowSize, (r + n) * rowSize));
+      blocks.push({ weight: { buffer, dtype, rows: n, cols }, rowStart: r });
+    }
+    tick(bytes.byteLength);
+    return { rows, cols, blocks };
+  };
+
+  const embed = await vocabMatrix(weightNames.embed);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < cfg.numLayers; l++) {
     const n = weightNames.layer(l);
@@ -185,7 +208,7 @@ export async function loadWeights(
     layers.push(layer);
   }
   const finalNorm = await vector(weightNames.finalNorm);
-  const lmHead = cfg.tieWordEmbeddings ? embed : await matrix(weightNames.lmHead);
+  const lmHead = cfg.tieWordEmbeddings ? embed : await vocabMatrix(weightNames.lmHead);
   return { embed, finalNorm, lmHead, layers };
 }
 
