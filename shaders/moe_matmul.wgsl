@@ -11,6 +11,10 @@ struct Params {
   K: u32,
   experts: u32,
   input_div: u32,     // k (per-token input) or 1 (per-assignment input)
+  expert_start: u32,  // W holds experts expert_start..expert_end-1 (a block of a split stack)
+  expert_end: u32,
+  _pad0: u32,
+  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -29,9 +33,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let g = wg.y;
   if (n >= p.N || g >= groups[0]) { return; }
   let e = groups[1u + g];
+  if (e < p.expert_start || e >= p.expert_end) { return; }   // another block's expert
   let start = groups[1u + p.experts + g];
   let count = groups[1u + 2u * p.experts + g];
-  let w_row = (e * p.N + n) * p.K;
+  let w_row = ((e - p.expert_start) * p.N + n) * p.K;
   for (var b0 = 0u; b0 < count; b0 += BATCH) {
     let nb = min(BATCH, count - b0);
     var rows: array<u32, BATCH>;

@@ -15,6 +15,8 @@ struct Params {
   input_div: u32,    // k (per-token input) or 1 (per-assignment input)
   row_bytes: u32,
   units: u32,        // ceil(K / 32)
+  expert_start: u32, // W holds experts expert_start..expert_end-1 (a block of a split stack)
+  expert_end: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,10 +40,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, ids: Ids) {
   let g = wg.y;
   if (g >= groups[0]) { return; }
   let e = groups[1u + g];
+  if (e < p.expert_start || e >= p.expert_end) { return; }   // another block's expert
   let start = groups[1u + p.experts + g];
   let count = groups[1u + 2u * p.experts + g];
-  let row0 = (e * p.N + min(n0, p.N - 1u)) * p.row_bytes;
-  let row1 = (e * p.N + min(n0 + 1u, p.N - 1u)) * p.row_bytes;
+  let row0 = ((e - p.expert_start) * p.N + min(n0, p.N - 1u)) * p.row_bytes;
+  let row1 = ((e - p.expert_start) * p.N + min(n0 + 1u, p.N - 1u)) * p.row_bytes;
   let full = p.K / 32u;
   for (var b0 = 0u; b0 < count; b0 += BATCH) {
     let nb = min(BATCH, count - b0);

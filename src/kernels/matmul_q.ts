@@ -107,14 +107,18 @@ export function moeMatmulQ(
     perToken: boolean;
     maxGroups: number;
     kernel?: MatmulQKernel;
+    /** When `w` holds only experts expertStart..expertStart+expertCount-1 (a split stack). */
+    expertStart?: number;
+    expertCount?: number;
   },
 ): void {
   const rb = checkWeight(a.w, 'moeMatmulQ');
-  if (!(a.experts >= 1 && a.w.rows % a.experts === 0)) throw new Error(`moeMatmulQ: ${a.w.rows} rows are not ${a.experts} experts' worth`);
-  const N = a.w.rows / a.experts;
+  const first = a.expertStart ?? 0, held = a.expertCount ?? a.experts;
+  if (!(held >= 1 && a.w.rows % held === 0)) throw new Error(`moeMatmulQ: ${a.w.rows} rows are not ${held} experts' worth`);
+  const N = a.w.rows / held;
   const K = a.w.cols;
   const lanes = lanesFor(ctx, a.kernel);
-  const params = new Params(6).u32(N).u32(K).u32(a.experts).u32(a.perToken ? a.k : 1).u32(rb).u32(Math.ceil(K / 32));
+  const params = new Params(8).u32(N).u32(K).u32(a.experts).u32(a.perToken ? a.k : 1).u32(rb).u32(Math.ceil(K / 32)).u32(first).u32(first + held);
   const pipeline = qPipeline(ctx, 'moe_matmul_q', moeMatmulQSource, a.w.layout, lanes > 1, K % 4 === 0);
   ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil((N * lanes) / (64 * ROWS_PER_THREAD)), a.maxGroups]);
 }

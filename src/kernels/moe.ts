@@ -31,16 +31,24 @@ export function moeGroup(ctx: GpuContext, a: { ids: GPUBuffer; groups: GPUBuffer
  * y[a, :] = W[expert(a)] · x[row(a), :] for every assignment, where `w` holds all experts
  * stacked ([experts * N, K], rows = experts * N). `perToken`: x has one row per token
  * (row(a) = a / k), else one row per assignment. `maxGroups` bounds the active experts
- * (min(experts, assignments)); extra workgroups exit at once.
+ * (min(experts, assignments)); extra workgroups exit at once. A stack too big for one binding
+ * is split into expert blocks, one call each (expertStart, expertCount): workgroups of other
+ * blocks' experts exit.
  */
 export function moeMatmul(
   ctx: GpuContext,
-  a: { x: GPUBuffer; w: GpuWeight; groups: GPUBuffer; order: GPUBuffer; y: GPUBuffer; experts: number; k: number; perToken: boolean; maxGroups: number },
+  a: {
+    x: GPUBuffer; w: GpuWeight; groups: GPUBuffer; order: GPUBuffer; y: GPUBuffer; experts: number; k: number; perToken: boolean; maxGroups: number;
+    /** When `w` holds only experts expertStart..expertStart+expertCount-1 (one block of a split stack). */
+    expertStart?: number;
+    expertCount?: number;
+  },
 ): void {
   const quant = asQuant(a.w);
   if (quant) return moeMatmulQ(ctx, { ...a, w: quant });
-  const N = a.w.rows / a.experts;
-  const params = new Params(4).u32(N).u32(a.w.cols).u32(a.experts).u32(a.perToken ? a.k : 1);
+  const first = a.expertStart ?? 0, held = a.expertCount ?? a.experts;
+  const N = a.w.rows / held;
+  const params = new Params(8).u32(N).u32(a.w.cols).u32(a.experts).u32(a.perToken ? a.k : 1).u32(first).u32(first + held).u32(0).u32(0);
   ctx.dispatch(weightPipeline(ctx, 'moe_matmul', matmulSource, plainDtype(a.w)), params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil(N / 64), a.maxGroups]);
 }
 

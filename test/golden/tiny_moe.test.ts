@@ -59,14 +59,23 @@ describe('ernie45-moe-tiny vs HF transformers', () => {
   });
 });
 
-describe('vocabulary split into row blocks (devices with small storage bindings)', () => {
-  it('embedding and lm_head in 300 kB blocks give the same logits and greedy tokens', async () => {
+describe('big matrices split to fit small storage bindings', () => {
+  it('vocabulary in row blocks and expert stacks in expert blocks (300 kB) give the same logits and greedy tokens', async () => {
     const { forward: split } = await loadErnieFromFolder(ctx, nodeFolder(TINY), { maxBatch: 16, maxBindingBytes: 300_000 });
     expect(split.w.embed.blocks.length).toBe(Math.ceil(2048 / Math.floor(300_000 / (128 * 4))));
+    // 16 experts x [64, 128] f32 = 524 kB: blocks of 9 experts
+    expect(split.w.layers[1].moe!.expertsGateUp.blocks.map((b) => b.experts)).toEqual([9, 7]);
     const { logits } = await split.run(ref.prompts[1], { allLogits: true });
     expect(maxAbsDiff(logits!, await refs.readF32('logits_1'))).toBeLessThan(1e-3);
     const result = ctx.createBuffer('token', 4);
     sample(ctx, { logits: split.logitsBuffer, row: 0, vocab: 2048, result, options: { temperature: 0 }, u: 0 });
     expect((await ctx.readU32(result, 0, 1))[0]).toBe(ref.greedy[1][0]);
+  });
+
+  it('a matrix that cannot be split and does not fit is a GPU_LIMIT error naming it', async () => {
+    await expect(loadErnieFromFolder(ctx, nodeFolder(TINY), { maxBindingBytes: 40_000 })).rejects.toMatchObject({
+      code: 'GPU_LIMIT',
+      message: expect.stringContaining('model.layers.0.self_attn.q_proj.weight'),
+    });
   });
 });

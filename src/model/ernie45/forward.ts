@@ -204,9 +204,14 @@ export class ErnieForward {
     matmul(ctx, { x: a.x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
     moeGroup(ctx, { ids: a.expertIds, groups: a.groups, order: a.order, assignments, experts: E });
-    moeMatmul(ctx, { x: a.x, w: m.expertsGateUp, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
-    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: m.expertsGateUp.rows / E / 2 });
-    moeMatmul(ctx, { x: a.expertAct, w: m.expertsDown, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
+    // expert stacks too big for one binding come in blocks of whole experts: one call per block
+    for (const b of m.expertsGateUp.blocks) {
+      moeMatmul(ctx, { x: a.x, w: b.weight, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+    }
+    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: cfg.moe!.expertIntermediateSize });
+    for (const b of m.expertsDown.blocks) {
+      moeMatmul(ctx, { x: a.expertAct, w: b.weight, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+    }
     if (m.shared) this.ffn(m.shared, a.x, T, a.h);
     moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h: a.h, T, hidden: cfg.hiddenSize, k });
   }

@@ -31,10 +31,15 @@ export interface MoeWeights {
   /** [experts] f32 correction bias (zeros when the checkpoint has none) */
   routerBias: GPUBuffer;
   /** [experts * 2*inter, hidden]: per expert, gate rows then up rows */
-  expertsGateUp: GpuWeight;
+  expertsGateUp: ExpertStack;
   /** [experts * hidden, inter] */
-  expertsDown: GpuWeight;
+  expertsDown: ExpertStack;
   shared: FfnWeights | null;
+}
+
+/** Routed experts' matrices stacked by expert, in blocks of whole experts that each fit one binding. */
+export interface ExpertStack {
+  blocks: { weight: GpuWeight; expertStart: number; experts: number }[];
 }
 
 export interface LayerWeights {
@@ -116,6 +121,7 @@ export async function loadWeights(
    */
   const stack = async (label: string, names: string[], dtype: StoredDtype, rows: number, cols: number): Promise<GpuWeight> => {
     const total = storedBytes(dtype, rows, cols);
+    if (total > maxBinding) throw new ErnieError('GPU_LIMIT', `${label}: ${total} bytes exceed the storage binding limit of ${maxBinding} bytes`);
     const buffer = ctx.createBuffer(label, total);
     const staging = total % 4 === 0 && names.every((n) => storedBytes(dtype, src.info(n).shape[0], cols) % 4 === 0) ? null : new Uint8Array(total);
     let offset = 0;
@@ -143,6 +149,20 @@ export async function loadWeights(
     const dtypes = new Set(names.map((n) => storedDtype(src, n)));
     if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${names[0]} and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
     return storedDtype(src, names[0]);
+  };
+  /** `names` holds `perExpert` tensors per expert; `rows` rows per expert. */
+  const expertStack = async (label: string, names: string[], perExpert: number, rows: number, cols: number): Promise<ExpertStack> => {
+    const dtype = commonDtype(names);
+    const experts = names.length / perExpert;
+    const perBlock = Math.min(experts, Math.floor(maxBinding / storedBytes(dtype, rows, cols)));
+    if (perBlock < 1) throw new ErnieError('GPU_LIMIT', `${label}: one expert (${storedBytes(dtype, rows, cols)} bytes) exceeds the binding limit of ${maxBinding} bytes`);
+    const blocks: ExpertStack['blocks'] = [];
+    for (let e = 0; e < experts; e += perBlock) {
+      const n = Math.min(perBlock, experts - e);
+      const part = names.slice(e * perExpert, (e + n) * perExpert);
+      blocks.push({ weight: await stack(n === experts ? label : `${label} ${e}..${e + n}`, part, dtype, n * rows, cols), expertStart: e, experts: n });
+    }
+    return { blocks };
   };
   const ffn = async (label: string, gate: string, up: string, down: string): Promise<FfnWeights> => {
     const [inter, hidden] = src.info(gate).shape;
@@ -198,8 +218,8 @@ export async function loadWeights(
       layer.moe = {
         router: { buffer: ctx.upload(n.router, routerData), dtype: 'f32', rows: E, cols: H },
         routerBias: src.has(n.routerBias) ? await vector(n.routerBias) : ctx.upload('zero bias', new Float32Array(E)),
-        expertsGateUp: await stack(`layer ${l} experts gate_up`, gateUpNames, commonDtype(gateUpNames), E * 2 * I, H),
-        expertsDown: await stack(`layer ${l} experts down`, downNames, commonDtype(downNames), E * H, I),
+        expertsGateUp: await expertStack(`layer ${l} experts gate_up`, gateUpNames, 2, 2 * I, H),
+        expertsDown: await expertStack(`layer ${l} experts down`, downNames, 1, H, I),
         shared: m.sharedIntermediateSize > 0 ? await ffn(`layer ${l} shared`, n.sharedGate, n.sharedUp, n.sharedDown) : null,
       };
     } else {
