@@ -11,9 +11,10 @@ import type { LanguageModel, SamplingParams } from '../../src/engine/language_mo
 import { throwIfAborted } from '../../src/errors';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { fromPath } from '../../src/formats/node_source';
-import { type ErnieConfig, isMoeLayer, parseConfig, weightNames } from '../../src/model/ernie45/config';
+import { type ErnieConfig, parseConfig, weightNames } from '../../src/model/ernie45/config';
 import { sampleLogits } from '../../src/sampling/cpu_sampler';
 import * as ops from '../reference/ops';
+import { type RefKvCache, referenceLayer } from '../reference/forward_ref';
 
 export const TINY_MODEL_DIR = fileURLToPath(new URL('../fixtures/ernie45-moe-tiny/', import.meta.url));
 
@@ -57,8 +58,7 @@ export class CpuModel implements LanguageModel {
   private readonly w: (name: string) => Float32Array;
   private tokens: number[] = [];
   /** Per layer: [contextLength, kvHeads, headDim] keys (after RoPE) and values. */
-  private readonly keys: Float64Array[];
-  private readonly values: Float64Array[];
+  private readonly kv: RefKvCache;
   private logits: Float64Array | null = null;
   private disposed = false;
 
@@ -72,8 +72,8 @@ export class CpuModel implements LanguageModel {
     this.vocabSize = Math.min(options.vocabSize ?? this.cfg.vocabSize, this.cfg.vocabSize);
     this.contextLength = options.contextLength ?? this.cfg.maxPositions;
     const row = this.cfg.numKvHeads * this.cfg.headDim;
-    this.keys = Array.from({ length: this.cfg.numLayers }, () => new Float64Array(this.contextLength * row));
-    this.values = Array.from({ length: this.cfg.numLayers }, () => new Float64Array(this.contextLength * row));
+    const layers = () => Array.from({ length: this.cfg.numLayers }, () => new Float64Array(this.contextLength * row));
+    this.kv = { keys: layers(), values: layers() };
   }
 
   static async load(options: CpuModelOptions = {}): Promise<CpuModel> {
@@ -115,24 +115,10 @@ export class CpuModel implements LanguageModel {
     for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= this.cfg.vocabSize) throw new Error(`bad token id ${id}`);
 
     const cfg = this.cfg, w = this.w;
-    const T = ids.length, Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
-    const positions = ids.map((_, i) => start + i);
+    const T = ids.length, Hd = cfg.hiddenSize;
     const h = ops.embedding(w(weightNames.embed), Hd, [...ids]);
     for (let l = 0; l < cfg.numLayers; l++) {
-      const n = weightNames.layer(l);
-      const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);
-      const q = ops.rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, positions, cfg.ropeTheta);
-      const k = ops.rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, positions, cfg.ropeTheta);
-      const v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
-      this.keys[l]!.set(k, start * KVH * D);
-      this.values[l]!.set(v, start * KVH * D);
-      const S = start + T;
-      const att = ops.attention(q, this.keys[l]!.subarray(0, S * KVH * D), this.values[l]!.subarray(0, S * KVH * D), T, start, H, KVH, D);
-      const o = ops.matmul(att, w(n.o), T, H * D, Hd);
-      for (let i = 0; i < h.length; i++) h[i]! += o[i]!;
-      const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, cfg.rmsNormEps);
-      const f = isMoeLayer(cfg, l) ? this.moe(l, m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
-      for (let i = 0; i < h.length; i++) h[i]! += f[i]!;
+      referenceLayer(cfg, w, l, h, T, start, this.kv);
       throwIfAborted(signal);
     }
     const last = h.subarray((T - 1) * Hd, T * Hd);
@@ -154,33 +140,5 @@ export class CpuModel implements LanguageModel {
 
   dispose(): void {
     this.disposed = true;
-  }
-
-  private moe(l: number, x: Float64Array, T: number): Float64Array {
-    const cfg = this.cfg, w = this.w, m = cfg.moe!, Hd = cfg.hiddenSize, n = weightNames.layer(l);
-    const logits = ops.matmul(x, w(n.router), T, Hd, m.numExperts);
-    const bias = this.has(n.routerBias) ? w(n.routerBias) : null;
-    const { ids, weights } = ops.route(logits, bias, T, m.numExperts, m.topK, m.normMin);
-    const out = m.sharedIntermediateSize > 0
-      ? ops.swiglu(x, w(n.sharedGate), w(n.sharedUp), w(n.sharedDown), T, Hd, m.sharedIntermediateSize)
-      : new Float64Array(T * Hd);
-    for (let t = 0; t < T; t++) {
-      const xt = x.subarray(t * Hd, (t + 1) * Hd);
-      for (let j = 0; j < m.topK; j++) {
-        const e = ids[t * m.topK + j]!;
-        const y = ops.swiglu(xt, w(n.expertGate(e)), w(n.expertUp(e)), w(n.expertDown(e)), 1, Hd, m.expertIntermediateSize);
-        for (let i = 0; i < Hd; i++) out[t * Hd + i]! += weights[t * m.topK + j]! * y[i]!;
-      }
-    }
-    return out;
-  }
-
-  private has(name: string): boolean {
-    try {
-      this.w(name);
-      return true;
-    } catch {
-      return false;
-    }
   }
 }

@@ -13,22 +13,11 @@ export interface RefOutput {
 }
 
 export function referenceForward(cfg: ErnieConfig, w: WeightLookup, ids: number[]): RefOutput {
-  const T = ids.length, Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
-  const positions = ids.map((_, i) => i);
-  let h = ops.embedding(w(weightNames.embed), Hd, ids);
+  const T = ids.length, Hd = cfg.hiddenSize;
+  const h = ops.embedding(w(weightNames.embed), Hd, ids);
   const hidden: Float64Array[] = [Float64Array.from(h)];
   for (let l = 0; l < cfg.numLayers; l++) {
-    const n = weightNames.layer(l);
-    const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);
-    const q = ops.rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, positions, cfg.ropeTheta);
-    const k = ops.rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, positions, cfg.ropeTheta);
-    const v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
-    const att = ops.attention(q, k, v, T, 0, H, KVH, D);
-    const o = ops.matmul(att, w(n.o), T, H * D, Hd);
-    for (let i = 0; i < h.length; i++) h[i] += o[i];
-    const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, cfg.rmsNormEps);
-    const f = isMoeLayer(cfg, l) ? moe(cfg, w, l, m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
-    for (let i = 0; i < h.length; i++) h[i] += f[i];
+    referenceLayer(cfg, w, l, h, T, 0);
     if (l < cfg.numLayers - 1) hidden.push(Float64Array.from(h));
   }
   const hn = ops.rmsnorm(h, w(weightNames.finalNorm), T, Hd, cfg.rmsNormEps);
@@ -37,10 +26,52 @@ export function referenceForward(cfg: ErnieConfig, w: WeightLookup, ids: number[
   return { logits: ops.matmul(hn, head, T, Hd, cfg.vocabSize), hidden };
 }
 
+/** Per layer, keys (after RoPE) and values of every cached position: [capacity, kvHeads, headDim]. */
+export interface RefKvCache {
+  keys: Float64Array[];
+  values: Float64Array[];
+}
+
+/**
+ * Decoder layer l in place on the residual stream h ([T, hidden]) of tokens at positions
+ * start..start+T-1. With `kv`, their keys/values are stored there and attention sees positions
+ * 0..start+T-1 of the cache (incremental decoding); without it, only these T tokens (start 0).
+ */
+export function referenceLayer(cfg: ErnieConfig, w: WeightLookup, l: number, h: Float64Array, T: number, start: number, kv?: RefKvCache): void {
+  const Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
+  const positions = Array.from({ length: T }, (_, i) => start + i);
+  const n = weightNames.layer(l);
+  const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);
+  const q = ops.rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, positions, cfg.ropeTheta);
+  let k = ops.rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, positions, cfg.ropeTheta);
+  let v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
+  if (kv) {
+    kv.keys[l].set(k, start * KVH * D);
+    kv.values[l].set(v, start * KVH * D);
+    k = kv.keys[l].subarray(0, (start + T) * KVH * D);
+    v = kv.values[l].subarray(0, (start + T) * KVH * D);
+  }
+  const att = ops.attention(q, k, v, T, start, H, KVH, D);
+  const o = ops.matmul(att, w(n.o), T, H * D, Hd);
+  for (let i = 0; i < h.length; i++) h[i] += o[i];
+  const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, cfg.rmsNormEps);
+  const f = isMoeLayer(cfg, l) ? moe(cfg, w, l, m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
+  for (let i = 0; i < h.length; i++) h[i] += f[i];
+}
+
+/** The router bias is optional (checkpoints without aux-free balancing have none). */
+function optionalWeight(w: WeightLookup, name: string): ArrayLike<number> | null {
+  try {
+    return w(name) ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function moe(cfg: ErnieConfig, w: WeightLookup, l: number, x: Float64Array, T: number): Float64Array {
   const m = cfg.moe!, Hd = cfg.hiddenSize, n = weightNames.layer(l);
   const logits = ops.matmul(x, w(n.router), T, Hd, m.numExperts);
-  const { ids, weights } = ops.route(logits, w(n.routerBias), T, m.numExperts, m.topK, m.normMin);
+  const { ids, weights } = ops.route(logits, optionalWeight(w, n.routerBias), T, m.numExperts, m.topK, m.normMin);
   const out = m.sharedIntermediateSize > 0
     ? ops.swiglu(x, w(n.sharedGate), w(n.sharedUp), w(n.sharedDown), T, Hd, m.sharedIntermediateSize)
     : new Float64Array(T * Hd);
