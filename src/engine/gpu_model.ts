@@ -12,6 +12,8 @@ export class GpuLanguageModel implements LanguageModel {
   readonly vocabSize: number;
   private readonly tokens: number[] = [];
   private readonly result: GPUBuffer;
+  /** A copy of the last logits that penalties and masks edit, so the originals stay intact. */
+  private readonly processed: GPUBuffer;
   private hasLogits = false;
 
   /** `vocabSize`: the tokenizer's real size; logit rows at or above it are padding. */
@@ -23,6 +25,7 @@ export class GpuLanguageModel implements LanguageModel {
     this.contextLength = model.kv.capacity;
     this.vocabSize = Math.min(vocabSize, model.cfg.vocabSize);
     this.result = ctx.createBuffer('sampled token', 4);
+    this.processed = ctx.createBuffer('processed logits', model.cfg.vocabSize * 4);
   }
 
   cachedTokens(): readonly number[] {
@@ -48,10 +51,10 @@ export class GpuLanguageModel implements LanguageModel {
     const { ctx } = this;
     const logits = this.model.logitsBuffer;
     // Processing edits the logits in place: work on a copy so a second sample() sees the originals.
-    const row = ctx.createBuffer('processed logits', this.model.cfg.vocabSize * 4);
+    const row = this.processed;
     ctx.copy(logits, 0, row, 0, this.model.cfg.vocabSize * 4);
     const entries = penaltyEntries(p, this.vocabSize);
-    const temp: GPUBuffer[] = [row];
+    const temp: GPUBuffer[] = [];
     if (entries.length > 0) {
       const buf = ctx.upload('penalties', entries);
       temp.push(buf);
@@ -71,5 +74,6 @@ export class GpuLanguageModel implements LanguageModel {
 
   dispose(): void {
     this.result.destroy();
+    this.processed.destroy();
   }
 }

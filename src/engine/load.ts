@@ -2,7 +2,7 @@
 // (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
 import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
 import { ErnieError } from '../errors.js';
-import { FileNotFoundError, urlFolder } from '../formats/sources.js';
+import { ifFound, urlFolder } from '../formats/sources.js';
 import type { FolderSource } from '../formats/source.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
@@ -33,25 +33,16 @@ export interface LoadedEngine extends Engine {
   readonly gpu: GpuContext;
 }
 
-async function optional<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (e) {
-    if (e instanceof FileNotFoundError) return undefined;
-    throw e;
-  }
-}
-
 export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
   const config = (await readJson(folder, 'tokenizer_config.json', signal)) as TokenizerConfig;
-  const tokenizerJson = (await optional(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
+  const tokenizerJson = (await ifFound(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
   if (!tokenizerJson) {
     const src = folder('tokenizer.model');
-    tokenizerModel = await optional(async () => src.read(0, await src.size(), signal));
+    tokenizerModel = await ifFound(async () => src.read(0, await src.size(), signal));
     if (!tokenizerModel) throw new ErnieError('MISSING_TENSOR', 'the model folder has neither tokenizer.json nor tokenizer.model');
   }
-  const addedTokens = (await optional(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
+  const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
 }
 
@@ -62,7 +53,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
     const { forward } = await loadErnieFromFolder(ctx, modelFolder, opts);
-    const defaults = (await optional(() => readJson(modelFolder, 'generation_config.json', opts.signal))) as GenerationDefaults | undefined;
+    const defaults = (await ifFound(() => readJson(modelFolder, 'generation_config.json', opts.signal))) as GenerationDefaults | undefined;
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
     const dispose = engine.dispose.bind(engine);

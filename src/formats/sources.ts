@@ -19,6 +19,16 @@ export class FileNotFoundError extends ErnieError {
 }
 
 /** Throws FileFormatError unless [offset, offset+length) is a valid range of a `size`-byte file. */
+/** `read()`'s result, or undefined when the file it reads does not exist (other errors pass through). */
+export async function ifFound<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (e) {
+    if (e instanceof FileNotFoundError) return undefined;
+    throw e;
+  }
+}
+
 export function checkRange(name: string, offset: number, length: number, size: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
     throw new FileFormatError(name, `invalid read: offset ${offset}, length ${length} (must be non-negative integers)`);

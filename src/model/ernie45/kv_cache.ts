@@ -28,10 +28,6 @@ export class KvCache {
     }
   }
 
-  bytes(): number {
-    return this.keys.reduce((s, b) => s + b.size, 0) * 2;
-  }
-
   destroy(): void {
     for (const b of [...this.keys, ...this.values]) b.destroy();
   }

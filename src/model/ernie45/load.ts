@@ -9,7 +9,7 @@ import { ErnieForward, type ForwardOptions } from './forward.js';
 import { type LoadProgress, loadWeights, type WeightSource } from './weights.js';
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
-import { FileNotFoundError } from '../../formats/sources.js';
+import { ifFound } from '../../formats/sources.js';
 
 export async function readJson(folder: FolderSource, path: string, signal?: AbortSignal): Promise<unknown> {
   const src = folder(path);
@@ -23,14 +23,14 @@ export async function readJson(folder: FolderSource, path: string, signal?: Abor
 
 export interface LoadOptions extends ForwardOptions {
   signal?: AbortSignal;
-  /** Cap on one storage binding (default: the device's limit); the vocabulary matrix is split to fit. */
+  /** Cap on one storage binding (default: the device's limit); the vocabulary matrix and expert stacks are split to fit. */
   maxBindingBytes?: number;
   onProgress?: (p: LoadProgress) => void;
 }
 
 /** A package folder (manifest.json) or an HF checkpoint folder (config.json + safetensors). */
 export async function openFolderWeights(folder: FolderSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
-  if (await exists(folder, MANIFEST_FILE, signal)) return openPackageWeights(folder, signal);
+  if ((await ifFound(() => folder(MANIFEST_FILE).size())) !== undefined) return openPackageWeights(folder, signal);
   return { config: parseConfig(await readJson(folder, 'config.json', signal)), weights: await SafetensorsModel.open(folder, signal) };
 }
 
@@ -38,14 +38,4 @@ export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource,
   const { config, weights: source } = await openFolderWeights(folder, opts.signal);
   const weights = await loadWeights(ctx, config, source, opts);
   return { config, forward: new ErnieForward(ctx, config, weights, opts) };
-}
-
-async function exists(folder: FolderSource, path: string, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await folder(path).size();
-    return true;
-  } catch (e) {
-    if (e instanceof FileNotFoundError) return false;
-    throw e;
-  }
 }
