@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { GgufFile } from '../../src/formats/gguf';
 import { ggufWeightLookup } from '../../src/formats/gguf_ernie';
 import { fromPath } from '../../src/formats/node_source';
-import { type ErnieConfig, isMoeLayer, weightNames } from '../../src/model/ernie45/config';
+import type { ErnieConfig } from '../../src/model/ernie45/config';
+import { expectedTensors } from '../../src/package/tensors';
 
 export const GGUF_DIR = 'test/fixtures/gguf';
 export const TINY_FILES = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0'].map((t) => `ernie45-moe-tiny-${t}`);
@@ -21,17 +22,7 @@ export function prompts(name: string): number[][] {
 /** Every HF tensor the forward of `cfg` reads, dequantized through the GGUF lookup. */
 export async function loadWeights(gguf: GgufFile, cfg: ErnieConfig): Promise<Map<string, Float32Array>> {
   const lookup = ggufWeightLookup(gguf);
-  const names = [weightNames.embed, weightNames.finalNorm];
-  if (!cfg.tieWordEmbeddings) names.push(weightNames.lmHead);
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const n = weightNames.layer(l);
-    names.push(n.inputNorm, n.q, n.k, n.v, n.o, n.postNorm);
-    if (!isMoeLayer(cfg, l)) names.push(n.gate, n.up, n.down);
-    else {
-      names.push(n.router, n.routerBias, n.sharedGate, n.sharedUp, n.sharedDown);
-      for (let e = 0; e < cfg.moe!.numExperts; e++) names.push(n.expertGate(e), n.expertUp(e), n.expertDown(e));
-    }
-  }
+  const names = expectedTensors(cfg).map((t) => t.name);
   const out = new Map<string, Float32Array>();
   for (const name of names) out.set(name, await lookup.readF32(name));
   return out;

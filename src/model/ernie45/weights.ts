@@ -8,6 +8,7 @@ import type { VocabMatrix } from './vocab_matrix.js';
 import { isQuantLayout } from '../../kernels/matmul_q.js';
 import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
+import { expectedTensors } from '../../package/tensors.js';
 
 /** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
 export interface WeightSource {
@@ -232,39 +233,10 @@ export async function loadWeights(
   return { embed, finalNorm, lmHead, layers };
 }
 
-/** Every tensor the config needs, with the shape it implies. */
+/**
+ * Every tensor the config needs, with the shape it implies (the package's tensor list less the
+ * router's correction bias, which checkpoints may omit).
+ */
 export function expectedShapes(cfg: ErnieConfig): Map<string, number[]> {
-  const H = cfg.hiddenSize, D = cfg.headDim;
-  const m = new Map<string, number[]>();
-  m.set(weightNames.embed, [cfg.vocabSize, H]);
-  m.set(weightNames.finalNorm, [H]);
-  if (!cfg.tieWordEmbeddings) m.set(weightNames.lmHead, [cfg.vocabSize, H]);
-  for (let l = 0; l < cfg.numLayers; l++) {
-    const n = weightNames.layer(l);
-    m.set(n.inputNorm, [H]);
-    m.set(n.postNorm, [H]);
-    m.set(n.q, [cfg.numHeads * D, H]);
-    m.set(n.k, [cfg.numKvHeads * D, H]);
-    m.set(n.v, [cfg.numKvHeads * D, H]);
-    m.set(n.o, [H, cfg.numHeads * D]);
-    if (isMoeLayer(cfg, l)) {
-      const moe = cfg.moe!;
-      m.set(n.router, [moe.numExperts, H]);
-      for (let e = 0; e < moe.numExperts; e++) {
-        m.set(n.expertGate(e), [moe.expertIntermediateSize, H]);
-        m.set(n.expertUp(e), [moe.expertIntermediateSize, H]);
-        m.set(n.expertDown(e), [H, moe.expertIntermediateSize]);
-      }
-      if (moe.sharedIntermediateSize > 0) {
-        m.set(n.sharedGate, [moe.sharedIntermediateSize, H]);
-        m.set(n.sharedUp, [moe.sharedIntermediateSize, H]);
-        m.set(n.sharedDown, [H, moe.sharedIntermediateSize]);
-      }
-    } else {
-      m.set(n.gate, [cfg.intermediateSize, H]);
-      m.set(n.up, [cfg.intermediateSize, H]);
-      m.set(n.down, [H, cfg.intermediateSize]);
-    }
-  }
-  return m;
+  return new Map(expectedTensors(cfg).filter((t) => t.role !== 'router_bias').map((t) => [t.name, t.shape]));
 }
