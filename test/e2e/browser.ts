@@ -51,6 +51,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { createLogger, createServer, type ViteDevServer } from 'vite';
 import { decode, encode } from './codec.js';
 import type { AdapterReport, HarnessApi, RunAnswer } from './harness_client.js';
@@ -107,6 +108,20 @@ export interface OpenOptions {
 
 let current: Harness | undefined;
 
+/** One harness for the enclosing describe block, opened before its tests and closed after. */
+export function useHarness(): () => Harness {
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    h = await openHarness();
+  }, 120_000);
+  afterAll(async () => {
+    await h?.close();
+  }, 30_000);
+  return () => {
+    if (!h) throw new Error('the browser harness did not open (see the beforeAll error)');
+    return h;
+  };
+}
 export async function openHarness(opts: OpenOptions = {}): Promise<Harness> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: the browser tests need it. Install it with \`apt-get install -y chromium\` (Debian/Ubuntu; it also ships the SwiftShader Vulkan driver WebGPU uses here). Do not use \`npx playwright install\`.`);

@@ -1,21 +1,15 @@
 // The demo page as a person uses it: open it in Chromium, wait for the model, send a message,
 // watch the answer stream in, and take a screenshot.
 import { mkdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { useHarness } from './browser.js';
 
 describe('demo page in Chromium', { timeout: 240_000 }, () => {
-  let h: Harness | undefined;
-  beforeAll(async () => {
-    h = await openHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  }, 30_000);
+  const harness = useHarness();
 
   it('loads the tiny model and streams a chat answer', async () => {
-    const page = h!.page;
-    await page.goto(`${h!.baseUrl}/demo/index.html`);
+    const page = harness().page;
+    await page.goto(`${harness().baseUrl}/demo/index.html`);
     await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('Ready'), null, { timeout: 180_000 });
     await page.fill('#prompt', 'Hi there');
     await page.click('#send');
@@ -24,6 +18,6 @@ describe('demo page in Chromium', { timeout: 240_000 }, () => {
     expect(log).toMatch(/^user: Hi there\nassistant: .+/s);
     mkdirSync('tmp', { recursive: true });
     await page.screenshot({ path: 'tmp/demo.png' });
-    expect(h!.logs.filter((l) => l.kind === 'pageerror' || l.kind === 'crash')).toEqual([]);
+    expect(harness().logs.filter((l) => l.kind === 'pageerror' || l.kind === 'crash')).toEqual([]);
   });
 });

@@ -1,18 +1,12 @@
 // The same forward pass in headless Chromium (WebGPU on SwiftShader), weights streamed from a
 // local HTTP server with Range requests: logits and greedy tokens equal HF transformers'.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openHarness, runInPage, type Harness } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { runInPage, useHarness } from './browser.js';
 import { maxAbsDiff } from '../reference/ops.js';
 import { TINY, openReferenceTensors, readTinyReference } from '../helpers/fixtures.js';
 
 describe('ERNIE 4.5 MoE forward in Chromium', { timeout: 300_000 }, () => {
-  let h: Harness | undefined;
-  beforeAll(async () => {
-    h = await openHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  }, 30_000);
+  useHarness(); // runInPage() drives the harness this opens
 
   it('tiny fixture: logits of every position and 24 greedy tokens match HF', async () => {
     const ref = readTinyReference();

@@ -1,17 +1,11 @@
 // The engine inside a real dedicated Worker in Chromium (WebGPU in the worker), driven from
 // the page through WorkerEngine: same answer as an Engine running in the page.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openHarness, runInPage, type Harness } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import { runInPage, useHarness } from './browser.js';
 import { TINY } from '../helpers/fixtures.js';
 
 describe('WorkerEngine in Chromium', { timeout: 240_000 }, () => {
-  let h: Harness | undefined;
-  beforeAll(async () => {
-    h = await openHarness();
-  }, 120_000);
-  afterAll(async () => {
-    await h?.close();
-  }, 30_000);
+  useHarness(); // runInPage() drives the harness this opens
 
   it('answers like the in-page engine, streams, and reports load progress', async () => {
     const r = await runInPage<{ worker: string; page: string; streamed: string; progressEvents: number; adapter: string }>(
