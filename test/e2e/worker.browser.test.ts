@@ -9,7 +9,7 @@ import { TINY } from '../helpers/fixtures.js';
 describe('WorkerEngine in Chromium', { timeout: 240_000 }, () => {
   useHarness(); // runInPage() drives the harness this opens
 
-  it('answers like the in-page engine, streams, and reports load progress', async () => {
+  it('answers like the in-page engine, streams, reports load progress and sends typed errors', async () => {
     const r = await runInPage<{ worker: string; page: string; streamed: string; progressEvents: number; adapter: string; badRequest: WorkerError | null }>(
       '/test/e2e/pages/worker.ts', 'chatBothWays',
       { model: `/${TINY}/`, tokenizer: '/test/fixtures/ernie-tokenizer-tiny/' },

@@ -1,6 +1,6 @@
 // What a Vite + TypeScript app writes (README "Use it from a web worker"): the engine in a worker,
 // a stream read on the page, typed errors checked with instanceof.
-import { BadRequestError, ErnieError, type ChatCompletionChunk, type ErrorCode } from 'ernie-webgpu';
+import { BadRequestError, DeviceLostError, ErnieError, type ChatCompletionChunk, type ErrorCode } from 'ernie-webgpu';
 import { WorkerEngine } from 'ernie-webgpu/worker';
 
 export async function start(modelUrl: string, out: HTMLElement): Promise<void> {
@@ -18,6 +18,7 @@ export async function start(modelUrl: string, out: HTMLElement): Promise<void> {
     await engine.chat.completions.create({ messages: [] });
   } catch (e) {
     if (e instanceof BadRequestError) console.log(e.param);
+    else if (e instanceof DeviceLostError) console.log(e.reason);
     else if (e instanceof ErnieError) {
       const code: ErrorCode = e.code;
       console.log(code);
