@@ -3,6 +3,7 @@
 import * as Comlink from 'comlink';
 import type { Engine } from '../api/engine.js';
 import { DeviceLostError, ErnieError } from '../errors.js';
+import { BadRequestError } from '../api/errors.js';
 import { installErrorTransfer } from './error_transfer.js';
 import type { EngineHostApi, EngineInfo, RequestKind, AnyRequest, AnyChunk, WorkerLoadOptions } from './protocol.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
@@ -35,6 +36,12 @@ async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadP
   return { engine, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim(), deviceLost: engine.gpu.device.lost };
 }
 
+/** A load() call, kept to be replayed when the device is lost. */
+interface LoadRequest {
+  options: WorkerLoadOptions;
+  onProgress?: (p: LoadProgress) => void;
+}
+
 interface LostDevice {
   reason: string;
   message: string;
@@ -43,7 +50,7 @@ interface LostDevice {
 export class EngineHost implements EngineHostApi {
   private engine: Engine | null = null;
   /** The last load() call, replayed when the device is lost. */
-  private loaded: { options: WorkerLoadOptions; onProgress?: (p: LoadProgress) => void } | null = null;
+  private loaded: LoadRequest | null = null;
   /** Set when the current engine's device was lost; the next request reloads. */
   private lost: LostDevice | null = null;
   private reloading: Promise<Engine> | null = null;
@@ -53,14 +60,16 @@ export class EngineHost implements EngineHostApi {
   constructor(private readonly factory: EngineFactory = defaultFactory) {}
 
   async load(options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineInfo> {
-    this.loaded = { options, onProgress };
-    const { engine, adapter } = await this.open();
+    const request: LoadRequest = { options, onProgress };
+    this.loaded = null;
+    this.lost = null;
+    const { engine, adapter } = await this.open(request);
+    this.loaded = request;
     return { modelName: engine.modelName, kind: engine.kind, contextLength: engine.contextLength, adapter };
   }
 
-  private async open(): Promise<{ engine: Engine; adapter: string }> {
+  private async open({ options, onProgress }: LoadRequest): Promise<{ engine: Engine; adapter: string }> {
     this.dropEngine();
-    const { options, onProgress } = this.loaded!;
     const { engine, adapter, deviceLost } = await this.factory(options, onProgress);
     this.engine = engine;
     this.lost = null;
@@ -101,7 +110,7 @@ export class EngineHost implements EngineHostApi {
 
   async next(id: number): Promise<IteratorResult<AnyChunk, undefined>> {
     const it = this.streams.get(id);
-    if (!it) throw new ErnieError('BAD_REQUEST', `no open stream ${id}`);
+    if (!it) throw new BadRequestError(null, `no open stream ${id}`);
     let r: IteratorResult<AnyChunk>;
     try {
       r = await it.next();
@@ -148,9 +157,9 @@ export class EngineHost implements EngineHostApi {
   private async requireEngine(): Promise<Engine> {
     if (this.reloading) return this.reloading;
     if (this.engine && !this.lost) return this.engine;
-    if (!this.loaded) throw new ErnieError('BAD_REQUEST', 'no model loaded: call load() first');
-    const lost = this.lost ?? { reason: 'unknown', message: 'the engine is gone' };
-    this.reloading = this.open().then(
+    const lost = this.lost;
+    if (!this.loaded || !lost) throw new BadRequestError(null, 'no model loaded: call load() first');
+    this.reloading = this.open(this.loaded).then(
       ({ engine }) => engine,
       (cause: unknown) => {
         throw new DeviceLostError(
