@@ -51,10 +51,10 @@ function isMissingPackage(e: unknown, name: string): boolean {
 }
 
 /**
- * Dawn's Vulkan loader asks Wayland for a display, and libwayland prints
- * "error: XDG_RUNTIME_DIR is invalid or not set in the environment." when the variable is unset
- * (servers, containers, CI): a harmless probe that reads like a failure. Where it is unset, point it
- * at a private per-user directory (mode 0700, as the XDG spec asks) before Dawn loads.
+ * During requestAdapter() the Vulkan stack under Dawn probes for a Wayland display, and libwayland
+ * prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." (twice) where the
+ * variable is unset (servers, containers, CI): a harmless probe that reads like a failure. Where it
+ * is unset, point it at a private per-user directory (mode 0700, as the XDG spec asks) first.
  */
 function ensureRuntimeDir(): void {
   if (process.env.XDG_RUNTIME_DIR) return;
