@@ -112,7 +112,7 @@ describe('the packed tarball in consumer projects', { timeout: 180_000 }, () => 
     const engine = await loadEngine({ model: nodeFolder(MODEL), tokenizer: nodeFolder(TOKENIZER), gpu: await nodeGpu(), kvCacheBytes: 1 << 22 });
     const want = (await engine.chat.completions.create({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4, temperature: 0 })) as ChatCompletion;
     engine.dispose();
-    expect(got).toEqual({ text: want.choices[0].message.content, streamed: want.choices[0].message.content, completionTokens: 4, error: 'BAD_REQUEST messages' });
+    expect(got).toEqual({ text: want.choices[0].message.content, streamed: want.choices[0].message.content, completionTokens: 4, error: 'BAD_REQUEST messages', workerError: 'BAD_FILE model.safetensors' });
   });
 
   it('runs the installed CLI with no XDG_RUNTIME_DIR error on stderr', () => {

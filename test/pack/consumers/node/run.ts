@@ -1,7 +1,9 @@
 // A Node script against the installed package: load the tiny model, answer once whole and once
-// streamed, catch a typed error. Prints one JSON line for the test to read.
-import { BadRequestError, ErnieError, loadEngine, type ChatCompletion, type ChatCompletionChunk } from 'ernie-webgpu';
+// streamed, catch a typed error, and one across the worker protocol (a MessageChannel), with the
+// error class imported from the main entry. Prints one JSON line for the test to read.
+import { BadRequestError, ErnieError, FileFormatError, loadEngine, type ChatCompletion, type ChatCompletionChunk } from 'ernie-webgpu';
 import { nodeFolder, nodeGpu } from 'ernie-webgpu/node';
+import { exposeEngineHost, WorkerEngine } from 'ernie-webgpu/worker';
 
 const [model, tokenizer] = process.argv.slice(2);
 const engine = await loadEngine({ model: nodeFolder(model), tokenizer: nodeFolder(tokenizer), gpu: await nodeGpu(), kvCacheBytes: 1 << 22 });
@@ -17,4 +19,17 @@ try {
   if (e instanceof BadRequestError && e instanceof ErnieError) error = `${e.code} ${e.param}`;
 }
 engine.dispose();
-console.log(JSON.stringify({ text: whole.choices[0].message.content, streamed, completionTokens: whole.usage.completion_tokens, error }));
+
+const channel = new MessageChannel();
+exposeEngineHost(channel.port1, async () => {
+  throw new FileFormatError('model.safetensors', 'truncated');
+});
+let workerError = '';
+try {
+  await WorkerEngine.create(channel.port2, { model: '/models/tiny/' });
+} catch (e) {
+  if (e instanceof FileFormatError) workerError = `${e.code} ${e.file}`;
+}
+channel.port1.close();
+channel.port2.close();
+console.log(JSON.stringify({ text: whole.choices[0].message.content, streamed, completionTokens: whole.usage.completion_tokens, error, workerError }));
