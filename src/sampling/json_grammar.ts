@@ -1,19 +1,21 @@
 // JSON-constrained decoding. A recognizer reads the output byte by byte (UTF-8) and knows at
-// every point whether the text so far can still become a valid document; allowedTokens() turns
-// that into the token ids that keep it so, walking a trie of the vocabulary's byte strings.
+// every point whether the text so far can still become a valid document; token_table.ts turns
+// that into the token ids that keep it so.
 //
 // A grammar is a sequence of parts: JSON values (a schema tree from json_schema.ts, or any
 // value), literal text, and choices between literal texts, each followed by its own parts
 // (how a forced tool call picks its function). Once every part is complete, only stop tokens
 // are allowed, so generation ends as soon as the document does.
 //
-// The state is immutable (a small stack of frames), so a trie walk can branch from it freely.
-// Inside strings the recognizer checks UTF-8 (tokens are bytes: byte-fallback pieces can form
-// characters), so every byte-fallback run decodes cleanly and never turns a quote into U+FFFD.
+// The state is immutable: a set of stacks of frames, one per reading of the text still alive
+// (anyOf options that share a prefix are followed side by side until the text tells them
+// apart), so a trie walk can branch from it freely. Inside strings the recognizer decodes UTF-8
+// and escapes to code points: it checks UTF-8 (byte-fallback pieces can form characters, and
+// never turn a quote into U+FFFD) and feeds length and pattern rules.
 
-import type { ErnieTokenizer } from '../text/tokenizer';
-import { applyStep, byteOf } from '../text/decoder';
-import { ANY, ANY_OBJECT, type PropNode, type SchemaNode } from './json_schema';
+import { ANY, ANY_OBJECT, numberOk, valueSchema, type NumberRules, type SchemaNode, type StringRules } from './json_schema';
+
+export { TokenTable, allowedTokens } from './token_table';
 
 export type GrammarPart =
   | { json: SchemaNode }
@@ -21,61 +23,75 @@ export type GrammarPart =
   | { choice: { literal: string; then: GrammarPart[] }[] };
 
 export interface GrammarOptions {
-  /** Longest run of insignificant whitespace (between tokens); stops models that stall on it. Default 20. */
+  /**
+   * Insignificant whitespace between JSON tokens. 'compact' (default): none, as OpenAI's strict
+   * outputs. 'pretty': spaces, and a newline at the start of a run (indented output). 'any':
+   * the four JSON whitespace characters.
+   */
+  whitespace?: 'compact' | 'pretty' | 'any';
+  /** Longest run of insignificant whitespace ('pretty' and 'any'). Default 64. */
   maxWhitespace?: number;
   /** Deepest nesting of objects and arrays. Default 32. */
   maxDepth?: number;
 }
 
-// ---- frames ----
+/** Readings of the text followed at once; past it the most recent ones are dropped (stricter, never looser). */
+const MAX_STACKS = 128;
+
+type ObjectNode = Extract<SchemaNode, { kind: 'object' }>;
+type ArrayNode = Extract<SchemaNode, { kind: 'array' }>;
 
 interface Base { readonly root: boolean }
 /** A value is expected (leading whitespace allowed). */
-interface VFrame extends Base { readonly k: 'V'; readonly s: SchemaNode }
+export interface VFrame extends Base { readonly k: 'V'; readonly s: SchemaNode }
 /**
  * Object. ph: 0 after '{', 1 expecting ':', 2 after a value, 3 after ',', 4 value in progress,
- * 5 key in progress. idx: the next property (schema objects), cur: the schema of the value.
+ * 5 key in progress. idx: the next declared property, n: keys so far, cur: the value's schema.
  */
-interface OFrame extends Base {
-  readonly k: 'O';
-  readonly props: readonly PropNode[] | null;
-  readonly values: SchemaNode;
-  readonly ph: number;
-  readonly idx: number;
-  readonly cur: SchemaNode;
+export interface OFrame extends Base { readonly k: 'O'; readonly o: ObjectNode; readonly ph: number; readonly idx: number; readonly n: number; readonly cur: SchemaNode }
+/** Array. ph: 0 after '[', 1 after a value, 2 after ',', 3 value in progress; n: items so far. */
+export interface AFrame extends Base { readonly k: 'A'; readonly a: ArrayNode; readonly ph: number; readonly n: number }
+/**
+ * String body. esc: 0 none, 1 after '\', 2..5 hex digits left + 1. need: UTF-8 continuation
+ * bytes left, in [lo, hi]; cp: the code point being read. r: rules (len characters so far, rs
+ * the patterns' states); key: an object whose undeclared key this is (txt: the key so far).
+ */
+export interface SFrame extends Base {
+  readonly k: 'S'; readonly esc: number; readonly need: number; readonly lo: number; readonly hi: number; readonly cp: number;
+  readonly r: StringRules | null; readonly len: number; readonly rs: readonly number[] | null;
+  readonly key: ObjectNode | null; readonly txt: string;
 }
-/** Array. ph: 0 after '[', 1 after a value, 2 after ',', 3 value in progress. */
-interface AFrame extends Base { readonly k: 'A'; readonly items: SchemaNode; readonly ph: number }
-/** String body. esc: 0 none, 1 after '\', 2..5 hex digits left + 1. need: UTF-8 continuation bytes left, in [lo, hi]. */
-interface SFrame extends Base { readonly k: 'S'; readonly esc: number; readonly need: number; readonly lo: number; readonly hi: number }
-/** Number. ph: 1 '-', 2 leading 0, 3 int digits, 4 '.', 5 fraction, 6 'e', 7 exponent sign, 8 exponent digits. */
-interface NFrame extends Base { readonly k: 'N'; readonly ph: number; readonly int: boolean }
+/** Number. ph: 1 '-', 2 leading 0, 3 int digits, 4 '.', 5 fraction, 6 'e', 7 exponent sign, 8 exponent digits; txt kept when r is set. */
+export interface NFrame extends Base { readonly k: 'N'; readonly ph: number; readonly int: boolean; readonly r: NumberRules | null; readonly txt: string }
 /** Literal alternatives, `i` bytes matched. `ids[j]` is what alts[j] reports; `next[id]` the parts that follow a root choice. */
-interface LFrame extends Base {
+export interface LFrame extends Base {
   readonly k: 'L';
   readonly alts: readonly Uint8Array[];
   readonly ids: readonly number[];
   readonly i: number;
   readonly next: readonly (readonly Frame[])[] | null;
 }
-type Frame = VFrame | OFrame | AFrame | SFrame | NFrame | LFrame;
+export type Frame = VFrame | OFrame | AFrame | SFrame | NFrame | LFrame;
+type Stack = readonly Frame[];
 
 export interface GrammarState {
-  /** Innermost frame last. Empty = the document is complete. */
-  readonly stack: readonly Frame[];
+  /** The readings alive; in each, the innermost frame last. An empty stack: the document is complete. */
+  readonly stacks: readonly Stack[];
   /** Consecutive insignificant whitespace bytes just read. */
   readonly ws: number;
   readonly grammar: JsonGrammar;
 }
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
+const isWsByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
 const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
 const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
+const hexVal = (b: number) => (b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x57);
 const NUM_ACCEPT = new Set([2, 3, 5, 8]);
 const utf8 = new TextEncoder();
 const LIT_TRUE = utf8.encode('true');
 const LIT_FALSE = utf8.encode('false');
 const LIT_NULL = utf8.encode('null');
+const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
 
 type Step =
   | { t: 'stay'; f: Frame; ws?: boolean }
@@ -89,12 +105,14 @@ type Step =
 const REJECT: Step = { t: 'reject' };
 
 export class JsonGrammar {
+  readonly whitespace: 'compact' | 'pretty' | 'any';
   readonly maxWhitespace: number;
   readonly maxDepth: number;
-  private readonly start: readonly Frame[];
+  private readonly start: Stack;
 
   constructor(parts: GrammarPart[], options: GrammarOptions = {}) {
-    this.maxWhitespace = options.maxWhitespace ?? 20;
+    this.whitespace = options.whitespace ?? 'compact';
+    this.maxWhitespace = options.maxWhitespace ?? 64;
     this.maxDepth = options.maxDepth ?? 32;
     this.start = buildStack(parts);
   }
@@ -110,52 +128,91 @@ export class JsonGrammar {
   }
 
   initial(): GrammarState {
-    return { stack: this.start, ws: 0, grammar: this };
+    return { stacks: [this.start], ws: 0, grammar: this };
+  }
+
+  /** Whether `b` may be read as insignificant whitespace after a run of `run` such bytes. */
+  private wsOk(b: number, run: number): boolean {
+    if (!isWsByte(b)) return false;
+    switch (this.whitespace) {
+      case 'compact': return false;
+      case 'pretty': return b === 0x20 || (b === 0x0a && run === 0);
+      case 'any': return true;
+    }
   }
 
   /** Feeds one byte; null when the text can no longer be valid. */
   feed(state: GrammarState, b: number): GrammarState | null {
-    const last = state.stack[state.stack.length - 1];
-    if (last?.k === 'S' && last.esc === 0 && last.need === 0 && b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) {
-      // A plain character inside a string changes nothing (the common case, kept cheap).
-      return state.ws === 0 ? state : { stack: state.stack, ws: 0, grammar: this };
+    if (state.stacks.length === 1) {
+      const st = state.stacks[0]!;
+      const last = st[st.length - 1];
+      if (last?.k === 'S' && last.esc === 0 && last.need === 0 && last.r === null && last.key === null && b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) {
+        // A plain character inside a free string changes nothing (the common case, kept cheap).
+        return state.ws === 0 ? state : { stacks: state.stacks, ws: 0, grammar: this };
+      }
     }
-    const stack = state.stack.slice();
-    let ws = false;
-    for (;;) {
-      const top = stack[stack.length - 1];
-      if (!top) return null;
-      const r = this.step(top, b, stack.length);
+    const out: Frame[][] = [];
+    const ws = { any: false, all: true };
+    for (const st of state.stacks) {
+      this.run(st.slice(), b, state.ws, out, ws);
+      if (out.length > MAX_STACKS) break;
+    }
+    if (out.length === 0) return null;
+    let stacks: Stack[] = out;
+    if (out.length > 1) {
+      const seen = new Set<string>();
+      stacks = out.filter((s) => {
+        const k = stackKey(s);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      }).slice(0, MAX_STACKS);
+    }
+    const wsRun = ws.any && ws.all ? state.ws + 1 : 0;
+    if (wsRun > this.maxWhitespace) return null;
+    return { stacks, ws: wsRun, grammar: this };
+  }
+
+  private run(stack: Frame[], b: number, run: number, out: Frame[][], ws: { any: boolean; all: boolean }): void {
+    const top = stack[stack.length - 1];
+    if (!top) return;
+    const r0 = this.step(top, b, stack.length, run);
+    const steps = Array.isArray(r0) ? r0 : [r0];
+    for (let i = 0; i < steps.length; i++) {
+      const r = steps[i]!;
+      const st = i === steps.length - 1 ? stack : stack.slice();
       switch (r.t) {
         case 'stay':
-          stack[stack.length - 1] = r.f;
-          ws = r.ws === true;
+          st[st.length - 1] = r.f;
+          if (r.ws) ws.any = true;
+          else ws.all = false;
+          out.push(st);
           break;
         case 'push':
-          stack[stack.length - 1] = r.f;
-          stack.push(r.child);
+          st[st.length - 1] = r.f;
+          st.push(r.child);
+          ws.all = false;
+          out.push(st);
           break;
         case 'refeed':
-          stack[stack.length - 1] = r.f;
-          stack.push(r.child);
-          continue;
+          st[st.length - 1] = r.f;
+          st.push(r.child);
+          this.run(st, b, run, out, ws);
+          break;
         case 'done':
-          stack.pop();
-          finish(stack, top, r.result);
+          st.pop();
+          ws.all = false;
+          if (finish(st, top, r.result)) out.push(st);
           break;
         case 'reject': {
           const result = accepting(top);
-          if (result < 0) return null;
-          stack.pop();
-          finish(stack, top, result);
-          continue;
+          if (result < 0) break;
+          st.pop();
+          if (finish(st, top, result)) this.run(st, b, run, out, ws);
+          break;
         }
       }
-      break;
     }
-    const wsRun = ws ? state.ws + 1 : 0;
-    if (wsRun > this.maxWhitespace) return null;
-    return { stack, ws: wsRun, grammar: this };
   }
 
   /** Feeds bytes; null as soon as one is refused. */
@@ -169,93 +226,96 @@ export class JsonGrammar {
   canEnd(state: GrammarState): boolean {
     // Only root values that end without a closing character (a number, an enum value another
     // could extend) can still be open at the end: pop those and see if anything is left.
-    const stack = state.stack.slice();
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1]!;
-      const result = top.root ? accepting(top) : -1;
-      if (result < 0) return false;
-      stack.pop();
-      finish(stack, top, result);
-    }
-    return true;
+    return state.stacks.some((s) => {
+      const stack = s.slice();
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const result = top.root ? accepting(top) : -1;
+        if (result < 0) return false;
+        stack.pop();
+        if (!finish(stack, top, result)) return false;
+      }
+      return true;
+    });
   }
 
   /** Whether nothing but a stop token can follow. */
   isComplete(state: GrammarState): boolean {
-    return state.stack.length === 0;
+    return state.stacks.every((s) => s.length === 0);
   }
 
-  private step(f: Frame, b: number, depth: number): Step {
+  private step(f: Frame, b: number, depth: number, run: number): Step | Step[] {
     switch (f.k) {
-      case 'V': return this.stepValue(f, b, depth);
-      case 'O': return stepObject(f, b);
-      case 'A': return stepArray(f, b);
+      case 'V': {
+        if (this.wsOk(b, run)) return { t: 'stay', f, ws: true };
+        const frames = startValue(f.s, b, f.root, depth <= this.maxDepth, 0);
+        return frames.map((frame) => {
+          if (frame.k === 'L') {
+            const r = literalAfter(frame);
+            if (r !== null) return { t: 'done', result: r } as Step; // a one-byte enum value such as 7
+          }
+          return { t: 'stay', f: frame } as Step;
+        });
+      }
+      case 'O': return stepObject(f, b, this.wsOk(b, run));
+      case 'A': return stepArray(f, b, this.wsOk(b, run));
       case 'S': return stepString(f, b);
       case 'N': return stepNumber(f, b);
       case 'L': return stepLiteral(f, b);
     }
   }
+}
 
-  private stepValue(f: VFrame, b: number, depth: number): Step {
-    if (WS.has(b)) return { t: 'stay', f, ws: true };
-    const frame = startValue(f.s, b, f.root, depth <= this.maxDepth);
-    if (!frame) return REJECT;
-    if (frame.k === 'L') {
-      const r = literalAfter(frame);
-      if (r !== null) return { t: 'done', result: r }; // a one-byte enum value such as 7
+/** The frames a value can start with after reading its first byte `b`. */
+function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boolean, depth: number): Frame[] {
+  switch (s.kind) {
+    case 'union': {
+      const out: Frame[] = [];
+      for (const o of s.options) out.push(...startValue(o, b, root, mayNest, depth + 1));
+      return out;
     }
-    return { t: 'stay', f: frame };
+    case 'ref':
+      return s.target.node && depth < 64 ? startValue(s.target.node, b, root, mayNest, depth + 1) : [];
+    case 'any':
+      if (b === 0x7b) return startValue(ANY_OBJECT, b, root, mayNest, depth);
+      if (b === 0x5b) return mayNest ? [{ k: 'A', a: ANY_ARRAY, ph: 0, n: 0, root }] : [];
+      if (b === 0x22) return [string(root, null, null)];
+      if (b === 0x2d || isDigit(b)) return [number(b, false, null, root)];
+      if (b === 0x74) return [literal([LIT_TRUE], root)];
+      if (b === 0x66) return [literal([LIT_FALSE], root)];
+      if (b === 0x6e) return [literal([LIT_NULL], root)];
+      return [];
+    case 'object':
+      return b === 0x7b && mayNest ? [{ k: 'O', o: s, ph: 0, idx: 0, n: 0, cur: ANY, root }] : [];
+    case 'array':
+      return b === 0x5b && mayNest ? [{ k: 'A', a: s, ph: 0, n: 0, root }] : [];
+    case 'string':
+      return b === 0x22 ? [string(root, s.rules, null)] : [];
+    case 'number':
+    case 'integer': {
+      if (!(b === 0x2d || isDigit(b))) return [];
+      const f = number(b, s.kind === 'integer', s.rules, root);
+      return !f.r || feasible(f.txt, f.r, f.int) ? [f] : [];
+    }
+    case 'boolean':
+      return b === 0x74 ? [literal([LIT_TRUE], root)] : b === 0x66 ? [literal([LIT_FALSE], root)] : [];
+    case 'null':
+      return b === 0x6e ? [literal([LIT_NULL], root)] : [];
+    case 'enum': {
+      const alts = s.literals.filter((l) => l[0] === b);
+      return alts.length ? [{ k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root }] : [];
+    }
   }
 }
 
-/** The frame a value starts with after reading its first byte `b`, or null. */
-function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boolean): Frame | null {
-  const options = s.kind === 'union' ? s.options : [s];
-  for (const o of options) {
-    switch (o.kind) {
-      case 'any':
-        if (b === 0x7b && mayNest) return { k: 'O', props: null, values: ANY, ph: 0, idx: 0, cur: ANY, root };
-        if (b === 0x5b && mayNest) return { k: 'A', items: ANY, ph: 0, root };
-        if (b === 0x22) return string(root);
-        if (b === 0x2d || isDigit(b)) return number(b, false, root);
-        if (b === 0x74) return literal([LIT_TRUE], root);
-        if (b === 0x66) return literal([LIT_FALSE], root);
-        if (b === 0x6e) return literal([LIT_NULL], root);
-        break;
-      case 'object':
-        if (b === 0x7b && mayNest) return { k: 'O', props: o.props, values: o.values, ph: 0, idx: 0, cur: ANY, root };
-        break;
-      case 'array':
-        if (b === 0x5b && mayNest) return { k: 'A', items: o.items, ph: 0, root };
-        break;
-      case 'string':
-        if (b === 0x22) return string(root);
-        break;
-      case 'number':
-      case 'integer':
-        if (b === 0x2d || isDigit(b)) return number(b, o.kind === 'integer', root);
-        break;
-      case 'boolean':
-        if (b === 0x74) return literal([LIT_TRUE], root);
-        if (b === 0x66) return literal([LIT_FALSE], root);
-        break;
-      case 'null':
-        if (b === 0x6e) return literal([LIT_NULL], root);
-        break;
-      case 'enum': {
-        const alts = o.literals.filter((l) => l[0] === b);
-        if (alts.length) return { k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root };
-        break;
-      }
-      case 'union':
-        break; // flattened at compile time
-    }
-  }
-  return null;
-}
+const ANY_ARRAY: ArrayNode = { kind: 'array', prefix: [], items: ANY, minItems: 0, maxItems: Infinity };
 
-const string = (root: boolean): SFrame => ({ k: 'S', esc: 0, need: 0, lo: 0x80, hi: 0xbf, root });
-const number = (b: number, int: boolean, root: boolean): NFrame => ({ k: 'N', ph: b === 0x2d ? 1 : b === 0x30 ? 2 : 3, int, root });
+const string = (root: boolean, r: StringRules | null, key: ObjectNode | null): SFrame => ({
+  k: 'S', esc: 0, need: 0, lo: 0x80, hi: 0xbf, cp: 0, r, len: 0, rs: r ? r.patterns.map((p) => p.start) : null, key, txt: '', root,
+});
+const number = (b: number, int: boolean, r: NumberRules | null, root: boolean): NFrame => ({
+  k: 'N', ph: b === 0x2d ? 1 : b === 0x30 ? 2 : 3, int, r, txt: r ? String.fromCharCode(b) : '', root,
+});
 const literal = (alts: Uint8Array[], root: boolean): LFrame => ({ k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root });
 
 /** The id of a fully matched alternative that no other alternative extends, else null. */
@@ -270,7 +330,7 @@ function literalAfter(f: LFrame): number | null {
 
 /** The result a frame reports if it ended here, or -1 when it cannot end. */
 function accepting(f: Frame): number {
-  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) ? 0 : -1;
+  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || numberOk(Number(f.txt), f.r)) ? 0 : -1;
   if (f.k === 'L') {
     const j = f.alts.findIndex((a) => a.length === f.i);
     return j < 0 ? -1 : Math.max(0, f.ids[j]!);
@@ -278,34 +338,42 @@ function accepting(f: Frame): number {
   return -1;
 }
 
-/** After `child` was popped: tell its container, or start what a root choice continues with. */
-function finish(stack: Frame[], child: Frame, result: number): void {
+/** After `child` was popped: tell its container, or start what a root choice continues with. False: this reading dies. */
+function finish(stack: Frame[], child: Frame, result: number): boolean {
   if (child.root) {
     if (child.k === 'L' && child.next) stack.push(...child.next[result]!);
-    return;
+    return true;
   }
   const parent = stack[stack.length - 1]!;
   if (parent.k === 'O') {
     if (parent.ph === 5) {
-      // A key ended: schema objects learn which property it was.
-      if (parent.props) {
-        const p = parent.props[result]!;
-        stack[stack.length - 1] = { ...parent, ph: 1, idx: result + 1, cur: p.schema };
+      if (child.k === 'L') {
+        const p = parent.o.props[result]!;
+        stack[stack.length - 1] = { ...parent, ph: 1, idx: result + 1, n: parent.n + 1, cur: p.schema };
       } else {
-        stack[stack.length - 1] = { ...parent, ph: 1, cur: parent.values };
+        const cur = extraKeySchema(parent.o, (child as SFrame).txt);
+        if (!cur) return false;
+        stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1, cur };
       }
     } else stack[stack.length - 1] = { ...parent, ph: 2 };
   } else if (parent.k === 'A') {
-    stack[stack.length - 1] = { ...parent, ph: 1 };
+    stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1 };
   }
+  return true;
 }
 
-/** Keys a schema object may write next: from idx up to and including the first required one. */
+/** The value schema of an undeclared key, or null when the object does not allow it. */
+function extraKeySchema(o: ObjectNode, key: string): SchemaNode | null {
+  if (o.props.some((p) => p.key === key)) return null; // declared keys are written as declared
+  return valueSchema(o, key);
+}
+
+/** Declared keys the object may write next: from idx up to and including the first required one. */
 function keyCandidates(f: OFrame): { alts: Uint8Array[]; ids: number[]; mayClose: boolean } {
   const alts: Uint8Array[] = [];
   const ids: number[] = [];
-  const props = f.props!;
-  let mayClose = true;
+  const props = f.o.props;
+  let mayClose = f.n >= f.o.minProps;
   for (let j = f.idx; j < props.length; j++) {
     alts.push(props[j]!.keyBytes);
     ids.push(j);
@@ -317,21 +385,20 @@ function keyCandidates(f: OFrame): { alts: Uint8Array[]; ids: number[]; mayClose
   return { alts, ids, mayClose };
 }
 
-function stepObject(f: OFrame, b: number): Step {
-  const ws = WS.has(b);
+const hasExtras = (o: ObjectNode) => o.extra !== null || o.patterns.length > 0;
+
+function stepObject(f: OFrame, b: number, ws: boolean): Step | Step[] {
   switch (f.ph) {
     case 0:
     case 3: {
       if (ws) return { t: 'stay', f, ws: true };
-      if (f.props === null) {
-        if (b === 0x22) return { t: 'push', f: { ...f, ph: 5 }, child: string(false) };
-        if (b === 0x7d && f.ph === 0) return { t: 'done', result: 0 };
-        return REJECT;
-      }
       const c = keyCandidates(f);
       if (b === 0x7d && f.ph === 0 && c.mayClose) return { t: 'done', result: 0 };
-      if (b === 0x22 && c.alts.length > 0) return { t: 'push', f: { ...f, ph: 5 }, child: { k: 'L', alts: c.alts, ids: c.ids, i: 1, next: null, root: false } };
-      return REJECT;
+      if (b !== 0x22 || f.n >= f.o.maxProps) return REJECT;
+      const steps: Step[] = [];
+      if (c.alts.length > 0) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: { k: 'L', alts: c.alts, ids: c.ids, i: 1, next: null, root: false } });
+      if (hasExtras(f.o)) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: string(false, null, f.o) });
+      return steps;
     }
     case 1:
       if (ws) return { t: 'stay', f, ws: true };
@@ -339,13 +406,8 @@ function stepObject(f: OFrame, b: number): Step {
       return REJECT;
     case 2: {
       if (ws) return { t: 'stay', f, ws: true };
-      if (f.props === null) {
-        if (b === 0x2c) return { t: 'stay', f: { ...f, ph: 3 } };
-        if (b === 0x7d) return { t: 'done', result: 0 };
-        return REJECT;
-      }
       const c = keyCandidates(f);
-      if (b === 0x2c && c.alts.length > 0) return { t: 'stay', f: { ...f, ph: 3 } };
+      if (b === 0x2c && f.n < f.o.maxProps && (c.alts.length > 0 || hasExtras(f.o))) return { t: 'stay', f: { ...f, ph: 3 } };
       if (b === 0x7d && c.mayClose) return { t: 'done', result: 0 };
       return REJECT;
     }
@@ -354,52 +416,93 @@ function stepObject(f: OFrame, b: number): Step {
   }
 }
 
-function stepArray(f: AFrame, b: number): Step {
-  if (WS.has(b) && f.ph !== 3) return { t: 'stay', f, ws: true };
+const itemAt = (a: ArrayNode, n: number): SchemaNode | null => (n >= a.maxItems ? null : n < a.prefix.length ? a.prefix[n]! : a.items);
+
+function stepArray(f: AFrame, b: number, ws: boolean): Step {
+  if (ws && f.ph !== 3) return { t: 'stay', f, ws: true };
   switch (f.ph) {
-    case 0:
-      if (b === 0x5d) return { t: 'done', result: 0 };
-      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: f.items, root: false } };
+    case 0: {
+      if (b === 0x5d) return f.a.minItems === 0 ? { t: 'done', result: 0 } : REJECT;
+      const s = itemAt(f.a, 0);
+      return s ? { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s, root: false } } : REJECT;
+    }
     case 1:
-      if (b === 0x2c) return { t: 'stay', f: { ...f, ph: 2 } };
-      if (b === 0x5d) return { t: 'done', result: 0 };
+      if (b === 0x2c) return itemAt(f.a, f.n) ? { t: 'stay', f: { ...f, ph: 2 } } : REJECT;
+      if (b === 0x5d) return f.n >= f.a.minItems ? { t: 'done', result: 0 } : REJECT;
       return REJECT;
     case 2:
-      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: f.items, root: false } };
+      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: itemAt(f.a, f.n)!, root: false } };
     default:
       return REJECT;
   }
 }
 
+/** The string frame after one more decoded character, or null. */
+function addChar(f: SFrame, cp: number, rest: Partial<SFrame>): Step {
+  let rs = f.rs;
+  if (f.r) {
+    if (f.len + 1 > f.r.maxLength) return REJECT;
+    if (rs) {
+      const next: number[] = [];
+      for (let i = 0; i < rs.length; i++) {
+        const s = f.r.patterns[i]!.step(rs[i]!, cp);
+        if (s < 0) return REJECT;
+        next.push(s);
+      }
+      rs = next;
+    }
+  }
+  return { t: 'stay', f: { ...f, ...rest, len: f.len + 1, rs, txt: f.key ? f.txt + String.fromCodePoint(cp) : f.txt } };
+}
+
 function stepString(f: SFrame, b: number): Step {
+  const plain = f.r === null && f.key === null;
   if (f.need > 0) {
     if (b < f.lo || b > f.hi) return REJECT;
-    return { t: 'stay', f: { ...f, need: f.need - 1, lo: 0x80, hi: 0xbf } };
+    const cp = (f.cp << 6) | (b & 0x3f);
+    if (f.need > 1 || plain) return { t: 'stay', f: { ...f, need: f.need - 1, lo: 0x80, hi: 0xbf, cp } };
+    return addChar(f, cp, { need: 0, lo: 0x80, hi: 0xbf, cp: 0 });
   }
   if (f.esc === 1) {
-    if (b === 0x75) return { t: 'stay', f: { ...f, esc: 5 } };
-    if ('"\\/bfnrt'.includes(String.fromCharCode(b))) return { t: 'stay', f: { ...f, esc: 0 } };
-    return REJECT;
+    if (b === 0x75) return { t: 'stay', f: { ...f, esc: 5, cp: 0 } };
+    const e = ESCAPES[b];
+    if (e === undefined) return REJECT;
+    return plain ? { t: 'stay', f: { ...f, esc: 0 } } : addChar(f, e, { esc: 0 });
   }
-  if (f.esc > 1) return isHex(b) ? { t: 'stay', f: { ...f, esc: f.esc === 2 ? 0 : f.esc - 1 } } : REJECT;
-  if (b === 0x22) return { t: 'done', result: 0 };
+  if (f.esc > 1) {
+    if (!isHex(b)) return REJECT;
+    const cp = (f.cp << 4) | hexVal(b);
+    if (f.esc > 2 || plain) return { t: 'stay', f: { ...f, esc: f.esc === 2 ? 0 : f.esc - 1, cp: plain ? 0 : cp } };
+    return addChar(f, cp, { esc: 0, cp: 0 });
+  }
+  if (b === 0x22) {
+    if (f.r && (f.len < f.r.minLength || f.rs!.some((s, i) => !f.r!.patterns[i]!.accepts(s)))) return REJECT;
+    if (f.key && !extraKeySchema(f.key, f.txt)) return REJECT;
+    return { t: 'done', result: 0 };
+  }
   if (b === 0x5c) return { t: 'stay', f: { ...f, esc: 1 } };
   if (b < 0x20) return REJECT;
-  if (b < 0x80) return { t: 'stay', f };
+  if (b < 0x80) return plain ? { t: 'stay', f } : addChar(f, b, {});
   // UTF-8 lead byte (the ranges a strict decoder accepts: no overlongs, no surrogates, <= U+10FFFF).
-  if (b >= 0xc2 && b <= 0xdf) return { t: 'stay', f: { ...f, need: 1, lo: 0x80, hi: 0xbf } };
-  if (b === 0xe0) return { t: 'stay', f: { ...f, need: 2, lo: 0xa0, hi: 0xbf } };
-  if (b === 0xed) return { t: 'stay', f: { ...f, need: 2, lo: 0x80, hi: 0x9f } };
-  if (b >= 0xe1 && b <= 0xef) return { t: 'stay', f: { ...f, need: 2, lo: 0x80, hi: 0xbf } };
-  if (b === 0xf0) return { t: 'stay', f: { ...f, need: 3, lo: 0x90, hi: 0xbf } };
-  if (b >= 0xf1 && b <= 0xf3) return { t: 'stay', f: { ...f, need: 3, lo: 0x80, hi: 0xbf } };
-  if (b === 0xf4) return { t: 'stay', f: { ...f, need: 3, lo: 0x80, hi: 0x8f } };
+  const lead = (need: number, lo: number, hi: number, cp: number): Step => ({ t: 'stay', f: { ...f, need, lo, hi, cp: plain ? 0 : cp } });
+  if (b >= 0xc2 && b <= 0xdf) return lead(1, 0x80, 0xbf, b & 0x1f);
+  if (b === 0xe0) return lead(2, 0xa0, 0xbf, b & 0x0f);
+  if (b === 0xed) return lead(2, 0x80, 0x9f, b & 0x0f);
+  if (b >= 0xe1 && b <= 0xef) return lead(2, 0x80, 0xbf, b & 0x0f);
+  if (b === 0xf0) return lead(3, 0x90, 0xbf, b & 0x07);
+  if (b >= 0xf1 && b <= 0xf3) return lead(3, 0x80, 0xbf, b & 0x07);
+  if (b === 0xf4) return lead(3, 0x80, 0x8f, b & 0x07);
   return REJECT;
 }
 
 function stepNumber(f: NFrame, b: number): Step {
   const d = isDigit(b);
-  const to = (ph: number): Step => ({ t: 'stay', f: { ...f, ph } });
+  const to = (ph: number): Step => {
+    if (!f.r) return { t: 'stay', f: { ...f, ph } };
+    if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
+    const txt = f.txt + String.fromCharCode(b);
+    return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
+  };
   switch (f.ph) {
     case 1: return b === 0x30 ? to(2) : d ? to(3) : REJECT;
     case 2: return !f.int && b === 0x2e ? to(4) : !f.int && (b === 0x65 || b === 0x45) ? to(6) : REJECT;
@@ -409,6 +512,31 @@ function stepNumber(f: NFrame, b: number): Step {
     case 6: return b === 0x2b || b === 0x2d ? to(7) : d ? to(8) : REJECT;
     case 7: case 8: return d ? to(8) : REJECT;
     default: return REJECT;
+  }
+}
+
+/** Whether a number written so far (no exponent) can still end inside the rules' bounds. */
+export function feasible(txt: string, r: NumberRules, int: boolean): boolean {
+  const neg = txt.startsWith('-');
+  const body = neg ? txt.slice(1) : txt;
+  const hits = (a: number, b: number) => {
+    const [lo, hi] = neg ? [-b, -a] : [a, b];
+    return (r.minExcl ? hi > r.min : hi >= r.min) && (r.maxExcl ? lo < r.max : lo <= r.max);
+  };
+  if (body === '') return hits(0, Infinity);
+  const dot = body.indexOf('.');
+  if (dot >= 0) {
+    const frac = body.slice(dot + 1);
+    const v = Number(body.slice(0, dot) + '.' + (frac || '0'));
+    return hits(v, v + 10 ** -frac.length);
+  }
+  if (body === '0') return hits(0, int ? 0 : 1);
+  const d = Number(body);
+  const reach = Math.max(Math.abs(r.min), Math.abs(r.max));
+  for (let scale = 1; ; scale *= 10) {
+    const a = d * scale;
+    if (hits(a, int ? (d + 1) * scale - 1 : (d + 1) * scale)) return true;
+    if (a > reach) return false;
   }
 }
 
@@ -443,121 +571,6 @@ function buildStack(parts: GrammarPart[]): Frame[] {
   return frames;
 }
 
-// ---- tokens ----
-
-/** What the token table needs from a tokenizer (ErnieTokenizer has it). */
-type TokenSource = Pick<ErnieTokenizer, 'decodePlan' | 'idToToken' | 'isSpecial' | 'vocabSize'>;
-
-interface Trie {
-  /** children[node]: byte -> node */
-  children: Map<number, number>[];
-  /** ids[node]: tokens ending at this node */
-  ids: number[][];
-}
-
-/**
- * Every token's bytes as they appear mid-text (computed once per tokenizer), in a trie.
- * Special tokens, unknown ids and tokens that decode to nothing are never allowed.
- * At the very start of a text the decoder may drop a leading space (Strip); the recognizer
- * reads it as whitespace, which JSON allows wherever a document can start.
- */
-export class TokenTable {
-  /** bytes[id], or null for ids a grammar never allows. */
-  readonly bytes: (Uint8Array | null)[];
-  /** Tokens that stay inside a string without ending it (no quote, backslash, control or partial character). */
-  readonly stringSafe: Uint32Array;
-  private readonly all: Trie;
-  private readonly unsafe: Trie;
-
-  constructor(source: TokenSource, vocabSize = source.vocabSize) {
-    const plan = source.decodePlan;
-    if (plan.wholeText.length > 0) {
-      throw new RangeError('JSON-constrained decoding needs a decoder whose output can be followed token by token');
-    }
-    this.bytes = [];
-    const safe: number[] = [];
-    this.all = { children: [new Map()], ids: [[]] };
-    this.unsafe = { children: [new Map()], ids: [[]] };
-    for (let id = 0; id < vocabSize; id++) {
-      const tok = source.idToToken(id);
-      let b: Uint8Array | null = null;
-      if (tok !== undefined && !source.isSpecial(id)) {
-        // Index 1: the token as it reads in the middle of a text.
-        const t = plan.before.reduce((s, step) => applyStep(step, s, 1), tok);
-        const byte = plan.byteFallback ? byteOf(t) : -1;
-        if (byte >= 0) b = Uint8Array.of(byte);
-        else {
-          const text = plan.after.reduce((s, step) => applyStep(step, s, 1), t);
-          b = utf8.encode(plan.joiner === ' ' ? ' ' + text : text);
-        }
-        if (b.length === 0) b = null;
-      }
-      this.bytes.push(b);
-      if (!b) continue;
-      insert(this.all, b, id);
-      const isSafe = byteOf(tok!) < 0 && b.every((x) => x >= 0x20 && x !== 0x22 && x !== 0x5c);
-      if (isSafe) safe.push(id);
-      else insert(this.unsafe, b, id);
-    }
-    this.stringSafe = Uint32Array.from(safe);
-  }
-
-  private static cache = new WeakMap<object, Map<number, TokenTable>>();
-
-  /** The table of a tokenizer, built on first use. */
-  static of(source: TokenSource, vocabSize = source.vocabSize): TokenTable {
-    let byVocab = TokenTable.cache.get(source);
-    if (!byVocab) TokenTable.cache.set(source, (byVocab = new Map()));
-    let t = byVocab.get(vocabSize);
-    if (!t) byVocab.set(vocabSize, (t = new TokenTable(source, vocabSize)));
-    return t;
-  }
-
-  /** The state after a token, or null if the grammar refuses it. */
-  advance(state: GrammarState, id: number): GrammarState | null {
-    const b = this.bytes[id];
-    return b ? state.grammar.feedBytes(state, b) : null;
-  }
-
-  /**
-   * Ids that keep the text a valid prefix, plus `stopIds` when the document may end here.
-   * Results are remembered per grammar and state (a string or a number being written repeats
-   * its state step after step); treat the returned array as read-only.
-   */
-  allowedTokens(state: GrammarState, stopIds: readonly number[]): Uint32Array {
-    const g = state.grammar;
-    let memo = this.memo.get(g);
-    if (!memo) this.memo.set(g, (memo = new Map()));
-    const key = stateKey(state) + '|' + stopIds.join(',');
-    const hit = memo.get(key);
-    if (hit) {
-      memo.delete(key); // keep the map in least-recently-used order
-      memo.set(key, hit);
-      return hit;
-    }
-    const out: number[] = [];
-    let safe: Uint32Array | null = null;
-    if (!g.isComplete(state)) {
-      const top = state.stack[state.stack.length - 1]!;
-      if (top.k === 'S' && top.esc === 0 && top.need === 0) {
-        safe = this.stringSafe; // all of them, unchanged state; walk only the others
-        walk(this.unsafe, 0, state, out);
-      } else walk(this.all, 0, state, out);
-    }
-    if (g.canEnd(state)) for (const id of stopIds) out.push(id);
-    const result = new Uint32Array((safe?.length ?? 0) + out.length);
-    if (safe) result.set(safe);
-    result.set(out, safe?.length ?? 0);
-    memo.set(key, result);
-    if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
-    return result;
-  }
-
-  private readonly memo = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
-}
-
-const MEMO_SIZE = 64;
-
 /** Stable ids for schema nodes, property lists and literals, to key states by. */
 const objectIds = new WeakMap<object, number>();
 let nextObjectId = 1;
@@ -567,48 +580,24 @@ function oid(o: object): number {
   return id;
 }
 
-/** Two states with the same key allow the same tokens. */
-function stateKey(state: GrammarState): string {
-  let k = String(state.ws);
-  for (const f of state.stack) {
+/** Two stacks with the same key accept the same continuations. */
+export function stackKey(stack: Stack): string {
+  let k = '';
+  for (const f of stack) {
     k += f.root ? ';R' : ';';
     switch (f.k) {
       case 'V': k += 'V' + oid(f.s); break;
-      case 'O': k += `O${f.props ? oid(f.props) : 0},${oid(f.values)},${f.ph},${f.idx},${oid(f.cur)}`; break;
-      case 'A': k += `A${oid(f.items)},${f.ph}`; break;
-      case 'S': k += `S${f.esc},${f.need},${f.lo},${f.hi}`; break;
-      case 'N': k += `N${f.ph},${f.int ? 1 : 0}`; break;
+      case 'O': k += `O${oid(f.o)},${f.ph},${f.idx},${f.n},${oid(f.cur)}`; break;
+      case 'A': k += `A${oid(f.a)},${f.ph},${f.n}`; break;
+      case 'S': k += `S${f.esc},${f.need},${f.lo},${f.hi},${f.cp},${f.r ? oid(f.r) : 0},${f.len},${f.rs ? f.rs.join('.') : ''},${f.key ? oid(f.key) + JSON.stringify(f.txt) : ''}`; break;
+      case 'N': k += `N${f.ph},${f.int ? 1 : 0},${f.r ? oid(f.r) + f.txt : ''}`; break;
       case 'L': k += `L${f.i},${f.next ? oid(f.next) : 0}:` + f.alts.map((a, j) => oid(a) + '=' + f.ids[j]).join(','); break;
     }
   }
   return k;
 }
 
-function insert(trie: Trie, bytes: Uint8Array, id: number): void {
-  let node = 0;
-  for (const b of bytes) {
-    let next = trie.children[node]!.get(b);
-    if (next === undefined) {
-      next = trie.children.length;
-      trie.children.push(new Map());
-      trie.ids.push([]);
-      trie.children[node]!.set(b, next);
-    }
-    node = next;
-  }
-  trie.ids[node]!.push(id);
-}
-
-function walk(trie: Trie, node: number, state: GrammarState, out: number[]): void {
-  for (const [b, child] of trie.children[node]!) {
-    const next = state.grammar.feed(state, b);
-    if (!next) continue;
-    for (const id of trie.ids[child]!) out.push(id);
-    walk(trie, child, next, out);
-  }
-}
-
-/** allowedTokens with the tokenizer's table and its stop ids (plus `extraStops`). */
-export function allowedTokens(state: GrammarState, tokenizer: TokenSource & { stopTokenIds: readonly number[] }, extraStops: readonly number[] = []): Uint32Array {
-  return TokenTable.of(tokenizer).allowedTokens(state, [...tokenizer.stopTokenIds, ...extraStops]);
+/** Two states with the same key allow the same tokens. */
+export function stateKey(state: GrammarState): string {
+  return state.ws + '|' + state.stacks.map(stackKey).join('||');
 }

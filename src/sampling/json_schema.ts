@@ -1,27 +1,50 @@
-// The JSON-schema subset the constrained decoder can guarantee, compiled to a small tree the
-// grammar (json_grammar.ts) walks:
-//   type: object (properties / required / additionalProperties), array (items), string, number,
-//   integer, boolean, null, or a list of types; enum; const; nullable; anyOf whose options
-//   can be told apart by their first character. Annotations (title, description, default,
-//   examples, $schema, $comment...) are ignored.
-// Anything that constrains values in a way the grammar does not enforce (minLength, pattern,
-// minimum, $ref...) is refused with a SchemaError naming the path, never silently dropped:
-// the decoder promises that its output validates.
-// Objects are generated with their properties in the order the schema lists them; optional
-// ones may be skipped; extra keys are never generated.
+// JSON Schema compiled to the tree the recognizer (json_grammar.ts) walks. Supported:
+//   type (one or a list), enum, const, nullable; $ref to "#..." JSON pointers ($defs,
+//   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
+//   and oneOf (any number of options, told apart as the text goes: oneOf is read as anyOf, so
+//   a value matching two options is accepted); objects: properties, required,
+//   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
+//   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
+//   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
+//   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
+// JSON Schema keywords the decoder cannot enforce (if/then/else, not, uniqueItems,
+// dependencies, ...) are refused with a SchemaError naming the keyword and its path, never
+// dropped: the decoder promises that its output validates. Words outside the JSON Schema
+// vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
+// Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
+// Objects are generated with their declared properties in schema order (optional ones may be
+// skipped); keys allowed by additionalProperties/patternProperties may come between them.
+
+import { compileRegex, RegexError, type Regex } from './regex';
+import { FORMATS } from './json_formats';
+import { mergeAll } from './json_schema_merge';
+
+export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
+export interface NumberRules { min: number; max: number; minExcl: boolean; maxExcl: boolean; multipleOf: number }
+export interface PatternProp { re: Regex; schema: SchemaNode }
 
 export type SchemaNode =
   | { kind: 'any' }
-  | { kind: 'object'; props: PropNode[] | null; values: SchemaNode }
-  | { kind: 'array'; items: SchemaNode }
-  | { kind: 'string' }
-  | { kind: 'number' }
-  | { kind: 'integer' }
+  | {
+      kind: 'object';
+      props: PropNode[];
+      /** Schema of keys outside props and patterns; null: no such keys. */
+      extra: SchemaNode | null;
+      patterns: PatternProp[];
+      minProps: number;
+      maxProps: number;
+    }
+  | { kind: 'array'; prefix: SchemaNode[]; items: SchemaNode | null; minItems: number; maxItems: number }
+  | { kind: 'string'; rules: StringRules | null }
+  | { kind: 'number'; rules: NumberRules | null }
+  | { kind: 'integer'; rules: NumberRules | null }
   | { kind: 'boolean' }
   | { kind: 'null' }
   /** JSON texts of the allowed values, as UTF-8. */
   | { kind: 'enum'; values: unknown[]; literals: Uint8Array[] }
-  | { kind: 'union'; options: SchemaNode[] };
+  | { kind: 'union'; options: SchemaNode[] }
+  /** A $ref, resolved once its target compiled (recursive schemas). */
+  | { kind: 'ref'; ref: string; target: { node: SchemaNode | null } };
 
 export interface PropNode {
   key: string;
@@ -38,192 +61,328 @@ export class SchemaError extends Error {
   }
 }
 
-export const ANY: SchemaNode = { kind: 'any' };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: null, values: ANY };
+/** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
+export const MAX_SCHEMA_DEPTH = 100;
 
-const ANNOTATIONS = new Set([
-  'title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly',
-  'strict',
+export const ANY: SchemaNode = { kind: 'any' };
+export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], minProps: 0, maxProps: Infinity };
+
+const CORE = new Set([
+  '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
+  'properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties',
+  'items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems',
+  'minLength', 'maxLength', 'pattern', 'format',
+  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
 ]);
-const KNOWN = new Set(['type', 'properties', 'required', 'additionalProperties', 'items', 'enum', 'const', 'nullable', 'anyOf']);
+/** JSON Schema keywords that constrain values in ways the decoder does not enforce. */
+const UNSUPPORTED = new Set([
+  'if', 'then', 'else', 'not', 'dependencies', 'dependentRequired', 'dependentSchemas', 'propertyNames',
+  'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
+  '$dynamicRef', '$recursiveRef', 'uniqueItems', 'contentSchema',
+]);
+const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
+const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
+const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format'];
+const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
 const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 type TypeName = (typeof TYPES)[number];
+type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
 
 /** Compiles a JSON schema (the subset above). Throws SchemaError. */
 export function compileJsonSchema(schema: unknown, path = 'schema'): SchemaNode {
-  if (schema === true) return ANY;
-  if (schema === false) throw new SchemaError(path, '`false` accepts nothing');
-  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
-    throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
-  }
-  const s = schema as Record<string, unknown>;
-  for (const k of Object.keys(s)) {
-    if (!KNOWN.has(k) && !ANNOTATIONS.has(k)) {
-      throw new SchemaError(path, `keyword "${k}" is not supported by the constrained decoder (supported: ${[...KNOWN].join(', ')})`);
+  return new Compiler(schema).compile(schema, path, 0);
+}
+
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+class Compiler {
+  private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
+  constructor(readonly root: unknown) {}
+
+  /** The schema a "#/..." reference points at. */
+  resolve(ref: string, path: string): unknown {
+    if (!ref.startsWith('#')) throw new SchemaError(`${path}.$ref`, `only local references ("#/...") are supported, got ${JSON.stringify(ref)}`);
+    let cur: unknown = this.root;
+    const ptr = decodeURIComponent(ref.slice(1));
+    if (ptr === '') return cur;
+    if (!ptr.startsWith('/')) throw new SchemaError(`${path}.$ref`, `${JSON.stringify(ref)} is not a JSON pointer (anchors are not supported)`);
+    for (const raw of ptr.slice(1).split('/')) {
+      const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      if (Array.isArray(cur) && /^\d+$/.test(part)) cur = cur[Number(part)];
+      else if (isObj(cur) && Object.hasOwn(cur, part)) cur = cur[part];
+      else throw new SchemaError(`${path}.$ref`, `${JSON.stringify(ref)} points at nothing`);
     }
+    return cur;
   }
-  let node: SchemaNode;
-  if (s.anyOf !== undefined) {
-    if (!Array.isArray(s.anyOf) || s.anyOf.length === 0) throw new SchemaError(`${path}.anyOf`, 'must be a non-empty list of schemas');
-    for (const k of ['type', 'enum', 'const', 'properties', 'items']) {
-      if (s[k] !== undefined) throw new SchemaError(path, `"anyOf" cannot be combined with "${k}" here; move it into each option`);
+
+  compile(schema: unknown, path: string, depth: number): SchemaNode {
+    if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    if (schema === true) return ANY;
+    if (schema === false) throw new SchemaError(path, '`false` accepts nothing');
+    if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
+    for (const k of Object.keys(schema)) {
+      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
+        throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
+      }
     }
-    node = union(s.anyOf.map((o, i) => compileJsonSchema(o, `${path}.anyOf[${i}]`)), path);
-  } else if (s.const !== undefined || s.enum !== undefined) {
+    if (typeof schema.$ref === 'string') {
+      const rest = Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
+      const target = this.resolve(schema.$ref, path);
+      if (rest.length > 0) {
+        const siblings = Object.fromEntries(rest.map((k) => [k, schema[k]]));
+        return this.compile({ allOf: [target, siblings] }, path, depth + 1);
+      }
+      const known = this.refs.get(target);
+      if (known) return known.node ?? { kind: 'ref', ref: schema.$ref, target: known };
+      const slot: { node: SchemaNode | null } = { node: null };
+      this.refs.set(target, slot);
+      const node = this.compile(target, `${path}<${schema.$ref}>`, depth + 1);
+      if (node.kind === 'ref' && !node.target.node) throw new SchemaError(`${path}.$ref`, `${JSON.stringify(schema.$ref)} refers to itself without a schema in between`);
+      slot.node = node;
+      return node;
+    } else if (schema.$ref !== undefined) throw new SchemaError(`${path}.$ref`, 'must be a string');
+
+    if (schema.allOf !== undefined) {
+      const parts = list(schema.allOf, `${path}.allOf`);
+      const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'allOf'));
+      const merged = mergeAll(parts, `${path}.allOf`, (ref, p) => this.resolve(ref, p), depth, rest);
+      return this.compile(merged, `${path}.allOf`, depth + 1);
+    }
+    for (const key of ['anyOf', 'oneOf'] as const) {
+      if (schema[key] === undefined) continue;
+      const options = list(schema[key], `${path}.${key}`);
+      const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== key));
+      const hasRest = Object.keys(rest).some((k) => CORE.has(k) && k !== '$defs' && k !== 'definitions');
+      return union(options.map((o, i) => {
+        const p = `${path}.${key}[${i}]`;
+        return this.compile(hasRest ? { allOf: [rest, o] } : o, p, depth + 1);
+      }));
+    }
+
+    let node: SchemaNode;
+    if (schema.const !== undefined || schema.enum !== undefined) {
+      node = this.literals(schema, path, depth);
+    } else {
+      let types: TypeName[];
+      if (schema.type !== undefined) types = typeList(schema.type, path);
+      else {
+        types = [];
+        if (OBJECT_KEYS.some((k) => schema[k] !== undefined)) types.push('object');
+        if (ARRAY_KEYS.some((k) => schema[k] !== undefined)) types.push('array');
+        if (STRING_KEYS.some((k) => schema[k] !== undefined)) types.push('string');
+        if (NUMBER_KEYS.some((k) => schema[k] !== undefined)) types.push('number');
+      }
+      node = types.length === 0 ? ANY : union(types.map((t) => this.typed(t, schema, path, depth)));
+    }
+    if (schema.nullable === true) node = union([node, { kind: 'null' }]);
+    else if (schema.nullable !== undefined && schema.nullable !== false) throw new SchemaError(`${path}.nullable`, 'must be a boolean');
+    return node;
+  }
+
+  private literals(s: Obj, path: string, depth: number): SchemaNode {
     let values: unknown[];
     if (s.const !== undefined) {
-      if (s.enum !== undefined) throw new SchemaError(path, 'give "enum" or "const", not both');
+      if (s.enum !== undefined && !(s.enum as unknown[]).some?.((v) => canon(v) === canon(s.const))) throw new SchemaError(path, '"const" is not one of "enum"');
       values = [s.const];
     } else {
       if (!Array.isArray(s.enum) || s.enum.length === 0) throw new SchemaError(`${path}.enum`, 'must be a non-empty list');
       values = s.enum;
     }
-    const types = s.type === undefined ? null : typeList(s.type, path);
+    // The other keywords still apply: keep the values that satisfy them.
+    const rest = Object.fromEntries(Object.entries(s).filter(([k]) => k !== 'enum' && k !== 'const' && k !== 'nullable'));
+    const check = this.compile(rest, path, depth + 1);
     const seen = new Set<string>();
     const kept: unknown[] = [];
     values.forEach((v, i) => {
-      if (types && !types.some((t) => matchesType(v, t))) {
-        throw new SchemaError(`${path}.enum[${i}]`, `${JSON.stringify(v)} is not of type ${types.join(' | ')}`);
-      }
       const text = JSON.stringify(v);
       if (text === undefined) throw new SchemaError(`${path}.enum[${i}]`, 'is not a JSON value');
-      if (!seen.has(text)) {
-        seen.add(text);
+      if (validateJson(v, check) !== null) {
+        if (s.type !== undefined && !typeList(s.type, path).some((t) => matchesType(v, t))) {
+          throw new SchemaError(`${path}.enum[${i}]`, `${text} is not of type ${typeList(s.type, path).join(' | ')}`);
+        }
+        return;
+      }
+      const c = canon(v);
+      if (!seen.has(c)) {
+        seen.add(c);
         kept.push(v);
       }
     });
-    node = { kind: 'enum', values: kept, literals: kept.map((v) => utf8.encode(JSON.stringify(v))) };
-  } else if (s.type !== undefined) {
-    const types = typeList(s.type, path);
-    node = union(types.map((t) => typed(t, s, path)), path);
-  } else if (s.properties !== undefined || s.required !== undefined || s.additionalProperties !== undefined) {
-    node = typed('object', s, path);
-  } else if (s.items !== undefined) {
-    node = typed('array', s, path);
-  } else {
-    node = ANY;
+    if (kept.length === 0) throw new SchemaError(path, 'no value of "enum"/"const" satisfies the other keywords');
+    return { kind: 'enum', values: kept, literals: kept.map((v) => utf8.encode(JSON.stringify(v))) };
   }
-  if (s.nullable === true) node = union([node, { kind: 'null' }], path);
-  else if (s.nullable !== undefined && s.nullable !== false) throw new SchemaError(`${path}.nullable`, 'must be a boolean');
-  return node;
+
+  private typed(t: TypeName, s: Obj, path: string, depth: number): SchemaNode {
+    switch (t) {
+      case 'object': return this.object(s, path, depth);
+      case 'array': return this.array(s, path, depth);
+      case 'string': return { kind: 'string', rules: stringRules(s, path) };
+      case 'number': case 'integer': return { kind: t, rules: numberRules(s, path, t === 'integer') };
+      default: return { kind: t };
+    }
+  }
+
+  private object(s: Obj, path: string, depth: number): SchemaNode {
+    const ap = s.additionalProperties;
+    if (ap !== undefined && typeof ap !== 'boolean' && !isObj(ap)) throw new SchemaError(`${path}.additionalProperties`, 'must be a boolean or a schema');
+    let extra: SchemaNode | null = ap === false ? null : ap === undefined || ap === true ? ANY : this.compile(ap, `${path}.additionalProperties`, depth + 1);
+    const patterns: PatternProp[] = [];
+    if (s.patternProperties !== undefined) {
+      if (!isObj(s.patternProperties)) throw new SchemaError(`${path}.patternProperties`, 'must be an object mapping patterns to schemas');
+      for (const [pat, sub] of Object.entries(s.patternProperties)) {
+        patterns.push({ re: regex(pat, `${path}.patternProperties`), schema: this.compile(sub, `${path}.patternProperties.${pat}`, depth + 1) });
+      }
+    }
+    let required: string[] = [];
+    if (s.required !== undefined) {
+      if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) throw new SchemaError(`${path}.required`, 'must be a list of property names');
+      required = [...new Set(s.required as string[])];
+    }
+    if (s.properties !== undefined && !isObj(s.properties)) throw new SchemaError(`${path}.properties`, 'must be an object mapping names to schemas');
+    const declared = Object.entries((s.properties ?? {}) as Obj);
+    for (const r of required) if (!declared.some(([k]) => k === r)) declared.push([r, undefined]);
+    const props: PropNode[] = declared.map(([key, sub]) => {
+      const p = `${path}.properties.${key}`;
+      const matching = patterns.filter((pp) => pp.re.test(key));
+      let schema: SchemaNode;
+      if (sub === undefined) {
+        if (matching.length > 1) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties`);
+        const from = matching[0]?.schema ?? extra;
+        if (!from) throw new SchemaError(`${path}.required`, `names "${key}", which additionalProperties: false forbids`);
+        schema = from;
+      } else {
+        if (matching.length > 0) {
+          const pats = Object.entries(s.patternProperties as Obj).filter(([pat]) => compileRegex(pat).test(key)).map(([, v]) => v);
+          schema = this.compile({ allOf: [sub, ...pats] }, p, depth + 1);
+        } else schema = this.compile(sub, p, depth + 1);
+      }
+      return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
+    });
+    if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
+    return {
+      kind: 'object', props, extra, patterns,
+      minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
+    };
+  }
+
+  private array(s: Obj, path: string, depth: number): SchemaNode {
+    let prefix: SchemaNode[] = [];
+    let items: SchemaNode | null = ANY;
+    const rest = (key: string, v: unknown) => (v === undefined || v === true ? ANY : v === false ? null : this.compile(v, `${path}.${key}`, depth + 1));
+    if (s.prefixItems !== undefined) {
+      prefix = list(s.prefixItems, `${path}.prefixItems`).map((x, i) => this.compile(x, `${path}.prefixItems[${i}]`, depth + 1));
+      if (Array.isArray(s.items)) throw new SchemaError(`${path}.items`, 'must be a schema next to "prefixItems"');
+      items = rest('items', s.items);
+    } else if (Array.isArray(s.items)) {
+      prefix = s.items.map((x, i) => this.compile(x, `${path}.items[${i}]`, depth + 1));
+      items = rest('additionalItems', s.additionalItems);
+    } else items = rest('items', s.items);
+    const minItems = count(s, 'minItems', path, 0);
+    const maxItems = count(s, 'maxItems', path, Infinity);
+    const most = items ? maxItems : Math.min(maxItems, prefix.length);
+    if (minItems > most) throw new SchemaError(`${path}.minItems`, `${minItems} items cannot be written (at most ${most})`);
+    return { kind: 'array', prefix, items, minItems, maxItems: most };
+  }
+}
+
+function stringRules(s: Obj, path: string): StringRules | null {
+  const patterns: Regex[] = [];
+  if (s.pattern !== undefined) {
+    if (typeof s.pattern !== 'string') throw new SchemaError(`${path}.pattern`, 'must be a string');
+    patterns.push(regex(s.pattern, `${path}.pattern`));
+  }
+  if (s.format !== undefined) {
+    const f = FORMATS[s.format as string];
+    if (typeof s.format !== 'string' || f === undefined) {
+      throw new SchemaError(`${path}.format`, `format ${JSON.stringify(s.format)} is not supported (supported: ${Object.keys(FORMATS).join(', ')})`);
+    }
+    patterns.push(compileRegex(f));
+  }
+  const minLength = count(s, 'minLength', path, 0);
+  const maxLength = count(s, 'maxLength', path, Infinity);
+  if (minLength > maxLength) throw new SchemaError(`${path}.minLength`, 'is above maxLength');
+  if (patterns.length === 0 && minLength === 0 && maxLength === Infinity) return null;
+  return { minLength, maxLength, patterns };
+}
+
+function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
+  const num = (k: string): number | undefined => {
+    const v = s[k];
+    if (v === undefined || typeof v === 'boolean') return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new SchemaError(`${path}.${k}`, 'must be a number');
+    return v;
+  };
+  let min = num('minimum') ?? -Infinity, max = num('maximum') ?? Infinity;
+  let minExcl = false, maxExcl = false;
+  const xmin = s.exclusiveMinimum, xmax = s.exclusiveMaximum;
+  if (xmin === true) minExcl = true;
+  else if (typeof xmin === 'number') { if (xmin >= min) { min = xmin; minExcl = true; } }
+  if (xmax === true) maxExcl = true;
+  else if (typeof xmax === 'number') { if (xmax <= max) { max = xmax; maxExcl = true; } }
+  let multipleOf = 0;
+  if (s.multipleOf !== undefined) {
+    const m = s.multipleOf;
+    if (typeof m !== 'number' || !(m > 0)) throw new SchemaError(`${path}.multipleOf`, 'must be a positive number');
+    if (!int || !Number.isInteger(m)) throw new SchemaError(`${path}.multipleOf`, 'is supported on integers with an integer step only');
+    if (min !== -Infinity || max !== Infinity) throw new SchemaError(`${path}.multipleOf`, 'cannot be combined with minimum/maximum');
+    multipleOf = m;
+  }
+  if (min > max || (min === max && (minExcl || maxExcl))) throw new SchemaError(`${path}.minimum`, 'no number lies between minimum and maximum');
+  if (int && Math.ceil(min) > Math.floor(max)) throw new SchemaError(`${path}.minimum`, 'no integer lies between minimum and maximum');
+  if (min === -Infinity && max === Infinity && multipleOf === 0) return null;
+  return { min, max, minExcl, maxExcl, multipleOf };
+}
+
+function regex(src: string, path: string): Regex {
+  try {
+    return compileRegex(src);
+  } catch (e) {
+    if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
+    throw e;
+  }
+}
+
+function count(s: Obj, k: string, path: string, dflt: number): number {
+  const v = s[k];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SchemaError(`${path}.${k}`, 'must be a non-negative integer');
+  return v;
+}
+
+function list(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v) || v.length === 0) throw new SchemaError(path, 'must be a non-empty list of schemas');
+  return v;
 }
 
 function typeList(t: unknown, path: string): TypeName[] {
-  const list = Array.isArray(t) ? t : [t];
-  if (list.length === 0) throw new SchemaError(`${path}.type`, 'must not be an empty list');
-  for (const x of list) {
+  const l = Array.isArray(t) ? t : [t];
+  if (l.length === 0) throw new SchemaError(`${path}.type`, 'must not be an empty list');
+  for (const x of l) {
     if (!TYPES.includes(x as TypeName)) throw new SchemaError(`${path}.type`, `unknown type ${JSON.stringify(x)} (expected one of ${TYPES.join(', ')})`);
   }
-  return [...new Set(list as TypeName[])];
+  return [...new Set(l as TypeName[])];
 }
 
-function typed(t: TypeName, s: Record<string, unknown>, path: string): SchemaNode {
-  const only = (keys: string[]) => {
-    for (const k of ['properties', 'required', 'additionalProperties', 'items']) {
-      if (s[k] !== undefined && !keys.includes(k)) throw new SchemaError(path, `"${k}" does not apply to type "${t}"`);
-    }
-  };
-  switch (t) {
-    case 'object': {
-      only(['properties', 'required', 'additionalProperties']);
-      return compileObject(s, path);
-    }
-    case 'array':
-      only(['items']);
-      if (Array.isArray(s.items)) throw new SchemaError(`${path}.items`, 'tuple form (a list of schemas) is not supported; give one schema');
-      return { kind: 'array', items: s.items === undefined ? ANY : compileJsonSchema(s.items, `${path}.items`) };
-    default:
-      only([]);
-      return { kind: t };
-  }
-}
-
-function compileObject(s: Record<string, unknown>, path: string): SchemaNode {
-  const ap = s.additionalProperties;
-  if (ap !== undefined && typeof ap !== 'boolean' && (typeof ap !== 'object' || ap === null || Array.isArray(ap))) {
-    throw new SchemaError(`${path}.additionalProperties`, 'must be a boolean or a schema');
-  }
-  let required: string[] = [];
-  if (s.required !== undefined) {
-    if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) {
-      throw new SchemaError(`${path}.required`, 'must be a list of property names');
-    }
-    required = s.required as string[];
-  }
-  if (s.properties === undefined) {
-    if (required.length > 0) throw new SchemaError(`${path}.required`, `names "${required[0]}", but the schema has no "properties"`);
-    const values = ap === undefined || ap === true ? ANY : compileJsonSchema(ap, `${path}.additionalProperties`);
-    if (ap === false) return { kind: 'object', props: [], values: ANY };
-    return { kind: 'object', props: null, values };
-  }
-  if (typeof s.properties !== 'object' || s.properties === null || Array.isArray(s.properties)) {
-    throw new SchemaError(`${path}.properties`, 'must be an object mapping names to schemas');
-  }
-  const props: PropNode[] = Object.entries(s.properties as Record<string, unknown>).map(([key, sub]) => ({
-    key,
-    keyBytes: utf8.encode(JSON.stringify(key)),
-    schema: compileJsonSchema(sub, `${path}.properties.${key}`),
-    required: required.includes(key),
-  }));
-  for (const r of required) {
-    if (!props.some((p) => p.key === r)) throw new SchemaError(`${path}.required`, `names "${r}", which is not in "properties"`);
-  }
-  if (ap !== undefined && ap !== false) compileJsonSchema(ap, `${path}.additionalProperties`); // checked, never generated
-  return { kind: 'object', props, values: ANY };
-}
-
-/** First characters a value of this node can start with. */
-export function firstBytes(n: SchemaNode): Set<number> {
-  const c = (s: string) => new Set([...s].map((ch) => ch.charCodeAt(0)));
-  switch (n.kind) {
-    case 'any': return c('{["-0123456789tfn');
-    case 'object': return c('{');
-    case 'array': return c('[');
-    case 'string': return c('"');
-    case 'number': case 'integer': return c('-0123456789');
-    case 'boolean': return c('tf');
-    case 'null': return c('n');
-    case 'enum': return new Set(n.literals.map((l) => l[0]!));
-    case 'union': return new Set(n.options.flatMap((o) => [...firstBytes(o)]));
-  }
-}
-
-function union(options: SchemaNode[], path: string): SchemaNode {
+function union(options: SchemaNode[]): SchemaNode {
   const flat = options.flatMap((o) => (o.kind === 'union' ? o.options : [o]));
   if (flat.some((o) => o.kind === 'any')) return ANY;
-  // number covers integer; enums merge.
-  let list = flat.some((o) => o.kind === 'number') ? flat.filter((o) => o.kind !== 'integer') : flat;
-  const enums = list.filter((o): o is Extract<SchemaNode, { kind: 'enum' }> => o.kind === 'enum');
-  if (enums.length > 1) {
-    const values: unknown[] = [];
-    const seen = new Set<string>();
-    for (const e of enums) for (const v of e.values) if (!seen.has(JSON.stringify(v))) { seen.add(JSON.stringify(v)); values.push(v); }
-    list = [...list.filter((o) => o.kind !== 'enum'), { kind: 'enum', values, literals: values.map((v) => utf8.encode(JSON.stringify(v))) }];
-  }
   const dedup: SchemaNode[] = [];
-  for (const o of list) {
-    if (o.kind !== 'object' && o.kind !== 'array' && o.kind !== 'enum' && dedup.some((d) => d.kind === o.kind)) continue;
-    dedup.push(o);
-  }
-  if (dedup.length === 1) return dedup[0]!;
-  const seen = new Map<number, string>();
-  for (const o of dedup) {
-    for (const b of firstBytes(o)) {
-      const prev = seen.get(b);
-      if (prev !== undefined) {
-        throw new SchemaError(path, `options "${prev}" and "${o.kind}" can both start with ${JSON.stringify(String.fromCharCode(b))}; the decoder needs options it can tell apart from the first character`);
-      }
-      seen.set(b, o.kind);
-    }
-  }
-  return { kind: 'union', options: dedup };
+  for (const o of flat) if (!dedup.includes(o)) dedup.push(o);
+  return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
+}
+
+/** A canonical JSON text (object keys sorted), for comparing values. */
+export function canon(v: unknown): string {
+  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
+  if (isObj(v)) return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])).join(',') + '}';
+  return JSON.stringify(v);
 }
 
 function matchesType(v: unknown, t: TypeName): boolean {
   switch (t) {
-    case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'object': return isObj(v);
     case 'array': return Array.isArray(v);
     case 'string': return typeof v === 'string';
     case 'number': return typeof v === 'number' && Number.isFinite(v);
@@ -237,48 +396,74 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
 }
 
+/** Whether a number satisfies numeric rules. */
+export function numberOk(x: number, r: NumberRules): boolean {
+  if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
+  if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
+  return r.multipleOf === 0 || x % r.multipleOf === 0;
+}
+
 /** Checks a parsed value against a compiled schema; returns the first problem, or null. */
-export function validateJson(value: unknown, node: SchemaNode, path = '$'): string | null {
+export function validateJson(value: unknown, node: SchemaNode, path = '$', depth = 0): string | null {
+  if (depth > 200) return `${path}: nested too deep`;
   switch (node.kind) {
     case 'any': return null;
-    case 'string': case 'number': case 'integer': case 'boolean': case 'null':
+    case 'ref': return node.target.node ? validateJson(value, node.target.node, path, depth + 1) : null;
+    case 'boolean': case 'null':
       return matchesType(value, node.kind) ? null : `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
+    case 'number': case 'integer':
+      if (!matchesType(value, node.kind)) return `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
+      return node.rules && !numberOk(value as number, node.rules) ? `${path}: ${value} is out of range` : null;
+    case 'string': {
+      if (typeof value !== 'string') return `${path}: expected string, got ${JSON.stringify(value)}`;
+      const r = node.rules;
+      if (!r) return null;
+      const n = [...value].length;
+      if (n < r.minLength || n > r.maxLength) return `${path}: length ${n} outside [${r.minLength}, ${r.maxLength}]`;
+      for (const re of r.patterns) if (!re.test(value)) return `${path}: ${JSON.stringify(value)} does not match /${re.source}/`;
+      return null;
+    }
     case 'enum': {
-      const text = JSON.stringify(value);
-      return node.values.some((v) => JSON.stringify(v) === text) ? null : `${path}: ${text} is not one of ${JSON.stringify(node.values)}`;
+      const text = canon(value);
+      return node.values.some((v) => canon(v) === text) ? null : `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(node.values)}`;
     }
     case 'union': {
-      const errors = node.options.map((o) => validateJson(value, o, path));
+      const errors = node.options.map((o) => validateJson(value, o, path, depth + 1));
       return errors.includes(null) ? null : errors[0]!;
     }
     case 'array': {
       if (!Array.isArray(value)) return `${path}: expected an array`;
+      if (value.length < node.minItems || value.length > node.maxItems) return `${path}: ${value.length} items outside [${node.minItems}, ${node.maxItems}]`;
       for (let i = 0; i < value.length; i++) {
-        const e = validateJson(value[i], node.items, `${path}[${i}]`);
+        const s = i < node.prefix.length ? node.prefix[i]! : node.items;
+        if (!s) return `${path}: too many items`;
+        const e = validateJson(value[i], s, `${path}[${i}]`, depth + 1);
         if (e) return e;
       }
       return null;
     }
     case 'object': {
-      if (!matchesType(value, 'object')) return `${path}: expected an object`;
-      const o = value as Record<string, unknown>;
-      if (node.props === null) {
-        for (const [k, v] of Object.entries(o)) {
-          const e = validateJson(v, node.values, `${path}.${k}`);
-          if (e) return e;
-        }
-        return null;
-      }
-      for (const p of node.props) {
-        if (!(p.key in o)) {
-          if (p.required) return `${path}: missing required property "${p.key}"`;
-          continue;
-        }
-        const e = validateJson(o[p.key], p.schema, `${path}.${p.key}`);
+      if (!isObj(value)) return `${path}: expected an object`;
+      const keys = Object.keys(value);
+      if (keys.length < node.minProps || keys.length > node.maxProps) return `${path}: ${keys.length} properties outside [${node.minProps}, ${node.maxProps}]`;
+      for (const p of node.props) if (p.required && !Object.hasOwn(value, p.key)) return `${path}: missing required property "${p.key}"`;
+      for (const k of keys) {
+        const s = valueSchema(node, k);
+        if (!s) return `${path}: unexpected property "${k}"`;
+        const e = validateJson(value[k], s, `${path}.${k}`, depth + 1);
         if (e) return e;
       }
-      for (const k of Object.keys(o)) if (!node.props.some((p) => p.key === k)) return `${path}: unexpected property "${k}"`;
       return null;
     }
   }
+}
+
+/** The schema of key `k`'s value in an object node, or null when the key is not allowed. */
+export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: string): SchemaNode | null {
+  const p = o.props.find((x) => x.key === k);
+  if (p) return p.schema;
+  const m = o.patterns.filter((x) => x.re.test(k));
+  if (m.length === 1) return m[0]!.schema;
+  if (m.length > 1) return null; // several patterns: the decoder does not intersect them
+  return o.extra;
 }

@@ -1,0 +1,64 @@
+// `npm run bench:grammar -- --data <folder of MaskBench files> --tokenizer <folder>|llama3
+//   [--json out.json] [--limit N] [--whitespace any|pretty|compact]`
+// Runs MaskBench (bench/maskbench.ts) and prints passing / compile / validation / invalidation
+// errors and the time to first mask (TTFM: schema compile) and between masks (TBM: one
+// allowedTokens over the whole vocabulary). `--tokenizer llama3`: Llama 3's 128K vocabulary
+// from the llama3-tokenizer-js package (the tokenizer MaskBench's published numbers use).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ErnieTokenizer } from '../src/text/tokenizer';
+import { TokenTable } from '../src/sampling/token_table';
+import { runFile, summarize, type BenchTokenizer, type FileResult } from './maskbench';
+
+const args = new Map<string, string>();
+process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1]?.startsWith('--') ? '1' : (all[i + 1] ?? '1')));
+const data = args.get('data');
+const tokArg = args.get('tokenizer');
+if (!data || !tokArg) {
+  console.error('usage: npm run bench:grammar -- --data <folder> --tokenizer <folder>|llama3 [--json out.json] [--limit N] [--whitespace any|pretty|compact]');
+  process.exit(2);
+}
+
+async function loadTokenizer(spec: string): Promise<BenchTokenizer> {
+  if (spec === 'llama3') {
+    const { default: llama } = await import('llama3-tokenizer-js');
+    // GPT-2 byte-level pieces: each character stands for one byte.
+    const toByte = new Map<string, number>();
+    const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+    let extra = 0;
+    for (let b = 0; b < 256; b++) toByte.set(String.fromCodePoint(printable(b) ? b : 256 + extra++), b);
+    const bytes = llama.vocabById.map((piece: string, id: number) => {
+      if (id >= 128000) return null; // special tokens
+      const out = [...piece].map((c) => toByte.get(c));
+      return out.length && out.every((x) => x !== undefined) ? Uint8Array.from(out as number[]) : null;
+    });
+    return { name: 'llama3-tokenizer-js (Llama 3, 128,256 ids)', table: new TokenTable(bytes), stops: [128001, 128009], encode: (t) => llama.encode(t, { bos: false, eos: false }) };
+  }
+  const tok = ErnieTokenizer.fromFiles({
+    tokenizerModel: new Uint8Array(readFileSync(join(spec, 'tokenizer.model'))),
+    tokenizerConfig: JSON.parse(readFileSync(join(spec, 'tokenizer_config.json'), 'utf8')),
+  });
+  return { name: `${spec} (${tok.vocabSize} ids)`, table: TokenTable.of(tok), stops: tok.stopTokenIds, encode: (t) => tok.encode(t, { addSpecialTokens: false }) };
+}
+
+const t0 = performance.now();
+const tok = await loadTokenizer(tokArg);
+console.log(`tokenizer ${tok.name}: table built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+let files = readdirSync(data).filter((f) => f.endsWith('.json')).sort();
+if (args.has('limit')) files = files.slice(0, Number(args.get('limit')));
+const whitespace = (args.get('whitespace') ?? 'any') as 'any' | 'pretty' | 'compact';
+const results: FileResult[] = [];
+const start = performance.now();
+for (const [i, f] of files.entries()) {
+  results.push(runFile(f, readFileSync(join(data, f), 'utf8'), tok, { whitespace }));
+  if ((i + 1) % 500 === 0) console.error(`${i + 1}/${files.length} ${((performance.now() - start) / 1000).toFixed(0)} s`);
+}
+const s = summarize(results);
+const row = (k: string, v: unknown) => console.log(`| ${k.padEnd(20)} | ${String(v).padStart(10)} |`);
+console.log(`\n| metric               |      value |\n|:---------------------|-----------:|`);
+for (const k of ['schemas', 'passing', 'compile_error', 'validation_error', 'invalidation_error'] as const) row(k, s[k]);
+for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TBM ${q} (us)`, s.tbm_us[q]);
+for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TTFM ${q} (us)`, s.ttfm_us[q]);
+console.log(`\n${results.reduce((n, r) => n + r.masksUs.length, 0)} masks, ${((performance.now() - start) / 1000).toFixed(1)} s`);
+if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify(s, null, 2) + '\n');
+if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length })), null, 1) + '\n');

@@ -1,0 +1,165 @@
+// MaskBench (github.com/guidance-ai/jsonschemabench, maskbench/): each file holds a schema and
+// instances marked valid or invalid. A schema passes when it compiles, every valid instance's
+// tokens are allowed one by one and end where the document may end, and every invalid instance
+// is refused (a token not allowed, or the end not allowed). Instances are written as Python's
+// json.dumps writes them (", " and ": " separators, numbers as in the file), as MaskBench does.
+import { compileJsonSchema, SchemaError } from '../src/sampling/json_schema';
+import { JsonGrammar, type GrammarOptions } from '../src/sampling/json_grammar';
+import type { TokenTable } from '../src/sampling/token_table';
+
+export interface BenchTokenizer {
+  name: string;
+  table: TokenTable;
+  stops: readonly number[];
+  encode(text: string): number[];
+}
+
+export type Outcome = 'passing' | 'compile_error' | 'validation_error' | 'invalidation_error';
+
+export interface FileResult {
+  file: string;
+  outcome: Outcome;
+  detail?: string;
+  ttfmUs: number;
+  masksUs: number[];
+}
+
+/** A JSON value whose numbers keep their text. */
+type Raw = null | boolean | string | { num: string } | Raw[] | { obj: [string, Raw][] };
+
+function parseRaw(text: string): Raw {
+  let i = 0;
+  const ws = () => { while (/\s/.test(text[i] ?? '')) i++; };
+  const value = (): Raw => {
+    ws();
+    const c = text[i]!;
+    if (c === '{') {
+      i++;
+      const obj: [string, Raw][] = [];
+      ws();
+      if (text[i] === '}') { i++; return { obj }; }
+      for (;;) {
+        ws();
+        const k = value() as string;
+        ws(); i++; // ':'
+        obj.push([k, value()]);
+        ws();
+        if (text[i++] === '}') return { obj };
+      }
+    }
+    if (c === '[') {
+      i++;
+      const arr: Raw[] = [];
+      ws();
+      if (text[i] === ']') { i++; return arr; }
+      for (;;) {
+        arr.push(value());
+        ws();
+        if (text[i++] === ']') return arr;
+      }
+    }
+    if (c === '"') {
+      let j = i + 1;
+      for (;;) {
+        const ch = text[j]!;
+        if (ch === '\\') j += 2;
+        else if (ch === '"') break;
+        else j++;
+      }
+      const s = JSON.parse(text.slice(i, j + 1)) as string;
+      i = j + 1;
+      return s;
+    }
+    const lit = /^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?|NaN|-?Infinity)/.exec(text.slice(i, i + 400))![0];
+    i += lit.length;
+    if (lit === 'true') return true;
+    if (lit === 'false') return false;
+    if (lit === 'null') return null;
+    return { num: lit };
+  };
+  return value();
+}
+
+/** Python's json.dumps(value, ensure_ascii=False). */
+function pyDumps(v: Raw): string {
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return '[' + v.map(pyDumps).join(', ') + ']';
+  if ('num' in v) return v.num;
+  return '{' + v.obj.map(([k, x]) => JSON.stringify(k) + ': ' + pyDumps(x)).join(', ') + '}';
+}
+
+const get = (o: Raw, k: string): Raw | undefined => (o && typeof o === 'object' && 'obj' in o ? o.obj.find(([n]) => n === k)?.[1] : undefined);
+
+export function runFile(file: string, text: string, tok: BenchTokenizer, options: GrammarOptions): FileResult {
+  const doc = JSON.parse(text) as { schema: unknown };
+  const raw = parseRaw(text);
+  const tests = (get(raw, 'tests') ?? []) as Raw[];
+  const masksUs: number[] = [];
+  const t0 = performance.now();
+  let g: JsonGrammar;
+  try {
+    g = JsonGrammar.schema(compileJsonSchema(doc.schema), options);
+  } catch (e) {
+    if (e instanceof SchemaError) return { file, outcome: 'compile_error', detail: e.message, ttfmUs: 0, masksUs };
+    return { file, outcome: 'compile_error', detail: `CRASH ${(e as Error).stack}`, ttfmUs: 0, masksUs };
+  }
+  const ttfmUs = (performance.now() - t0) * 1000;
+  let outcome: Outcome = 'passing';
+  let detail: string | undefined;
+  tests.forEach((t, i) => {
+    if (outcome !== 'passing') return;
+    const valid = get(t, 'valid') === true;
+    const ids = tok.encode(pyDumps(get(t, 'data') ?? null));
+    let s = g.initial();
+    let accepted = true;
+    for (const id of ids) {
+      const a = performance.now();
+      tok.table.allowedTokens(s, tok.stops);
+      const next = tok.table.advance(s, id);
+      masksUs.push((performance.now() - a) * 1000);
+      if (!next) { accepted = false; break; }
+      s = next;
+    }
+    if (accepted) {
+      const a = performance.now();
+      tok.table.allowedTokens(s, tok.stops);
+      masksUs.push((performance.now() - a) * 1000);
+      accepted = g.canEnd(s);
+    }
+    if (valid && !accepted) { outcome = 'validation_error'; detail = `test #${i}: should accept but didn't`; }
+    if (!valid && accepted) { outcome = 'invalidation_error'; detail = `test #${i}: should reject but didn't`; }
+  });
+  return { file, outcome, detail, ttfmUs, masksUs };
+}
+
+export interface Summary {
+  schemas: number;
+  passing: number;
+  compile_error: number;
+  validation_error: number;
+  invalidation_error: number;
+  tbm_us: Percentiles;
+  ttfm_us: Percentiles;
+}
+export interface Percentiles { p50: number; p90: number; p99: number; max: number }
+
+function percentiles(xs: number[]): Percentiles {
+  const s = Float64Array.from(xs).sort();
+  const at = (q: number) => (s.length ? Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 10) / 10 : 0);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: at(1) };
+}
+
+export function summarize(results: FileResult[]): Summary {
+  const n = (o: Outcome) => results.filter((r) => r.outcome === o).length;
+  return {
+    schemas: results.length,
+    passing: n('passing'),
+    compile_error: n('compile_error'),
+    validation_error: n('validation_error'),
+    invalidation_error: n('invalidation_error'),
+    tbm_us: percentiles(results.flatMap((r) => r.masksUs)),
+    ttfm_us: percentiles(results.filter((r) => r.outcome !== 'compile_error').map((r) => r.ttfmUs)),
+  };
+}

@@ -1,0 +1,35 @@
+// The string `format`s the constrained decoder enforces, each as an anchored pattern in the
+// regex subset of regex.ts. Formats not listed here are refused by the schema compiler.
+
+const DATE = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
+const TIME = '([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([zZ]|[+-]([01]\\d|2[0-3]):[0-5]\\d)';
+const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
+const H = '[0-9A-Fa-f]{1,4}';
+const IPV6 = [
+  `(${H}:){7}${H}`,
+  `(${H}:){1,7}:`,
+  `(${H}:){1,6}:${H}`,
+  `(${H}:){1,5}(:${H}){1,2}`,
+  `(${H}:){1,4}(:${H}){1,3}`,
+  `(${H}:){1,3}(:${H}){1,4}`,
+  `(${H}:){1,2}(:${H}){1,5}`,
+  `${H}:(:${H}){1,6}`,
+  `:((:${H}){1,7}|:)`,
+  `(${H}:){6}${IPV4}`,
+  `::(ffff(:0{1,4})?:)?${IPV4}`,
+  `(${H}:){1,4}:${IPV4}`,
+].join('|');
+
+export const FORMATS: Readonly<Record<string, string>> = {
+  date: `^${DATE}$`,
+  time: `^${TIME}$`,
+  'date-time': `^${DATE}[Tt ]${TIME}$`,
+  email: '^[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$',
+  uuid: '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$',
+  uri: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s"<>\\\\^`{|}]*$',
+  ipv4: `^${IPV4}$`,
+  ipv6: `^(${IPV6})$`,
+  hostname: `^${LABEL}(\\.${LABEL})*$`,
+};

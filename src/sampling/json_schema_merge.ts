@@ -1,0 +1,111 @@
+// allOf: the subschemas merged into one schema with the same meaning, keyword by keyword.
+// Where a merge would change the meaning (two different patterns, two option lists whose
+// product is too large...), a SchemaError names allOf and the keyword.
+
+import { SchemaError, canon, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+
+type Obj = Record<string, unknown>;
+type Resolve = (ref: string, path: string) => unknown;
+
+const MIN_KEYS = ['minLength', 'minItems', 'minProperties', 'minimum'];
+const MAX_KEYS = ['maxLength', 'maxItems', 'maxProperties', 'maximum'];
+/** Largest anyOf a merge may produce by distributing option lists over each other. */
+const MAX_PRODUCT = 64;
+
+/** `base` (the schema's own keywords next to allOf) merged with each part. */
+export function mergeAll(parts: unknown[], path: string, resolve: Resolve, depth: number, base: Obj = {}): Obj {
+  let acc: Obj = base;
+  parts.forEach((p, i) => {
+    acc = merge(acc, deref(p, `${path}[${i}]`, resolve, depth), `${path}[${i}]`, resolve, depth);
+  });
+  return acc;
+}
+
+/** A schema with its top-level $ref replaced by the target (merged with its siblings). */
+function deref(s: unknown, path: string, resolve: Resolve, depth: number): Obj {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  if (s === true) return {};
+  if (s === false) throw new SchemaError(path, '`false` accepts nothing');
+  if (!isObj(s)) throw new SchemaError(path, 'must be a schema object');
+  let out = s;
+  if (typeof s.$ref === 'string') {
+    const { $ref, ...rest } = s;
+    const target = deref(resolve($ref as string, path), `${path}<${$ref}>`, resolve, depth + 1);
+    out = merge(target, rest, path, resolve, depth + 1);
+  }
+  if (Array.isArray(out.allOf)) {
+    const { allOf, ...rest } = out;
+    out = mergeAll(allOf as unknown[], `${path}.allOf`, resolve, depth + 1, rest);
+  }
+  return out;
+}
+
+function merge(a: Obj, b: Obj, path: string, resolve: Resolve, depth: number): Obj {
+  const out: Obj = { ...a };
+  const both = (x: unknown, y: unknown) => ({ allOf: [x, y] });
+  for (const [k, v] of Object.entries(b)) {
+    if (!(k in out)) {
+      out[k] = v;
+      continue;
+    }
+    const u = out[k];
+    if (canon(u) === canon(v)) continue;
+    if (MIN_KEYS.includes(k) && typeof u === 'number' && typeof v === 'number') out[k] = Math.max(u, v);
+    else if (MAX_KEYS.includes(k) && typeof u === 'number' && typeof v === 'number') out[k] = Math.min(u, v);
+    else if (k === 'type') {
+      const ta = new Set(Array.isArray(u) ? u : [u]);
+      const tb = new Set(Array.isArray(v) ? v : [v]);
+      const t = [...ta].filter((x) => tb.has(x) || (x === 'integer' && tb.has('number')));
+      for (const x of tb) if (x === 'integer' && ta.has('number') && !t.includes('integer')) t.push('integer');
+      if (t.length === 0) throw new SchemaError(`${path}.type`, 'allOf parts have no type in common');
+      out[k] = t;
+    } else if (k === 'required' && Array.isArray(u) && Array.isArray(v)) out[k] = [...new Set([...u, ...v])];
+    else if (k === 'enum' && Array.isArray(u) && Array.isArray(v)) {
+      const keep = new Set(v.map(canon));
+      out[k] = u.filter((x) => keep.has(canon(x)));
+    } else if ((k === 'properties' || k === 'patternProperties' || k === '$defs' || k === 'definitions') && isObj(u) && isObj(v)) {
+      const m: Obj = { ...u };
+      for (const [name, s] of Object.entries(v)) m[name] = name in m && k !== '$defs' && k !== 'definitions' ? both(m[name], s) : s;
+      out[k] = m;
+    } else if ((k === 'items' && !Array.isArray(u) && !Array.isArray(v)) || k === 'additionalProperties' || k === 'additionalItems') {
+      out[k] = u === false || v === false ? false : both(u, v);
+    } else if (k === 'anyOf' || k === 'oneOf') {
+      const ua = u as unknown[], va = v as unknown[];
+      if (!Array.isArray(ua) || !Array.isArray(va) || ua.length * va.length > MAX_PRODUCT) {
+        throw new SchemaError(`${path}.${k}`, `allOf parts both have "${k}" with too many options to combine`);
+      }
+      out[k] = ua.flatMap((x) => va.map((y) => both(x, y)));
+    } else if (k === 'exclusiveMinimum' || k === 'exclusiveMaximum') {
+      if (typeof u !== 'number' || typeof v !== 'number') throw new SchemaError(`${path}.${k}`, `allOf parts give different "${k}"`);
+      out[k] = k === 'exclusiveMinimum' ? Math.max(u, v) : Math.min(u, v);
+    } else if (k === 'title' || k === 'description' || k === 'default' || k === 'examples' || k === '$comment' || k === '$id' || k === '$schema') {
+      continue; // annotations: the first one stays
+    } else {
+      throw new SchemaError(`${path}.${k}`, `allOf parts give different "${k}", which cannot be merged`);
+    }
+  }
+  // additionalProperties of one part also covers the other part's properties it does not declare.
+  restrictExtras(out, a, b);
+  restrictExtras(out, b, a);
+  return out;
+}
+
+function restrictExtras(out: Obj, owner: Obj, other: Obj): void {
+  const ap = owner.additionalProperties;
+  if (ap === undefined || ap === true) return;
+  const own = isObj(owner.properties) ? owner.properties : {};
+  const pats = isObj(owner.patternProperties) ? Object.keys(owner.patternProperties) : [];
+  if (pats.length > 0 && isObj(other.properties) && Object.keys(other.properties).some((k) => !(k in own))) {
+    throw new SchemaError('allOf', 'additionalProperties next to patternProperties across allOf parts is not supported');
+  }
+  const props = isObj(out.properties) ? { ...out.properties } : {};
+  const names = [...Object.keys(isObj(other.properties) ? other.properties : {}), ...(Array.isArray(other.required) ? (other.required as string[]) : [])];
+  for (const name of new Set(names)) {
+    if (name in own) continue;
+    if (ap === false) {
+      if (Array.isArray(out.required) && out.required.includes(name)) throw new SchemaError('allOf', `"${name}" is required by one part and forbidden by another's additionalProperties: false`);
+      delete props[name];
+    } else props[name] = name in props ? { allOf: [props[name], ap] } : ap;
+  }
+  if (Object.keys(props).length > 0 || isObj(out.properties)) out.properties = props;
+}

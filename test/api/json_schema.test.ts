@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { JsonGrammar } from '../../src/sampling/json_grammar';
+import { compileJsonSchema, MAX_SCHEMA_DEPTH, SchemaError, validateJson } from '../../src/sampling/json_schema';
+import { compileRegex, RegexError } from '../../src/sampling/regex';
+import { FORMATS } from '../../src/sampling/json_formats';
+
+const utf8 = new TextEncoder();
+
+/** 'complete' | 'prefix' | 'reject' of a text against a schema, compact whitespace. */
+function check(schema: unknown, text: string, ws: 'compact' | 'pretty' | 'any' = 'compact'): string {
+  const g = JsonGrammar.schema(compileJsonSchema(schema), { whitespace: ws });
+  const s = g.feedBytes(g.initial(), utf8.encode(text));
+  return s === null ? 'reject' : g.canEnd(s) ? 'complete' : 'prefix';
+}
+
+/** The grammar and the validator agree, and both give `want` (true: accepted). */
+function agree(schema: unknown, value: unknown, want: boolean): void {
+  const text = JSON.stringify(value);
+  expect(check(schema, text) === 'complete', `grammar ${text}`).toBe(want);
+  expect(validateJson(value, compileJsonSchema(schema)) === null, `validator ${text}`).toBe(want);
+}
+
+describe('JSON schema keywords', () => {
+  const cases: [string, unknown, unknown[], unknown[]][] = [
+    ['$ref / $defs, recursive', { $defs: { node: { type: 'object', properties: { v: { type: 'integer' }, kids: { type: 'array', items: { $ref: '#/$defs/node' } } }, required: ['v'], additionalProperties: false } }, $ref: '#/$defs/node' },
+      [{ v: 1 }, { v: 1, kids: [{ v: 2, kids: [{ v: 3 }] }] }], [{ v: 1, kids: [{}] }, { v: 1, kids: [{ v: 'x' }] }]],
+    ['definitions (draft 7)', { definitions: { s: { type: 'string', maxLength: 2 } }, type: 'array', items: { $ref: '#/definitions/s' } }, [['ab', '']], [['abc'], [1]]],
+    ['anyOf sharing a prefix', { anyOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false }, { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }] },
+      [{ a: 1 }, { a: 'x' }], [{ a: true }, {}]],
+    ['oneOf of strings with different patterns', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'string', pattern: '^b+$' }] }, ['aaa', 'bb'], ['ab', 'c']],
+    ['allOf merged (with additionalProperties: false in one part)', { allOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }, { properties: { a: { minimum: 2 }, b: { type: 'string' } }, additionalProperties: false }] },
+      [{ a: 2 }, { a: 3, b: 'x' }], [{ a: 1 }, { b: 'x' }, { a: 2, c: 1 }]],
+    ['const / enum', { type: 'object', properties: { k: { const: 'x' }, e: { enum: [1, 'two', null, [3]] } }, required: ['k'], additionalProperties: false }, [{ k: 'x', e: [3] }, { k: 'x', e: null }], [{ k: 'y' }, { k: 'x', e: 2 }]],
+    ['type list', { type: ['string', 'null'] }, ['a', null], [1, {}]],
+    ['additionalProperties as a schema', { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'integer' } }, [{ a: 'x', n: 1 }, { n: 2, a: 'y' }], [{ a: 1 }, { n: 'x' }]],
+    ['patternProperties', { type: 'object', patternProperties: { '^x-': { type: 'boolean' } }, additionalProperties: false }, [{ 'x-a': true }, {}], [{ 'x-a': 1 }, { y: true }]],
+    ['min/maxProperties', { type: 'object', minProperties: 1, maxProperties: 2 }, [{ a: 1 }, { a: 1, b: 2 }], [{}, { a: 1, b: 2, c: 3 }]],
+    ['prefixItems / items / min/maxItems', { type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }], items: { type: 'boolean' }, minItems: 1, maxItems: 3 },
+      [['a'], ['a', 1, true]], [[], [1], ['a', 1, true, false], ['a', 1, 2]]],
+    ['draft-4 tuple items / additionalItems false', { type: 'array', items: [{ type: 'integer' }], additionalItems: false }, [[1], []], [[1, 2]]],
+    ['min/maxLength in characters', { type: 'string', minLength: 2, maxLength: 3 }, ['ab', '中文字', 'a\u00e9'], ['a', 'abcd']],
+    ['pattern (unanchored search)', { type: 'string', pattern: '\\d{3}' }, ['ab123', '999'], ['ab12', '']],
+    ['integer bounds', { type: 'integer', minimum: -5, exclusiveMaximum: 100 }, [-5, 0, 99], [-6, 100, 1000, 1.5]],
+    ['number bounds', { type: 'number', exclusiveMinimum: 0, maximum: 1.5 }, [0.25, 1.5, 1], [0, -0.1, 1.51, 2]],
+    ['draft-4 exclusiveMinimum', { type: 'number', minimum: 0, exclusiveMinimum: true }, [0.5], [0]],
+    ['integer multipleOf', { type: 'integer', multipleOf: 5 }, [0, 15, -10], [7]],
+    ['nullable', { type: 'string', nullable: true }, ['a', null], [1]],
+  ];
+  it.each(cases)('%s', (_name, schema, valid, invalid) => {
+    for (const v of valid) agree(schema, v, true);
+    for (const v of invalid) agree(schema, v, false);
+  });
+
+  it.each([
+    ['date', ['2024-02-29'], ['2024-13-01', '2024-1-01']],
+    ['time', ['23:59:60Z', '08:30:00.5+02:00'], ['24:00:00Z', '08:30:00']],
+    ['date-time', ['2024-05-01T08:30:00Z'], ['2024-05-01 08:30']],
+    ['email', ['ann.lee+x@mail.example.org'], ['ann@', 'a b@c.de']],
+    ['uuid', ['123e4567-e89b-12d3-a456-426614174000'], ['123e4567e89b12d3a456426614174000']],
+    ['uri', ['https://example.com/a?b=c#d', 'urn:isbn:123'], ['example.com', 'http://a b']],
+    ['ipv4', ['192.168.0.1'], ['256.1.1.1', '1.2.3']],
+    ['ipv6', ['::1', '2001:db8::8a2e:370:7334', '::ffff:10.0.0.1'], ['2001:db8:::1', '1:2:3:4:5:6:7:8:9']],
+    ['hostname', ['a-b.example.com'], ['-a.com', 'a..b']],
+  ])('format %s', (format, good, bad) => {
+    expect(FORMATS[format]).toBeDefined();
+    for (const v of good) agree({ type: 'string', format }, v, true);
+    for (const v of bad) agree({ type: 'string', format }, v, false);
+  });
+
+  it('reads escapes and UTF-8 as characters for length and pattern rules', () => {
+    expect(check({ type: 'string', maxLength: 1, pattern: '^é$' }, '"\\u00e9"')).toBe('complete');
+    expect(check({ type: 'string', maxLength: 1, pattern: '^é$' }, '"é"')).toBe('complete');
+    expect(check({ type: 'string', maxLength: 1 }, '"\\n\\n"')).toBe('reject');
+  });
+
+  it('refuses bounded-number prefixes that can no longer fit', () => {
+    expect(check({ type: 'integer', minimum: 10, maximum: 20 }, '2')).toBe('prefix'); // 20
+    expect(check({ type: 'integer', minimum: 10, maximum: 20 }, '3')).toBe('reject');
+    expect(check({ type: 'integer', minimum: 1 }, '-')).toBe('reject');
+    expect(check({ type: 'integer', minimum: 0 }, '-0')).toBe('complete');
+    expect(check({ type: 'number', maximum: 1 }, '0.')).toBe('prefix');
+  });
+
+  it('an undeclared key never stands in for a declared one', () => {
+    const s = { type: 'object', properties: { a: { type: 'integer' } } };
+    expect(check(s, '{"a":"x"}')).toBe('reject');
+    expect(check(s, '{"\\u0061":"x"}')).toBe('reject'); // "a" written with an escape
+    expect(check(s, '{"b":"x","a":1}')).toBe('complete');
+  });
+
+  it('names the keyword and path of what it cannot enforce, never ignoring it', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ properties: { a: { if: { type: 'string' }, then: { minLength: 1 } } } }, /^schema\.properties\.a\.if: keyword "if" is not supported/],
+      [{ type: 'array', items: { uniqueItems: true } }, /^schema\.items\.uniqueItems:/],
+      [{ type: 'string', pattern: '(a)\\1' }, /^schema\.pattern: .*backreferences/],
+      [{ type: 'number', multipleOf: 0.5 }, /^schema\.multipleOf: is supported on integers/],
+      [{ $ref: '#/$defs/missing' }, /^schema\.\$ref: "#\/\$defs\/missing" points at nothing/],
+      [{ allOf: [{ type: 'string' }, { type: 'integer' }] }, /allOf parts have no type in common/],
+    ];
+    for (const [schema, re] of cases) {
+      expect(() => compileJsonSchema(schema)).toThrow(SchemaError);
+      expect(() => compileJsonSchema(schema)).toThrow(re);
+    }
+  });
+
+  it(`stops at ${MAX_SCHEMA_DEPTH} levels with a SchemaError, even 1,000 deep or circular`, () => {
+    let deep: unknown = { type: 'string' };
+    for (let i = 0; i < 1000; i++) deep = { type: 'array', items: deep };
+    expect(() => compileJsonSchema(deep)).toThrow(new RegExp(`nested deeper than ${MAX_SCHEMA_DEPTH} levels`));
+    let ok: unknown = { type: 'string' };
+    for (let i = 0; i < MAX_SCHEMA_DEPTH - 1; i++) ok = { type: 'array', items: ok };
+    expect(() => compileJsonSchema(ok)).not.toThrow();
+    expect(() => compileJsonSchema({ $defs: { a: { allOf: [{ $ref: '#/$defs/a' }] } }, $ref: '#/$defs/a' })).toThrow(SchemaError);
+    expect(() => compileJsonSchema({ $defs: { a: { $ref: '#/$defs/b' }, b: { $ref: '#/$defs/a' } }, $ref: '#/$defs/a' })).toThrow(SchemaError);
+  });
+});
+
+describe('whitespace', () => {
+  it('is compact by default; pretty allows indentation but no \\r or \\t; any allows all four', () => {
+    const s = { type: 'object', properties: { a: { type: 'array', items: { type: 'integer' } } } };
+    expect(check(s, '{"a":[1,2]}')).toBe('complete');
+    expect(check(s, '{"a": [1]}')).toBe('reject');
+    expect(check(s, '{\n  "a": [\n    1\n  ]\n}', 'pretty')).toBe('complete');
+    expect(check(s, '{\r\n"a":[1]}', 'pretty')).toBe('reject');
+    expect(check(s, '{\t"a":[1]}', 'pretty')).toBe('reject');
+    expect(check(s, '{\n\n"a":[1]}', 'pretty')).toBe('reject'); // one newline per run
+    expect(check(s, '{\r\n\t"a" :[1]}', 'any')).toBe('complete');
+  });
+});
+
+describe('regex automaton', () => {
+  it.each([
+    ['^[a-z]+(-[a-z]+)*$', ['ab', 'a-b-c'], ['a-', '-a', 'A']],
+    ['^(?:\\+?1[-. ]?)?\\(?\\d{3}\\)?$', ['+1 (555)', '555'], ['55']],
+    ['^[^\\s@]{2,}$', ['ab'], ['a', 'a b']],
+    ['colou?r', ['my color', 'colour'], ['colr']],
+    ['^.$', ['x'], ['\n', 'xy']],
+    ['^a{2}b{1,}c{0,1}$', ['aab', 'aabbc'], ['ab', 'aabcc']],
+    ['^(?<y>\\d{4})-\\w+$', ['2024-ab_1'], ['2024-']],
+    ['^[\\d.-]+$', ['1.-2'], ['1a']],
+    ['a|^b$', ['xa', 'b'], ['xb']],
+  ])('/%s/ agrees with RegExp', (src, yes, no) => {
+    const re = compileRegex(src);
+    for (const s of yes) expect(re.test(s) && new RegExp(src, 'u').test(s), s).toBe(true);
+    for (const s of no) expect(re.test(s) || new RegExp(src, 'u').test(s), s).toBe(false);
+  });
+
+  it.each(['(?=a)', '(?!a)', '(?<=a)', '\\bword', '(a)\\1', '\\p{L}', 'a{1,100000}', '(', 'a)', '*a'])('refuses /%s/', (src) => {
+    expect(() => compileRegex(src)).toThrow(RegexError);
+  });
+});
