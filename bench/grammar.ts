@@ -1,5 +1,5 @@
 // `npm run bench:grammar -- --data <folder of MaskBench files> --tokenizer <folder>|llama3
-//   [--json out.json] [--limit N] [--whitespace any|pretty|compact]`
+//   [--json out.json] [--limit N] [--every K] [--whitespace any|pretty|compact] [--budget-ms 10000]`
 // Runs MaskBench (bench/maskbench.ts) and prints passing / compile / validation / invalidation
 // errors and the time to first mask (TTFM: schema compile) and between masks (TBM: one
 // allowedTokens over the whole vocabulary). `--tokenizer llama3`: Llama 3's 128K vocabulary
@@ -46,17 +46,18 @@ const tok = await loadTokenizer(tokArg);
 console.log(`tokenizer ${tok.name}: table built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 let files = readdirSync(data).filter((f) => f.endsWith('.json')).sort();
 if (args.has('limit')) files = files.slice(0, Number(args.get('limit')));
+if (args.has('every')) files = files.filter((_, i) => i % Number(args.get('every')) === 0); // a spread sample
 const whitespace = (args.get('whitespace') ?? 'any') as 'any' | 'pretty' | 'compact';
 const results: FileResult[] = [];
 const start = performance.now();
 for (const [i, f] of files.entries()) {
-  results.push(runFile(f, readFileSync(join(data, f), 'utf8'), tok, { whitespace }));
+  results.push(runFile(f, readFileSync(join(data, f), 'utf8'), tok, { whitespace }, Number(args.get('budget-ms') ?? 10000)));
   if ((i + 1) % 500 === 0) console.error(`${i + 1}/${files.length} ${((performance.now() - start) / 1000).toFixed(0)} s`);
 }
 const s = summarize(results);
 const row = (k: string, v: unknown) => console.log(`| ${k.padEnd(20)} | ${String(v).padStart(10)} |`);
 console.log(`\n| metric               |      value |\n|:---------------------|-----------:|`);
-for (const k of ['schemas', 'passing', 'compile_error', 'validation_error', 'invalidation_error'] as const) row(k, s[k]);
+for (const k of ['schemas', 'passing', 'compile_error', 'validation_error', 'invalidation_error', 'timeout'] as const) row(k, s[k]);
 for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TBM ${q} (us)`, s.tbm_us[q]);
 for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TTFM ${q} (us)`, s.ttfm_us[q]);
 console.log(`\n${results.reduce((n, r) => n + r.masksUs.length, 0)} masks, ${((performance.now() - start) / 1000).toFixed(1)} s`);

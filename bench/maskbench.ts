@@ -14,7 +14,7 @@ export interface BenchTokenizer {
   encode(text: string): number[];
 }
 
-export type Outcome = 'passing' | 'compile_error' | 'validation_error' | 'invalidation_error';
+export type Outcome = 'passing' | 'compile_error' | 'validation_error' | 'invalidation_error' | 'timeout';
 
 export interface FileResult {
   file: string;
@@ -92,7 +92,8 @@ function pyDumps(v: Raw): string {
 
 const get = (o: Raw, k: string): Raw | undefined => (o && typeof o === 'object' && 'obj' in o ? o.obj.find(([n]) => n === k)?.[1] : undefined);
 
-export function runFile(file: string, text: string, tok: BenchTokenizer, options: GrammarOptions): FileResult {
+/** One file; past `budgetMs` of mask time the schema counts as a timeout. */
+export function runFile(file: string, text: string, tok: BenchTokenizer, options: GrammarOptions, budgetMs = 10000): FileResult {
   const doc = JSON.parse(text) as { schema: unknown };
   const raw = parseRaw(text);
   const tests = (get(raw, 'tests') ?? []) as Raw[];
@@ -115,6 +116,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     let s = g.initial();
     let accepted = true;
     for (const id of ids) {
+      if (performance.now() - t0 > budgetMs) { outcome = 'timeout'; detail = `test #${i}: over ${budgetMs} ms`; return; }
       const a = performance.now();
       tok.table.allowedTokens(s, tok.stops);
       const next = tok.table.advance(s, id);
@@ -140,6 +142,7 @@ export interface Summary {
   compile_error: number;
   validation_error: number;
   invalidation_error: number;
+  timeout: number;
   tbm_us: Percentiles;
   ttfm_us: Percentiles;
 }
@@ -159,6 +162,7 @@ export function summarize(results: FileResult[]): Summary {
     compile_error: n('compile_error'),
     validation_error: n('validation_error'),
     invalidation_error: n('invalidation_error'),
+    timeout: n('timeout'),
     tbm_us: percentiles(results.flatMap((r) => r.masksUs)),
     ttfm_us: percentiles(results.filter((r) => r.outcome !== 'compile_error').map((r) => r.ttfmUs)),
   };

@@ -3,6 +3,8 @@
 
 const DATE = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
 const TIME = '([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([zZ]|[+-]([01]\\d|2[0-3]):[0-5]\\d)';
+const DUR_TIME = '(\\d+H(\\d+M)?(\\d+S)?|\\d+M(\\d+S)?|\\d+S)';
+const DUR_DATE = '(\\d+Y(\\d+M)?(\\d+D)?|\\d+M(\\d+D)?|\\d+D)';
 const LABEL = '[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
 const OCTET = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const IPV4 = `${OCTET}(\\.${OCTET}){3}`;
@@ -32,4 +34,9 @@ export const FORMATS: Readonly<Record<string, string>> = {
   ipv4: `^${IPV4}$`,
   ipv6: `^(${IPV6})$`,
   hostname: `^${LABEL}(\\.${LABEL})*$`,
+  'uri-reference': '^[^\\s"<>\\\\^`{|}]*$',
+  iri: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s"<>\\\\^`{|}]*$',
+  'iri-reference': '^[^\\s"<>\\\\^`{|}]*$',
+  duration: `^P((${DUR_DATE})(T${DUR_TIME})?|T${DUR_TIME}|\\d+W)$`,
+  'json-pointer': '^(/([^~/]|~[01])*)*$',
 };

@@ -501,6 +501,8 @@ function stepNumber(f: NFrame, b: number): Step {
     if (!f.r) return { t: 'stay', f: { ...f, ph } };
     if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
     const txt = f.txt + String.fromCharCode(b);
+    if (ph === 4 && f.r.maxFrac === 0) return REJECT;
+    if (ph === 5 && txt.length - txt.indexOf('.') - 1 > f.r.maxFrac) return REJECT;
     return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
   };
   switch (f.ph) {

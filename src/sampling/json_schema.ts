@@ -20,7 +20,13 @@ import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
-export interface NumberRules { min: number; max: number; minExcl: boolean; maxExcl: boolean; multipleOf: number }
+export interface NumberRules {
+  min: number; max: number; minExcl: boolean; maxExcl: boolean;
+  /** Integer step (integers only), 0: none. */
+  multipleOf: number;
+  /** Most digits after the point (multipleOf 0.01: 2). */
+  maxFrac: number;
+}
 export interface PatternProp { re: Regex; schema: SchemaNode }
 
 export type SchemaNode =
@@ -65,6 +71,8 @@ export class SchemaError extends Error {
 export const MAX_SCHEMA_DEPTH = 100;
 
 export const ANY: SchemaNode = { kind: 'any' };
+/** Matches nothing: `false`, `{"not": {}}`. */
+export const NEVER: SchemaNode = { kind: 'union', options: [] };
 export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], minProps: 0, maxProps: Infinity };
 
 const CORE = new Set([
@@ -80,6 +88,11 @@ const UNSUPPORTED = new Set([
   'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
   '$dynamicRef', '$recursiveRef', 'uniqueItems', 'contentSchema',
 ]);
+/** The formats JSON Schema (2020-12) defines; a format outside this list is an annotation. */
+const STANDARD_FORMATS = new Set([
+  'date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6',
+  'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex',
+]);
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format'];
@@ -92,7 +105,9 @@ const utf8 = new TextEncoder();
 
 /** Compiles a JSON schema (the subset above). Throws SchemaError. */
 export function compileJsonSchema(schema: unknown, path = 'schema'): SchemaNode {
-  return new Compiler(schema).compile(schema, path, 0);
+  const node = new Compiler(schema).compile(schema, path, 0);
+  if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
+  return node;
 }
 
 export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -120,8 +135,11 @@ class Compiler {
   compile(schema: unknown, path: string, depth: number): SchemaNode {
     if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
     if (schema === true) return ANY;
-    if (schema === false) throw new SchemaError(path, '`false` accepts nothing');
+    if (schema === false) return NEVER;
     if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
+    if (schema.not !== undefined && (schema.not === true || (isObj(schema.not) && Object.keys(schema.not).every((k) => !CORE.has(k) && !UNSUPPORTED.has(k))))) {
+      return NEVER; // "not": {} (nothing is valid), as used to forbid a property
+    }
     for (const k of Object.keys(schema)) {
       if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
         throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
@@ -196,21 +214,17 @@ class Compiler {
     const seen = new Set<string>();
     const kept: unknown[] = [];
     values.forEach((v, i) => {
+      void i;
       const text = JSON.stringify(v);
       if (text === undefined) throw new SchemaError(`${path}.enum[${i}]`, 'is not a JSON value');
-      if (validateJson(v, check) !== null) {
-        if (s.type !== undefined && !typeList(s.type, path).some((t) => matchesType(v, t))) {
-          throw new SchemaError(`${path}.enum[${i}]`, `${text} is not of type ${typeList(s.type, path).join(' | ')}`);
-        }
-        return;
-      }
+      if (validateJson(v, check) !== null) return; // excluded by the other keywords (type...)
       const c = canon(v);
       if (!seen.has(c)) {
         seen.add(c);
         kept.push(v);
       }
     });
-    if (kept.length === 0) throw new SchemaError(path, 'no value of "enum"/"const" satisfies the other keywords');
+    if (kept.length === 0) return NEVER; // no value of enum/const satisfies the other keywords
     return { kind: 'enum', values: kept, literals: kept.map((v) => utf8.encode(JSON.stringify(v))) };
   }
 
@@ -228,6 +242,7 @@ class Compiler {
     const ap = s.additionalProperties;
     if (ap !== undefined && typeof ap !== 'boolean' && !isObj(ap)) throw new SchemaError(`${path}.additionalProperties`, 'must be a boolean or a schema');
     let extra: SchemaNode | null = ap === false ? null : ap === undefined || ap === true ? ANY : this.compile(ap, `${path}.additionalProperties`, depth + 1);
+    if (extra === NEVER) extra = null;
     const patterns: PatternProp[] = [];
     if (s.patternProperties !== undefined) {
       if (!isObj(s.patternProperties)) throw new SchemaError(`${path}.patternProperties`, 'must be an object mapping patterns to schemas');
@@ -258,8 +273,9 @@ class Compiler {
           schema = this.compile({ allOf: [sub, ...pats] }, p, depth + 1);
         } else schema = this.compile(sub, p, depth + 1);
       }
+      if (schema === NEVER && required.includes(key)) throw new SchemaError(p, 'is required but accepts nothing');
       return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
-    });
+    }).filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
       kind: 'object', props, extra, patterns,
@@ -270,7 +286,10 @@ class Compiler {
   private array(s: Obj, path: string, depth: number): SchemaNode {
     let prefix: SchemaNode[] = [];
     let items: SchemaNode | null = ANY;
-    const rest = (key: string, v: unknown) => (v === undefined || v === true ? ANY : v === false ? null : this.compile(v, `${path}.${key}`, depth + 1));
+    const rest = (key: string, v: unknown) => {
+      const n = v === undefined || v === true ? ANY : this.compile(v, `${path}.${key}`, depth + 1);
+      return n === NEVER ? null : n;
+    };
     if (s.prefixItems !== undefined) {
       prefix = list(s.prefixItems, `${path}.prefixItems`).map((x, i) => this.compile(x, `${path}.prefixItems[${i}]`, depth + 1));
       if (Array.isArray(s.items)) throw new SchemaError(`${path}.items`, 'must be a schema next to "prefixItems"');
@@ -295,10 +314,11 @@ function stringRules(s: Obj, path: string): StringRules | null {
   }
   if (s.format !== undefined) {
     const f = FORMATS[s.format as string];
-    if (typeof s.format !== 'string' || f === undefined) {
+    if (typeof s.format !== 'string') throw new SchemaError(`${path}.format`, 'must be a string');
+    if (f !== undefined) patterns.push(compileRegex(f));
+    else if (STANDARD_FORMATS.has(s.format)) {
       throw new SchemaError(`${path}.format`, `format ${JSON.stringify(s.format)} is not supported (supported: ${Object.keys(FORMATS).join(', ')})`);
-    }
-    patterns.push(compileRegex(f));
+    } // else: not a JSON Schema format; validators ignore unknown formats, and so does the decoder
   }
   const minLength = count(s, 'minLength', path, 0);
   const maxLength = count(s, 'maxLength', path, Infinity);
@@ -322,17 +342,20 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
   if (xmax === true) maxExcl = true;
   else if (typeof xmax === 'number') { if (xmax <= max) { max = xmax; maxExcl = true; } }
   let multipleOf = 0;
+  let maxFrac = Infinity;
   if (s.multipleOf !== undefined) {
     const m = s.multipleOf;
     if (typeof m !== 'number' || !(m > 0)) throw new SchemaError(`${path}.multipleOf`, 'must be a positive number');
-    if (!int || !Number.isInteger(m)) throw new SchemaError(`${path}.multipleOf`, 'is supported on integers with an integer step only');
-    if (min !== -Infinity || max !== Infinity) throw new SchemaError(`${path}.multipleOf`, 'cannot be combined with minimum/maximum');
-    multipleOf = m;
+    const digits = Math.round(-Math.log10(m));
+    if (m <= 1 && digits >= 0 && digits <= 9 && 10 ** -digits === m) maxFrac = digits; // 1, 0.1, 0.01...: digits after the point
+    else if (!int || !Number.isInteger(m)) throw new SchemaError(`${path}.multipleOf`, 'is supported as an integer step on integers, or a step of 1, 0.1, 0.01... on numbers');
+    else if (min !== -Infinity || max !== Infinity) throw new SchemaError(`${path}.multipleOf`, 'cannot be combined with minimum/maximum');
+    else multipleOf = m;
   }
   if (min > max || (min === max && (minExcl || maxExcl))) throw new SchemaError(`${path}.minimum`, 'no number lies between minimum and maximum');
   if (int && Math.ceil(min) > Math.floor(max)) throw new SchemaError(`${path}.minimum`, 'no integer lies between minimum and maximum');
-  if (min === -Infinity && max === Infinity && multipleOf === 0) return null;
-  return { min, max, minExcl, maxExcl, multipleOf };
+  if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity)) return null;
+  return { min, max, minExcl, maxExcl, multipleOf, maxFrac };
 }
 
 function regex(src: string, path: string): Regex {
@@ -367,6 +390,7 @@ function typeList(t: unknown, path: string): TypeName[] {
 
 function union(options: SchemaNode[]): SchemaNode {
   const flat = options.flatMap((o) => (o.kind === 'union' ? o.options : [o]));
+  if (flat.length === 0) return NEVER;
   if (flat.some((o) => o.kind === 'any')) return ANY;
   const dedup: SchemaNode[] = [];
   for (const o of flat) if (!dedup.includes(o)) dedup.push(o);
@@ -400,6 +424,7 @@ function describe(v: unknown): string {
 export function numberOk(x: number, r: NumberRules): boolean {
   if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
   if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
+  if (r.maxFrac !== Infinity && Math.abs(Math.round(x * 10 ** r.maxFrac) - x * 10 ** r.maxFrac) > 1e-9 * Math.max(1, Math.abs(x * 10 ** r.maxFrac))) return false;
   return r.multipleOf === 0 || x % r.multipleOf === 0;
 }
 
