@@ -534,7 +534,9 @@ export function feasible(txt: string, r: NumberRules, int: boolean): boolean {
   }
   if (body === '0') return hits(0, int ? 0 : 1);
   const d = Number(body);
-  const reach = Math.max(Math.abs(r.min), Math.abs(r.max));
+  // Longer numbers grow away from zero, towards the bound on the sign's side.
+  const reach = neg ? -r.min : r.max;
+  if (reach === Infinity) return true;
   for (let scale = 1; ; scale *= 10) {
     const a = d * scale;
     if (hits(a, int ? (d + 1) * scale - 1 : (d + 1) * scale)) return true;

@@ -1,0 +1,42 @@
+// A MaskBench sample (test/fixtures/maskbench/NOTICE.md) run as the bench runs it
+// (bench/maskbench.ts), over the tiny ERNIE vocabulary.
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { runFile, summarize, type BenchTokenizer, type FileResult } from '../../bench/maskbench';
+import { TokenTable } from '../../src/sampling/token_table';
+import { compileJsonSchema, validateJson } from '../../src/sampling/json_schema';
+import { tinyTokenizer } from './helpers';
+
+const dir = fileURLToPath(new URL('../fixtures/maskbench/', import.meta.url));
+const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+
+describe('MaskBench sample', () => {
+  const t = tinyTokenizer();
+  const tok: BenchTokenizer = { name: 'tiny', table: TokenTable.of(t), stops: t.stopTokenIds, encode: (s) => t.encode(s, { addSpecialTokens: false }) };
+
+  it(`${files.length} schemas: no invalid instance accepted, no valid one refused, unsupported ones refused by name`, () => {
+    const results: FileResult[] = files.map((f) => runFile(f, readFileSync(dir + f, 'utf8'), tok, { whitespace: 'any' }, 20000));
+    const bad = results.filter((r) => r.outcome === 'invalidation_error' || r.outcome === 'validation_error' || r.outcome === 'timeout');
+    expect(bad.map((r) => `${r.file}: ${r.outcome} ${r.detail}`)).toEqual([]);
+    for (const r of results.filter((x) => x.outcome === 'compile_error')) expect(r.detail, r.file).not.toMatch(/^CRASH/);
+    const s = summarize(results);
+    expect(s.schemas).toBe(files.length);
+    expect(s.passing).toBeGreaterThan(files.length * 0.8);
+    expect(s.tbm_us.p50).toBeGreaterThan(0);
+  }, 60000);
+
+  it('the validator agrees with the instances of the schemas that compile', () => {
+    let checked = 0;
+    for (const f of files) {
+      const doc = JSON.parse(readFileSync(dir + f, 'utf8')) as { schema: unknown; tests: { data: unknown; valid: boolean }[] };
+      let node;
+      try { node = compileJsonSchema(doc.schema); } catch { continue; }
+      for (const t of doc.tests) {
+        expect(validateJson(t.data, node) === null, `${f}: ${JSON.stringify(t.data).slice(0, 200)}`).toBe(t.valid);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(400);
+  });
+});
