@@ -101,7 +101,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
   const t0 = performance.now();
   let g: JsonGrammar;
   try {
-    g = JsonGrammar.schema(compileJsonSchema(doc.schema), options);
+    g = JsonGrammar.schema(compileJsonSchema(doc.schema, 'schema', { unlisted: 'open' }), options);
   } catch (e) {
     if (e instanceof SchemaError) return { file, outcome: 'compile_error', detail: e.message, ttfmUs: 0, masksUs };
     return { file, outcome: 'compile_error', detail: `CRASH ${(e as Error).stack}`, ttfmUs: 0, masksUs };

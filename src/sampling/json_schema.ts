@@ -103,9 +103,18 @@ type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
 
+export interface CompileOptions {
+  /**
+   * Objects with properties but no additionalProperties: 'closed' (default) generates only
+   * their declared properties (output still validates, and a model cannot wander off into
+   * extra keys); 'open' accepts any extra key, as a validator does (MaskBench).
+   */
+  unlisted?: 'closed' | 'open';
+}
+
 /** Compiles a JSON schema (the subset above). Throws SchemaError. */
-export function compileJsonSchema(schema: unknown, path = 'schema'): SchemaNode {
-  const node = new Compiler(schema).compile(schema, path, 0);
+export function compileJsonSchema(schema: unknown, path = 'schema', options: CompileOptions = {}): SchemaNode {
+  const node = new Compiler(schema, options.unlisted === 'open').compile(schema, path, 0);
   if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
   return node;
 }
@@ -114,7 +123,7 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
-  constructor(readonly root: unknown) {}
+  constructor(readonly root: unknown, private readonly open: boolean) {}
 
   /** The schema a "#/..." reference points at. */
   resolve(ref: string, path: string): unknown {
@@ -241,7 +250,7 @@ class Compiler {
   private object(s: Obj, path: string, depth: number): SchemaNode {
     const ap = s.additionalProperties;
     if (ap !== undefined && typeof ap !== 'boolean' && !isObj(ap)) throw new SchemaError(`${path}.additionalProperties`, 'must be a boolean or a schema');
-    let extra: SchemaNode | null = ap === false ? null : ap === undefined || ap === true ? ANY : this.compile(ap, `${path}.additionalProperties`, depth + 1);
+    let extra: SchemaNode | null = ap === false || (ap === undefined && !this.open && s.properties !== undefined) ? null : ap === undefined || ap === true ? ANY : this.compile(ap, `${path}.additionalProperties`, depth + 1);
     if (extra === NEVER) extra = null;
     const patterns: PatternProp[] = [];
     if (s.patternProperties !== undefined) {
@@ -264,7 +273,7 @@ class Compiler {
       let schema: SchemaNode;
       if (sub === undefined) {
         if (matching.length > 1) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties`);
-        const from = matching[0]?.schema ?? extra;
+        const from = matching[0]?.schema ?? (ap === undefined ? ANY : extra);
         if (!from) throw new SchemaError(`${path}.required`, `names "${key}", which additionalProperties: false forbids`);
         schema = from;
       } else {
