@@ -11,6 +11,8 @@ import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
+import { openModelStore, type ModelStore } from '../store/store.js';
+import type { DownloadProgress } from '../store/progress.js';
 
 export interface LoadEngineOptions {
   /** The checkpoint folder: a FolderSource or a base URL. */
@@ -27,6 +29,16 @@ export interface LoadEngineOptions {
   maxBatch?: number;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Keep the package (`model` a base URL) in a model store: `true` opens the default one
+   * (IndexedDB), or pass a ModelStore. A stored model loads without the network; one not stored
+   * (or only in part) is downloaded into the store first.
+   */
+  store?: boolean | ModelStore;
+  /** With `store`: 'full' (default) downloads every file before loading; 'lazy' the core first, expert shards when the engine asks for them. */
+  download?: 'full' | 'lazy';
+  /** With `store`: progress of the download (bytes, files, speed, time left). */
+  onDownloadProgress?: (p: DownloadProgress) => void;
 }
 
 export interface LoadedEngine extends Engine {
@@ -48,7 +60,15 @@ export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal):
 
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  const modelFolder = asFolder(opts.model);
+  let modelFolder: FolderSource;
+  if (opts.store) {
+    if (typeof opts.model !== 'string') throw new ErnieError('BAD_REQUEST', 'loadEngine: `store` needs `model` to be the base URL of a package folder');
+    const store = opts.store === true ? await openModelStore() : opts.store;
+    modelFolder = await store.open(opts.model, { mode: opts.download, signal: opts.signal, onProgress: opts.onDownloadProgress });
+    opts = { ...opts, model: modelFolder };
+  } else {
+    modelFolder = asFolder(opts.model);
+  }
   const { tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer ?? opts.model), opts.signal);
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {

@@ -1,0 +1,28 @@
+// Re-hashing a stored file: its chunks read back from the backend, hashed incrementally
+// (@noble/hashes; no chunk is held past its hash), compared with the manifest SHA-256.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { throwIfAborted } from '../errors';
+import { hex } from './fetch_file';
+import type { ModelSession, PackageFile } from './session';
+
+/** The stored bytes of `file` hash to the manifest's SHA-256 (every chunk present and whole). */
+export async function storedFileMatches(s: ModelSession, f: PackageFile, signal?: AbortSignal): Promise<boolean> {
+  const h = sha256.create();
+  const chunk = s.info.chunkBytes;
+  for (let off = 0; off < f.bytes || (f.bytes === 0 && off === 0); off += chunk) {
+    throwIfAborted(signal);
+    const len = Math.min(chunk, f.bytes - off);
+    const bytes = await s.backend.getChunk(s.id, f.path, off, len);
+    if (!bytes || bytes.byteLength !== len) return false;
+    h.update(bytes);
+    if (f.bytes === 0) break;
+  }
+  return hex(h.digest()) === f.sha256;
+}
+
+/** Verifies a stored file; a corrupt or incomplete one is dropped (state missing). Returns whether it was good. */
+export async function verifyStoredFile(s: ModelSession, f: PackageFile, signal?: AbortSignal): Promise<boolean> {
+  if (await storedFileMatches(s, f, signal)) return true;
+  await s.drop(f.path);
+  return false;
+}
