@@ -56,7 +56,7 @@ export async function httpRequest(url: string, opts: HttpRequestOptions = {}): P
       else if (ra && !Number.isNaN(Date.parse(ra))) retryAfterMs = Math.max(0, Date.parse(ra) - Date.now());
     }
     if (attempt >= retry.retries) throw new ErnieError('FETCH_FAILED', `${label}: ${reason!} (gave up after ${attempt + 1} attempts)`);
-    const delayMs = Math.min(retry.maxDelayMs, retryAfterMs ?? retry.baseDelayMs * 2 ** attempt);
+    const delayMs = retryAfterMs !== undefined ? Math.min(retryAfterMs, 60_000) : Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
     opts.onRetry?.({ attempt: attempt + 1, delayMs, reason: reason! });
     await sleep(delayMs, opts.signal);
   }

@@ -186,7 +186,7 @@ export class ModelStore {
   async folder(id: string, opts: PackageViewOptions = {}): Promise<FolderSource> {
     const s = await this.requireSession(id);
     await this.touch(s);
-    return packageView(s, opts, (file, signal) => this.fetchOne(s, file, opts.baseUrl ?? s.info.baseUrl, signal, opts.onProgress));
+    return packageView(s, opts, (file, signal) => this.fetchOne(s, file, opts.baseUrl ?? s.info.baseUrl, { signal, onProgress: opts.onProgress, retry: opts.retry }));
   }
 
   /**
@@ -200,7 +200,7 @@ export class ModelStore {
     const mode = opts.mode ?? 'full';
     const ready = s && s.files().every((f) => (mode === 'lazy' && f.kind === 'expert') || s.fileState(f.path).state === 'verified');
     if (!ready) await this.download(baseUrl, opts);
-    return this.folder(id, { baseUrl: base + query, signal: opts.signal, onProgress: opts.onProgress, verify: opts.verify });
+    return this.folder(id, { baseUrl: base + query, signal: opts.signal, onProgress: opts.onProgress, verify: opts.verify, retry: opts.retry });
   }
 
   // ---- internals ----
@@ -296,11 +296,11 @@ export class ModelStore {
     return p;
   }
 
-  private async fetchOne(s: ModelSession, f: PackageFile, baseUrl: string, signal?: AbortSignal, onProgress?: (p: DownloadProgress) => void): Promise<void> {
+  private async fetchOne(s: ModelSession, f: PackageFile, baseUrl: string, opts: DownloadOptions): Promise<void> {
     await this.checkRoom(s.id, f.bytes - s.storedBytes(f.path));
-    const progress = new ProgressTracker(f.bytes, 1, onProgress);
+    const progress = new ProgressTracker(f.bytes, 1, opts.onProgress);
     progress.alreadyHave(s.storedBytes(f.path), false);
-    await this.fetchShared(s, f, () => fetchFile(this.fetchContext(s, (p) => fileUrl(baseUrl, p), progress, {}, signal), f));
+    await this.fetchShared(s, f, () => fetchFile(this.fetchContext(s, (p) => fileUrl(baseUrl, p), progress, opts, opts.signal), f));
     if (s.complete()) await this.writeManifest(s);
   }
 

@@ -8,6 +8,7 @@ import type { ByteSource, FolderSource } from '../formats/source';
 import { checkRange, FileNotFoundError } from '../formats/sources';
 import { MANIFEST_FILE } from '../package/manifest';
 import type { DownloadProgress } from './progress';
+import type { RetryPolicy } from './http_standin';
 import type { ModelSession, PackageFile } from './session';
 import { storedFileMatches } from './verify';
 
@@ -20,6 +21,8 @@ export interface PackageViewOptions {
   verify?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
+  /** Retry policy of those fetches. */
+  retry?: RetryPolicy;
 }
 
 /** Chunks kept in memory for reads that fall into the same chunk (tensors are read in order). */
