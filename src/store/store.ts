@@ -1,7 +1,7 @@
 // The model store: packages (FORMAT.md) kept by model id in a StoreBackend (IndexedDB in a
 // browser, a folder in Node), downloaded resumably with bounded parallelism, every file
 // verified against its manifest SHA-256 before it counts as stored, quota checked up front.
-import { AbortError, ErnieError, FileFormatError, QuotaError, type DeletableModel } from '../errors';
+import { AbortError, ErnieError, FileFormatError, IntegrityError, QuotaError, type DeletableModel } from '../errors';
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, parseManifestText, validateManifest } from '../package/manifest';
 import type { FolderSource } from '../formats/source';
 import type { ModelState, StoreBackend } from './backend';
@@ -261,7 +261,11 @@ export class ModelStore {
     };
   }
 
-  /** Fetches `files` with at most `parallel` at once. A quota error or abort stops all; other errors stop new files. */
+  /**
+   * Fetches `files` with at most `parallel` at once. A quota error or abort stops all; a file
+   * failing its SHA-256 lets the others finish (a later download fetches only it); other errors
+   * stop new files. The first error is thrown at the end.
+   */
   private async runPool(s: ModelSession, files: PackageFile[], progress: ProgressTracker, url: (p: string) => string, opts: DownloadOptions, parallel: number): Promise<void> {
     const stop = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
@@ -269,7 +273,7 @@ export class ModelStore {
     let next = 0;
     const out: { failure?: Error } = {};
     const worker = async () => {
-      while (out.failure === undefined && next < files.length) {
+      while ((out.failure === undefined || out.failure instanceof IntegrityError) && next < files.length) {
         const f = files[next++]!;
         try {
           await this.fetchShared(s, f, () => fetchFile(ctx, f));
