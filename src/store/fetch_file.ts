@@ -5,9 +5,8 @@
 // answers the Range with 200 gets the file restarted. A connection lost mid-file is retried
 // from the last stored chunk, with backoff.
 import { sha256 } from '@noble/hashes/sha2.js';
-import { AbortError, ErnieError, IntegrityError, QuotaError, throwIfAborted } from '../errors';
-import { FileNotFoundError } from '../formats/sources';
-import { bodyChunks, httpRequest, type RetryPolicy } from './http_standin';
+import { ErnieError, HttpError, IntegrityError, QuotaError, throwIfAborted } from '../errors';
+import { bodyChunks, httpRequest, rangeIgnored, sleep, type HttpOptions } from '../formats/http';
 import { isQuotaExceeded } from './backend';
 import type { ModelSession, PackageFile } from './session';
 import type { ProgressTracker } from './progress';
@@ -17,7 +16,7 @@ export interface FetchContext {
   /** The URL of a package-relative path. */
   url(path: string): string;
   signal?: AbortSignal;
-  retry?: RetryPolicy;
+  retry?: HttpOptions['retry'];
   stallTimeoutMs?: number;
   progress: ProgressTracker;
   /** Builds the QuotaError for a write the backend refused. */
@@ -58,18 +57,13 @@ async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
   const url = ctx.url(file.path);
   throwIfAborted(signal);
   const res = await httpRequest(url, {
-    signal, file: file.path, rejectHtml: true, retry: ctx.retry, stallTimeoutMs: ctx.stallTimeoutMs,
+    signal, file: file.path, retry: ctx.retry, stallTimeoutMs: ctx.stallTimeoutMs,
     range: offset > 0 ? { start: offset } : undefined,
   });
   if (offset > 0) {
-    if (res.status === 206) {
-      const start = Number(/^\s*bytes\s+(\d+)-/i.exec(res.headers.get('Content-Range') ?? '')?.[1]);
-      if (start !== offset) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new ErnieError('FETCH_FAILED', `${file.path} (${url}): asked for bytes from ${offset}, the server sent ${res.headers.get('Content-Range') ?? 'no Content-Range'}`);
-      }
-    } else {
-      // The server ignored Range: start the file again from byte 0.
+    // httpRequest refused a 206 that starts elsewhere; a 200 means the server ignored Range.
+    if (rangeIgnored(res, { start: offset })) {
+      // Start the file again from byte 0.
       await session.drop(file.path);
       progress.bytes(-offset, file.path);
       hasher = sha256.create();
@@ -127,7 +121,7 @@ async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
         }
       }
     } catch (e) {
-      if (e instanceof ErnieError && e.code === 'FETCH_FAILED' && !(e instanceof FileNotFoundError)) throw new BodyBroken(e);
+      if (e instanceof HttpError && e.retryable) throw new BodyBroken(e);
       throw e;
     }
     if (file.bytes === 0 && offset === 0 && session.fileState(file.path).state !== 'verified') await commit();
@@ -164,19 +158,4 @@ export function hex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new AbortError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new AbortError());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -1,13 +1,13 @@
 // The model store: packages (FORMAT.md) kept by model id in a StoreBackend (IndexedDB in a
 // browser, a folder in Node), downloaded resumably with bounded parallelism, every file
 // verified against its manifest SHA-256 before it counts as stored, quota checked up front.
-import { AbortError, ErnieError, FileFormatError, IntegrityError, QuotaError, type DeletableModel } from '../errors';
+import { abortErrorOf, AbortError, ErnieError, FileFormatError, IntegrityError, QuotaError, type DeletableModel } from '../errors';
 import { MANIFEST_FILE, MAX_MANIFEST_BYTES, parseManifestText, validateManifest } from '../package/manifest';
 import type { FolderSource } from '../formats/source';
 import type { ModelState, StoreBackend } from './backend';
 import { isQuotaExceeded } from './backend';
 import { fetchFile, type FetchContext } from './fetch_file';
-import { bodyChunks, httpRequest, type RetryPolicy } from './http_standin';
+import { httpRequest, readBody, type HttpOptions } from '../formats/http';
 import { ProgressTracker, type DownloadProgress } from './progress';
 import { ModelSession, type PackageFile } from './session';
 import { packageView, type PackageViewOptions } from './view';
@@ -28,7 +28,7 @@ export interface DownloadOptions {
   /** 'full': every file now. 'lazy': tokenizer/template files and core shards now, expert shards on first use. */
   mode?: DownloadMode;
   /** Retry policy of each request (network errors, 5xx, 429). */
-  retry?: RetryPolicy;
+  retry?: HttpOptions['retry'];
   /** A response that sends nothing for this long is dropped and resumed (default 30 s). */
   stallTimeoutMs?: number;
 }
@@ -286,7 +286,7 @@ export class ModelStore {
       }
     };
     await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, worker));
-    if (opts.signal?.aborted) throw new AbortError(typeof opts.signal.reason === 'string' ? opts.signal.reason : undefined);
+    if (opts.signal?.aborted) throw abortErrorOf(opts.signal);
     if (out.failure !== undefined) throw out.failure;
   }
 
@@ -346,19 +346,10 @@ function summary(s: ModelSession): StoredModel {
 }
 
 async function fetchText(url: string, opts: DownloadOptions): Promise<string> {
-  const res = await httpRequest(url, { signal: opts.signal, file: MANIFEST_FILE, rejectHtml: true, retry: opts.retry, stallTimeoutMs: opts.stallTimeoutMs });
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const p of bodyChunks(res, { signal: opts.signal, stallTimeoutMs: opts.stallTimeoutMs, file: MANIFEST_FILE })) {
-    n += p.byteLength;
-    if (n > MAX_MANIFEST_BYTES) throw new FileFormatError(MANIFEST_FILE, `${url} is more than the ${MAX_MANIFEST_BYTES}-byte limit`);
-    parts.push(p);
-  }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) (all.set(p, o), (o += p.byteLength));
+  const res = await httpRequest(url, { signal: opts.signal, file: MANIFEST_FILE, retry: opts.retry, stallTimeoutMs: opts.stallTimeoutMs });
+  const bytes = await readBody(res, { maxBytes: MAX_MANIFEST_BYTES, signal: opts.signal, file: MANIFEST_FILE, url });
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(all);
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch (e) {
     throw new FileFormatError(MANIFEST_FILE, `${url} is not valid UTF-8 text`, { cause: e });
   }

@@ -8,7 +8,7 @@ import type { ByteSource, FolderSource } from '../formats/source';
 import { checkRange, FileNotFoundError } from '../formats/sources';
 import { MANIFEST_FILE } from '../package/manifest';
 import type { DownloadProgress } from './progress';
-import type { RetryPolicy } from './http_standin';
+import type { HttpOptions } from '../formats/http';
 import type { ModelSession, PackageFile } from './session';
 import { storedFileMatches } from './verify';
 
@@ -22,7 +22,7 @@ export interface PackageViewOptions {
   signal?: AbortSignal;
   onProgress?: (p: DownloadProgress) => void;
   /** Retry policy of those fetches. */
-  retry?: RetryPolicy;
+  retry?: HttpOptions['retry'];
 }
 
 /** Chunks kept in memory for reads that fall into the same chunk (tensors are read in order). */

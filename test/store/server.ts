@@ -27,6 +27,8 @@ export interface Misbehaviour {
   slowMs?: number;
   /** No Access-Control-* headers. */
   noCors?: boolean;
+  /** Missing files answered 200 with an HTML page (an SPA fallback), and these files treated as missing. */
+  spaFallback?: Set<string>;
 }
 
 export interface PackageServer {
@@ -66,7 +68,13 @@ export async function startPackageServer(folders: Record<string, string>): Promi
     try {
       if (!path || !path.startsWith(normalize(dir) + '/') || !statSync(path).isFile()) throw new Error('no');
       data = readFileSync(path);
+      if (misbehave.spaFallback?.has(file)) throw new Error('hidden');
     } catch {
+      if (misbehave.spaFallback) {
+        log.push({ file, status: 200, bytes: 0 });
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end('<!doctype html><html><body>app</body></html>');
+        return;
+      }
       log.push({ file, status: 404, bytes: 0 });
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
       return;

@@ -18,7 +18,7 @@ import { makeTestPackages } from './packages.js';
 import { startPackageServer, type PackageServer } from './server.js';
 
 const CHUNK = 64 * 1024;
-const FAST_RETRY = { retries: 3, baseDelayMs: 10, maxDelayMs: 50 };
+const FAST_RETRY = { retries: 3, baseDelayMs: 10, maxDelayMs: 2000 };
 const CORE = 'core-000.bin';
 
 let pkgs: { tiny: string; k256?: string };
@@ -158,6 +158,15 @@ describe('model store (folder backend)', () => {
     expect(e404).toBeInstanceOf(FileNotFoundError);
     expect(e404.message).toContain('manifest.json');
     expect(server.log).toHaveLength(1);
+
+    // a static host whose SPA fallback answers a missing shard with its index.html
+    reset();
+    server.misbehave.spaFallback = new Set([CORE]);
+    const spa = await freshStore().store.download(`${server.baseUrl}/tiny/`, { retry: FAST_RETRY }).catch((e) => e);
+    expect(spa).toBeInstanceOf(FileNotFoundError);
+    expect(spa.file).toBe(CORE);
+    expect(spa.message).toContain('HTML');
+    expect(server.requests(CORE)).toHaveLength(1);
   });
 
   it('a shard corrupt on the server is never marked verified: IntegrityError naming it, nothing of it kept', async () => {
