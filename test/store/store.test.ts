@@ -2,6 +2,7 @@
 // store over IndexedDB, store.browser.test.ts), against a local server that counts requests
 // and misbehaves: resume with Range, servers without Range, 5xx with Retry-After, aborts,
 // corrupt files on the server and on disk, quota before and during a download, lazy experts.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,5 +280,33 @@ describe('model store (folder backend)', () => {
     await again.readExpertShard(e.layer!, e.expert!);
     const missing = experts[4]!;
     await expect(again.readExpertShard(missing.layer!, missing.expert!)).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+});
+
+describe('ernie-webgpu download', () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['bin/ernie-webgpu.mjs', 'download', ...args], { encoding: 'utf8' }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+
+  it('writes a verified package folder with progress; a failed run resumes without fetching verified files', async () => {
+    reset();
+    const out = join(mkdtempSync(join(tmpdir(), 'ernie-dl-')), 'pkg');
+    server.misbehave.fail = new Map([[CORE, { times: 1, status: 403 }]]);
+    const first = await run([`${server.baseUrl}/tiny/`, '--out', out, '--parallel', '2']);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/core-000\.bin.*403/);
+    expect(existsSync(join(out, 'manifest.json'))).toBe(false); // not a package until every file is verified
+    const fetched = new Set(server.log.filter((l) => l.status === 200).map((l) => l.file));
+    server.log.length = 0;
+    const second = await run([`${server.baseUrl}/tiny/`, '--out', out]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/downloading \d+\/\d+ files, .* MiB\/s/);
+    expect(second.stdout).toContain(`${allFiles().length} files verified (SHA-256)`);
+    for (const l of server.log) expect(fetched.has(l.file) && l.file !== 'manifest.json', l.file).toBe(false);
+    expect(server.requests(CORE)).toHaveLength(1);
+    expectSameFiles(out);
+    expect((await openPackage(nodeFolder(out))).manifest.shards.length).toBe(manifest.shards.length);
   });
 });
