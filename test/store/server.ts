@@ -38,6 +38,9 @@ export interface PackageServer {
   /** Body bytes sent for `file` (all requests). */
   bytesSent(file: string): number;
   requests(file: string): RequestLog[];
+  /** Stops listening (open connections dropped); start() listens again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -133,17 +136,20 @@ export async function startPackageServer(folders: Record<string, string>): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as import('node:net').AddressInfo).port;
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    });
   return {
+    stop,
+    start: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
     baseUrl: `http://127.0.0.1:${port}`,
     log,
     misbehave,
     bytesSent: (file) => log.filter((l) => l.file === file).reduce((n, l) => n + l.bytes, 0),
     requests: (file) => log.filter((l) => l.file === file),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => (server.listening ? stop() : Promise.resolve()),
   };
 }
 
