@@ -1,13 +1,13 @@
-// Fetch one package file into the store: stream it, hash it as it arrives (incremental SHA-256,
-// @noble/hashes: WebCrypto has no incremental digest), write it chunk by chunk, and mark it
+// Fetch one package file into the store: stream it, hash it as it arrives (digest.ts: WebCrypto
+// over the collected file, or @noble/hashes incremental for large files), write it chunk by chunk, and mark it
 // verified only when the digest matches the manifest. A partial file resumes with an HTTP Range
 // request from its last stored chunk (its stored bytes are re-hashed first); a server that
 // answers the Range with 200 gets the file restarted. A connection lost mid-file is retried
 // from the last stored chunk, with backoff.
-import { sha256 } from '@noble/hashes/sha2.js';
 import { ErnieError, HttpError, IntegrityError, QuotaError, throwIfAborted } from '../errors';
 import { bodyChunks, httpRequest, rangeIgnored, sleep, type HttpOptions } from '../formats/http';
 import { isQuotaExceeded } from './backend';
+import { fileHasher, type FileHasher } from './digest';
 import type { ModelSession, PackageFile } from './session';
 import type { ProgressTracker } from './progress';
 
@@ -52,7 +52,7 @@ class BodyBroken extends Error {
 async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
   const { session, progress, signal } = ctx;
   const chunkBytes = session.info.chunkBytes;
-  let hasher = sha256.create();
+  let hasher = fileHasher(file.bytes);
   let offset = await resumePoint(ctx, file, hasher);
   const url = ctx.url(file.path);
   throwIfAborted(signal);
@@ -66,7 +66,7 @@ async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
       // Start the file again from byte 0.
       await session.drop(file.path);
       progress.bytes(-offset, file.path);
-      hasher = sha256.create();
+      hasher = fileHasher(file.bytes);
       offset = 0;
     }
   }
@@ -81,7 +81,7 @@ async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
     const end = offset + buf.byteLength;
     const last = end === file.bytes;
     if (last) {
-      const got = hex(hasher.digest());
+      const got = await hasher.digest();
       if (got !== file.sha256) {
         await session.drop(file.path);
         progress.bytes(-end, file.path);
@@ -136,7 +136,7 @@ async function fetchOnce(ctx: FetchContext, file: PackageFile): Promise<void> {
 }
 
 /** Bytes already stored for `file` (whole chunks), fed to `hasher`; 0 after dropping unreadable ones. */
-async function resumePoint(ctx: FetchContext, file: PackageFile, hasher: ReturnType<typeof sha256.create>): Promise<number> {
+async function resumePoint(ctx: FetchContext, file: PackageFile, hasher: FileHasher): Promise<number> {
   const { session } = ctx;
   const st = session.fileState(file.path);
   if (st.state !== 'partial' || st.bytes === 0) return 0;
@@ -154,8 +154,3 @@ async function resumePoint(ctx: FetchContext, file: PackageFile, hasher: ReturnT
   return st.bytes;
 }
 
-export function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
-}

@@ -1,13 +1,12 @@
-// Re-hashing a stored file: its chunks read back from the backend, hashed incrementally
-// (@noble/hashes; no chunk is held past its hash), compared with the manifest SHA-256.
-import { sha256 } from '@noble/hashes/sha2.js';
+// Re-hashing a stored file: its chunks read back from the backend and hashed (digest.ts),
+// compared with the manifest SHA-256.
 import { throwIfAborted } from '../errors';
-import { hex } from './fetch_file';
+import { fileHasher } from './digest';
 import type { ModelSession, PackageFile } from './session';
 
 /** The stored bytes of `file` hash to the manifest's SHA-256 (every chunk present and whole). */
 export async function storedFileMatches(s: ModelSession, f: PackageFile, signal?: AbortSignal): Promise<boolean> {
-  const h = sha256.create();
+  const h = fileHasher(f.bytes);
   const chunk = s.info.chunkBytes;
   for (let off = 0; off < f.bytes || (f.bytes === 0 && off === 0); off += chunk) {
     throwIfAborted(signal);
@@ -17,7 +16,7 @@ export async function storedFileMatches(s: ModelSession, f: PackageFile, signal?
     h.update(bytes);
     if (f.bytes === 0) break;
   }
-  return hex(h.digest()) === f.sha256;
+  return (await h.digest()) === f.sha256;
 }
 
 /** Verifies a stored file; a corrupt or incomplete one is dropped (state missing). Returns whether it was good. */

@@ -156,10 +156,13 @@ export async function startPackageServer(folders: Record<string, string>): Promi
 function write(res: ServerResponse, part: Buffer): Promise<void> {
   return new Promise((resolve) => {
     if (res.destroyed) return resolve();
-    if (res.write(part)) resolve();
-    else {
-      res.once('drain', resolve);
-      res.once('close', resolve);
-    }
+    if (res.write(part)) return resolve();
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
 }
