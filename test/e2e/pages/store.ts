@@ -30,7 +30,7 @@ function errorInfo(e: unknown): ErrorInfo {
   return { name: x.name, code: x.code, file: x.file, message: x.message, needed: x.needed, available: x.available, deletable: x.deletable };
 }
 
-async function chatWith(store: ModelStore, url: string, onDownloadProgress?: (p: DownloadProgress) => void): Promise<string> {
+async function chatWith(store: ModelStore | true, url: string, onDownloadProgress?: (p: DownloadProgress) => void): Promise<string> {
   const engine = await loadEngine({ model: url, store, download: 'full', kvCacheBytes: 1 << 22, onDownloadProgress });
   try {
     const r = (await engine.completions.create(REQUEST)) as Completion;
@@ -48,11 +48,10 @@ export async function downloadAndChat(arg: { url: string }) {
   return { text, events: events.length, last: events.at(-1), monotonic: events.every((e, i) => i === 0 || e.filesDone >= events[i - 1]!.filesDone), stored: await store.get(arg.url) };
 }
 
-/** The same with the server gone: everything from IndexedDB. */
+/** The same with the server gone: everything from IndexedDB (the default store: `store: true`). */
 export async function chatStored(arg: { url: string }) {
-  const store = await open();
   try {
-    return { text: await chatWith(store, arg.url) };
+    return { text: await chatWith(true, arg.url) };
   } catch (e) {
     return { error: errorInfo(e) };
   }
