@@ -13,15 +13,12 @@ import { loadEngine } from '../../src/engine/load';
 import { nodeFolder } from '../../src/formats/node_source';
 import type { FolderSource } from '../../src/formats/source';
 import { urlFolder } from '../../src/formats/sources';
-import { convertModel } from '../../src/convert/convert';
-import { nodeDirectoryWriter } from '../../src/package/node_writer';
 import { openFolderWeights } from '../../src/model/ernie45/load';
 import { nodeGpu } from '../../src/node';
 import type { ChatCompletion } from '../../src/api/types';
 import { serveBytes, serveFile, SPA_INDEX, startServer, type TestServer } from '../helpers/http_server';
-import { TINY_DIR } from './helpers';
+import { writeTinyPackage } from '../helpers/tiny_package';
 
-const TOKENIZER_HF = 'test/fixtures/ernie-tokenizer-tiny/hf';
 const EXPERT_SHARD = 'experts/layer-1/expert-03.bin';
 const FAST = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
 
@@ -49,12 +46,8 @@ const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) =>
 beforeAll(async () => {
   gpu = await nodeGpu();
   work = await mkdtemp(join(tmpdir(), 'ernie-verified-'));
-  // The tiny model with its tokenizer beside it, converted to a package with several core shards.
-  const hf = join(work, 'hf');
-  await cp(TINY_DIR, hf, { recursive: true });
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) await cp(join(TOKENIZER_HF, f), join(hf, f));
-  pkgDir = join(work, 'pkg');
-  await convertModel({ input: { kind: 'hf', folder: nodeFolder(hf) }, experts: 'q4', core: 'q4', out: nodeDirectoryWriter(pkgDir), maxShardBytes: 128 * 1024, effort: 'fast' });
+  let hf: string;
+  ({ hf, pkg: pkgDir } = await writeTinyPackage(work));
   manifest = JSON.parse(await readFile(join(pkgDir, 'manifest.json'), 'utf8'));
 
   srv = await startServer(async (req, res, path) => {
