@@ -301,8 +301,10 @@ async function tryOnce(url: string, file: string, opts: HttpRequestOptions): Pro
       }
     }
     if (method === 'HEAD' || !res.body) {
+      // Drain a HEAD's (empty) body: a browser counts a response left unread or cancelled as an
+      // aborted request.
+      await res.arrayBuffer().catch(() => undefined);
       release();
-      await discard(res);
       return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
     }
     const reader = res.body.getReader();

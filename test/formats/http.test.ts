@@ -193,6 +193,17 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     expect((err as Error).message).toContain('sent bytes from 0');
   });
 
+  it('a folder given its file list answers other paths as absent without a request', async () => {
+    const folder = urlFolder(`${srv.base}/ok/`, { files: ['data.bin'] });
+    const before = srv.requests.length;
+    expect(await ifFound(() => folder('added_tokens.json').readAll!(1 << 20))).toBeUndefined();
+    const err = await folder('tokenizer.json').size().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileNotFoundError);
+    expect((err as Error).message).toContain(`tokenizer.json: not among the files given for ${srv.base}/ok/`);
+    expect(srv.requests.length).toBe(before);
+    expect(Array.from(await folder('data.bin').read(0, 3))).toEqual(Array.from(DATA.subarray(0, 3)));
+  });
+
   it('parses Content-Range strictly', () => {
     expect(parseContentRange('bytes 10-19/100')).toEqual({ start: 10, end: 20, total: 100 });
     expect(parseContentRange('bytes 10-19/*')).toEqual({ start: 10, end: 20 });
