@@ -114,6 +114,9 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     expect((err as Error).message).toContain(`${srv.base}/always500/data.bin`);
     expect((err as Error).message).toContain('gave up after 3 tries');
     expect(count('/always500/data.bin')).toBe(3);
+    // The default policy: 4 retries (5 tries).
+    await httpRequest(`${srv.base}/always500/default.bin`, { retry: { baseDelayMs: 1, maxDelayMs: 2 } }).catch(() => undefined);
+    expect(count('/always500/default.bin')).toBe(5);
   });
 
   it('never retries other 4xx', async () => {
@@ -135,6 +138,10 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     expect(delays).toEqual([1000]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect((await readBody(res)).length).toBe(DATA.length);
+    // A Retry-After longer than maxDelayMs waits maxDelayMs.
+    const capped: number[] = [];
+    await readBody(await httpRequest(`${srv.base}/busy/capped.bin`, { retry: { baseDelayMs: 5, maxDelayMs: 50 }, onRetry: (e) => capped.push(e.delayMs) }));
+    expect(capped).toEqual([50]);
     expect(parseRetryAfter('120')).toBe(120_000);
     expect(parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 30)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(30_000);
     expect(parseRetryAfter('soon')).toBeUndefined();

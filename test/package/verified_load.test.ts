@@ -14,6 +14,7 @@ import { nodeFolder } from '../../src/formats/node_source';
 import type { FolderSource } from '../../src/formats/source';
 import { urlFolder } from '../../src/formats/sources';
 import { openFolderWeights } from '../../src/model/ernie45/load';
+import { openPackageWeights } from '../../src/model/ernie45/package_source';
 import { nodeGpu } from '../../src/node';
 import type { ChatCompletion } from '../../src/api/types';
 import { serveBytes, serveFile, SPA_INDEX, startServer, type TestServer } from '../helpers/http_server';
@@ -101,6 +102,15 @@ describe('a package loads verified', () => {
     expect([...byPath.values()].every((n) => n === 1)).toBe(true);
     expect(manifest.shards.every((s) => byPath.has(`/pkg/${s.file}`))).toBe(true);
     console.log(`package over HTTP: ${reqs.length} requests for ${manifest.shards.length} shards + ${manifest.files.length} files + manifest`);
+  });
+
+  it('holds one shard at a time when tensors are taken shard by shard', async () => {
+    const { weights, pkg, stats } = await openPackageWeights(nodeFolder(pkgDir));
+    for (const t of pkg.manifest.tensors) await weights.readRaw(t.name);
+    const sizes = pkg.manifest.shards.map((s) => s.bytes);
+    expect(stats.shardsRead).toBe(sizes.length);
+    expect(stats.bytesVerified).toBe(sizes.reduce((a, b) => a + b, 0));
+    expect(stats.peakHeldBytes).toBe(Math.max(...sizes));
   });
 
   for (const [what, file] of [['a core shard', 'core-000.bin'], ['an expert shard', EXPERT_SHARD], ['tokenizer.json', 'tokenizer.json']] as const) {
