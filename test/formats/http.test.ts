@@ -32,6 +32,8 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
           return void res.writeHead(200, { 'Content-Type': 'text/html' }).end(SPA_INDEX);
         case 'spa-untyped': // ... even without a text/html type
           return void res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(SPA_INDEX);
+        case 'head501': // HEAD not implemented
+          return req.method === 'HEAD' ? void res.writeHead(501).end() : serveBytes(req, res, DATA);
         case 'norange':
           return void res.writeHead(200, { 'Content-Length': DATA.length }).end(DATA);
         case 'flaky': // three 500s, then a correct answer
@@ -117,6 +119,11 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     // The default policy: 4 retries (5 tries).
     await httpRequest(`${srv.base}/always500/default.bin`, { retry: { baseDelayMs: 1, maxDelayMs: 2 } }).catch(() => undefined);
     expect(count('/always500/default.bin')).toBe(5);
+  });
+
+  it('takes the size from a one-byte ranged GET when HEAD is refused (501 is not retried)', async () => {
+    expect(await fromUrl(`${srv.base}/head501/data.bin`, FAST).size()).toBe(DATA.length);
+    expect(srv.requests.filter((r) => r.path === '/head501/data.bin').map((r) => `${r.method} ${r.range ?? ''}`)).toEqual(['HEAD ', 'GET bytes=0-0']);
   });
 
   it('never retries other 4xx', async () => {
