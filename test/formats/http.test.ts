@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { AbortError, FileNotFoundError, HttpError } from '../../src/errors';
 import { httpRequest, parseContentRange, parseRetryAfter, readBody } from '../../src/formats/http';
 import { fromUrl, ifFound, urlFolder } from '../../src/formats/sources';
+import { loadEngine } from '../../src/engine/load';
 import { serveBytes, SPA_INDEX, startServer, type TestServer } from '../helpers/http_server';
 
 const DATA = Uint8Array.from({ length: 4000 }, (_, i) => (i * 31 + 7) & 0xff);
@@ -166,6 +167,13 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     const err = await fromUrl(`${srv.base}/hang/data.bin`).size(AbortSignal.timeout(300)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect((err as Error).message).toMatch(/timed out/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('loadEngine with AbortSignal.timeout against a host that never answers settles promptly', async () => {
+    const t0 = Date.now();
+    const err = await loadEngine({ model: `${srv.base}/hang/model/`, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
