@@ -72,7 +72,7 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
   it('interrupted downloads resume: connection closed mid-shard (Range), AbortSignal, then a page reload', async () => {
     reset();
     server.misbehave.cutAfter = new Map([[CORE, 300_000]]);
-    server.misbehave.slowMs = 5;
+    server.misbehave.slowMs = 50; // slow enough that the page stores what it got before the cut (a broken stream drops its queue)
     const cut = await runInPage<{ stored: Stored }>(PAGE, 'download', { url: url('k256b') }, LONG);
     expect(cut.stored.complete).toBe(true);
     const [first, second, ...more] = server.requests(CORE);
@@ -85,7 +85,7 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     expect(second!.bytes).toBe(k256CoreBytes - second!.rangeStart!);
 
     reset();
-    server.misbehave.slowMs = 10;
+    server.misbehave.slowMs = 30;
     const aborted = await runInPage<{ error: Err; stored: Stored }>(PAGE, 'download', { url: url('k256q'), abortAfterBytes: 500_000, parallel: 2 }, LONG);
     expect(aborted.error.name).toBe('AbortError');
     expect(aborted.stored.complete).toBe(false);
