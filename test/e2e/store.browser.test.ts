@@ -28,6 +28,7 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
   const harness = useHarness({ extraArgs: ['--disable-features=StaticStorageQuota,IncognitoStaticStorageQuota'] });
   let server: PackageServer;
   let k256CoreBytes = 0;
+  let tinyCoreBytes = 0;
   const url = (name: string) => `${server.baseUrl}/${name}/`;
   const texts: Record<string, string> = {};
   const reset = () => {
@@ -38,7 +39,8 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
   beforeAll(async () => {
     const pkgs = await makeTestPackages({ k256: true });
     k256CoreBytes = statSync(join(pkgs.k256!, CORE)).size;
-    server = await startPackageServer({ tiny: pkgs.tiny, k256: pkgs.k256!, k256b: pkgs.k256!, tinyc: pkgs.tiny, k256q: pkgs.k256! });
+    tinyCoreBytes = statSync(join(pkgs.tiny, CORE)).size;
+    server = await startPackageServer({ tiny: pkgs.tiny, k256: pkgs.k256!, k256b: pkgs.k256!, tinyc: pkgs.tiny, tinyr: pkgs.tiny, k256q: pkgs.k256! });
   }, 120_000);
   afterAll(() => server?.close());
 
@@ -69,7 +71,7 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     }
   });
 
-  it('interrupted downloads resume: connection closed mid-shard (Range), AbortSignal, then a page reload', async () => {
+  it('interrupted downloads resume: connection closed mid-shard (Range), AbortSignal, then a page reload; no Range support, 503 then success', async () => {
     reset();
     server.misbehave.cutAfter = new Map([[CORE, 300_000]]);
     server.misbehave.slowMs = 50; // slow enough that the page stores what it got before the cut (a broken stream drops its queue)
@@ -102,6 +104,19 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     expect(resumed.stored.complete).toBe(true);
     for (const f of verified) expect(server.requests(f), f).toEqual([]);
     expect(server.requests(CORE).map((r) => [r.status, r.rangeStart])).toEqual([[206, partialBytes]]);
+
+    // a server without Range support that also answers 503 once: the broken shard restarts from byte 0
+    reset();
+    server.misbehave.noRange = true;
+    server.misbehave.slowMs = 50;
+    server.misbehave.cutAfter = new Map([[CORE, 200_000]]);
+    server.misbehave.fail = new Map([['tokenizer.json', { times: 1, status: 503, retryAfter: 0 }]]);
+    const noRange = await runInPage<{ stored: Stored }>(PAGE, 'download', { url: url('tinyr') }, LONG);
+    expect(noRange.stored.complete).toBe(true);
+    expect(server.requests('tokenizer.json').map((r) => r.status)).toEqual([503, 200]);
+    const core = server.requests(CORE);
+    expect(core.map((r) => r.status)).toEqual([200, 200]);
+    expect(core[1]!.bytes).toBe(tinyCoreBytes); // the whole file again
   });
 
   it('a shard corrupt on the server is never stored; a chunk corrupted inside IndexedDB is caught before use', async () => {
