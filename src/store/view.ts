@@ -1,6 +1,7 @@
 // A stored model as a FolderSource, for openPackage / loadEngine. manifest.json comes from the
 // model's record; every other file is re-hashed from the store the first time this view reads
-// it (so bytes corrupted in storage never reach the GPU), then served from its chunks. A file
+// it (so bytes corrupted in storage never reach the GPU), then served from its chunks; a file
+// of up to 64 MiB is read once for both (its verified bytes are handed to the first read). A file
 // not stored yet (lazy mode: an expert shard), or found corrupt, is fetched from the base URL
 // and kept; offline, that is a typed error naming the file.
 import { ErnieError, IntegrityError, throwIfAborted } from '../errors';
@@ -10,7 +11,8 @@ import { MANIFEST_FILE } from '../package/manifest';
 import type { DownloadProgress } from './progress';
 import type { HttpOptions } from '../formats/http';
 import type { ModelSession, PackageFile } from './session';
-import { storedFileMatches } from './verify';
+import { readStoredFile, storedFileMatches } from './verify';
+import { fileHasher, ONE_SHOT_MAX_BYTES } from './digest';
 
 export interface PackageViewOptions {
   /** Where missing or corrupt files are fetched from (default: the URL the model was downloaded from). */
@@ -32,10 +34,22 @@ export function packageView(s: ModelSession, opts: PackageViewOptions, fetch: (f
   const ready = new Map<string, Promise<void>>();
   const cache = new Map<string, Uint8Array>(); // `${path}@${offset}` -> chunk, in use order
   const manifestBytes = new TextEncoder().encode(JSON.stringify(s.info.manifest));
+  let held: { path: string; bytes: Uint8Array } | undefined; // the last file verified whole, until it is read
+
+  async function matches(f: PackageFile, signal?: AbortSignal): Promise<boolean> {
+    if (f.bytes > ONE_SHOT_MAX_BYTES) return storedFileMatches(s, f, signal);
+    const bytes = await readStoredFile(s, f, signal);
+    if (!bytes) return false;
+    const h = fileHasher(f.bytes);
+    h.update(bytes);
+    if ((await h.digest()) !== f.sha256) return false;
+    held = { path: f.path, bytes };
+    return true;
+  }
 
   async function prepare(f: PackageFile, signal?: AbortSignal): Promise<void> {
     if (s.fileState(f.path).state === 'verified') {
-      if (opts.verify === false || (await storedFileMatches(s, f, signal))) return;
+      if (opts.verify === false || (await matches(f, signal))) return;
       await s.drop(f.path);
       if (opts.fetchMissing === false) throw new IntegrityError(f.path, `the copy in the model store is corrupt (its SHA-256 does not match manifest.json); it was dropped: download the model again`);
       try {
@@ -93,6 +107,14 @@ export function packageView(s: ModelSession, opts: PackageViewOptions, fetch: (f
         throwIfAborted(signal);
         checkRange(f.path, offset, length, f.bytes);
         await ensure(f, signal);
+        if (held?.path === f.path) {
+          const bytes = held.bytes;
+          if (offset === 0 && length === f.bytes) {
+            held = undefined; // a whole-file read takes the buffer
+            return bytes;
+          }
+          return bytes.slice(offset, offset + length);
+        }
         const out = new Uint8Array(length);
         const cb = s.info.chunkBytes;
         for (let pos = offset; pos < offset + length; ) {

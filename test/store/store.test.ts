@@ -76,6 +76,14 @@ describe('model store (folder backend)', () => {
     // a finished model's folder is a plain package folder
     const pkg = await openPackage(nodeFolder(md));
     expect(pkg.manifest.shards.length).toBe(manifest.shards.length);
+    // the package view serves the same bytes: from chunks (ranges across chunk borders) and from a verified whole file
+    const want = readFileSync(join(pkgs.tiny, CORE));
+    for (const verify of [false, true]) {
+      const src = (await store.folder(`${server.baseUrl}/tiny/`, { verify }))(CORE);
+      expect(Buffer.from(await src.read(CHUNK - 10, 2 * CHUNK + 20)).equals(want.subarray(CHUNK - 10, 3 * CHUNK + 10)), `verify ${verify}`).toBe(true);
+      expect(Buffer.from(await src.read(0, want.length)).equals(want)).toBe(true);
+      expect(Buffer.from(await src.read(want.length - 5, 5)).equals(want.subarray(want.length - 5))).toBe(true);
+    }
     // again: nothing fetched
     server.log.length = 0;
     await store.download(`${server.baseUrl}/tiny/`);
