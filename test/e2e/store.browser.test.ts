@@ -4,7 +4,7 @@
 // resume without fetching a verified file twice; corrupt shards on the server and inside
 // IndexedDB are caught; the origin's quota lowered over CDP gives QuotaError before and during
 // a download while the model stored before keeps working.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInPage, useHarness } from './browser.js';
@@ -29,6 +29,7 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
   let server: PackageServer;
   let k256CoreBytes = 0;
   let tinyCoreBytes = 0;
+  let k256Experts = 0;
   const url = (name: string) => `${server.baseUrl}/${name}/`;
   const texts: Record<string, string> = {};
   const reset = () => {
@@ -40,7 +41,8 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     const pkgs = await makeTestPackages({ k256: true });
     k256CoreBytes = statSync(join(pkgs.k256!, CORE)).size;
     tinyCoreBytes = statSync(join(pkgs.tiny, CORE)).size;
-    server = await startPackageServer({ tiny: pkgs.tiny, k256: pkgs.k256!, k256b: pkgs.k256!, tinyc: pkgs.tiny, tinyr: pkgs.tiny, k256q: pkgs.k256! });
+    k256Experts = (JSON.parse(readFileSync(join(pkgs.k256!, 'manifest.json'), 'utf8')) as { shards: { kind: string }[] }).shards.filter((x) => x.kind === 'expert').length;
+    server = await startPackageServer({ tiny: pkgs.tiny, k256: pkgs.k256!, k256b: pkgs.k256!, tinyc: pkgs.tiny, tinyr: pkgs.tiny, k256q: pkgs.k256!, k256l: pkgs.k256! });
   }, 120_000);
   afterAll(() => server?.close());
 
@@ -69,6 +71,16 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     } finally {
       await server.start();
     }
+
+    // lazy: no expert shard before the load; the load fetches each once, keeps it, and answers the same
+    reset();
+    const lazy = await runInPage<{ before: Stored & { files: { missing: number } }; text: string; after: Stored }>(PAGE, 'lazyChat', { url: url('k256l') }, LONG);
+    expect(lazy.before.files.missing).toBe(k256Experts);
+    expect(lazy.text).toBe(texts.k256);
+    expect(lazy.after.complete).toBe(true);
+    const expertReqs = server.log.filter((l) => l.file.startsWith('experts/'));
+    expect(expertReqs).toHaveLength(k256Experts);
+    expect(new Set(expertReqs.map((l) => l.file)).size).toBe(k256Experts);
   });
 
   it('interrupted downloads resume: connection closed mid-shard (Range), AbortSignal, then a page reload; no Range support, 503 then success', async () => {

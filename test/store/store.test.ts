@@ -182,21 +182,23 @@ describe('model store (folder backend)', () => {
     reset();
     const { dir, store } = freshStore();
     const bad = manifest.shards.find((s) => s.kind === 'expert')!.file;
-    server.misbehave.corrupt = new Set([bad]);
+    server.misbehave.corrupt = new Set([bad, 'tokenizer.json']);
     const url = `${server.baseUrl}/tiny/`;
-    const err = await store.download(url).catch((e) => e);
+    const err = await store.download(url, { parallel: 1 }).catch((e) => e);
     expect(err).toBeInstanceOf(IntegrityError);
-    expect(err.file).toBe(bad);
+    expect(err.file).toBe('tokenizer.json'); // the first failure; the other files still finished
     expect(err.message).toContain('SHA-256');
     const st = JSON.parse(readFileSync(join(modelDir(dir), '.ernie-store', 'state.json'), 'utf8')).files;
     expect(st[bad]).toEqual({ state: 'missing' });
+    expect(st['tokenizer.json']).toEqual({ state: 'missing' });
+    expect(Object.values(st).filter((x) => (x as { state: string }).state === 'verified')).toHaveLength(allFiles().length - 2);
     expect(existsSync(join(modelDir(dir), bad))).toBe(false);
     expect(existsSync(join(modelDir(dir), 'manifest.json'))).toBe(false);
     // fixed on the server: the next download fetches only what is missing
     server.misbehave.corrupt = undefined;
     server.log.length = 0;
-    await store.download(url);
-    expect(server.log.map((l) => l.file)).toEqual([bad]);
+    await store.download(url, { parallel: 1 });
+    expect(server.log.map((l) => l.file)).toEqual(['tokenizer.json', bad]);
     expectSameFiles(modelDir(dir));
   });
 

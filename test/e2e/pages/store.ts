@@ -30,8 +30,8 @@ function errorInfo(e: unknown): ErrorInfo {
   return { name: x.name, code: x.code, file: x.file, message: x.message, needed: x.needed, available: x.available, deletable: x.deletable };
 }
 
-async function chatWith(store: ModelStore | true, url: string, onDownloadProgress?: (p: DownloadProgress) => void): Promise<string> {
-  const engine = await loadEngine({ model: url, store, download: 'full', kvCacheBytes: 1 << 22, onDownloadProgress });
+async function chatWith(store: ModelStore | true, url: string, onDownloadProgress?: (p: DownloadProgress) => void, download: 'full' | 'lazy' = 'full'): Promise<string> {
+  const engine = await loadEngine({ model: url, store, download, kvCacheBytes: 1 << 22, onDownloadProgress });
   try {
     const r = (await engine.completions.create(REQUEST)) as Completion;
     return r.choices[0]!.text;
@@ -46,6 +46,14 @@ export async function downloadAndChat(arg: { url: string }) {
   const events: DownloadProgress[] = [];
   const text = await chatWith(store, arg.url, (p) => events.push(p));
   return { text, events: events.length, last: events.at(-1), monotonic: events.every((e, i) => i === 0 || e.filesDone >= events[i - 1]!.filesDone), stored: await store.get(arg.url) };
+}
+
+/** download: 'lazy': the core and tokenizer first, then each expert shard when the load reads it. */
+export async function lazyChat(arg: { url: string }) {
+  const store = await open();
+  const before = await store.download(arg.url, { mode: 'lazy' });
+  const text = await chatWith(store, arg.url, undefined, 'lazy');
+  return { before, text, after: await store.get(arg.url) };
 }
 
 /** The same with the server gone: everything from IndexedDB (the default store: `store: true`). */
