@@ -6,11 +6,12 @@ export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } 
 export * from './api/index.js';
 
 // Errors
-export { ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, type ErrorCode } from './errors.js';
+export { ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError, type DeletableModel, type ErrorCode, type HttpFailure } from './errors.js';
 
 // Files
 export type { ByteSource, FolderSource } from './formats/source.js';
-export { fromArrayBuffer, fromBlob, fromUrl, urlFolder, blobFolder, FileNotFoundError } from './formats/sources.js';
+export { fromArrayBuffer, fromBlob, fromUrl, urlFolder, blobFolder, FileNotFoundError, isMissingFile, type UrlOptions, type UrlFolderOptions } from './formats/sources.js';
+export { httpRequest, bodyChunks, type HttpOptions, type HttpRequestOptions, type RetryPolicy, type RetryEvent, type ByteRange } from './formats/http.js';
 export { SafetensorsFile, SafetensorsModel } from './formats/safetensors.js';
 export { GgufFile } from './formats/gguf.js';
 
@@ -34,3 +35,6 @@ export { GpuContext } from './gpu/context.js';
 export { convertModel, type ConvertOptions, type ConvertProgress, type ConvertReport } from './convert/index.js';
 export { openPackage, ErniePackage, memoryPackage, type PackageWriter, type Manifest } from './package/index.js';
 export { openPackageWeights } from './model/ernie45/package_source.js';
+
+// Model store: packages downloaded into IndexedDB, resumable and verified
+export * from './store/index.js';

@@ -3,6 +3,7 @@
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+//   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -23,12 +24,15 @@ import { npyFloat32 } from './npy.js';
 import { Rng } from '../sampling/rng.js';
 import { loadEngine } from '../engine/load.js';
 import type { ChatMessageParam } from '../api/types.js';
+import { ModelStore } from '../store/store.js';
+import { folderBackend } from '../store/folder_backend.js';
 
 const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
-  ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>`;
+  ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+  ernie-webgpu download <package-url> --out <dir> [--parallel 4]`;
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
   const positional: string[] = [];
@@ -59,13 +63,14 @@ async function openModel(path: string): Promise<{ config: ErnieConfig; weights: 
 async function main(argv: string[]): Promise<void> {
   const { positional, flags } = parseArgs(argv);
   const [command, modelPath] = positional;
-  if (!command || !modelPath || !['logits', 'generate', 'chat', 'convert'].includes(command)) {
+  if (!command || !modelPath || !['logits', 'generate', 'chat', 'convert', 'download'].includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
   if (command === 'chat') return chat(modelPath, flags);
   if (command === 'convert') return convert(modelPath, flags);
+  if (command === 'download') return download(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
   const { config, weights: source } = await openModel(modelPath);
@@ -164,6 +169,27 @@ async function convert(input: string, flags: Map<string, string>): Promise<void>
   console.log(`wrote ${out}: ${report.files.length} files, ${(report.packageBytes / 2 ** 20).toFixed(2)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`bits per weight: experts ${bpw.experts.toFixed(3)}, core ${bpw.core.toFixed(3)}, all matrices ${bpw.matrices.toFixed(3)}`);
   if (report.requantized.length) console.log(`re-quantized from GGUF: ${report.requantized.length} tensors (e.g. ${report.requantized[0].name}: ${report.requantized[0].from} -> ${report.requantized[0].to})`);
+}
+
+/** A package URL -> a package folder on disk, through the model store's folder backend (resumable, verified). */
+async function download(url: string, flags: Map<string, string>): Promise<void> {
+  const out = flags.get('out');
+  if (!out) throw new ErnieError('BAD_REQUEST', '--out <dir> is required');
+  const parallel = Number(flags.get('parallel') ?? 4);
+  const store = new ModelStore(folderBackend(out, { single: true }));
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort('interrupted: run the same command again to resume'));
+  let line = '';
+  const m = await store.download(url, {
+    parallel, signal: ac.signal,
+    onProgress: (p) => {
+      const eta = p.etaSeconds === undefined ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
+      const next = `\rdownloading ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 2 ** 20).toFixed(1)}/${(p.bytesTotal / 2 ** 20).toFixed(1)} MiB, ${(p.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s${eta}`;
+      if (next !== line) process.stderr.write((line = next));
+    },
+  });
+  process.stderr.write('\n');
+  console.log(`${out}: ${m.files.verified} files verified (SHA-256), ${(m.bytesStored / 2 ** 20).toFixed(2)} MiB`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

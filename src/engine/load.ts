@@ -1,16 +1,18 @@
 // From files to a ready Engine: read config + weights + tokenizer from model folders
 // (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
 import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
-import { ErnieError } from '../errors.js';
-import { ifFound, urlFolder } from '../formats/sources.js';
+import { ErnieError, FileNotFoundError } from '../errors.js';
+import { urlFolder } from '../formats/sources.js';
 import type { FolderSource } from '../formats/source.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
-import { loadErnieFromFolder, readJson } from '../model/ernie45/load.js';
+import { folderFiles, loadErnie, type ModelFiles, openFolderWeights, parseJsonFile } from '../model/ernie45/load.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
+import { openModelStore, type ModelStore } from '../store/store.js';
+import type { DownloadProgress } from '../store/progress.js';
 
 export interface LoadEngineOptions {
   /** The checkpoint folder: a FolderSource or a base URL. */
@@ -27,33 +29,64 @@ export interface LoadEngineOptions {
   maxBatch?: number;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Keep the package (`model` a base URL) in a model store: `true` opens the default one
+   * (IndexedDB), or pass a ModelStore. A stored model loads without the network; one not stored
+   * (or only in part) is downloaded into the store first.
+   */
+  store?: boolean | ModelStore;
+  /** With `store`: 'full' (default) downloads every file before loading; 'lazy' the core first, expert shards when the engine asks for them. */
+  download?: 'full' | 'lazy';
+  /** With `store`: progress of the download (bytes, files, speed, time left). */
+  onDownloadProgress?: (p: DownloadProgress) => void;
 }
 
 export interface LoadedEngine extends Engine {
   readonly gpu: GpuContext;
 }
 
-export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
-  const config = (await readJson(folder, 'tokenizer_config.json', signal)) as TokenizerConfig;
-  const tokenizerJson = (await ifFound(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
+/**
+ * The tokenizer from a folder or a model's side files (for a package: verified against the
+ * manifest, and only the files it lists are read). tokenizer.json is preferred, else
+ * tokenizer.model (+ added_tokens.json).
+ */
+export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
+  const files = typeof from === 'function' ? folderFiles(from) : from;
+  const json = async (path: string, bytes: Promise<Uint8Array | undefined>) => {
+    const b = await bytes;
+    return b === undefined ? undefined : parseJsonFile(path, b);
+  };
+  const config = (await json('tokenizer_config.json', files.read('tokenizer_config.json', signal))) as TokenizerConfig;
+  const tokenizerJson = (await json('tokenizer.json', files.readOptional('tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
+  let addedTokens: Record<string, number> | undefined;
   if (!tokenizerJson) {
-    const src = folder('tokenizer.model');
-    tokenizerModel = await ifFound(async () => src.read(0, await src.size(), signal));
-    if (!tokenizerModel) throw new ErnieError('MISSING_TENSOR', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    tokenizerModel = await files.readOptional('tokenizer.model', signal);
+    if (!tokenizerModel) throw new FileNotFoundError('BAD_FILE', 'tokenizer.json', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    addedTokens = (await json('added_tokens.json', files.readOptional('added_tokens.json', signal))) as Record<string, number> | undefined;
   }
-  const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
 }
 
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  const modelFolder = asFolder(opts.model);
-  const { tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer ?? opts.model), opts.signal);
+  let model: FolderSource;
+  if (opts.store) {
+    if (typeof opts.model !== 'string') throw new ErnieError('BAD_REQUEST', 'loadEngine: `store` needs `model` to be the base URL of a package folder');
+    const store = opts.store === true ? await openModelStore() : opts.store;
+    model = await store.open(opts.model, { mode: opts.download, signal: opts.signal, onProgress: opts.onDownloadProgress });
+  } else {
+    model = asFolder(opts.model);
+  }
+  // Open the model first (a package's manifest, or config.json + safetensors headers; no weight
+  // bytes yet): a package's tokenizer and generation config then come from its verified files.
+  const opened = await openFolderWeights(model, opts.signal);
+  const { tokenizer, config: tokenizerConfig } = await loadTokenizer(opts.tokenizer !== undefined ? asFolder(opts.tokenizer) : opened.files, opts.signal);
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
-    const { forward } = await loadErnieFromFolder(ctx, modelFolder, opts);
-    const defaults = (await ifFound(() => readJson(modelFolder, 'generation_config.json', opts.signal))) as GenerationDefaults | undefined;
+    const { forward } = await loadErnie(ctx, opened, opts);
+    const generation = await opened.files.readOptional('generation_config.json', opts.signal);
+    const defaults = generation === undefined ? undefined : (parseJsonFile('generation_config.json', generation) as GenerationDefaults);
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
     const dispose = engine.dispose.bind(engine);
