@@ -22,7 +22,7 @@ function precacheServiceWorker(): Plugin {
       }
       const source = readFileSync(resolve(DEMO, 'sw.js'), 'utf8')
         .replace("'__VERSION__'", JSON.stringify(version.digest('hex').slice(0, 16)))
-        .replace('__PRECACHE__', JSON.stringify(['./', ...files.map((f) => `./${f}`)]));
+        .replace('__PRECACHE__', JSON.stringify(['./', ...new Set(['index.html', ...files])].map((f) => (f === './' ? f : `./${f}`))));
       this.emitFile({ type: 'asset', fileName: 'sw.js', source });
     },
   };

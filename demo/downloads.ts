@@ -77,6 +77,7 @@ export class Downloads {
     const rows = models.map((m) => {
       const li = document.createElement('li');
       li.dataset.modelId = m.id;
+      li.dataset.bytes = String(m.bytesStored);
       const name = document.createElement('span');
       name.className = 'model-name';
       name.textContent = `${shortName(m.id)} — ${bytes(m.bytesStored)}${m.complete ? '' : ` of ${bytes(m.bytesTotal)} (incomplete)`}`;

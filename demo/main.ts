@@ -131,7 +131,6 @@ $<HTMLFormElement>('composer').addEventListener('submit', async (e) => {
   promptBox.value = '';
   conv.messages.push({ role: 'user', content: text });
   view.render(conv.messages);
-  await saveConversation(conv);
   await generate();
 });
 promptBox.addEventListener('keydown', (e) => {
@@ -153,13 +152,14 @@ async function generate(): Promise<void> {
   const ac = new AbortController();
   controller = ac;
   updateButtons();
+  void saveConversation(conv);
   const answer: Message = { role: 'assistant', content: '' };
   const bubble = view.startAnswer();
   const history = conv.messages.filter((m) => !m.error).map((m) => ({ role: m.role, content: m.content }));
   const messages = settings.systemPrompt.trim() ? [{ role: 'system' as const, content: settings.systemPrompt }, ...history] : history;
   let first: number | undefined, last: number | undefined, chunks = 0, usageTokens: number | undefined;
   try {
-    const stream = await engine.chat.completions.create({ messages, stream: true, stream_options: { include_usage: true }, ...requestFields(settings), signal: ac.signal });
+    const stream = await engine.chat.completions.create({ ...requestFields(settings), messages, stream: true, stream_options: { include_usage: true }, signal: ac.signal });
     for await (const chunk of stream) {
       if (chunk.usage) usageTokens = chunk.usage.completion_tokens;
       const d = chunk.choices[0]?.delta;
