@@ -173,9 +173,10 @@ async function generate(): Promise<void> {
       view.update(bubble, answer);
     }
   } catch (e) {
-    if (ac.signal.aborted) answer.stopped = true;
-    else answer.error = explainEngineError(e);
+    if (!ac.signal.aborted) answer.error = explainEngineError(e);
   }
+  // a stopped stream may end quietly or with an AbortError: either way it is marked stopped
+  if (ac.signal.aborted) answer.stopped = true;
   const tokens = usageTokens ?? chunks;
   const tps = decodeTokensPerSecond({ tokens, firstTokenMs: first, lastTokenMs: last });
   answer.stats = `${tokens} token${tokens === 1 ? '' : 's'}${tps === undefined ? '' : `, ${tps.toFixed(1)} tok/s`}`;
