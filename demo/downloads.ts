@@ -58,7 +58,7 @@ export class Downloads {
           progressText.textContent = `${bytes(p.bytesDone)} of ${bytes(p.bytesTotal)} · ${speed(p.bytesPerSecond)} · ${duration(p.etaSeconds)} left · file ${p.filesDone}/${p.filesTotal}`;
         },
       });
-      progressText.textContent = `Stored ${bytes(m.bytesTotal)} (${m.files.total} files).`;
+      progressText.textContent = `Stored ${bytes(m.bytesStored)} (${m.files.total} files).`;
       return m;
     } catch (e) {
       progressText.textContent = explainStoreError(e);

@@ -50,7 +50,11 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
   }
   async function answered(): Promise<string> {
     await page.waitForFunction(() => !document.querySelector('#messages [aria-busy=true]') && !document.querySelector<HTMLButtonElement>('#send')!.disabled, null, { timeout: 120_000 });
-    return (await lastBubble().locator('.content').textContent()) ?? '';
+    return bubbleText(lastBubble());
+  }
+  /** An answer's reasoning (collapsed) and content: what the model said, without the stats line. */
+  async function bubbleText(b: ReturnType<typeof lastBubble>): Promise<string> {
+    return b.evaluate((el) => [el.querySelector('.reasoning div')?.textContent ?? '', el.querySelector('.content')?.textContent ?? ''].join('|'));
   }
 
   beforeAll(async () => {
@@ -68,7 +72,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       window.__streamLengths = [];
       addEventListener('DOMContentLoaded', () => {
         new MutationObserver(() => {
-          const busy = document.querySelector('#messages [aria-busy=true] .content');
+          const busy = document.querySelector('#messages [aria-busy=true]');
           if (busy) window.__streamLengths.push(busy.textContent?.length ?? 0);
         }).observe(document.getElementById('messages')!, { subtree: true, childList: true, characterData: true });
       });
@@ -111,7 +115,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await page.uncheck('#set-thinking');
     await send(PROMPT);
     const answer = await answered();
-    expect(answer.length).toBeGreaterThan(0);
+    expect(answer.length).toBeGreaterThan(1);
     const req = (await hook()).requests.at(-1)!;
     expect(req).toMatchObject({ temperature: 0.5, top_p: 0.9, max_tokens: 12, seed: 42, enable_thinking: false, stream: true });
     expect(req.messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: PROMPT }]);
@@ -127,23 +131,41 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await page.fill('#set-max-tokens', '400');
     await page.check('#set-json');
     await send('Tell me a long story.');
-    await page.waitForFunction(() => (document.querySelector('#messages [aria-busy=true] .content')?.textContent?.length ?? 0) > 5, null, { timeout: 60_000 });
+    await page.setViewportSize({ width: 1200, height: 420 }); // the conversation overflows its box
+    await page.waitForFunction(() => (document.querySelector('#messages [aria-busy=true]')?.textContent?.length ?? 0) > 5, null, { timeout: 60_000 });
+    // auto-scroll follows the stream at the bottom; scrolled up, it stays where the reader put it
+    await page.waitForFunction(() => { const m = document.getElementById('messages')!; return m.scrollHeight > m.clientHeight + 50; }, null, { timeout: 60_000 });
+    const atBottom = await page.evaluate(() => { const m = document.getElementById('messages')!; return Math.abs(m.scrollHeight - m.clientHeight - m.scrollTop) < 2; });
+    expect(atBottom).toBe(true);
+    const heightBefore = await page.evaluate(() => { const m = document.getElementById('messages')!; m.scrollTop = 0; m.dispatchEvent(new Event('scroll')); return m.scrollHeight; });
+    await page.waitForFunction((h) => document.getElementById('messages')!.scrollHeight > h, heightBefore, { timeout: 60_000 });
+    expect(await page.evaluate(() => document.getElementById('messages')!.scrollTop)).toBe(0);
     await page.click('#stop');
+    await page.setViewportSize({ width: 1200, height: 800 });
     const partial = await answered();
     expect((await hook()).requests.at(-1)).toMatchObject({ max_tokens: 400, response_format: { type: 'json_object' } });
-    expect(partial.length).toBeGreaterThan(5);
+    expect(partial.length).toBeGreaterThan(6);
     await expect.poll(() => lastBubble().getAttribute('class')).toContain('stopped');
     expect(await lastBubble().locator('.meta').textContent()).toMatch(/^stopped · \d+ tokens?/);
     await shots(page, '4-stopped');
 
-    // back to the first settings for the offline check
+    // Regenerate replaces the last answer (here the stopped one) with a new one
     await page.uncheck('#set-json');
     await page.fill('#set-max-tokens', '12');
+    await page.click('#regenerate');
+    const again = await answered();
+    expect(again.length).toBeGreaterThan(1);
+    expect(await page.locator('#messages .bubble').count()).toBe(4);
+    expect(await lastBubble().getAttribute('class')).not.toContain('stopped');
+    expect((await hook()).requests.at(-1)!.messages).toHaveLength(4); // system, user, assistant, user
+
     (globalThis as { firstAnswer?: string }).firstAnswer = answer;
+    (globalThis as { regenerated?: string }).regenerated = again;
   });
 
   it('offline: the service worker serves the app, the stored model answers the same tokens for the same seed, the chats are still there', async () => {
     const firstAnswer = (globalThis as { firstAnswer?: string }).firstAnswer!;
+    const regenerated = (globalThis as { regenerated?: string }).regenerated!;
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
     });
@@ -155,8 +177,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       // the last chat is open again, with both answers, the stopped one still marked
       const bubbles = page.locator('#messages .bubble');
       expect(await bubbles.count()).toBe(4);
-      expect(await page.locator('#messages .bubble.assistant .content').first().textContent()).toBe(firstAnswer);
-      expect(await page.locator('#messages .bubble.assistant').last().getAttribute('class')).toContain('stopped');
+      expect(await bubbleText(page.locator('#messages .bubble.assistant').first())).toBe(firstAnswer);
+      expect(await bubbleText(page.locator('#messages .bubble.assistant').last())).toBe(regenerated);
       expect(await page.locator('#chats li').count()).toBe(1);
       await shots(page, '5-offline-reloaded');
 
@@ -189,8 +211,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('no WebGPU: the page says so and what to do, with no console errors', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  it('no WebGPU (dark scheme): the page says so and what to do, with no console errors', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1200, height: 800 }, colorScheme: 'dark' });
     await ctx.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
     });
@@ -206,6 +228,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(text).toMatch(/Chrome or Edge 113\+/);
     expect(await p.getAttribute('#no-webgpu', 'role')).toBe('alert');
     expect(await p.isDisabled('#send')).toBe(true);
+    // prefers-color-scheme: dark gives the dark palette
+    expect(await p.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(21, 23, 27)');
     await shots(p, '9-no-webgpu');
     expect(errors).toEqual([]);
     await ctx.close();
