@@ -104,13 +104,20 @@ describe('a package loads verified', () => {
     console.log(`package over HTTP: ${reqs.length} requests for ${manifest.shards.length} shards + ${manifest.files.length} files + manifest`);
   });
 
-  it('holds one shard at a time when tensors are taken shard by shard', async () => {
-    const { weights, pkg, stats } = await openPackageWeights(nodeFolder(pkgDir));
-    for (const t of pkg.manifest.tensors) await weights.readRaw(t.name);
-    const sizes = pkg.manifest.shards.map((s) => s.bytes);
-    expect(stats.shardsRead).toBe(sizes.length);
-    expect(stats.bytesVerified).toBe(sizes.reduce((a, b) => a + b, 0));
-    expect(stats.peakHeldBytes).toBe(Math.max(...sizes));
+  it('holds one shard at a time (plus the expert shards read ahead) when tensors are taken shard by shard', async () => {
+    for (const prefetch of [0, 2]) {
+      const { weights, pkg, stats } = await openPackageWeights(nodeFolder(pkgDir), undefined, { prefetch });
+      for (const t of pkg.manifest.tensors) await weights.readRaw(t.name);
+      const sizes = pkg.manifest.shards.map((s) => s.bytes);
+      const expertMax = Math.max(...pkg.manifest.shards.filter((s) => s.kind === 'expert').map((s) => s.bytes));
+      expect(stats.shardsRead).toBe(sizes.length);
+      expect(stats.bytesVerified).toBe(sizes.reduce((a, b) => a + b, 0));
+      if (prefetch === 0) expect(stats.peakHeldBytes).toBe(Math.max(...sizes));
+      else {
+        expect(stats.peakHeldBytes).toBeGreaterThan(Math.max(...sizes));
+        expect(stats.peakHeldBytes).toBeLessThanOrEqual(Math.max(...sizes) + prefetch * expertMax);
+      }
+    }
   });
 
   for (const [what, file] of [['a core shard', 'core-000.bin'], ['an expert shard', EXPERT_SHARD], ['tokenizer.json', 'tokenizer.json'], ['the chat template', 'chat_template.jinja']] as const) {
