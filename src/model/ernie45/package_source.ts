@@ -19,6 +19,8 @@ import type { WeightSource } from './weights.js';
 export interface PackageWeightsStats {
   /** Shards read (and hashed) so far. */
   shardsRead: number;
+  /** Of those, how many were read ahead of the uploader. */
+  shardsReadAhead: number;
   /** Bytes hashed so far. */
   bytesVerified: number;
   /** Milliseconds spent in SHA-256. */
@@ -36,7 +38,7 @@ export async function openPackageWeights(
   opts: { prefetch?: number } = {},
 ): Promise<{ config: ErnieConfig; weights: WeightSource; pkg: ErniePackage; stats: PackageWeightsStats }> {
   const pkg = await openPackage(folder, signal);
-  const stats: PackageWeightsStats = { shardsRead: 0, bytesVerified: 0, hashMs: 0, peakHeldBytes: 0 };
+  const stats: PackageWeightsStats = { shardsRead: 0, shardsReadAhead: 0, bytesVerified: 0, hashMs: 0, peakHeldBytes: 0 };
   const verified = verifiedTensors(pkg, stats, opts.prefetch ?? DEFAULT_PREFETCH_SHARDS);
   const weights: WeightSource = {
     has: (name) => pkg.has(name),
@@ -92,6 +94,7 @@ function verifiedTensors(pkg: ErniePackage, stats: PackageWeightsStats, prefetch
     }
     let pending = ahead.get(file);
     if (pending) {
+      stats.shardsReadAhead++;
       ahead.delete(file);
       aheadBytes -= pkg.shardInfo(file)!.bytes;
     } else pending = pkg.readShard(file, signal);
