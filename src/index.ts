@@ -6,7 +6,10 @@ export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } 
 export * from './api/index.js';
 
 // Errors
-export { ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError, type DeletableModel, type ErrorCode, type HttpFailure } from './errors.js';
+export {
+  ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
+  type DeletableModel, type ErrorCode, type HttpFailure,
+} from './errors.js';
 
 // Files
 export type { ByteSource, FolderSource } from './formats/source.js';

@@ -184,6 +184,7 @@ export function fromUrl(url: string, opts: UrlOptions & { file?: string } = {}):
             `the server ignored the HTTP Range request for ${url} (answered 200 with the whole file). The model host must support Range requests (206 Partial Content) so weights can be read in pieces`,
           );
         }
+        known ??= whole;
       } else {
         try {
           learn(res, offset, length);

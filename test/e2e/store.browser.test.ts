@@ -131,6 +131,22 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
     expect(core[1]!.bytes).toBe(tinyCoreBytes); // the whole file again
   });
 
+  it('a host without CORS headers, and one answering a missing shard with its index.html: typed errors naming the file', async () => {
+    reset();
+    server.misbehave.noCors = true;
+    const cors = await runInPage<{ error: Err; stored?: Stored }>(PAGE, 'download', { url: url('tinyr') + '?cors', retry: { retries: 0, baseDelayMs: 1, maxDelayMs: 1 } });
+    expect(cors.error).toMatchObject({ name: 'HttpError', code: 'FETCH_FAILED', file: 'manifest.json' });
+    expect(cors.error.message).toContain('CORS');
+    expect(cors.stored).toBeUndefined();
+
+    reset();
+    server.misbehave.spaFallback = new Set([CORE]);
+    const spa = await runInPage<{ error: Err; stored?: Stored }>(PAGE, 'download', { url: url('tinyr') + '?spa' });
+    expect(spa.error).toMatchObject({ name: 'FileNotFoundError', file: CORE });
+    expect(spa.error.message).toContain('HTML');
+    expect(spa.stored!.complete).toBe(false);
+  });
+
   it('a shard corrupt on the server is never stored; a chunk corrupted inside IndexedDB is caught before use', async () => {
     reset();
     const bad = 'experts/layer-1/expert-03.bin';

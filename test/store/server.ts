@@ -1,6 +1,9 @@
 // A package server for the store tests, on 127.0.0.1: serves folders under /<name>/, counts
 // requests and body bytes per file, and misbehaves on demand (no Range support, 5xx with
-// Retry-After, connections closed mid-file, corrupt bytes, a slow body, no CORS headers).
+// Retry-After, connections closed mid-file, corrupt bytes, a slow body, no CORS headers), and
+// stops and starts again on the same port (a page reloaded "offline"). test/helpers/http_server.ts
+// is the per-request-handler server of the HTTP-layer tests; this one streams bodies in pieces,
+// which the resume tests need.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync, statSync } from 'node:fs';
 import { join, normalize } from 'node:path';
