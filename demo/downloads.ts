@@ -22,7 +22,7 @@ export class Downloads {
     private readonly ui: DownloadUi,
     private readonly onUse: (m: StoredModel) => void,
   ) {
-    ui.cancel.addEventListener('click', () => this.controller?.abort(new DOMException('You cancelled the download; the bytes stored so far are kept, download again to resume.', 'AbortError')));
+    ui.cancel.addEventListener('click', () => this.controller?.abort());
     ui.persist.addEventListener('click', async () => {
       const granted = await this.store.persist();
       ui.persist.textContent = granted ? 'Storage is persistent' : 'The browser declined persistent storage';
@@ -120,8 +120,7 @@ export function explainStoreError(e: unknown): string {
     const free = e.deletable.length ? ` Delete ${e.deletable.map((d) => `${shortName(d.id)} (${bytes(d.bytes)})`).join(', ')} below to make room, or free space on this device.` : ' Free space on this device (browser storage settings) and try again.';
     return `This model does not fit: it needs ${bytes(e.needed)} more, ${bytes(e.available)} is free.${free}`;
   }
-  if (e instanceof DOMException && e.name === 'AbortError') return e.message || 'Download cancelled.';
-  if (e instanceof ErnieError && e.code === 'ABORTED') return 'Download cancelled; the bytes stored so far are kept, download again to resume.';
+  if ((e instanceof DOMException && e.name === 'AbortError') || (e instanceof ErnieError && e.code === 'ABORTED')) return 'Download cancelled; the bytes stored so far are kept, download again to resume.';
   if (e instanceof ErnieError) return `Download failed: ${e.message}`;
   return `Download failed: ${e instanceof Error ? e.message : String(e)}. Check the URL and your connection; the model host must allow CORS and Range requests.`;
 }

@@ -3,11 +3,11 @@
 // progress, an answer streaming into a bubble, Stop keeps the partial answer, settings reach
 // the request the engine worker receives), offline (service worker serves the app, the stored
 // model answers the same tokens for the same seed, the chats are still there), the download
-// manager (size listed, delete frees the storage), and a browser without WebGPU (the page says
+// manager (size listed, delete frees the storage, cancel keeps what was stored), and a browser without WebGPU (the page says
 // so and what to do, no console errors). Screenshots of each state, desktop and 375 px wide,
 // go to test-results/demo/.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { preview, type PreviewServer } from 'vite';
@@ -87,6 +87,9 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
   });
 
   it('first visit: download the tiny model with byte progress, chat with streaming, settings reach the request, Stop keeps the partial answer', async () => {
+    // every URL in the built page is relative, so the site runs from any sub-folder
+    const html = readFileSync(join(REPO_ROOT, 'dist-demo/index.html'), 'utf8');
+    expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((u) => !u.startsWith('./'))).toEqual([]);
     await page.goto(base);
     await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('Pick a model'));
     await shots(page, '1-first-visit');
@@ -131,7 +134,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await page.fill('#set-max-tokens', '400');
     await page.check('#set-json');
     await send('Tell me a long story.');
-    await page.setViewportSize({ width: 1200, height: 420 }); // the conversation overflows its box
+    await page.setViewportSize({ width: 1200, height: 320 }); // the conversation overflows its box
     await page.waitForFunction(() => (document.querySelector('#messages [aria-busy=true]')?.textContent?.length ?? 0) > 5, null, { timeout: 60_000 });
     // auto-scroll follows the stream at the bottom; scrolled up, it stays where the reader put it
     await page.waitForFunction(() => { const m = document.getElementById('messages')!; return m.scrollHeight > m.clientHeight + 50; }, null, { timeout: 60_000 });
@@ -208,6 +211,26 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     console.log(`[e2e demo] usage ${usageBefore} -> ${usageAfter} bytes after deleting a ${stored}-byte model`);
     expect(usageAfter).toBeLessThan(usageBefore - stored / 2);
     await shots(page, '8-deleted');
+
+    // persistent storage: the browser answers either way, and the button says which
+    await page.click('#persist');
+    await expect.poll(() => page.textContent('#persist')).toMatch(/^(Storage is persistent|The browser declined persistent storage)$/);
+
+    // Cancel: a slow download stopped mid-way keeps what it stored, listed as incomplete
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: 150_000, uploadThroughput: -1 });
+    try {
+      await page.click('#download');
+      await page.waitForFunction(() => / left · file [1-9]\d*\//.test(document.getElementById('dl-text')!.textContent!), null, { timeout: 30_000 });
+      expect(await page.textContent('#dl-text')).toMatch(/^[\d.]+ (B|KB|MB) of [\d.]+ KB · [\d.]+ (B|KB|MB)\/s · \d+ s left · file \d+\/\d+$/);
+      await page.click('#dl-cancel');
+      await page.waitForFunction(() => document.getElementById('dl-text')!.textContent!.includes('cancelled'), null, { timeout: 30_000 });
+      expect(await page.textContent('#dl-text')).toBe('Download cancelled; the bytes stored so far are kept, download again to resume.');
+      await expect.poll(() => page.locator('#stored li[data-model-id] .model-name').textContent()).toMatch(/\(incomplete\)$/);
+      expect(await page.isHidden('#dl-cancel')).toBe(true);
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    }
     expect(consoleErrors).toEqual([]);
   });
 
