@@ -80,16 +80,21 @@ async function useModel(url: string): Promise<void> {
   updateButtons();
   setStatus(`Loading ${shortName(url)}…`);
   worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'ernie-engine' });
+  let loaded = false; // progress messages may still arrive after the load resolved
   try {
     engine = await WorkerEngine.create(worker, {
       model: url,
       modelName: shortName(url),
-      onProgress: (p) => setStatus(`Loading ${shortName(url)} onto the GPU: ${p.tensorsDone}/${p.tensorsTotal} tensors`),
+      onProgress: (p) => loaded || setStatus(`Loading ${shortName(url)} onto the GPU: ${p.tensorsDone}/${p.tensorsTotal} tensors`),
     });
+    loaded = true;
+    // on a phone, fold the model panel away so the conversation is in view
+    if (matchMedia('(max-width: 700px)').matches) $<HTMLDetailsElement>('model-box').open = false;
     localStorage.setItem(LAST_MODEL, url);
     setStatus(`Ready: ${shortName(url)} on ${engine.info.adapter || 'WebGPU'}, context ${engine.info.contextLength} tokens.`);
     hook.modelReady = true;
   } catch (e) {
+    loaded = true;
     setStatus(`Could not load ${shortName(url)}: ${explainEngineError(e)}`);
   }
   updateButtons();
