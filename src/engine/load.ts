@@ -1,6 +1,7 @@
 // From files to a ready Engine: read config + weights + tokenizer from model folders
 // (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
-import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
+import { createEngine, type Engine } from '../api/engine.js';
+import { samplingFromGenerationConfig } from '../sampling/params.js';
 import { ErnieError } from '../errors.js';
 import { ifFound, urlFolder } from '../formats/sources.js';
 import type { FolderSource } from '../formats/source.js';
@@ -53,7 +54,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
     const { forward } = await loadErnieFromFolder(ctx, modelFolder, opts);
-    const defaults = (await ifFound(() => readJson(modelFolder, 'generation_config.json', opts.signal))) as GenerationDefaults | undefined;
+    const defaults = samplingFromGenerationConfig(await ifFound(() => readJson(modelFolder, 'generation_config.json', opts.signal)));
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
     const dispose = engine.dispose.bind(engine);

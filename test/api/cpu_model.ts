@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LanguageModel, SamplingParams } from '../../src/engine/language_model';
+import type { LanguageModel, SampleStep as SamplingParams } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { fromPath } from '../../src/formats/node_source';

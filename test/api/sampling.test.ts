@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SamplingParams } from '../../src/engine/language_model';
+import type { SampleStep as SamplingParams } from '../../src/engine/language_model';
 import { processLogits, sampleLogits } from '../../src/sampling/cpu_sampler';
 import { Rng, randomSeed } from '../../src/sampling/rng';
 import { StopMatcher } from '../../src/sampling/stop';

@@ -1,6 +1,6 @@
 // A LanguageModel that "generates" a fixed token sequence, then an end token: for tests that
 // need an exact model output (tool calls, thinking) the tiny random model would never write.
-import type { LanguageModel, SamplingParams } from '../../src/engine/language_model';
+import type { LanguageModel, SampleStep as SamplingParams } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
 
 export class ScriptedModel implements LanguageModel {

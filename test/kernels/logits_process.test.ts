@@ -6,7 +6,7 @@ import { GpuLanguageModel } from '../../src/engine/gpu_model.js';
 import { loadErnieFromFolder } from '../../src/model/ernie45/load.js';
 import { gpuContext, randn, rng } from '../helpers/gpu.js';
 import { TINY, nodeFolder, readTinyReference } from '../helpers/fixtures.js';
-import type { SamplingParams } from '../../src/engine/language_model.js';
+import type { SampleStep as SamplingParams } from '../../src/engine/language_model.js';
 
 function cpuPenalty(logits: Float32Array, a: LogitAdjustments): Float64Array {
   const out = Float64Array.from(logits);

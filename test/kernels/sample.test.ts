@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { sample, type SampleOptions } from '../../src/kernels/sample.js';
 import { sampleProcessed } from '../../src/sampling/cpu_sampler.js';
-import type { SamplingParams } from '../../src/engine/language_model.js';
+import type { SampleStep as SamplingParams } from '../../src/engine/language_model.js';
 import { gpuContext, randn, rng } from '../helpers/gpu.js';
 
 const BOUNDARY = 1e-5;
