@@ -14,8 +14,9 @@ import { layoutOfGgmlType } from '../../quant/layouts.js';
 import { type ErnieConfig, parseConfig } from './config.js';
 import type { WeightSource } from './weights.js';
 
-export async function openGgufWeights(src: ByteSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
-  const gguf = await GgufFile.open(src, signal);
+/** `src`: the file, or a GgufFile already opened (its header is then not read again). */
+export async function openGgufWeights(src: ByteSource | GgufFile, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+  const gguf = src instanceof GgufFile ? src : await GgufFile.open(src, signal);
   const config = parseConfig(ernieConfigFromGguf(gguf));
   const lookup = ggufWeightLookup(gguf);
   const weights: WeightSource = {
