@@ -38,10 +38,13 @@ describe('a GGUF file as the whole model', () => {
         b.str('tokenizer.ggml.bos_token_id').u32(4).u32(1);
         b.str('tokenizer.ggml.eos_token_id').u32(4).u32(2);
         b.str('tokenizer.ggml.add_space_prefix').u32(7).u8(0);
-        return 7;
+        b.str('tokenizer.chat_template').u32(8).str('{{ messages[0].content }}!');
+        return 8;
       },
     });
-    const ours = ErnieTokenizer.fromFiles(tokenizerFilesFromGguf(await GgufFile.open(fromArrayBuffer(bytes, 'tok.gguf'))));
+    const files = tokenizerFilesFromGguf(await GgufFile.open(fromArrayBuffer(bytes, 'tok.gguf')));
+    expect(files.tokenizerConfig.chat_template).toBe('{{ messages[0].content }}!');
+    const ours = ErnieTokenizer.fromFiles(files);
     const config = JSON.parse(readFileSync(`${TOK}/tokenizer_config.json`, 'utf8'));
     const spm = ErnieTokenizer.fromFiles({ tokenizerModel: new Uint8Array(readFileSync(`${TOK}/tokenizer.model`)), tokenizerConfig: { ...config, add_prefix_space: false } });
     expect(ours.vocabSize).toBe(spm.vocabSize);
