@@ -8,6 +8,7 @@ import type { GpuWeight } from '../../src/kernels/common';
 import { openGgufWeights } from '../../src/model/ernie45/gguf_source';
 import { loadWeights, type ModelWeights } from '../../src/model/ernie45/weights';
 import { layoutOfGgmlType } from '../../src/quant/layouts';
+import { GgmlType } from '../../src/quant/ggml_blocks';
 import { expectedTensors } from '../../src/package/tensors';
 import { gpuContext } from '../helpers/gpu';
 import { ggufPath, openGguf } from './helpers';
@@ -70,4 +71,15 @@ describe.each(['ernie45-moe-tiny-q4_0', 'ernie45-moe-k256-q4_k_m'])('%s opened d
     expect(bytes / asF32).toBeLessThan(0.3);
     console.log(`${name}: ${(bytes / 2 ** 20).toFixed(2)} MiB of GPU weights (f32 would be ${(asF32 / 2 ** 20).toFixed(2)} MiB)`);
   });
+});
+
+test('gate and up stored in different types (one GPU matrix) are both dequantized to f32; the rest stays', async () => {
+  const gguf = await openGguf('ernie45-moe-tiny-q4_0');
+  const up = gguf.tensors.get('blk.0.ffn_up.weight')!;
+  gguf.tensors.set(up.name, { ...up, type: GgmlType.Q8_0, typeName: 'Q8_0' }); // as a mixed-type file would list it
+  const { weights } = await openGgufWeights(gguf);
+  expect(weights.info('model.layers.0.mlp.gate_proj.weight').dtype).toBe('F32');
+  expect(weights.info('model.layers.0.mlp.up_proj.weight').dtype).toBe('F32');
+  expect(weights.info('model.layers.0.mlp.down_proj.weight').dtype).toBe('Q4_0');
+  expect(weights.info('model.layers.1.mlp.shared_experts.gate_proj.weight').dtype).toBe('Q4_0');
 });
