@@ -195,7 +195,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     }
   });
 
-  it('download manager: lists the stored model with its size; Delete frees it', async () => {
+  it('download manager: lists the stored model with its size; Delete frees it; Cancel keeps what was stored; a download that will not fit is refused', async () => {
     const onDisk = (readdirSync(MODEL_DIR, { recursive: true }) as string[]).reduce((n, f) => n + (statSync(join(MODEL_DIR, f)).isFile() ? statSync(join(MODEL_DIR, f)).size : 0), 0);
     const row = page.locator('#stored li[data-model-id]');
     expect(await row.count()).toBe(1);
@@ -230,6 +230,23 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       expect(await page.isHidden('#dl-cancel')).toBe(true);
     } finally {
       await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    }
+
+    // a download that will not fit is refused before a byte is written, saying so
+    const origin = base.replace(/\/$/, '');
+    const { usage } = (await cdp.send('Storage.getUsageAndQuota', { origin })) as { usage: number };
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 50_000 });
+    try {
+      const storedBefore = await page.getAttribute('#stored li[data-model-id]', 'data-bytes');
+      await page.click('#download');
+      await page.waitForFunction(() => document.getElementById('dl-text')!.textContent!.startsWith('This model does not fit'), null, { timeout: 30_000 });
+      expect(await page.textContent('#dl-text')).toMatch(/^This model does not fit: it needs [\d.]+ KB more, [\d.]+ KB is free\. Free space on this device/);
+      expect(await page.getAttribute('#stored li[data-model-id]', 'data-bytes')).toBe(storedBefore);
+      expect(await page.textContent('#status')).toContain('No model loaded');
+      await shots(page, '8b-will-not-fit');
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin }).catch(() => undefined);
+      await cdp.detach().catch(() => undefined);
     }
     expect(consoleErrors).toEqual([]);
   });
