@@ -68,7 +68,8 @@ $<HTMLFormElement>('picker').addEventListener('submit', async (e) => {
     const m = await downloads.download(url);
     await useModel(m.baseUrl);
   } catch {
-    setStatus('No model loaded: see the download message.');
+    // the model already on the GPU (if any) keeps answering
+    if (!engine) setStatus('No model loaded: see the download message.');
   }
 });
 
