@@ -3,8 +3,8 @@
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
-//   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
 //   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
+//   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
 import { writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -33,8 +33,8 @@ const USAGE = `usage:
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
   ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
-  ernie-webgpu download <package-url> --out <dir> [--parallel 4]
-  ernie-webgpu convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)`;
+  ernie-webgpu convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)
+  ernie-webgpu download <package-url> --out <dir> [--parallel 4]`;
 
 /** Flags that take no value. */
 const SWITCHES = new Set(['keep']);

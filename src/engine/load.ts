@@ -1,6 +1,6 @@
 // From files to a ready Engine: read config + weights + tokenizer from a model folder (a URL,
-// picked files, a directory in Node, or a package in the model store) or from one GGUF file
-// (a File the user picked, a URL ending in .gguf, any ByteSource), upload to the GPU, wrap in
+// picked files, or a directory in Node: a package, verified, or an HF folder) or from one GGUF
+// file (a File the user picked, a URL ending in .gguf, any ByteSource), upload to the GPU, wrap in
 // the OpenAI-style API.
 import { createEngine, type Engine } from '../api/engine.js';
 import { samplingFromGenerationConfig } from '../sampling/params.js';
@@ -95,22 +95,21 @@ function ggufFile(model: LoadEngineOptions['model']): ByteSource | null {
 
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  let folder: FolderSource | null = null;
-  let gguf: GgufFile | null = null;
+  // With a store, `model` is the package's base URL and the stored copy (downloaded first when
+  // missing) is the folder that loads.
+  let modelSource: LoadEngineOptions['model'] = opts.model;
   if (opts.store) {
-    if (typeof opts.model !== 'string') throw new ErnieError('BAD_REQUEST', 'loadEngine: `store` needs `model` to be the base URL of a package folder');
+    if (typeof opts.model !== 'string' || ggufFile(opts.model)) throw new ErnieError('BAD_REQUEST', 'loadEngine: `store` needs `model` to be the base URL of a package folder');
     const store = opts.store === true ? await openModelStore() : opts.store;
-    folder = await store.open(opts.model, { mode: opts.download, signal: opts.signal, onProgress: opts.onDownloadProgress });
-  } else {
-    const file = ggufFile(opts.model);
-    if (file) gguf = await GgufFile.open(file, opts.signal);
-    else folder = asFolder(opts.model as FolderSource | string);
+    modelSource = await store.open(opts.model, { mode: opts.download, signal: opts.signal, onProgress: opts.onDownloadProgress });
   }
-  // Open a folder model first (a package's manifest, or config.json + safetensors headers; no
+  const file = ggufFile(modelSource);
+  const gguf = file ? await GgufFile.open(file, opts.signal) : null;
+  // A folder is opened first (a package's manifest, or config.json + safetensors headers; no
   // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
-  const opened = folder ? await openFolderWeights(folder, opts.signal) : null;
+  const opened = gguf ? null : await openFolderWeights(asFolder(modelSource as FolderSource | string), opts.signal);
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
-  if (opts.tokenizer !== undefined) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
+  if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
   else if (gguf) {
     const files = tokenizerFilesFromGguf(gguf);
     tokenizer = ErnieTokenizer.fromFiles(files);
