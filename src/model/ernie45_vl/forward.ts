@@ -1,0 +1,135 @@
+// The ERNIE-4.5-VL forward on WebGPU: the text model's forward (ErnieForward) with three
+// departures given as hooks (ERNIE45.md §3.5-3.7):
+//   - after the embedding gather, the image features overwrite the placeholder rows;
+//   - the RoPE table is built from 3D positions (mropeTable); generated tokens continue at
+//     cache position + ropeDelta on all three axes;
+//   - a dual-MoE layer routes text rows through the text router and experts and vision rows
+//     (placeholders and image start/end markers) through the vision ones: each modality's rows
+//     are packed into scratch buffers, run through the ordinary MoE block, and copied back.
+import { ErnieError } from '../../errors.js';
+import type { GpuContext } from '../../gpu/context.js';
+import { ErnieForward, type ForwardOptions } from '../ernie45/forward.js';
+import type { MoeWeights } from '../ernie45/weights.js';
+import type { ErnieVlConfig } from './config.js';
+import type { VlLmWeights } from './lm_weights.js';
+import { type PromptLayout, mergedTokens, promptLayout } from './positions3d.js';
+import { mropeTable } from './rope3d.js';
+import type { VisionEncoder, VisionInput } from './vision.js';
+
+/** Maximal runs [start, end) of rows whose modality is `vision` (1) or text (0). */
+function runs(flags: ArrayLike<number>, want: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = 0; i < flags.length; i++) {
+    if (flags[i] !== want) continue;
+    if (out.length && out[out.length - 1][1] === i) out[out.length - 1][1] = i + 1;
+    else out.push([i, i + 1]);
+  }
+  return out;
+}
+
+export class ErnieVlForward {
+  readonly text: ErnieForward;
+  /** Layout of the cached prompt (positions, modality); tokens after it are generated text. */
+  private layout: PromptLayout | null = null;
+  /** Image features of the cached prompt, per image, and where their placeholders start. */
+  private features: Array<{ buffer: GPUBuffer; start: number; rows: number }> = [];
+  private readonly xc: GPUBuffer; // [maxBatch, hidden] packed normed rows of one modality
+  private readonly hc: GPUBuffer; // [maxBatch, hidden] packed residual rows
+
+  constructor(
+    readonly ctx: GpuContext,
+    readonly cfg: ErnieVlConfig,
+    readonly w: VlLmWeights,
+    readonly encoder: VisionEncoder,
+    opts: ForwardOptions = {},
+  ) {
+    this.text = new ErnieForward(ctx, cfg.text, w.text, opts, {
+      ropeTable: (start, T) => this.ropeTable(start, T),
+      afterEmbed: (h, start, T) => this.scatterFeatures(h, start, T),
+      moeBlock: (l, x, h, start, T, moe) => this.dualMoe(l, x, h, start, T, moe),
+    });
+    const rowBytes = cfg.text.hiddenSize * 4;
+    this.xc = ctx.createBuffer('vl packed x', this.text.maxBatch * rowBytes);
+    this.hc = ctx.createBuffer('vl packed h', this.text.maxBatch * rowBytes);
+  }
+
+  get logitsBuffer(): GPUBuffer {
+    return this.text.logitsBuffer;
+  }
+
+  /**
+   * A whole prompt from an empty cache: `ids` holds, for each image in order, its start token,
+   * one placeholder per merged patch and its end token. Returns what ErnieForward.run returns.
+   */
+  async prefill(ids: readonly number[], images: VisionInput[], opts: { allLogits?: boolean; captureHidden?: boolean; signal?: AbortSignal } = {}) {
+    if (this.text.kv.length !== 0) throw new ErnieError('UNSUPPORTED', 'VL prefill needs an empty cache (call truncate(0)); prefix reuse with images is not built yet');
+    const layout = promptLayout(ids, this.cfg.tokens, images.map((im) => im.grid), this.cfg.vision.spatialMergeSize);
+    this.releaseFeatures();
+    this.features = images.map((im, k) => ({ buffer: this.encoder.encode(im), start: layout.imageStarts[k], rows: mergedTokens(im.grid, this.cfg.vision.spatialMergeSize) }));
+    this.layout = layout;
+    return this.text.run(ids, opts);
+  }
+
+  /** Generated tokens (text) after the prompt. */
+  async decode(ids: readonly number[], opts: { allLogits?: boolean; signal?: AbortSignal } = {}) {
+    if (!this.layout) throw new ErnieError('BAD_REQUEST', 'decode before prefill');
+    return this.text.run(ids, opts);
+  }
+
+  truncate(length: number): void {
+    this.text.truncate(length);
+    if (length === 0) { this.layout = null; this.releaseFeatures(); }
+  }
+
+  private releaseFeatures(): void {
+    this.ctx.submit();
+    for (const f of this.features) f.buffer.destroy();
+    this.features = [];
+  }
+
+  private positions(start: number, T: number): { t: number[]; h: number[]; w: number[]; vision: number[] } {
+    const L = this.layout!, n = L.t.length;
+    const out = { t: [] as number[], h: [] as number[], w: [] as number[], vision: [] as number[] };
+    for (let i = start; i < start + T; i++) {
+      if (i < n) { out.t.push(L.t[i]); out.h.push(L.h[i]); out.w.push(L.w[i]); out.vision.push(L.vision[i]); }
+      else { const p = i + L.ropeDelta; out.t.push(p); out.h.push(p); out.w.push(p); out.vision.push(0); }
+    }
+    return out;
+  }
+
+  private ropeTable(start: number, T: number): Float32Array {
+    return mropeTable(this.positions(start, T), this.cfg.text.headDim, this.cfg.text.ropeTheta, this.cfg.mropeSection);
+  }
+
+  /** Overwrite the chunk's placeholder rows (tokens start..start+T-1) with the image features. */
+  private scatterFeatures(h: GPUBuffer, start: number, T: number): void {
+    const row = this.cfg.text.hiddenSize * 4;
+    for (const f of this.features) {
+      const a = Math.max(start, f.start), b = Math.min(start + T, f.start + f.rows);
+      if (a < b) this.ctx.copy(f.buffer, (a - f.start) * row, h, (a - start) * row, (b - a) * row);
+    }
+  }
+
+  private dualMoe(l: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => void): void {
+    const textW = this.w.text.layers[l].moe!, visionW = this.w.vision[l]!;
+    const vision = this.positions(start, T).vision;
+    if (!vision.includes(1)) return moe(textW, x, h, T);
+    const row = this.cfg.text.hiddenSize * 4;
+    for (const [flag, weights] of [[0, textW], [1, visionW]] as const) {
+      const rs = runs(vision, flag);
+      if (!rs.length) continue;
+      let packed = 0;
+      for (const [a, b] of rs) {
+        this.ctx.copy(x, a * row, this.xc, packed * row, (b - a) * row);
+        this.ctx.copy(h, a * row, this.hc, packed * row, (b - a) * row);
+        packed += b - a;
+      }
+      moe(weights, this.xc, this.hc, packed);
+      packed = 0;
+      for (const [a, b] of rs) {
+        this.ctx.copy(this.hc, packed * row, h, a * row, (b - a) * row);
+        packed += b - a;
+      }
+    }
+  }
+}
