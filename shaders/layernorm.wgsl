@@ -1,6 +1,7 @@
 // LayerNorm with bias per row: y = (x - mean) / sqrt(var + eps) * w + b (biased variance, as
-// torch.nn.LayerNorm). One workgroup per row; mean first, then the centred sum of squares, so
-// rows with a large mean lose no precision.
+// torch.nn.LayerNorm). One thread per row, no barriers (barriers are what software adapters
+// run slowest); mean first, then the centred sum of squares, so rows with a large mean lose no
+// precision. The vision tower has hundreds to tens of thousands of rows, enough threads.
 
 struct Params {
   rows: u32,
@@ -15,36 +16,21 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;            // [cols]
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;      // [rows, cols]
 
-const WG = 256u;
-var<workgroup> partial: array<f32, WG>;
-
-fn row_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { partial[lid] += partial[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
-  workgroupBarrier();
-  return total;
-}
-
-@compute @workgroup_size(WG)
+@compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3u) {
-  let row = wg.x + wg.y * nwg.x;
-  if (row >= p.rows) { return; }   // uniform per workgroup
+  let row = (wg.x + wg.y * nwg.x) * 64u + lid;
+  if (row >= p.rows) { return; }
   let base = row * p.cols;
   var s = 0.0;
-  for (var j = lid; j < p.cols; j += WG) { s += x[base + j]; }
-  let mean = row_sum(s, lid) / f32(p.cols);
+  for (var j = 0u; j < p.cols; j++) { s += x[base + j]; }
+  let mean = s / f32(p.cols);
   var ss = 0.0;
-  for (var j = lid; j < p.cols; j += WG) {
+  for (var j = 0u; j < p.cols; j++) {
     let d = x[base + j] - mean;
     ss += d * d;
   }
-  let inv = inverseSqrt(row_sum(ss, lid) / f32(p.cols) + p.eps);
-  for (var j = lid; j < p.cols; j += WG) {
+  let inv = inverseSqrt(ss / f32(p.cols) + p.eps);
+  for (var j = 0u; j < p.cols; j++) {
     y[base + j] = (x[base + j] - mean) * inv * w[j] + b[j];
   }
 }

@@ -3,7 +3,7 @@
 // the 8-bit image, rescale + normalise fused in f32 exactly as the torchvision path does,
 // then patchify in 2x2 merge-window order into pixel_values [patches, C * tp * p * p].
 import { ConfigError, ImageError } from '../../errors.js';
-import type { RgbImage } from '../../image/decode.js';
+import type { RgbImage } from '../../image/rgb.js';
 import { resizeBicubic } from '../../image/resize.js';
 
 export interface PreprocessorConfig {
