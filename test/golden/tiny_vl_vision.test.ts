@@ -1,6 +1,7 @@
 // The GPU vision tower + resampler of the tiny VL fixture: its image features equal HF's (the
 // fixture's hidden_0 at the placeholder positions holds them) and the f64 reference's, also
-// for a larger image whose per-row work runs in several chunks.
+// with the per-row work in several chunks, and for a video (frames attend to themselves only;
+// frame pairs are merged).
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../../src/image/decode.js';
@@ -50,6 +51,16 @@ describe('GPU vision tower + resampler', () => {
     const got = await ctx.readF32(chunked.encode({ pixelValues, grid }), 0, 12 * 128);
     const w = (n: string) => weights.get(n)!;
     const want = referenceResampler(cfg, w, referenceVisionTower(cfg, w, 'model.vision_model.', [{ pixelValues, grid }]), [grid]);
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
+  });
+
+  it('a 4-frame video: attention per frame, temporal merge of frame pairs (0,1), (2,3) match the f64 reference', async () => {
+    const grid = { t: 4, h: 2, w: 4 };
+    const pixelValues = randn(rng(5), 32 * 588);
+    const got = await ctx.readF32(encoder.encode({ pixelValues, grid }), 0, 4 * 128);
+    const w = (n: string) => weights.get(n)!;
+    const want = referenceResampler(cfg, w, referenceVisionTower(cfg, w, 'model.vision_model.', [{ pixelValues, grid }]), [grid]);
+    expect(want.length).toBe(4 * 128); // 4 frames x 2 windows / 2
     expect(maxAbsDiff(got, want)).toBeLessThan(1e-4);
   });
 

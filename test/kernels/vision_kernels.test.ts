@@ -6,7 +6,6 @@ import { ropeHalf, visionRopeTable } from '../../src/kernels/rope_half.js';
 import { rope } from '../../src/kernels/rope.js';
 import { visionAttention } from '../../src/kernels/vision_attention.js';
 import { biasAct } from '../../src/kernels/bias_act.js';
-import { pairRows, temporalPairTable } from '../../src/kernels/pair_rows.js';
 import { mropeTable } from '../../src/model/ernie45_vl/rope3d.js';
 import { maxAbsDiff } from '../reference/ops.js';
 import * as vl from '../reference/vl_ops.js';
@@ -93,20 +92,6 @@ describe('vision kernels vs CPU reference', () => {
     const f = act === 'none' ? (z: number) => z : act === 'quick_gelu' ? vl.quickGelu : vl.geluErf;
     const want = Float64Array.from(x, (z, i) => f(z + b[i % cols]));
     expect(maxAbsDiff(await ctx.readF32(buf, 0, rows * cols), want)).toBeLessThan(1e-5);
-  });
-
-  it('pair_rows: the temporal pairs of two images and a 4-frame video', async () => {
-    const ctx = await gpuContext();
-    const r = rng(5);
-    const C = 7, items = [{ frames: 1, perFrame: 3 }, { frames: 4, perFrame: 2 }, { frames: 1, perFrame: 1 }];
-    const srcRows = 3 + 8 + 1;
-    const x = randn(r, srcRows * C);
-    const pairs = temporalPairTable(items);
-    const rows = pairs.length / 2;
-    expect(rows).toBe(3 + 4 + 1);
-    const out = poisoned(ctx, 'out', rows * 2 * C);
-    pairRows(ctx, { x: ctx.upload('x', x), pairs: ctx.upload('p', pairs), out, rows, cols: C });
-    expect(maxAbsDiff(await ctx.readF32(out, 0, rows * 2 * C), vl.temporalPairs(x, C, items))).toBe(0);
   });
 });
 

@@ -8,13 +8,12 @@ import type { Binding, GpuContext } from '../../gpu/context.js';
 import { biasAct } from '../../kernels/bias_act.js';
 import { layerNorm } from '../../kernels/layernorm.js';
 import { matmul } from '../../kernels/matmul.js';
-import { pairRows, temporalPairTable } from '../../kernels/pair_rows.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import { ropeHalf, visionRopeTable } from '../../kernels/rope_half.js';
 import { visionAttention } from '../../kernels/vision_attention.js';
 import { type ErnieVlConfig, mergedDim } from './config.js';
-import { type Grid, mergedTokens, patchPositions } from './positions3d.js';
-import type { Affine, ResamplerMlpWeights, ResamplerWeights, VisionWeights } from './vision_weights.js';
+import { type Grid, patchPositions } from './positions3d.js';
+import type { Affine, ResamplerWeights, VisionWeights } from './vision_weights.js';
 
 export interface VisionInput {
   /** [patches, C * p * p] f32 in the processor's window order */
@@ -101,44 +100,49 @@ export class VisionEncoder {
     return out;
   }
 
-  /** Resampler on the tower's output x ([patches, D] = [patches / merge^2, M] in window order). */
+  /**
+   * Resampler on the tower's output x ([patches, D] = [patches / merge^2, M] in window order):
+   * spatial MLP per merged row, then the temporal MLP on frame pairs (2k, 2k+1), a still image
+   * paired with itself, its first layer as W1 x_first + W2 x_second (see TemporalMlpWeights).
+   */
   private resample(x: GPUBuffer, g: Grid): GPUBuffer {
     const { ctx, cfg } = this;
     const M = mergedDim(cfg), H = cfg.text.hiddenSize, eps = cfg.vision.layerNormEps;
-    const rows = (g.t * g.h * g.w) / cfg.vision.spatialMergeSize ** 2;
-    const tokens = mergedTokens(g, cfg.vision.spatialMergeSize) / (g.t > 1 ? cfg.vision.temporalMergeSize : 1);
-    const R = this.chunkRows(2 * M, rows);
+    const rows = (g.t * g.h * g.w) / cfg.vision.spatialMergeSize ** 2, perFrame = rows / g.t;
+    const pairs = g.t > 1 ? g.t / cfg.vision.temporalMergeSize : 1;
+    const R = this.chunkRows(M, rows);
     const t1 = ctx.createBuffer('resampler mid', R * M * 4); // [R, M]
     const t2 = ctx.createBuffer('resampler mid 2', R * M * 4);
-    const pairsIn = ctx.createBuffer('resampler pairs', R * 2 * M * 4); // [R, 2M]
     const proj = ctx.createBuffer('resampler projection', R * H * 4); // [R, H]
     const spatial = ctx.createBuffer('resampler spatial', rows * M * 4); // [rows, M]
-    const pairTables: GPUBuffer[] = [];
-    const out = ctx.createBuffer('image features', tokens * H * 4); // [tokens, H]
-    const mlp = (input: Binding, inRows: number, w: ResamplerMlpWeights, y: Binding) => {
-      matmul(ctx, { x: input, w: w.fc1.w, y: t1, tokens: inRows, kernel: 'tiled' });
-      biasAct(ctx, { x: t1, b: w.fc1.b, rows: inRows, cols: M, act: 'gelu_erf' });
-      matmul(ctx, { x: t1, w: w.fc2.w, y: t2, tokens: inRows, kernel: 'tiled' });
-      biasAct(ctx, { x: t2, b: w.fc2.b, rows: inRows, cols: M, act: 'none' });
-      layerNorm(ctx, { x: t2, w: w.norm.w, b: w.norm.b, y, rows: inRows, cols: M, eps });
+    const out = ctx.createBuffer('image features', pairs * perFrame * H * 4); // [tokens, H]
+    /** fc2 + bias, LayerNorm into y, with fc1's pre-activation already in t1. */
+    const tail = (n: number, fc1Bias: GPUBuffer, fc2: Affine, norm: { w: GPUBuffer; b: GPUBuffer }, y: Binding) => {
+      biasAct(ctx, { x: t1, b: fc1Bias, rows: n, cols: M, act: 'gelu_erf' });
+      matmul(ctx, { x: t1, w: fc2.w, y: t2, tokens: n, kernel: 'tiled' });
+      biasAct(ctx, { x: t2, b: fc2.b, rows: n, cols: M, act: 'none' });
+      layerNorm(ctx, { x: t2, w: norm.w, b: norm.b, y, rows: n, cols: M, eps });
     };
+    const sp = this.resampler.spatial, tm = this.resampler.temporal;
     for (let r0 = 0; r0 < rows; r0 += R) {
       const n = Math.min(R, rows - r0);
-      mlp(slice(x, r0, n, M), n, this.resampler.spatial, slice(spatial, r0, n, M));
+      matmul(ctx, { x: slice(x, r0, n, M), w: sp.fc1.w, y: t1, tokens: n, kernel: 'tiled' });
+      tail(n, sp.fc1.b, sp.fc2, sp.norm, slice(spatial, r0, n, M));
     }
-    const pairs = temporalPairTable([{ frames: g.t, perFrame: rows / g.t }]); // [tokens, 2]
-    for (let r0 = 0; r0 < tokens; r0 += R) {
-      const n = Math.min(R, tokens - r0);
-      const pairBuf = ctx.upload('resampler pair rows', pairs.subarray(r0 * 2, (r0 + n) * 2));
-      pairTables.push(pairBuf);
-      pairRows(ctx, { x: spatial, pairs: pairBuf, out: pairsIn, rows: n, cols: M });
-      mlp(pairsIn, n, this.resampler.temporal, t1); // LayerNorm output into t1 is read only by the projection below
-      matmul(ctx, { x: t1, w: this.resampler.mlp.w, y: proj, tokens: n, kernel: 'tiled' });
-      biasAct(ctx, { x: proj, b: this.resampler.mlp.b, rows: n, cols: H, act: 'none' });
-      rmsnorm(ctx, { x: proj, w: this.resampler.afterNorm, y: slice(out, r0, n, H), rows: n, cols: H, eps: cfg.text.rmsNormEps });
+    for (let p = 0; p < pairs; p++) {
+      const first = (g.t > 1 ? 2 * p : 0) * perFrame, second = (g.t > 1 ? 2 * p + 1 : 0) * perFrame;
+      for (let r0 = 0; r0 < perFrame; r0 += R) {
+        const n = Math.min(R, perFrame - r0), token = p * perFrame + r0;
+        matmul(ctx, { x: slice(spatial, first + r0, n, M), w: tm.fc1First, y: t1, tokens: n, kernel: 'tiled' });
+        matmul(ctx, { x: slice(spatial, second + r0, n, M), w: tm.fc1Second, y: t1, tokens: n, kernel: 'tiled', accumulate: true });
+        tail(n, tm.fc1Bias, tm.fc2, tm.norm, t1); // LayerNorm output into t1 is read only by the projection below
+        matmul(ctx, { x: t1, w: this.resampler.mlp.w, y: proj, tokens: n, kernel: 'tiled' });
+        biasAct(ctx, { x: proj, b: this.resampler.mlp.b, rows: n, cols: H, act: 'none' });
+        rmsnorm(ctx, { x: proj, w: this.resampler.afterNorm, y: slice(out, token, n, H), rows: n, cols: H, eps: cfg.text.rmsNormEps });
+      }
     }
     ctx.submit(); // scratch buffers may only go once the work using them is submitted
-    for (const buf of [t1, t2, pairsIn, proj, spatial, ...pairTables]) buf.destroy();
+    for (const buf of [t1, t2, proj, spatial]) buf.destroy();
     return out;
   }
 }

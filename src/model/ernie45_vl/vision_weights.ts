@@ -44,9 +44,22 @@ export interface ResamplerMlpWeights {
   norm: Norm;
 }
 
+/**
+ * The temporal MLP's first layer [M, 2M] split by input halves into two [M, M] matrices (the
+ * first frame's and the second frame's columns): y = W1 x1 + W2 x2 + b. No [rows, 2M] input is
+ * ever built, and for the 28B the f32 halves (105 MB) fit a default binding where [M, 2M] does not.
+ */
+export interface TemporalMlpWeights {
+  fc1First: GpuWeight;
+  fc1Second: GpuWeight;
+  fc1Bias: GPUBuffer;
+  fc2: Affine;
+  norm: Norm;
+}
+
 export interface ResamplerWeights {
   spatial: ResamplerMlpWeights;
-  temporal: ResamplerMlpWeights;
+  temporal: TemporalMlpWeights;
   mlp: Affine;
   /** [text hidden] f32 RMSNorm weight */
   afterNorm: GPUBuffer;
@@ -88,6 +101,16 @@ export async function loadVisionWeights(
   const vision: VisionWeights = { patchEmbed: await matrix(vn.patchEmbed), blocks, finalNorm: await norm(vn.finalNorm) };
   const r = resamplerNames;
   const mlp = async (x: typeof r.spatial): Promise<ResamplerMlpWeights> => ({ fc1: await affine(x.fc1), fc2: await affine(x.fc2), norm: await norm(x.norm) });
-  const resampler: ResamplerWeights = { spatial: await mlp(r.spatial), temporal: await mlp(r.temporal), mlp: await affine(r.mlp), afterNorm: await vec(r.afterNorm) };
+  const [M, M2] = shapes.get(r.temporal.fc1.weight)!;
+  const t1 = await read(r.temporal.fc1.weight); // [M, 2M]
+  const half = (first: boolean): GpuWeight => {
+    const out = new Float32Array(M * M);
+    for (let row = 0; row < M; row++) out.set(t1.subarray(row * M2 + (first ? 0 : M), row * M2 + (first ? M : M2)), row * M);
+    return { buffer: ctx.upload(`${r.temporal.fc1.weight}[${first ? 'first' : 'second'} frame]`, out), dtype: 'f32', rows: M, cols: M };
+  };
+  const temporal: TemporalMlpWeights = {
+    fc1First: half(true), fc1Second: half(false), fc1Bias: await vec(r.temporal.fc1.bias), fc2: await affine(r.temporal.fc2), norm: await norm(r.temporal.norm),
+  };
+  const resampler: ResamplerWeights = { spatial: await mlp(r.spatial), temporal, mlp: await affine(r.mlp), afterNorm: await vec(r.afterNorm) };
   return { vision, resampler };
 }
