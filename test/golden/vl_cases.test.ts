@@ -76,3 +76,35 @@ describe('tiny VL fixture: prompts the fixture does not hold', () => {
     console.log(`tiny VL, GPU vs f64 reference: two images ${d2.toExponential(2)}, text only ${d0.toExponential(2)}`);
   });
 });
+
+describe('turns appended after the cache, and prefix reuse', () => {
+  it('prompt + generated tokens + a second turn with another image, then back to a prefix and a different turn: logits equal the f64 reference over the whole sequence', async () => {
+    const ctx = await gpuContext();
+    const cfg = parseVlConfig(JSON.parse(readFileSync(`${VL}/config.json`, 'utf8')));
+    const st = await SafetensorsFile.open(fromPath(`${VL}/model.safetensors`));
+    const weights = await loadAllTensors(`${VL}/model.safetensors`);
+    const w = (n: string) => weights.get(n)!;
+    const model = await gpuModel(ctx, cfg, st, visionPrefix(st.names()));
+    const img1 = randomImage(3, 4, 8, 588), img2 = randomImage(4, 6, 4, 588);
+    const gpuImage = (im: RefImage) => ({ pixelValues: Float32Array.from(im.pixelValues), grid: im.grid });
+    const turn1 = prompt(cfg, [img1], [[5, 17], [33]]);
+    model.truncate(0);
+    await model.prefill(turn1, [gpuImage(img1)]);
+    await model.decode([40]);
+    await model.decode([41]);
+    const turn2 = prompt(cfg, [img2], [[50], [51, 52]]);
+    const { logits } = await model.prefill(turn2, [gpuImage(img2)], { allLogits: true });
+    const all = [...turn1, 40, 41, ...turn2];
+    const want = referenceVlForward(cfg, w, 'model.vision_model.', all, [img1, img2]);
+    const V = cfg.text.vocabSize;
+    expect(maxAbsDiff(logits!, want.logits.subarray((all.length - turn2.length) * V))).toBeLessThan(1e-4);
+
+    // keep turn 1 (its image's KV stays), drop the rest, append another turn
+    model.truncate(turn1.length);
+    const turn3 = [60, 61, 62];
+    const again = await model.prefill(turn3, [], { allLogits: true });
+    const all3 = [...turn1, ...turn3];
+    const want3 = referenceVlForward(cfg, w, 'model.vision_model.', all3, [img1]);
+    expect(maxAbsDiff(again.logits!, want3.logits.subarray(turn1.length * V))).toBeLessThan(1e-4);
+  });
+});

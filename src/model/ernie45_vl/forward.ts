@@ -12,7 +12,7 @@ import { ErnieForward, type ForwardOptions } from '../ernie45/forward.js';
 import type { MoeWeights } from '../ernie45/weights.js';
 import type { ErnieVlConfig } from './config.js';
 import type { VlLmWeights } from './lm_weights.js';
-import { type PromptLayout, mergedTokens, promptLayout } from './positions3d.js';
+import { mergedTokens, promptLayout } from './positions3d.js';
 import { mropeTable } from './rope3d.js';
 import type { VisionEncoder, VisionInput } from './vision.js';
 
@@ -29,9 +29,11 @@ function runs(flags: ArrayLike<number>, want: number): Array<[number, number]> {
 
 export class ErnieVlForward {
   readonly text: ErnieForward;
-  /** Layout of the cached prompt (positions, modality); tokens after it are generated text. */
-  private layout: PromptLayout | null = null;
-  /** Image features of the cached prompt, per image, and where their placeholders start. */
+  /** 3D positions and routing modality of every cached token (prompt and generated). */
+  private pos = { t: [] as number[], h: [] as number[], w: [] as number[], vision: [] as number[] };
+  /** Position of the next token minus its cache index: generated text continues at index + ropeDelta. */
+  private ropeDelta = 0;
+  /** Image features of prompt tokens not yet run, and the cache index of their first placeholder. */
   private features: Array<{ buffer: GPUBuffer; start: number; rows: number }> = [];
   private readonly xc: GPUBuffer; // [maxBatch, hidden] packed normed rows of one modality
   private readonly hc: GPUBuffer; // [maxBatch, hidden] packed residual rows
@@ -57,44 +59,70 @@ export class ErnieVlForward {
     return this.text.logitsBuffer;
   }
 
+  /** Tokens in the KV cache. */
+  get length(): number {
+    return this.text.kv.length;
+  }
+
   /**
-   * A whole prompt from an empty cache: `ids` holds, for each image in order, its start token,
-   * one placeholder per merged patch and its end token. Returns what ErnieForward.run returns.
+   * Append a prompt (a first prompt, or the next turn after the cached tokens): `ids` holds, for
+   * each image in order, its start token, one placeholder per merged patch and its end token.
+   * Its positions continue after the cache as HF computes them over the whole sequence.
    */
   async prefill(ids: readonly number[], images: VisionInput[], opts: { allLogits?: boolean; captureHidden?: boolean; signal?: AbortSignal } = {}) {
-    if (this.text.kv.length !== 0) throw new ErnieError('UNSUPPORTED', 'VL prefill needs an empty cache (call truncate(0)); prefix reuse with images is not built yet');
-    const layout = promptLayout(ids, this.cfg.tokens, images.map((im) => im.grid), this.cfg.vision.spatialMergeSize);
+    const start = this.length;
+    const layout = promptLayout(ids, this.cfg.tokens, images.map((im) => im.grid), this.cfg.vision.spatialMergeSize, start + this.ropeDelta);
     this.releaseFeatures();
-    this.features = images.map((im, k) => ({ buffer: this.encoder.encode(im), start: layout.imageStarts[k], rows: mergedTokens(im.grid, this.cfg.vision.spatialMergeSize) }));
-    this.layout = layout;
-    return this.text.run(ids, opts);
+    this.features = images.map((im, k) => ({ buffer: this.encoder.encode(im), start: start + layout.imageStarts[k], rows: mergedTokens(im.grid, this.cfg.vision.spatialMergeSize) }));
+    this.pos.t.push(...layout.t); this.pos.h.push(...layout.h); this.pos.w.push(...layout.w); this.pos.vision.push(...layout.vision);
+    // layout.ropeDelta counts from this prompt's first token, which sits at cache index `start`
+    this.ropeDelta = layout.ropeDelta - start;
+    try {
+      return await this.text.run(ids, opts);
+    } catch (e) {
+      this.truncate(start);
+      throw e;
+    } finally {
+      this.releaseFeatures();
+    }
   }
 
-  /** Generated tokens (text) after the prompt. */
+  /** Generated tokens (text) after the cached ones. */
   async decode(ids: readonly number[], opts: { allLogits?: boolean; signal?: AbortSignal } = {}) {
-    if (!this.layout) throw new ErnieError('BAD_REQUEST', 'decode before prefill');
-    return this.text.run(ids, opts);
+    const start = this.length;
+    for (let i = 0; i < ids.length; i++) {
+      const p = start + i + this.ropeDelta;
+      this.pos.t.push(p); this.pos.h.push(p); this.pos.w.push(p); this.pos.vision.push(0);
+    }
+    try {
+      return await this.text.run(ids, opts);
+    } catch (e) {
+      this.truncate(start);
+      throw e;
+    }
   }
 
+  /** Keep the first `length` cached tokens (their K/V and positions): prefix reuse across turns. */
   truncate(length: number): void {
     this.text.truncate(length);
-    if (length === 0) { this.layout = null; this.releaseFeatures(); }
+    const n = this.length;
+    for (const a of Object.values(this.pos)) a.length = Math.min(a.length, n);
+    // the next token continues one past the largest position kept
+    let max = -1;
+    for (let i = 0; i < n; i++) max = Math.max(max, this.pos.t[i], this.pos.h[i], this.pos.w[i]);
+    this.ropeDelta = max + 1 - n;
   }
 
   private releaseFeatures(): void {
+    if (!this.features.length) return;
     this.ctx.submit();
     for (const f of this.features) f.buffer.destroy();
     this.features = [];
   }
 
   private positions(start: number, T: number): { t: number[]; h: number[]; w: number[]; vision: number[] } {
-    const L = this.layout!, n = L.t.length;
-    const out = { t: [] as number[], h: [] as number[], w: [] as number[], vision: [] as number[] };
-    for (let i = start; i < start + T; i++) {
-      if (i < n) { out.t.push(L.t[i]); out.h.push(L.h[i]); out.w.push(L.w[i]); out.vision.push(L.vision[i]); }
-      else { const p = i + L.ropeDelta; out.t.push(p); out.h.push(p); out.w.push(p); out.vision.push(0); }
-    }
-    return out;
+    const p = this.pos, end = start + T;
+    return { t: p.t.slice(start, end), h: p.h.slice(start, end), w: p.w.slice(start, end), vision: p.vision.slice(start, end) };
   }
 
   private ropeTable(start: number, T: number): Float32Array {
@@ -112,7 +140,7 @@ export class ErnieVlForward {
 
   private dualMoe(l: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => void): void {
     const textW = this.w.text.layers[l].moe!, visionW = this.w.vision[l]!;
-    const vision = this.positions(start, T).vision;
+    const vision = this.pos.vision.slice(start, start + T);
     if (!vision.includes(1)) return moe(textW, x, h, T);
     const row = this.cfg.text.hiddenSize * 4;
     for (const [flag, weights] of [[0, textW], [1, visionW]] as const) {

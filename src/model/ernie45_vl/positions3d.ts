@@ -33,16 +33,18 @@ export function mergedTokens(grid: Grid, mergeSize: number): number {
 }
 
 /**
- * Lay out a prompt: each maximal run of image placeholders is one image and takes the next grid.
+ * Lay out a prompt whose first token sits at position startPos (0, or the position after the
+ * cached tokens when a turn is appended): each maximal run of image placeholders is one image
+ * and takes the next grid.
  * A run whose length does not match its grid, or a count of runs other than grids.length, is a
  * BAD_REQUEST error (the ids were built for other images).
  */
-export function promptLayout(ids: ArrayLike<number>, tokens: VlTokenIds, grids: Grid[], mergeSize: number): PromptLayout {
+export function promptLayout(ids: ArrayLike<number>, tokens: VlTokenIds, grids: Grid[], mergeSize: number, startPos = 0): PromptLayout {
   const T = ids.length;
   const t = new Int32Array(T), h = new Int32Array(T), w = new Int32Array(T), vision = new Uint8Array(T);
   const imageStarts: number[] = [];
   const visionIds = new Set([tokens.image, tokens.imageStart, tokens.imageEnd, tokens.video, tokens.videoStart, tokens.videoEnd]);
-  let pos = 0, max = -1, i = 0;
+  let pos = startPos, max = startPos - 1, i = 0;
   while (i < T) {
     vision[i] = visionIds.has(ids[i]) ? 1 : 0;
     if (ids[i] === tokens.video) throw new ErnieError('UNSUPPORTED', `token ${i}: video placeholders are not supported yet`);
