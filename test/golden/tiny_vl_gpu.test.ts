@@ -62,8 +62,25 @@ describe('ernie45-vl-tiny on the GPU vs HF transformers', () => {
     expect(out).toEqual(ref.greedy);
   });
 
-  it('ids whose placeholders do not match the image are a BAD_REQUEST error', async () => {
+  it('ids whose placeholders do not match the image are a BAD_REQUEST error; an aborted prefill an ABORTED one', async () => {
     model.truncate(0);
     await expect(model.prefill(ref.input_ids.slice(0, 10), [image])).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(model.prefill(ref.input_ids, [image], { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(model.length).toBe(0);
+  });
+
+  it('a prompt with images past the KV cache is CONTEXT_OVERFLOW before any image is encoded', async () => {
+    const st = await SafetensorsFile.open(fromPath(`${VL}/model.safetensors`));
+    const { vision, resampler } = await loadVisionWeights(ctx, cfg, st, visionPrefix(st.names()));
+    const encoder = new VisionEncoder(ctx, cfg, vision, resampler);
+    let encoded = 0;
+    const counting = Object.assign(Object.create(encoder), { encode: (im: VisionInput) => (encoded++, encoder.encode(im)) });
+    // 16 tokens of K and V for 3 layers of 2 heads x 32 dims: 16 * 2 * 3 * 256 bytes
+    const small = new ErnieVlForward(ctx, cfg, await loadVlLmWeights(ctx, cfg, st), counting, { kvCacheBytes: 16 * 2 * 3 * 256 });
+    expect(small.text.kv.capacity).toBe(16);
+    await expect(small.prefill(ref.input_ids, [image])).rejects.toMatchObject({ code: 'CONTEXT_OVERFLOW' });
+    expect(encoded).toBe(0);
   });
 });

@@ -6,7 +6,7 @@
 //   - a dual-MoE layer routes text rows through the text router and experts and vision rows
 //     (placeholders and image start/end markers) through the vision ones: each modality's rows
 //     are packed into scratch buffers, run through the ordinary MoE block, and copied back.
-import { ErnieError } from '../../errors.js';
+import { ErnieError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { ErnieForward, type ForwardOptions } from '../ernie45/forward.js';
 import type { MoeWeights } from '../ernie45/weights.js';
@@ -70,10 +70,21 @@ export class ErnieVlForward {
    * Its positions continue after the cache as HF computes them over the whole sequence.
    */
   async prefill(ids: readonly number[], images: VisionInput[], opts: { allLogits?: boolean; captureHidden?: boolean; signal?: AbortSignal } = {}) {
-    const start = this.length;
+    const start = this.length, capacity = this.text.kv.capacity;
+    if (start + ids.length > capacity) {
+      throw new ErnieError('CONTEXT_OVERFLOW', `${start} cached + ${ids.length} prompt tokens (image placeholders included) exceed the KV cache capacity of ${capacity}; raise kvCacheBytes or send smaller or fewer images`);
+    }
     const layout = promptLayout(ids, this.cfg.tokens, images.map((im) => im.grid), this.cfg.vision.spatialMergeSize, start + this.ropeDelta);
     this.releaseFeatures();
-    this.features = images.map((im, k) => ({ buffer: this.encoder.encode(im), start: start + layout.imageStarts[k], rows: mergedTokens(im.grid, this.cfg.vision.spatialMergeSize) }));
+    try {
+      for (const [k, im] of images.entries()) {
+        throwIfAborted(opts.signal);
+        this.features.push({ buffer: this.encoder.encode(im), start: start + layout.imageStarts[k], rows: mergedTokens(im.grid, this.cfg.vision.spatialMergeSize) });
+      }
+    } catch (e) {
+      this.releaseFeatures();
+      throw e;
+    }
     this.pos.t.push(...layout.t); this.pos.h.push(...layout.h); this.pos.w.push(...layout.w); this.pos.vision.push(...layout.vision);
     // layout.ropeDelta counts from this prompt's first token, which sits at cache index `start`
     this.ropeDelta = layout.ropeDelta - start;
