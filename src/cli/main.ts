@@ -3,6 +3,7 @@
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+//   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
 // logits and generate take `--image a.png` (repeatable) for an ERNIE-4.5-VL folder: the ids then hold, per
 // image in order, its start token, one placeholder per merged patch and its end token.
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
@@ -33,7 +34,11 @@ const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] --out logits.npy
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
-  ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>`;
+  ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+  ernie-webgpu convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)`;
+
+/** Flags that take no value. */
+const SWITCHES = new Set(['keep']);
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string>; images: string[] } {
   const positional: string[] = [];
@@ -43,7 +48,7 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, s
     const a = argv[i];
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
-      const value = v ?? argv[++i] ?? '';
+      const value = v ?? (SWITCHES.has(k) ? 'true' : (argv[++i] ?? ''));
       if (k === 'image') images.push(value);
       else flags.set(k, value);
     } else positional.push(a);
@@ -194,6 +199,7 @@ async function convert(input: string, flags: Map<string, string>): Promise<void>
     experts: experts as 'q2' | 'q4',
     core: core as 'q4' | 'f16',
     head: flags.get('head') as 'q4' | 'q6' | 'q8' | 'f16' | undefined,
+    keep: flags.has('keep') && flags.get('keep') !== 'false',
     out: nodeDirectoryWriter(out),
     onProgress: (p) => {
       const step = Math.floor((20 * p.tensorsDone) / p.tensorsTotal); // every 5%
@@ -205,6 +211,9 @@ async function convert(input: string, flags: Map<string, string>): Promise<void>
   const bpw = report.bitsPerWeight;
   console.log(`wrote ${out}: ${report.files.length} files, ${(report.packageBytes / 2 ** 20).toFixed(2)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`bits per weight: experts ${bpw.experts.toFixed(3)}, core ${bpw.core.toFixed(3)}, all matrices ${bpw.matrices.toFixed(3)}`);
+  const kept = report.tensors.filter((t) => t.action === 'copied').length;
+  const widened = report.tensors.filter((t) => t.action === 'widened').length;
+  if (flags.has('keep')) console.log(`kept as in the GGUF: ${kept} tensors${widened ? `; BF16 widened to f32: ${widened}` : ''}`);
   if (report.requantized.length) console.log(`re-quantized from GGUF: ${report.requantized.length} tensors (e.g. ${report.requantized[0].name}: ${report.requantized[0].from} -> ${report.requantized[0].to})`);
 }
 

@@ -57,6 +57,7 @@ class Activations {
   readonly expertAct: GPUBuffer; //  [T*k, expertInter]
   readonly expertOut: GPUBuffer; //  [T*k, hidden]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
+  readonly headIn: GPUBuffer; //     [logitRows, hidden]  normed rows of a chunk (all-position logits)
   readonly logits: GPUBuffer; //     [logitRows, vocab]
   readonly logitBlock: GPUBuffer; // [logitRows, rows of the largest lm_head block] (split heads only)
 
@@ -85,6 +86,7 @@ class Activations {
     this.expertAct = f('expert_act', T * k * EI);
     this.expertOut = f('expert_out', T * k * H);
     this.last = f('last', H);
+    this.headIn = f('lm_head rows', logitRows * H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
     this.logitBlock = f('logit block', headBlockRows < cfg.vocabSize ? logitRows * headBlockRows : 1);
   }
@@ -236,11 +238,9 @@ export class ErnieForward {
   /** logits[0..rows) = lm_head(norm(h)) for chunk rows r0..r0+rows (a.x holds the normed chunk). */
   private lmHead(r0: number, rows: number): void {
     const H = this.cfg.hiddenSize;
-    const tmp = this.ctx.createBuffer('lm_head rows', rows * H * 4);
-    this.ctx.copy(this.a.x, r0 * H * 4, tmp, 0, rows * H * 4);
-    vocabMatmul(this.ctx, { x: tmp, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
+    this.ctx.copy(this.a.x, r0 * H * 4, this.a.headIn, 0, rows * H * 4);
+    vocabMatmul(this.ctx, { x: this.a.headIn, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
     this.ctx.submit();
-    tmp.destroy();
   }
 
   /** Drop cached positions >= length (their K/V stay in memory and are overwritten later). */
