@@ -4,6 +4,7 @@
 export type ErrorCode =
   | 'BAD_CONFIG'          // config.json missing fields, unknown model_type, inconsistent sizes
   | 'BAD_FILE'            // a malformed, truncated or hostile file (safetensors, GGUF, manifest)
+  | 'BAD_IMAGE'           // an image that cannot be decoded, or whose size or shape is out of bounds
   | 'MISSING_TENSOR'      // a weight the config needs is not in the checkpoint
   | 'SHAPE_MISMATCH'      // a tensor whose shape disagrees with the config
   | 'UNSUPPORTED'         // a dtype, feature or option this build does not handle
@@ -81,6 +82,16 @@ export class HttpError extends ErnieError {
     this.status = init.status ?? 0;
     this.retryable = init.retryable ?? false;
     if (init.headers) this.headers = init.headers;
+  }
+}
+
+/** An image that is not PNG/JPEG, is truncated, or whose size is out of bounds. `source` names it. */
+export class ImageError extends ErnieError {
+  readonly source: string;
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super('BAD_IMAGE', `${source}: ${message}`, options);
+    this.name = 'ImageError';
+    this.source = source;
   }
 }
 
