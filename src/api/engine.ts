@@ -8,10 +8,11 @@
 // early (break/throw) ends the request and frees the model. An iterator that is neither
 // drained nor closed keeps the model, so always iterate or call return().
 //
-// Abort: a signal that fires once the request has the model ends it within one step; the
-// response (or the stream's last chunk) carries what was produced so far and
-// finish_reason 'abort'. A signal that fired before (already aborted, or while the request
-// queued behind another) rejects with AbortError (code 'ABORTED'), as nothing ran.
+// Abort, as the web platform does it: a signal that fires once the request has the model ends
+// it within one step (or one prefill chunk), and create() rejects, or the stream throws after
+// the chunks already produced, with AbortError (code 'ABORTED') whose `partial` holds the
+// output so far and its usage. A signal that fired before (already aborted, or while the
+// request queued behind another) rejects with AbortError without `partial`, as nothing ran.
 //
 // Requests run one at a time, in arrival order. Consecutive requests share the KV cache:
 // the longest common prefix of the new prompt and the cached tokens is kept
@@ -27,7 +28,7 @@
 // every token the model sampled, the end token included.
 
 import type { LanguageModel } from '../engine/language_model';
-import { ErnieError } from '../errors';
+import { AbortError, ErnieError } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
 import { parseAssistantOutput } from '../text/assistant_output';
 import type { TokenizerConfig } from '../text/convert';
@@ -118,6 +119,8 @@ export class Engine {
   private readonly ctx: ValidationContext;
   private readonly defaults: SamplingParams;
   private disposed = false;
+  /** Characters of the longest token string (0 = not yet measured). */
+  private longestToken = 0;
 
   constructor(options: EngineOptions) {
     this.model = options.model;
@@ -168,13 +171,14 @@ export class Engine {
   private async createChat(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const n = this.validateChat(req);
     const promptText = this.render(n);
+    this.checkPromptChars(promptText.length, 'messages');
     const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
     const grammar = chatGrammar(n);
     const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
     const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
-    const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null);
+    const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
     return n.stream ? this.chatStream(prepared, out) : this.chatWhole(prepared, out);
   }
 
@@ -187,9 +191,12 @@ export class Engine {
     }
     const view = splitOutput(text, out, true);
     const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
+    const finish = end!.finish;
+    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, end!.stats);
     const message: ChatCompletion['choices'][number]['message'] = {
       role: 'assistant',
       content: view.content === '' && tools.calls.length > 0 ? null : view.content,
+      refusal: null,
     };
     if (view.thinking) message.reasoning_content = view.reasoning;
     if (tools.calls.length) message.tool_calls = tools.calls;
@@ -199,7 +206,7 @@ export class Engine {
       object: 'chat.completion',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, message, finish_reason: finishReason(end!.finish, tools.calls.length), logprobs: null }],
+      choices: [{ index: 0, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }],
       usage: usageOf(end!.stats),
       seed: p.job.seed,
     };
@@ -221,10 +228,13 @@ export class Engine {
       if (d.content) yield chunk({ content: d.content });
     };
     for await (const ev of this.run(p)) {
-      if (ev.type === 'start') yield chunk({ role: 'assistant', content: '' });
+      if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
       else if (ev.type === 'text') {
         text += ev.text;
         yield* deltas(false);
+      } else if (ev.finish === 'abort') {
+        const view = splitOutput(text, out, true);
+        throw aborted(view.content, view.thinking ? view.reasoning : null, ev.stats);
       } else {
         yield* deltas(true);
         const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
@@ -243,10 +253,11 @@ export class Engine {
   private async createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
     this.checkAlive();
     const n = validateCompletionRequest(req, this.ctx);
+    if (typeof n.prompt === 'string') this.checkPromptChars(n.prompt.length, 'prompt');
     const promptIds = typeof n.prompt === 'string' ? this.tokenizer.encode(n.prompt) : n.prompt;
     if (promptIds.length === 0) throw new BadRequestError('prompt', 'encodes to no tokens');
     const grammar = n.json ? jsonGrammar(n.json) : null;
-    const prepared = this.prepare(n, promptIds, grammar, 'cmpl-', 16);
+    const prepared = this.prepare(n, promptIds, grammar, 'cmpl-', 16, 'prompt');
     const echo = n.echo ? (typeof n.prompt === 'string' ? n.prompt : this.tokenizer.decode(n.prompt)) : '';
     return n.stream ? this.completionStream(prepared, echo) : this.completionWhole(prepared, echo);
   }
@@ -258,29 +269,35 @@ export class Engine {
       if (ev.type === 'text') text += ev.text;
       else if (ev.type === 'end') end = ev;
     }
+    const finish = end!.finish;
+    if (finish === 'abort') throw aborted(text, null, end!.stats);
     return {
       id: p.id,
       object: 'text_completion',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, text, finish_reason: end!.finish, logprobs: null }],
+      choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
       usage: usageOf(end!.stats),
       seed: p.job.seed,
     };
   }
 
   private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
-    const chunk = (text: string, finish: FinishReason | null = null): CompletionChunk => ({
+    const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
       id: p.id,
       object: 'text_completion',
       created: p.created,
       model: this.modelName,
       choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
     });
+    let text = echo;
     for await (const ev of this.run(p)) {
       if (ev.type === 'start') {
         if (echo) yield chunk(echo);
-      } else if (ev.type === 'text') yield chunk(ev.text);
+      } else if (ev.type === 'text') {
+        text += ev.text;
+        yield chunk(ev.text);
+      } else if (ev.finish === 'abort') throw aborted(text, null, ev.stats);
       else {
         yield chunk('', ev.finish);
         if (p.includeUsage) yield { ...chunk(''), choices: [], usage: usageOf(ev.stats) };
@@ -294,16 +311,29 @@ export class Engine {
     if (this.disposed) throw new ErnieError('BAD_REQUEST', 'this engine was disposed; create a new one');
   }
 
+  /**
+   * Refuses a prompt that cannot fit before tokenizing it: no token covers more characters than
+   * the tokenizer's longest token, so `chars / longest` tokens at least.
+   */
+  private checkPromptChars(chars: number, promptParam: string): void {
+    if (this.longestToken === 0) {
+      for (let id = 0; id < this.tokenizer.vocabSize; id++) this.longestToken = Math.max(this.longestToken, this.tokenizer.idToToken(id)?.length ?? 0);
+      this.longestToken = Math.max(this.longestToken, 1);
+    }
+    const atLeast = Math.ceil(chars / this.longestToken);
+    if (atLeast >= this.model.contextLength) throw new ContextOverflowError(atLeast, 1, this.model.contextLength, { promptParam, atLeast: true });
+  }
+
   /** Resolves defaults and checks the context length. `defaultMax` null: fill the context. */
-  private prepare(n: NormalizedCommon, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null): Prepared {
+  private prepare(n: NormalizedCommon, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null, promptParam: string): Prepared {
     const ctxLen = this.model.contextLength;
     const room = ctxLen - promptIds.length;
     let maxTokens: number;
     if (n.maxTokens !== null) {
       maxTokens = n.maxTokens;
-      if (maxTokens > room) throw new ContextOverflowError(promptIds.length, maxTokens, ctxLen);
+      if (maxTokens > room) throw new ContextOverflowError(promptIds.length, maxTokens, ctxLen, { promptParam });
     } else {
-      if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen);
+      if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen, { promptParam });
       maxTokens = defaultMax === null ? room : Math.min(defaultMax, room);
     }
     const job: GenJob = {
@@ -334,8 +364,17 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 /** A natural stop after tool calls is reported as 'tool_calls', as OpenAI does. */
-function finishReason(finish: GenFinish, calls: number): FinishReason {
+function finishReason(finish: Exclude<GenFinish, 'abort'>, calls: number): FinishReason {
   return finish === 'stop' && calls > 0 ? 'tool_calls' : finish;
+}
+
+function aborted(text: string, reasoning: string | null, stats: GenStats): AbortError {
+  const u = usageOf(stats);
+  return new AbortError('The request was aborted', {
+    text,
+    reasoning_content: reasoning,
+    usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens },
+  });
 }
 
 /** Grammars by schema: json_object's is shared by every request, so its allowed-token memo is too. */

@@ -16,7 +16,7 @@ const chatCases: [string, unknown, string | null, RegExp][] = [
   ['messages not a list', { messages: { role: 'user' } }, 'messages', /list/],
   ['message not an object', { messages: ['Hi'] }, 'messages[0]', /must be an object/],
   ['unknown role', { messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role', /unknown role/],
-  ['developer role', { messages: [{ role: 'developer', content: 'x' }] }, 'messages[0].role', /use "system"/],
+  ['function role', { messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].role', /role "tool"/],
   ['missing content', { messages: [{ role: 'user' }] }, 'messages[0].content', /required/],
   ['content of wrong type', { messages: [{ role: 'user', content: 42 }] }, 'messages[0].content', /string or a list/],
   ['part without text', { messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text', /string/],
