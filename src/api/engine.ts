@@ -84,6 +84,8 @@ interface Prepared {
   id: string;
   created: number;
   includeUsage: boolean;
+  /** Choices to generate, one after the other (the prompt's KV entries are reused). */
+  n: number;
 }
 
 const THINK_OPEN = '<think>';
@@ -183,16 +185,35 @@ export class Engine {
   }
 
   private async chatWhole(p: Prepared, out: OutputOptions): Promise<ChatCompletion> {
+    const choices: ChatCompletion['choices'] = [];
+    const stats: GenStats[] = [];
+    for (let i = 0; i < p.n; i++) {
+      const { choice, end } = await this.chatChoice(p, out, i, stats);
+      choices.push(choice);
+      stats.push(end);
+    }
+    return {
+      id: p.id,
+      object: 'chat.completion',
+      created: p.created,
+      model: this.modelName,
+      choices,
+      usage: usageOfAll(stats),
+      seed: p.job.seed,
+    };
+  }
+
+  private async chatChoice(p: Prepared, out: OutputOptions, index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
     let text = '';
     let end: Extract<GenEvent, { type: 'end' }> | null = null;
-    for await (const ev of this.run(p)) {
+    for await (const ev of this.run(p, index)) {
       if (ev.type === 'text') text += ev.text;
       else if (ev.type === 'end') end = ev;
     }
     const view = splitOutput(text, out, true);
     const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
     const finish = end!.finish;
-    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, end!.stats);
+    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end!.stats]);
     const message: ChatCompletion['choices'][number]['message'] = {
       role: 'assistant',
       content: view.content === '' && tools.calls.length > 0 ? null : view.content,
@@ -201,24 +222,25 @@ export class Engine {
     if (view.thinking) message.reasoning_content = view.reasoning;
     if (tools.calls.length) message.tool_calls = tools.calls;
     if (tools.errors.length) message.tool_call_errors = tools.errors;
-    return {
-      id: p.id,
-      object: 'chat.completion',
-      created: p.created,
-      model: this.modelName,
-      choices: [{ index: 0, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }],
-      usage: usageOf(end!.stats),
-      seed: p.job.seed,
-    };
+    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }, end: end!.stats };
   }
 
+  /** Choices one after the other (n > 1): each choice's chunks carry its index. */
   private async *chatStream(p: Prepared, out: OutputOptions): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const stats: GenStats[] = [];
+    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, i, stats);
+    if (p.includeUsage) {
+      yield { id: p.id, object: 'chat.completion.chunk', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
+    }
+  }
+
+  private async *chatChoiceStream(p: Prepared, out: OutputOptions, index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null): ChatCompletionChunk => ({
       id: p.id,
       object: 'chat.completion.chunk',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      choices: [{ index, delta, finish_reason: finish, logprobs: null }],
     });
     const tracker = new DeltaTracker();
     let text = '';
@@ -227,15 +249,16 @@ export class Engine {
       if (d.reasoning) yield chunk({ reasoning_content: d.reasoning });
       if (d.content) yield chunk({ content: d.content });
     };
-    for await (const ev of this.run(p)) {
+    for await (const ev of this.run(p, index)) {
       if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
       else if (ev.type === 'text') {
         text += ev.text;
         yield* deltas(false);
       } else if (ev.finish === 'abort') {
         const view = splitOutput(text, out, true);
-        throw aborted(view.content, view.thinking ? view.reasoning : null, ev.stats);
+        throw aborted(view.content, view.thinking ? view.reasoning : null, [...stats, ev.stats]);
       } else {
+        stats.push(ev.stats);
         yield* deltas(true);
         const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
         if (tools.calls.length) {
@@ -243,7 +266,6 @@ export class Engine {
         }
         if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
         yield chunk({}, finishReason(ev.finish, tools.calls.length));
-        if (p.includeUsage) yield { ...chunk({}), choices: [], usage: usageOf(ev.stats) };
       }
     }
   }
@@ -263,46 +285,56 @@ export class Engine {
   }
 
   private async completionWhole(p: Prepared, echo: string): Promise<Completion> {
-    let text = echo;
-    let end: Extract<GenEvent, { type: 'end' }> | null = null;
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'text') text += ev.text;
-      else if (ev.type === 'end') end = ev;
+    const choices: Completion['choices'] = [];
+    const stats: GenStats[] = [];
+    for (let index = 0; index < p.n; index++) {
+      let text = echo;
+      let end: Extract<GenEvent, { type: 'end' }> | null = null;
+      for await (const ev of this.run(p, index)) {
+        if (ev.type === 'text') text += ev.text;
+        else if (ev.type === 'end') end = ev;
+      }
+      const finish = end!.finish;
+      stats.push(end!.stats);
+      if (finish === 'abort') throw aborted(text, null, stats);
+      choices.push({ index, text, finish_reason: finish, logprobs: null });
     }
-    const finish = end!.finish;
-    if (finish === 'abort') throw aborted(text, null, end!.stats);
     return {
       id: p.id,
       object: 'text_completion',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
-      usage: usageOf(end!.stats),
+      choices,
+      usage: usageOfAll(stats),
       seed: p.job.seed,
     };
   }
 
   private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
-    const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
-      id: p.id,
-      object: 'text_completion',
-      created: p.created,
-      model: this.modelName,
-      choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
-    });
-    let text = echo;
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'start') {
-        if (echo) yield chunk(echo);
-      } else if (ev.type === 'text') {
-        text += ev.text;
-        yield chunk(ev.text);
-      } else if (ev.finish === 'abort') throw aborted(text, null, ev.stats);
-      else {
-        yield chunk('', ev.finish);
-        if (p.includeUsage) yield { ...chunk(''), choices: [], usage: usageOf(ev.stats) };
+    const stats: GenStats[] = [];
+    for (let index = 0; index < p.n; index++) {
+      const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
+        id: p.id,
+        object: 'text_completion',
+        created: p.created,
+        model: this.modelName,
+        choices: [{ index, text, finish_reason: finish, logprobs: null }],
+      });
+      let text = echo;
+      for await (const ev of this.run(p, index)) {
+        if (ev.type === 'start') {
+          if (echo) yield chunk(echo);
+        } else if (ev.type === 'text') {
+          text += ev.text;
+          yield chunk(ev.text);
+        } else if (ev.finish === 'abort') throw aborted(text, null, [...stats, ev.stats]);
+        else {
+          stats.push(ev.stats);
+          yield chunk('', ev.finish);
+        }
       }
     }
+    if (p.includeUsage) yield { id: p.id, object: 'text_completion', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
   }
 
   // ---- shared ----
@@ -347,12 +379,14 @@ export class Engine {
       grammar,
       signal: n.signal,
     };
-    return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage };
+    return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage, n: n.n };
   }
 
-  private async *run(p: Prepared): AsyncGenerator<GenEvent, void, undefined> {
+  /** Choice `index` runs with seed + index: choice 0 is what n = 1 gives. */
+  private async *run(p: Prepared, index = 0): AsyncGenerator<GenEvent, void, undefined> {
     this.checkAlive();
-    for await (const ev of generate({ model: this.model, tokenizer: this.tokenizer, queue: this.queue, vocabSize: this.ctx.vocabSize }, p.job)) {
+    const job = index === 0 ? p.job : { ...p.job, seed: p.job.seed + index };
+    for await (const ev of generate({ model: this.model, tokenizer: this.tokenizer, queue: this.queue, vocabSize: this.ctx.vocabSize }, job)) {
       if (ev.type === 'end') this.lastStats = ev.stats;
       yield ev;
     }
@@ -368,8 +402,16 @@ function finishReason(finish: Exclude<GenFinish, 'abort'>, calls: number): Finis
   return finish === 'stop' && calls > 0 ? 'tool_calls' : finish;
 }
 
-function aborted(text: string, reasoning: string | null, stats: GenStats): AbortError {
-  const u = usageOf(stats);
+/** Usage of n choices: the prompt once, every choice's tokens. */
+function usageOfAll(all: GenStats[]): CompletionUsage {
+  const u = usageOf(all[0]!);
+  for (const s of all.slice(1)) u.completion_tokens += s.completionTokens;
+  u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+function aborted(text: string, reasoning: string | null, stats: GenStats[]): AbortError {
+  const u = usageOfAll(stats);
   return new AbortError('The request was aborted', {
     text,
     reasoning_content: reasoning,

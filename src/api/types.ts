@@ -152,7 +152,7 @@ export interface SamplingRequest {
   repetition_penalty?: number | null;
   /** Token id (as a string key) -> bias in [-100, 100] added to its logit. */
   logit_bias?: Record<string, number> | null;
-  /** Only 1 is supported. */
+  /** 1-16 choices, generated one after the other with seeds seed, seed+1, ... (the prompt's KV reused). */
   n?: number | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean; include_obfuscation?: boolean } | null;

@@ -30,6 +30,8 @@ export interface NormalizedCommon {
   logitBias: Map<number, number>;
   stream: boolean;
   includeUsage: boolean;
+  /** Choices: 1..MAX_N. */
+  n: number;
   signal: AbortSignal | undefined;
   /** null = free text. */
   json: SchemaNode | null;
@@ -67,6 +69,8 @@ const COMMON_KEYS = [
 const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'reasoning_effort', 'top_logprobs']);
 const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
+/** Most choices one request may ask for (n). */
+export const MAX_N = 16;
 const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'];
 
 /** A lone UTF-16 surrogate: such a string has no UTF-8 form, so no tokens. */
@@ -207,10 +211,7 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     }
   }
 
-  if (given(r.n)) {
-    if (typeof r.n !== 'number' || !Number.isInteger(r.n) || r.n < 1) fail('n', `must be a positive integer, got ${describe(r.n)}`);
-    if (r.n !== 1) fail('n', `only n = 1 is supported; send ${r.n} requests (with different seeds) instead`);
-  }
+  const n = number(r, 'n', 1, MAX_N, { int: true }) ?? 1;
   const stream = bool(r, 'stream') ?? false;
   let includeUsage = false;
   if (given(r.stream_options)) {
@@ -255,7 +256,7 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
   return {
     maxTokens: maxTokens ?? maxCompletion,
     sampling, seed, stop, stopTokenIds, logitBias,
-    stream, includeUsage, signal,
+    stream, includeUsage, signal, n,
   };
 }
 

@@ -129,3 +129,28 @@ describe('runtime: SDK-shaped requests', () => {
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 });
+
+describe('n choices', () => {
+  it('n = 3: indexed choices, choice 0 is the n = 1 reply, the prompt is prefilled once, streamed = whole', async () => {
+    const { engine } = await tinyEngine();
+    const req = { messages: [{ role: 'user' as const, content: 'Hi' }], max_tokens: 6, temperature: 1, seed: 4 };
+    const one = await engine.chat.completions.create(req);
+    const three = await engine.chat.completions.create({ ...req, n: 3 });
+    expect(three.choices.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(three.choices[0]!.message.content).toBe(one.choices[0]!.message.content);
+    expect(new Set(three.choices.map((c) => c.message.content)).size).toBeGreaterThan(1);
+    expect(three.usage.prompt_tokens).toBe(one.usage.prompt_tokens);
+    expect(three.usage.completion_tokens).toBeGreaterThan(one.usage.completion_tokens);
+    expect(engine.lastStats!.cachedTokens).toBe(one.usage.prompt_tokens - 1); // later choices reuse the prompt's KV
+    const texts = ['', '', ''];
+    let usage: { completion_tokens: number } | null | undefined;
+    for await (const c of await engine.chat.completions.create({ ...req, n: 3, stream: true, stream_options: { include_usage: true } })) {
+      for (const ch of c.choices) texts[ch.index] += ch.delta.content ?? '';
+      usage = c.usage ?? usage;
+    }
+    expect(texts).toEqual(three.choices.map((c) => c.message.content));
+    expect(usage!.completion_tokens).toBe(three.usage.completion_tokens);
+    const comp = await engine.completions.create({ prompt: 'Hi', max_tokens: 4, seed: 4, n: 2 });
+    expect(comp.choices.map((c) => c.index)).toEqual([0, 1]);
+  });
+});

@@ -56,7 +56,7 @@ const chatCases: [string, unknown, string | null, RegExp][] = [
   ['logit_bias key negative', { messages: user, logit_bias: { '-1': 5 } }, 'logit_bias.-1', /not a token id/],
   ['logit_bias key outside vocab', { messages: user, logit_bias: { '5000': 5 } }, 'logit_bias.5000', /outside the vocabulary/],
   ['logit_bias value too big', { messages: user, logit_bias: { '5': 500 } }, 'logit_bias.5', /\[-100, 100\]/],
-  ['n > 1', { messages: user, n: 3 }, 'n', /only n = 1/],
+  ['n > 16', { messages: user, n: 17 }, 'n', /must be in \[1, 16\]/],
   ['stream not a boolean', { messages: user, stream: 'yes' }, 'stream', /true or false/],
   ['stream_options without stream', { messages: user, stream_options: { include_usage: true } }, 'stream_options', /stream: true/],
   ['logprobs asked for', { messages: user, logprobs: true }, 'logprobs', /not supported/],

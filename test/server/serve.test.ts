@@ -39,6 +39,9 @@ describe('serve with the official openai client', () => {
     expect(remote.choices[0]!.message.content).toBe(local.choices[0]!.message.content);
     expect(remote.usage).toEqual(expect.objectContaining({ completion_tokens: local.usage.completion_tokens, prompt_tokens: local.usage.prompt_tokens }));
     expect(remote.choices[0]!.message.refusal).toBeNull();
+    const two = await client.chat.completions.create({ ...req, n: 2 });
+    expect(two.choices.map((c) => c.index)).toEqual([0, 1]);
+    expect(two.choices[0]!.message.content).toBe(local.choices[0]!.message.content);
   });
 
   it('streams SSE chunks the client reads, with the usage chunk last', async () => {
