@@ -5,8 +5,10 @@
 //   serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]   OpenAI-compatible HTTP server
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
 //   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
+// logits and generate take `--image a.png` (repeatable) for an ERNIE-4.5-VL folder: the ids then hold, per
+// image in order, its start token, one placeholder per merged patch and its end token.
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErnieError } from '../errors.js';
 import { acquireDevice } from '../gpu/device.js';
@@ -26,10 +28,13 @@ import { Rng } from '../sampling/rng.js';
 import { loadEngine } from '../engine/load.js';
 import { serveEngine } from '../server/openai_server.js';
 import type { ChatMessageParam } from '../api/types.js';
+import { decodeImage } from '../image/decode.js';
+import { isVlFolder, loadErnieVlFromFolder } from '../model/ernie45_vl/load.js';
+import { preprocessImage } from '../model/ernie45_vl/preprocess.js';
 
 const USAGE = `usage:
-  ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
-  ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
+  ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] --out logits.npy
+  ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
   ernie-webgpu serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]
   ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
@@ -38,17 +43,20 @@ const USAGE = `usage:
 /** Flags that take no value. */
 const SWITCHES = new Set(['keep']);
 
-function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
+function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string>; images: string[] } {
   const positional: string[] = [];
   const flags = new Map<string, string>();
+  const images: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
-      flags.set(k, v ?? (SWITCHES.has(k) ? 'true' : (argv[++i] ?? '')));
+      const value = v ?? (SWITCHES.has(k) ? 'true' : (argv[++i] ?? ''));
+      if (k === 'image') images.push(value);
+      else flags.set(k, value);
     } else positional.push(a);
   }
-  return { positional, flags };
+  return { positional, flags, images };
 }
 
 function parseIds(text: string | undefined): number[] {
@@ -65,7 +73,7 @@ async function openModel(path: string): Promise<{ config: ErnieConfig; weights: 
 }
 
 async function main(argv: string[]): Promise<void> {
-  const { positional, flags } = parseArgs(argv);
+  const { positional, flags, images } = parseArgs(argv);
   const [command, modelPath] = positional;
   if (!command || !modelPath || !['logits', 'generate', 'chat', 'serve', 'convert'].includes(command)) {
     console.error(USAGE);
@@ -76,6 +84,8 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'serve') return serve(modelPath, flags);
   if (command === 'convert') return convert(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
+  if ((await stat(modelPath)).isDirectory() && (await isVlFolder(nodeFolder(modelPath)))) return vl(command, modelPath, ids, images, flags);
+  if (images.length) throw new ErnieError('BAD_REQUEST', `--image needs an ERNIE-4.5-VL model; ${modelPath} is a text-only model`);
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
   const { config, weights: source } = await openModel(modelPath);
   const t0 = performance.now();
@@ -117,6 +127,38 @@ async function main(argv: string[]): Promise<void> {
     console.log(`prompt ids:    ${ids.join(' ')}`);
     console.log(`generated ids: ${generated.join(' ')}`);
     console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
+  }
+  ctx.destroy();
+}
+
+/** logits / generate on an ERNIE-4.5-VL checkpoint folder, with the --image files preprocessed as HF does. */
+async function vl(command: string, modelPath: string, ids: number[], imagePaths: string[], flags: Map<string, string>): Promise<void> {
+  const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
+  const { config, preprocessor, forward } = await loadErnieVlFromFolder(ctx, nodeFolder(modelPath));
+  const images = imagePaths.map((path) => preprocessImage(decodeImage(readFileSync(path), { source: path }), preprocessor, path));
+  const V = config.text.vocabSize;
+  if (command === 'logits') {
+    const out = flags.get('out');
+    if (!out) throw new ErnieError('BAD_REQUEST', '--out <file.npy> is required');
+    const { logits } = await forward.prefill(ids, images, { allLogits: true });
+    writeFileSync(out, npyFloat32(logits!, [ids.length, V]));
+    console.log(`wrote ${out}: float32 [${ids.length}, ${V}]`);
+  } else {
+    const maxTokens = Number(flags.get('max-tokens') ?? 24);
+    const options = { temperature: Number(flags.get('temperature') ?? 0), topK: Number(flags.get('top-k') ?? 0), topP: Number(flags.get('top-p') ?? 1) };
+    const rng = new Rng(Number(flags.get('seed') ?? 0));
+    const result = ctx.createBuffer('next token', 4);
+    await forward.prefill(ids, images);
+    const generated: number[] = [];
+    for (let i = 0; i < maxTokens; i++) {
+      sample(ctx, { logits: forward.logitsBuffer, row: 0, vocab: V, result, options, u: rng.uniform() });
+      const [id] = await ctx.readU32(result, 0, 1);
+      generated.push(id);
+      if (config.text.eosTokenIds.includes(id) || i === maxTokens - 1) break;
+      await forward.decode([id]);
+    }
+    console.log(`prompt ids:    ${ids.join(' ')}`);
+    console.log(`generated ids: ${generated.join(' ')}`);
   }
   ctx.destroy();
 }

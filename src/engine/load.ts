@@ -1,10 +1,11 @@
 // From files to a ready Engine: read config + weights + tokenizer from a model folder (a URL,
-// picked files, or a directory in Node) or from one GGUF file (a File the user picked, a URL
-// ending in .gguf, any ByteSource), upload to the GPU, wrap in the OpenAI-style API.
+// picked files, or a directory in Node: a package, verified, or an HF folder) or from one GGUF
+// file (a File the user picked, a URL ending in .gguf, any ByteSource), upload to the GPU, wrap in
+// the OpenAI-style API.
 import { createEngine, type Engine } from '../api/engine.js';
 import { samplingFromGenerationConfig } from '../sampling/params.js';
-import { ErnieError } from '../errors.js';
-import { fromBlob, fromUrl, ifFound, urlFolder } from '../formats/sources.js';
+import { FileNotFoundError } from '../errors.js';
+import { fromBlob, fromUrl, urlFolder } from '../formats/sources.js';
 import type { ByteSource, FolderSource } from '../formats/source.js';
 import { GgufFile } from '../formats/gguf.js';
 import { openGgufWeights } from '../model/ernie45/gguf_source.js';
@@ -14,7 +15,7 @@ import { tokenizerFilesFromGguf } from '../text/gguf_tokenizer.js';
 import type { SamplingParams } from '../sampling/params.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
-import { loadErnieFromFolder, readJson } from '../model/ernie45/load.js';
+import { folderFiles, loadErnie, type ModelFiles, openFolderWeights, parseJsonFile } from '../model/ernie45/load.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
@@ -45,16 +46,30 @@ export interface LoadedEngine extends Engine {
   readonly gpu: GpuContext;
 }
 
-export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
-  const config = (await readJson(folder, 'tokenizer_config.json', signal)) as TokenizerConfig;
-  const tokenizerJson = (await ifFound(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
+/**
+ * The tokenizer from a folder or a model's side files (for a package: verified against the
+ * manifest, and only the files it lists are read). tokenizer.json is preferred, else
+ * tokenizer.model (+ added_tokens.json); chat_template.jinja, when there is one, is the template.
+ */
+export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
+  const files = typeof from === 'function' ? folderFiles(from) : from;
+  const json = async (path: string, bytes: Promise<Uint8Array | undefined>) => {
+    const b = await bytes;
+    return b === undefined ? undefined : parseJsonFile(path, b);
+  };
+  let config = (await json('tokenizer_config.json', files.read('tokenizer_config.json', signal))) as TokenizerConfig;
+  // A chat_template.jinja beside it (newer HF repos, packages converted from them) is the
+  // template, as in transformers. A plain folder is only probed when the config has none.
+  const jinja = files.listsFiles || config?.chat_template === undefined ? await files.readOptional('chat_template.jinja', signal) : undefined;
+  if (jinja) config = { ...config, chat_template: new TextDecoder().decode(jinja) };
+  const tokenizerJson = (await json('tokenizer.json', files.readOptional('tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
+  let addedTokens: Record<string, number> | undefined;
   if (!tokenizerJson) {
-    const src = folder('tokenizer.model');
-    tokenizerModel = await ifFound(async () => src.read(0, await src.size(), signal));
-    if (!tokenizerModel) throw new ErnieError('MISSING_TENSOR', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    tokenizerModel = await files.readOptional('tokenizer.model', signal);
+    if (!tokenizerModel) throw new FileNotFoundError('BAD_FILE', 'tokenizer.json', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    addedTokens = (await json('added_tokens.json', files.readOptional('added_tokens.json', signal))) as Record<string, number> | undefined;
   }
-  const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
 }
 
@@ -70,14 +85,16 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
   const file = ggufFile(opts.model);
   const gguf = file ? await GgufFile.open(file, opts.signal) : null;
-  const modelFolder = gguf ? null : asFolder(opts.model as FolderSource | string);
+  // A folder is opened first (a package's manifest, or config.json + safetensors headers; no
+  // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
+  const opened = gguf ? null : await openFolderWeights(asFolder(opts.model as FolderSource | string), opts.signal);
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
   if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
   else if (gguf) {
     const files = tokenizerFilesFromGguf(gguf);
     tokenizer = ErnieTokenizer.fromFiles(files);
     tokenizerConfig = files.tokenizerConfig;
-  } else ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(modelFolder!, opts.signal));
+  } else ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(opened!.files, opts.signal));
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
     let forward: ErnieForward;
@@ -86,8 +103,9 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
       const { config, weights } = await openGgufWeights(gguf);
       forward = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights, opts), opts);
     } else {
-      ({ forward } = await loadErnieFromFolder(ctx, modelFolder!, opts));
-      defaults = samplingFromGenerationConfig(await ifFound(() => readJson(modelFolder!, 'generation_config.json', opts.signal)));
+      ({ forward } = await loadErnie(ctx, opened!, opts));
+      const generation = await opened!.files.readOptional('generation_config.json', opts.signal);
+      defaults = samplingFromGenerationConfig(generation === undefined ? undefined : parseJsonFile('generation_config.json', generation));
     }
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
