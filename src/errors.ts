@@ -127,10 +127,25 @@ export class DeviceLostError extends GpuError {
   }
 }
 
+/** What a request had produced when it was aborted (AbortError.partial). */
+export interface PartialOutput {
+  /** Chat: the reply's content so far; completions: the text so far (echo included). */
+  text: string;
+  /** Chat: the thinking so far, when the model thought; else null. */
+  reasoning_content: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/**
+ * An AbortSignal fired (name 'AbortError', as the web platform's). `partial` holds the output
+ * so far when the request had started generating; absent when it was aborted before.
+ */
 export class AbortError extends ErnieError {
-  constructor(message = 'The operation was aborted') {
+  readonly partial?: PartialOutput;
+  constructor(message = 'The operation was aborted', partial?: PartialOutput) {
     super('ABORTED', message);
     this.name = 'AbortError';
+    if (partial) this.partial = partial;
   }
 }
 

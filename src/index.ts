@@ -4,6 +4,8 @@
 // Load a model and talk to it (OpenAI-style).
 export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } from './engine/load.js';
 export * from './api/index.js';
+// The same interface over any OpenAI-compatible server (ours, vLLM, FastDeploy, hosted ERNIE).
+export { RemoteEngine, RemoteError, type RemoteEngineOptions } from './remote/remote_engine.js';
 
 // Errors
 export {

@@ -2,6 +2,7 @@
 //   logits   <model> --ids 5,17,33 --out logits.npy   logits of every position, float32 [tokens, vocab]
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
+//   serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]   OpenAI-compatible HTTP server
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
 //   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
 //   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
@@ -26,6 +27,7 @@ import { sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
 import { Rng } from '../sampling/rng.js';
 import { loadEngine } from '../engine/load.js';
+import { serveEngine } from '../server/openai_server.js';
 import type { ChatMessageParam } from '../api/types.js';
 import { decodeImage } from '../image/decode.js';
 import { isVlFolder, loadErnieVlFromFolder } from '../model/ernie45_vl/load.js';
@@ -37,6 +39,7 @@ const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] --out logits.npy
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
+  ernie-webgpu serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]
   ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
   ernie-webgpu convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)
   ernie-webgpu download <package-url> --out <dir> [--parallel 4]`;
@@ -76,12 +79,13 @@ async function openModel(path: string): Promise<{ config: ErnieConfig; weights: 
 async function main(argv: string[]): Promise<void> {
   const { positional, flags, images } = parseArgs(argv);
   const [command, modelPath] = positional;
-  if (!command || !modelPath || !['logits', 'generate', 'chat', 'convert', 'download'].includes(command)) {
+  if (!command || !modelPath || !['logits', 'generate', 'chat', 'serve', 'convert', 'download'].includes(command)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
   }
   if (command === 'chat') return chat(modelPath, flags);
+  if (command === 'serve') return serve(modelPath, flags);
   if (command === 'convert') return convert(modelPath, flags);
   if (command === 'download') return download(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
@@ -189,6 +193,24 @@ async function chat(modelPath: string, flags: Map<string, string>): Promise<void
   const s = engine.lastStats;
   process.stdout.write(`\n[${s ? `${s.promptTokens} prompt tokens, ${s.completionTokens} generated, ` : ''}${(performance.now() - t0).toFixed(0)} ms on ${engine.gpu.adapterInfo.description || engine.gpu.adapterInfo.vendor}]\n`);
   engine.dispose();
+}
+
+/** Serves the model over HTTP until the process is stopped (Ctrl-C). */
+async function serve(modelPath: string, flags: Map<string, string>): Promise<void> {
+  const port = Number(flags.get('port') ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ErnieError('BAD_REQUEST', `--port must be 0-65535, got "${flags.get('port')}"`);
+  const engine = await loadEngine({
+    model: nodeFolder(modelPath),
+    tokenizer: nodeFolder(flags.get('tokenizer') ?? modelPath),
+    gpu: await nodeGpu(),
+  });
+  const running = await serveEngine(engine, { port, host: flags.get('host') ?? '127.0.0.1', apiKey: flags.get('api-key') });
+  console.log(`serving "${engine.modelName}" at ${running.baseURL} (POST /chat/completions, POST /completions, GET /models)`);
+  const stop = () => {
+    void running.close().then(() => engine.dispose());
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
 
 /** HF folder or GGUF -> package, tensor by tensor, with progress on stderr. */

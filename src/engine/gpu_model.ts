@@ -47,7 +47,15 @@ export class GpuLanguageModel implements LanguageModel {
   }
 
   async forward(ids: readonly number[], signal?: AbortSignal): Promise<void> {
-    await this.model.run(ids, { signal });
+    try {
+      await this.model.run(ids, { signal });
+    } catch (e) {
+      // An abort between prefill chunks keeps the chunks that ran: they stay a reusable prefix.
+      const done = Math.max(0, this.model.kv.length - this.tokens.length);
+      this.tokens.push(...ids.slice(0, done));
+      this.hasLogits = false;
+      throw e;
+    }
     this.tokens.push(...ids);
     this.hasLogits = true;
   }

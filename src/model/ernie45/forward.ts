@@ -136,7 +136,7 @@ export class ErnieForward {
     for (let s = 0; s < ids.length; s += this.maxBatch) {
       throwIfAborted(opts.signal);
       const chunk = ids.slice(s, s + this.maxBatch);
-      const captured = await this.step(chunk, hidden !== undefined);
+      const captured = await this.step(chunk, hidden !== undefined, opts.signal);
       if (hidden) appendRows(hidden, captured!);
       if (logits) {
         for (let r = 0; r < chunk.length; r += this.a.logitRows) {
@@ -151,8 +151,14 @@ export class ErnieForward {
     return { logits, hidden };
   }
 
-  /** One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T. */
-  private async step(ids: readonly number[], capture: boolean): Promise<Float32Array[] | undefined> {
+  /**
+   * One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T.
+   * With a signal and T > 1 (prefill), the work is submitted layer by layer and the signal is
+   * checked after each layer completes on the GPU: an abort takes effect within one layer, not
+   * after the whole prompt has been queued. An abort leaves kv.length as it was before the chunk
+   * (the K/V rows already written past it are overwritten later).
+   */
+  private async step(ids: readonly number[], capture: boolean, signal?: AbortSignal): Promise<Float32Array[] | undefined> {
     const { ctx, cfg, w, a } = this;
     const T = ids.length, start = this.kv.length, H = cfg.hiddenSize;
     ctx.write(a.ids, new Uint32Array(ids));
@@ -176,6 +182,14 @@ export class ErnieForward {
       else if (layer.moe) this.moeBlock(layer.moe, a.x, a.h, T);
       else this.ffn(layer.dense!, a.x, T, a.h);
       if (l < cfg.numLayers - 1) snapshot(a.h);
+      if (signal && T > 1) {
+        ctx.submit();
+        await ctx.device.queue.onSubmittedWorkDone();
+        if (signal.aborted) {
+          captured.forEach((b) => b.destroy());
+          throwIfAborted(signal);
+        }
+      }
     }
     rmsnorm(ctx, { x: a.h, w: w.finalNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
     snapshot(a.x);
