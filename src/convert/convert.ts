@@ -7,7 +7,7 @@
 // report lists those tensors.
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import { GgufFile } from '../formats/gguf';
-import { type GgufWeightLookup, ernieConfigFromGguf, ggufWeightLookup } from '../formats/gguf_ernie';
+import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeightLookup } from '../formats/gguf_ernie';
 import { SafetensorsModel } from '../formats/safetensors';
 import type { ByteSource, FolderSource } from '../formats/source';
 import { FileNotFoundError } from '../formats/sources';
@@ -19,7 +19,7 @@ import {
   MANIFEST_FILE, PACKAGE_FORMAT_VERSION, PACKAGE_MAGIC, TENSOR_ALIGNMENT,
   type FileRole, type Manifest, type ManifestFile, type ManifestShard, type ManifestTensor, validateManifest,
 } from '../package/manifest';
-import { type ExpectedTensor, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
+import { type ExpectedTensor, checkTensorBudget, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
 import type { PackageWriter } from '../package/writer';
 
 export type ConvertInput = { kind: 'hf'; folder: FolderSource } | { kind: 'gguf'; source: ByteSource };
@@ -351,6 +351,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
   }
   const config = parseConfig(raw);
   const model = await SafetensorsModel.open(folder, signal);
+  checkTensorBudget(config, model.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
   let bytesRead = 0;
   const used = new Set<string>();
   return {
@@ -398,7 +399,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
 async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> {
   const gguf = await GgufFile.open(src, signal);
   const rawConfig = ernieConfigFromGguf(gguf);
-  const config = parseConfig(rawConfig);
+  const config = parseConfig(rawConfig, ggufConfigOrigin(gguf));
   const lookup: GgufWeightLookup = ggufWeightLookup(gguf);
   let bytesRead = 0;
   const usedTensors = new Set<string>();

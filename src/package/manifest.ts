@@ -3,7 +3,7 @@
 import { ConfigError, ErnieError, FileFormatError } from '../errors';
 import { type ErnieConfig, isMoeLayer, parseConfig } from '../model/ernie45/config';
 import { LAYOUTS, type LayoutId, type Scheme, isLayoutId, matrixDims, tensorBytes } from '../quant/layouts';
-import { type ExpectedTensor, expectedTensors } from './tensors';
+import { type ExpectedTensor, checkTensorBudget, expectedTensors } from './tensors';
 
 export const PACKAGE_MAGIC = 'ernie-webgpu-package';
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -142,9 +142,11 @@ export function validateManifest(json: unknown): ValidManifest {
   if (!isObject(json.config)) throw bad('"config" must be the model\'s config.json object');
   let config: ErnieConfig;
   try {
-    config = parseConfig(json.config);
+    config = parseConfig(json.config, { file: MANIFEST_FILE });
+    // Before anything is sized from it: the tensor list bounds the layers and experts the config may claim.
+    if (Array.isArray(json.tensors)) checkTensorBudget(config, json.tensors.length, { file: MANIFEST_FILE, checkpoint: 'its "tensors" list' });
   } catch (err) {
-    if (err instanceof ConfigError) throw bad(`config: ${err.message}`, err);
+    if (err instanceof ConfigError) throw bad(`config: ${err.detail}`, err);
     throw err;
   }
 

@@ -10,6 +10,7 @@ import { type LoadProgress, loadWeights, type WeightSource } from './weights.js'
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
 import { ifFound } from '../../formats/sources.js';
+import { checkTensorBudget } from '../../package/tensors.js';
 
 export async function readJson(folder: FolderSource, path: string, signal?: AbortSignal): Promise<unknown> {
   const src = folder(path);
@@ -31,7 +32,10 @@ export interface LoadOptions extends ForwardOptions {
 /** A package folder (manifest.json) or an HF checkpoint folder (config.json + safetensors). */
 export async function openFolderWeights(folder: FolderSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
   if ((await ifFound(() => folder(MANIFEST_FILE).size())) !== undefined) return openPackageWeights(folder, signal);
-  return { config: parseConfig(await readJson(folder, 'config.json', signal)), weights: await SafetensorsModel.open(folder, signal) };
+  const config = parseConfig(await readJson(folder, 'config.json', signal));
+  const weights = await SafetensorsModel.open(folder, signal);
+  checkTensorBudget(config, weights.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
+  return { config, weights };
 }
 
 export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource, opts: LoadOptions = {}): Promise<{ config: ErnieConfig; forward: ErnieForward }> {
