@@ -1,7 +1,7 @@
 // From files to a ready Engine: read config + weights + tokenizer from model folders
 // (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
 import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
-import { ErnieError } from '../errors.js';
+import { MissingFileError } from '../errors.js';
 import { ifFound, urlFolder } from '../formats/sources.js';
 import type { FolderSource } from '../formats/source.js';
 import { acquireDevice } from '../gpu/device.js';
@@ -40,7 +40,7 @@ export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal):
   if (!tokenizerJson) {
     const src = folder('tokenizer.model');
     tokenizerModel = await ifFound(async () => src.read(0, await src.size(), signal));
-    if (!tokenizerModel) throw new ErnieError('MISSING_TENSOR', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    if (!tokenizerModel) throw new MissingFileError('tokenizer.model', 'not found, and there is no tokenizer.json either: the tokenizer folder needs one of them');
   }
   const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
