@@ -72,7 +72,8 @@ export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
   // Before anything loops over layers or experts: the file's tensors bound how many it describes.
   const held = heldBlocksAndExperts(gguf);
   if (layers > held.blocks) {
-    throw new ConfigError(`is ${layers}, but the file holds tensors for ${held.blocks} blocks (blk.0 to blk.${held.blocks - 1})`, { file: gguf.name, field: key('block_count') });
+    const holds = held.blocks === 0 ? 'no block tensors (blk.N.*)' : `tensors for ${held.blocks} blocks (blk.0 to blk.${held.blocks - 1})`;
+    throw new ConfigError(`is ${layers}, but the file holds ${holds}`, { file: gguf.name, field: key('block_count') });
   }
   const cfg: Record<string, unknown> = {
     model_type: ARCHES[arch as keyof typeof ARCHES],

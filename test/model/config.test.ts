@@ -48,7 +48,7 @@ describe('parseConfig', () => {
     ['top-k above experts', { ...real21b, moe_k: 65 }, /exceeds moe_num_experts/],
     ['string where a number belongs', { ...real21b, vocab_size: '103424' }, /must be a number/],
     ['negative layers', { ...real21b, num_hidden_layers: -2 }, /positive integer/],
-    ['unsupported rope scaling', { ...real21b, rope_parameters: { rope_theta: 1e6, rope_type: 'yarn' } }, /rope_type "yarn"/],
+    ['unsupported rope scaling', { ...real21b, rope_parameters: { rope_theta: 1e6, rope_type: 'yarn' } }, /"rope_parameters.rope_type" is "yarn", which is not supported/],
   ])('rejects %s with a ConfigError', (_, cfg, message) => {
     expect(() => parseConfig(cfg)).toThrow(ConfigError);
     expect(() => parseConfig(cfg)).toThrow(message);

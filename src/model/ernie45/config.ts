@@ -158,7 +158,7 @@ export function parseConfig(raw: unknown, origin: ConfigOrigin = CONFIG_JSON): E
   const r = new Reader(cfg, origin);
   const modelType = cfg.model_type;
   if (modelType !== 'ernie4_5_moe' && modelType !== 'ernie4_5') {
-    throw r.fail('model_type', `${JSON.stringify(modelType)} is not supported; expected "ernie4_5_moe" (ERNIE-4.5-21B-A3B) or "ernie4_5" (dense)`);
+    throw r.fail('model_type', `is ${JSON.stringify(modelType)}, which is not supported; expected "ernie4_5_moe" (ERNIE-4.5-21B-A3B) or "ernie4_5" (dense)`);
   }
   const hiddenSize = r.size('hidden_size');
   const numLayers = r.size('num_hidden_layers');
@@ -179,7 +179,7 @@ export function parseConfig(raw: unknown, origin: ConfigOrigin = CONFIG_JSON): E
   const ropeTheta = rope?.has('rope_theta') ? rope.open('rope_theta', 0, Infinity) : r.open('rope_theta', 0, Infinity, 10000);
   const scaling = r.nested('rope_scaling');
   const ropeType = rope?.has('rope_type') ? rope.str('rope_type', 'default') : (scaling?.str('rope_type', 'default') ?? 'default');
-  if (ropeType !== 'default') throw (rope?.has('rope_type') ? rope : scaling ?? r).fail('rope_type', `"${ropeType}" is not supported (only "default")`);
+  if (ropeType !== 'default') throw (rope?.has('rope_type') ? rope : scaling ?? r).fail('rope_type', `is "${ropeType}", which is not supported (only "default")`);
 
   let moe: MoeConfig | null = null;
   if (modelType === 'ernie4_5_moe' && cfg.moe_num_experts !== undefined && cfg.moe_num_experts !== null && cfg.moe_num_experts !== 0) {
