@@ -361,7 +361,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
     bytesRead: () => bytesRead,
     skipped: () => model.names().filter((n) => !used.has(n)),
     source(exp, scheme) {
-      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `checkpoint has no tensor "${exp.name}", which config.json needs`);
+      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `${model.name}: no tensor "${exp.name}", which config.json needs`);
       const info = model.info(exp.name);
       if (!sameShape(info.shape, exp)) throw shapeMismatch(info.file, exp.name, info.shape, exp);
       used.add(exp.name);

@@ -67,14 +67,14 @@ export class ErniePackage {
 
   tensor(name: string): ManifestTensor {
     const t = this.valid.tensors.get(name);
-    if (!t) throw new ErnieError('MISSING_TENSOR', `package has no tensor "${name}"`);
+    if (!t) throw new ErnieError('MISSING_TENSOR', `${MANIFEST_FILE}: no tensor "${name}"`);
     return t;
   }
 
   /** The manifest entry of the shard holding layer `layer`'s routed expert `expert`. */
   expertShardInfo(layer: number, expert: number): ManifestShard {
     const s = this.valid.expertShards.get(`${layer}/${expert}`);
-    if (!s) throw new ErnieError('BAD_REQUEST', `package has no shard for layer ${layer} expert ${expert}`);
+    if (!s) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard for layer ${layer} expert ${expert}`);
     return s;
   }
 
@@ -97,7 +97,7 @@ export class ErniePackage {
   /** A whole shard, checked against its size and SHA-256 in the manifest. */
   async readShard(file: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const shard = this.valid.shards.get(file);
-    if (!shard) throw new ErnieError('BAD_REQUEST', `package has no shard "${file}"`);
+    if (!shard) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard "${file}"`);
     await this.checkSize(shard, signal);
     const bytes = await shardRead(this.folder, shard, 0, shard.bytes, signal);
     await verify(file, bytes, shard.sha256);
@@ -115,7 +115,7 @@ export class ErniePackage {
   /** A tokenizer / chat-template / generation-config file of the package, verified. */
   async readFile(path: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const f: ManifestFile | undefined = this.valid.manifest.files.find((x) => x.path === path);
-    if (!f) throw new ErnieError('BAD_REQUEST', `package has no file "${path}" (has: ${this.valid.manifest.files.map((x) => x.path).join(', ') || 'none'})`);
+    if (!f) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no file "${path}" (has: ${this.valid.manifest.files.map((x) => x.path).join(', ') || 'none'})`);
     const bytes = await readWhole(this.folder, f.path, f.bytes, `listed in ${MANIFEST_FILE}`, signal, f.bytes);
     await verify(f.path, bytes, f.sha256);
     return bytes;

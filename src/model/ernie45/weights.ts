@@ -171,7 +171,7 @@ export async function loadWeights(
   /** Matrices stacked into one buffer must share a storage format. */
   const commonDtype = (names: string[]): StoredDtype => {
     const dtypes = new Set(names.map((n) => storedDtype(src, n)));
-    if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${names[0]} and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
+    if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${fileOf(names[0]!)}: tensor "${names[0]}" and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
     return storedDtype(src, names[0]);
   };
   /** `names` holds `perExpert` tensors per expert; `rows` rows per expert. */
