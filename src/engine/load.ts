@@ -38,8 +38,10 @@ export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal):
   const tokenizerJson = (await ifFound(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
   if (!tokenizerJson) {
-    const src = folder('tokenizer.model');
-    tokenizerModel = await ifFound(async () => src.read(0, await src.size(), signal));
+    tokenizerModel = await ifFound(async () => {
+      const src = folder('tokenizer.model'); // a picked-files folder throws here, not on read
+      return src.read(0, await src.size(), signal);
+    });
     if (!tokenizerModel) throw new MissingFileError('tokenizer.model', 'not found, and there is no tokenizer.json either: the tokenizer folder needs one of them');
   }
   const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;

@@ -64,9 +64,14 @@ class Reader {
     private readonly prefix = '',
   ) {}
 
-  fail(key: string, message: string): ConfigError {
+  /** How the origin spells `key`. */
+  name(key: string): string {
     const full = this.prefix + key;
-    return new ConfigError(message, { file: this.origin.file, field: this.origin.field ? this.origin.field(full) : full });
+    return this.origin.field ? this.origin.field(full) : full;
+  }
+
+  fail(key: string, message: string): ConfigError {
+    return new ConfigError(message, { file: this.origin.file, field: this.name(key) });
   }
 
   nested(key: string): Reader | undefined {
@@ -165,11 +170,11 @@ export function parseConfig(raw: unknown, origin: ConfigOrigin = CONFIG_JSON): E
   const numHeads = r.size('num_attention_heads');
   const numKvHeads = r.size('num_key_value_heads', numHeads);
   if (numHeads % numKvHeads !== 0) {
-    throw r.fail('num_attention_heads', `(${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads})`);
+    throw r.fail('num_key_value_heads', `(${numKvHeads}) must divide "${r.name('num_attention_heads')}" (${numHeads})`);
   }
   let headDim: number;
   if (!r.has('head_dim')) {
-    if (hiddenSize % numHeads !== 0) throw r.fail('head_dim', `is missing, and hidden_size ${hiddenSize} is not divisible by num_attention_heads ${numHeads}`);
+    if (hiddenSize % numHeads !== 0) throw r.fail('head_dim', `is missing, and "${r.name('hidden_size')}" ${hiddenSize} is not divisible by "${r.name('num_attention_heads')}" ${numHeads}`);
     headDim = hiddenSize / numHeads;
   } else headDim = r.size('head_dim');
   if (headDim % 2 !== 0) throw r.fail('head_dim', `${headDim} must be even for RoPE`);
@@ -185,7 +190,7 @@ export function parseConfig(raw: unknown, origin: ConfigOrigin = CONFIG_JSON): E
   if (modelType === 'ernie4_5_moe' && cfg.moe_num_experts !== undefined && cfg.moe_num_experts !== null && cfg.moe_num_experts !== 0) {
     const numExperts = r.size('moe_num_experts');
     const topK = r.size('moe_k');
-    if (topK > numExperts) throw r.fail('moe_k', `(${topK}) exceeds moe_num_experts (${numExperts})`);
+    if (topK > numExperts) throw r.fail('moe_k', `(${topK}) exceeds "${r.name('moe_num_experts')}" (${numExperts})`);
     const expertIntermediateSize = r.size('moe_intermediate_size');
     const numShared = r.int('moe_num_shared_experts', 0, MAX_DIM / expertIntermediateSize, 0);
     const layerEndRaw = r.layerIndex('moe_layer_end_index', -1, -1);
@@ -201,6 +206,7 @@ export function parseConfig(raw: unknown, origin: ConfigOrigin = CONFIG_JSON): E
       layerInterval: r.size('moe_layer_interval', 1),
     };
     if (moe.normMin < 0) throw r.fail('moe_norm_min', `must not be negative, got ${moe.normMin}`);
+    if (moe.layerStart >= numLayers) throw r.fail('moe_layer_start_index', `${moe.layerStart} is past the last layer (${numLayers - 1})`);
   }
 
   return {
