@@ -162,7 +162,7 @@ export interface TemplateLimits {
 
 /** Generous for any real chat template: the built-in one takes about 50 steps per message. */
 export const DEFAULT_TEMPLATE_LIMITS: Readonly<TemplateLimits> = Object.freeze({
-  maxSteps: 250_000,
+  maxSteps: 100_000,
   stepsPerMessage: 500,
   // A backstop for work no step counts (a huge regex, a slow filter); steps are the deterministic bound.
   maxMs: 5_000,
