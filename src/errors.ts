@@ -38,6 +38,56 @@ export class FileFormatError extends ErnieError {
 }
 
 /**
+ * A folder has no such file: HTTP 404/410, a soft-404 (an HTML page where a model file was
+ * expected), ENOENT, or not among the files the user picked. A distinct class so loaders can tell
+ * "no such optional file" from real failures. Code is FETCH_FAILED for URLs, BAD_FILE for local files.
+ */
+export class FileNotFoundError extends ErnieError {
+  readonly file: string;
+  constructor(code: 'BAD_FILE' | 'FETCH_FAILED', file: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${file}: ${message}`, options);
+    this.name = 'FileNotFoundError';
+    this.file = file;
+  }
+}
+
+/** Why an HTTP request failed (see src/formats/http.ts). */
+export type HttpFailure =
+  | 'status'   // the server answered with an error status (`status` holds it)
+  | 'network'  // no answer: connection refused or reset, DNS, TLS
+  | 'cors'     // the browser refused to show a cross-origin answer (missing CORS headers)
+  | 'stall'    // no headers or no body bytes within the stall timeout
+  | 'range'    // the server ignored or mangled a Range request
+  | 'protocol'; // an answer that cannot be right (wrong length, wrong Content-Range)
+
+/** An HTTP request that failed for good (after retries where retrying made sense). Code FETCH_FAILED. */
+export class HttpError extends ErnieError {
+  readonly url: string;
+  readonly file: string;
+  readonly failure: HttpFailure;
+  /** HTTP status, 0 when there was no answer. */
+  readonly status: number;
+  /** Whether trying again later may succeed (5xx, 429, network errors, stalls). */
+  readonly retryable: boolean;
+  /** The error answer's headers (e.g. Content-Range of a 416), when there was an answer. */
+  readonly headers?: Headers;
+  constructor(
+    init: { url: string; file: string; failure: HttpFailure; status?: number; retryable?: boolean; headers?: Headers },
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('FETCH_FAILED', `${init.file}: ${message}`, options);
+    this.name = 'HttpError';
+    this.url = init.url;
+    this.file = init.file;
+    this.failure = init.failure;
+    this.status = init.status ?? 0;
+    this.retryable = init.retryable ?? false;
+    if (init.headers) this.headers = init.headers;
+  }
+}
+
+/**
  * A model configuration value out of range or inconsistent. `file` is where it was read from
  * (config.json, a GGUF file, manifest.json) and `field` how that file spells it; the message
  * starts with both, and `detail` is the message without the file.
@@ -81,6 +131,14 @@ export class AbortError extends ErnieError {
   }
 }
 
+/** The AbortError for a fired signal; says "timed out" for AbortSignal.timeout(). */
+export function abortErrorOf(signal: AbortSignal): AbortError {
+  const r: unknown = signal.reason;
+  if (typeof r === 'string') return new AbortError(r);
+  if (r instanceof Error && r.name === 'TimeoutError') return new AbortError(`The operation timed out (AbortSignal): ${r.message}`);
+  return new AbortError();
+}
+
 export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AbortError(typeof signal.reason === 'string' ? signal.reason : undefined);
+  if (signal?.aborted) throw abortErrorOf(signal);
 }

@@ -2,11 +2,11 @@
 // (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
 import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
 import { MissingFileError } from '../errors.js';
-import { ifFound, urlFolder } from '../formats/sources.js';
+import { urlFolder } from '../formats/sources.js';
 import type { FolderSource } from '../formats/source.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
-import { loadErnieFromFolder, readJson } from '../model/ernie45/load.js';
+import { folderFiles, loadErnie, type ModelFiles, openFolderWeights, parseJsonFile } from '../model/ernie45/load.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
@@ -33,29 +33,40 @@ export interface LoadedEngine extends Engine {
   readonly gpu: GpuContext;
 }
 
-export async function loadTokenizer(folder: FolderSource, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
-  const config = (await readJson(folder, 'tokenizer_config.json', signal)) as TokenizerConfig;
-  const tokenizerJson = (await ifFound(() => readJson(folder, 'tokenizer.json', signal))) as object | undefined;
+/**
+ * The tokenizer from a folder or a model's side files (for a package: verified against the
+ * manifest, and only the files it lists are read). tokenizer.json is preferred, else
+ * tokenizer.model (+ added_tokens.json).
+ */
+export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
+  const files = typeof from === 'function' ? folderFiles(from) : from;
+  const json = async (path: string, bytes: Promise<Uint8Array | undefined>) => {
+    const b = await bytes;
+    return b === undefined ? undefined : parseJsonFile(path, b);
+  };
+  const config = (await json('tokenizer_config.json', files.read('tokenizer_config.json', signal))) as TokenizerConfig;
+  const tokenizerJson = (await json('tokenizer.json', files.readOptional('tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
+  let addedTokens: Record<string, number> | undefined;
   if (!tokenizerJson) {
-    tokenizerModel = await ifFound(async () => {
-      const src = folder('tokenizer.model'); // a picked-files folder throws here, not on read
-      return src.read(0, await src.size(), signal);
-    });
+    tokenizerModel = await files.readOptional('tokenizer.model', signal);
     if (!tokenizerModel) throw new MissingFileError('tokenizer.model', 'not found, and there is no tokenizer.json either: the tokenizer folder needs one of them');
+    addedTokens = (await json('added_tokens.json', files.readOptional('added_tokens.json', signal))) as Record<string, number> | undefined;
   }
-  const addedTokens = (await ifFound(() => readJson(folder, 'added_tokens.json', signal))) as Record<string, number> | undefined;
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
 }
 
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  const modelFolder = asFolder(opts.model);
-  const { tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer ?? opts.model), opts.signal);
+  // Open the model first (a package's manifest, or config.json + safetensors headers; no weight
+  // bytes yet): a package's tokenizer and generation config then come from its verified files.
+  const opened = await openFolderWeights(asFolder(opts.model), opts.signal);
+  const { tokenizer, config: tokenizerConfig } = await loadTokenizer(opts.tokenizer !== undefined ? asFolder(opts.tokenizer) : opened.files, opts.signal);
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
-    const { forward } = await loadErnieFromFolder(ctx, modelFolder, opts);
-    const defaults = (await ifFound(() => readJson(modelFolder, 'generation_config.json', opts.signal))) as GenerationDefaults | undefined;
+    const { forward } = await loadErnie(ctx, opened, opts);
+    const generation = await opened.files.readOptional('generation_config.json', opts.signal);
+    const defaults = generation === undefined ? undefined : (parseJsonFile('generation_config.json', generation) as GenerationDefaults);
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
     const dispose = engine.dispose.bind(engine);

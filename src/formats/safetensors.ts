@@ -6,7 +6,10 @@
 import { f16BitsToNumber } from '../quant/f16.js';
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import type { ByteSource, FolderSource } from './source';
-import { FileNotFoundError } from './sources';
+import { FileNotFoundError, isMissingFile, readWholeFile } from './sources';
+
+/** model.safetensors.index.json is refused above this size (a 1,000-shard index is ~10 MB). */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 export const DTYPE_SIZE = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
@@ -38,7 +41,7 @@ export class SafetensorsFile {
   static async open(src: ByteSource, signal?: AbortSignal): Promise<SafetensorsFile> {
     throwIfAborted(signal);
     const file = src.name;
-    const size = await src.size();
+    const size = await src.size(signal);
     if (size < 8) throw new FileFormatError(file, `${size} bytes is too small for a safetensors file (needs an 8-byte header length)`);
     const lenBytes = await src.read(0, 8, signal);
     const headerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
@@ -273,8 +276,8 @@ export interface ModelTensorInfo extends TensorInfo {
  * so names/has/info are synchronous and a broken checkpoint fails at open, not mid-load.
  * No tensor data is read until readRaw/readF32/readRows.
  *
- * Index detection: we try to read model.safetensors.index.json. A FileNotFoundError (HTTP
- * 404/410, ENOENT, not among picked files) means a single-file checkpoint; any other error
+ * Index detection: we try to read model.safetensors.index.json. An absent file (isMissingFile:
+ * HTTP 404/410, soft-404 HTML, S3-style 403, ENOENT, not among picked files) means a single-file checkpoint; any other error
  * (network failure, malformed index) is reported as is.
  */
 export class SafetensorsModel {
@@ -354,10 +357,10 @@ export class SafetensorsModel {
 async function readIndex(folder: FolderSource, signal?: AbortSignal): Promise<Map<string, string> | undefined> {
   let text: string;
   try {
-    const src = folder(INDEX_FILE);
-    text = new TextDecoder().decode(await src.read(0, await src.size(), signal));
+    text = new TextDecoder().decode(await readWholeFile(folder(INDEX_FILE), MAX_INDEX_BYTES, signal));
   } catch (err) {
-    if (err instanceof FileNotFoundError) return undefined;
+    // Absent (404, an SPA fallback's HTML page, an S3-style 403): a single-file checkpoint.
+    if (isMissingFile(err)) return undefined;
     throw err;
   }
   let json: unknown;
