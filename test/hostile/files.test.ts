@@ -149,6 +149,16 @@ describe('sizes that would exhaust memory are bounded by the file before anythin
       await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'f16', out: mem.writer, effort: 'fast' });
       manifest = JSON.parse(new TextDecoder().decode(mem.files.get(MANIFEST_FILE)));
     });
+    test('the layout is canonical: two same-sized tensors swapped in their shard are refused', () => {
+      const m = structuredClone(manifest);
+      const gate = m.tensors.find((t: any) => t.name === 'model.layers.1.mlp.experts.3.gate_proj.weight');
+      const up = m.tensors.find((t: any) => t.name === 'model.layers.1.mlp.experts.3.up_proj.weight');
+      expect(gate.bytes).toBe(up.bytes);
+      [gate.offset, up.offset] = [up.offset, gate.offset];
+      expect(() => validateManifest(m)).toThrow(/tensors "model.layers.1.mlp.experts.3.up_proj.weight" and "model.layers.1.mlp.experts.3.gate_proj.weight" are out of order in "experts\/layer-1\/expert-03.bin"/);
+      expect(validateManifest(structuredClone(manifest)).tensors.size).toBe(manifest.tensors.length);
+    });
+
     test.each([
       ['num_hidden_layers', 1e9],
       ['moe_num_experts', 2 ** 31],

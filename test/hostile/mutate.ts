@@ -40,11 +40,11 @@ export function mutateBytes(r: Rand, bytes: Uint8Array, start = 0, end = bytes.l
     case 4: {
       const n = int(r, 1, 9);
       const ins = Uint8Array.from({ length: n }, () => int(r, 0, 256));
-      return { bytes: Uint8Array.from([...bytes.subarray(0, at), ...ins, ...bytes.subarray(at)]), what: `insert ${n} bytes at ${at}` };
+      return { bytes: concat(bytes.subarray(0, at), ins, bytes.subarray(at)), what: `insert ${n} bytes at ${at}` };
     }
     case 5: {
       const n = int(r, 1, 9);
-      return { bytes: Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + n)]), what: `delete ${n} bytes at ${at}` };
+      return { bytes: concat(bytes.subarray(0, at), bytes.subarray(at + n)), what: `delete ${n} bytes at ${at}` };
     }
     case 6:
       return { bytes: bytes.slice(0, at), what: `truncate at ${at}` };
@@ -62,6 +62,13 @@ export function mutateBytes(r: Rand, bytes: Uint8Array, start = 0, end = bytes.l
       return { bytes: out, what: `copy ${n} bytes over ${at}` };
     }
   }
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, (at += p.length) - p.length);
+  return out;
 }
 
 /** Every path to a node of a JSON value (objects and arrays walked; long arrays sampled). */
