@@ -22,7 +22,7 @@ function timedRender(template: string): { error: unknown; ms: number } {
 describe('hostile templates stop with TEMPLATE_LIMIT naming the file', () => {
   test.each([
     ['range(100000000)', '{% for i in range(100000000) %}x{% endfor %}', /range\(\) of 100000000 items exceeds/, 500],
-    ['10^4 x 10^4 nested loops', '{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}', /more than \d+ steps/, 8000],
+    ['10^4 x 10^4 nested loops', '{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}', /more than 100500 steps/, 8000],
     ['nested loops over a list', '{% set l = range(5000) | list %}{% for i in l %}{% for j in l %}.{% endfor %}{% endfor %}', /more than \d+ steps/, 8000],
     ['a string doubled 40 times', '{% set ns = namespace(s="x") %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}', /a string of \d+ characters exceeds/, 2000],
     ['range(10^24)', '{{ range(100000000 * 100000000 * 100000000) | length }}', /range\(\) of 1e\+24 items/, 500],
