@@ -5,9 +5,10 @@
 //   min_p (relative to the best token); then draw with the host's uniform number u.
 // tau is found by bisection over (0, 1]: each step counts the kept tokens and their mass in
 // one pass over the vocabulary, so no sort is needed. One workgroup does everything.
-// A NaN or infinite logit anywhere in the row writes NON_FINITE (0xffffffff, never a token id)
+// A NaN or +inf logit anywhere in the row writes NON_FINITE (0xffffffff, never a token id)
 // instead of a token; the host turns it into a typed error. NaN is found from the bits, since
-// WGSL lets compilers assume floats are finite.
+// WGSL lets compilers assume floats are finite. -inf is a masked token, as is a row with no
+// finite logit at all (then no token can be drawn, and the result is NON_FINITE too).
 
 struct Params {
   vocab: u32,          // logits to consider (ids >= vocab are padding rows, masked)
@@ -33,16 +34,20 @@ const NON_FINITE = 0xffffffffu;
 
 fn logit(i: u32) -> f32 { return logits[p.row_offset + i]; }
 
-fn is_non_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7f800000u) == 0x7f800000u; }
+// NaN or +inf. -inf is a masked token (it can never be drawn), not an error.
+fn is_bad(v: f32) -> bool {
+  let b = bitcast<u32>(v);
+  return (b & 0x7fffffffu) > 0x7f800000u || b == 0x7f800000u;
+}
 
-// Max over the row (ties resolved to the lowest id) and, in y, 1 if any logit is NaN or infinite.
+// Max over the row (ties resolved to the lowest id) and, in y, 1 if any logit is NaN or +inf.
 fn argmax(lid: u32) -> vec2u {
   var best = -3.4e38;
   var best_i = 0xffffffffu;
   var bad = 0u;
   for (var i = lid; i < p.vocab; i += WG) {
     let v = logit(i);
-    if (is_non_finite(v)) { bad = 1u; }
+    if (is_bad(v)) { bad = 1u; }
     if (v > best) { best = v; best_i = i; }
   }
   red_f[lid] = best;

@@ -35,7 +35,7 @@ export function sample(
   ctx.dispatch(plainPipeline(ctx, 'sample', source), params.buffer, [a.logits, a.result], [1]);
 }
 
-/** What sample() writes instead of a token id when the row holds a NaN or an infinite logit. */
+/** What sample() writes instead of a token id when the row holds a NaN or +inf logit (or nothing but -inf). */
 export const NON_FINITE_TOKEN = 0xffffffff;
 
 /**
