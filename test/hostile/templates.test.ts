@@ -4,6 +4,9 @@
 import { describe, expect, test } from 'vitest';
 import { ErnieError } from '../../src/errors';
 import { ChatTemplate, DEFAULT_TEMPLATE_LIMITS, renderChat } from '../../src/text/chat_template';
+import { createEngine } from '../../src/api/engine';
+import { tinyTokenizer } from '../api/helpers';
+import { ScriptedModel } from '../api/scripted_model';
 import { expectTyped } from './helpers';
 
 const user = [{ role: 'user', content: 'Hello' }];
@@ -63,6 +66,14 @@ describe('a template that renders nothing says so', () => {
     await expectTyped(() => renderChat({ chat_template: '{% if false %}x{% endif %}' }, { messages: user }), {
       code: 'BAD_CONFIG', file: 'tokenizer_config.json', message: /the chat template rendered an empty prompt/,
     });
+  });
+
+  test('through the engine too: a chat request gets BAD_CONFIG before any model work', async () => {
+    const tok = tinyTokenizer();
+    const model = new ScriptedModel([5], tok.eosTokenId!, tok.vocabSize);
+    const engine = createEngine({ model, tokenizer: tok, modelName: 'tiny', kind: 'chat', chatTemplate: '{% if false %}x{% endif %}' });
+    await expectTyped(engine.chat.completions.create({ messages: user }), { code: 'BAD_CONFIG', file: 'tokenizer_config.json', message: /rendered an empty prompt/ });
+    expect(model.cachedTokens()).toEqual([]);
   });
 
   test('a template error names the file and stays BAD_REQUEST', async () => {
