@@ -9,7 +9,7 @@ import { tinyTokenizer } from '../api/helpers';
 import { ScriptedModel } from '../api/scripted_model';
 import { expectTyped } from './helpers';
 
-const user = [{ role: 'user', content: 'Hello' }];
+const user = [{ role: 'user' as const, content: 'Hello' }];
 
 /** Renders a tokenizer_config.json template; returns the error and how long it took. */
 function timedRender(template: string): { error: unknown; ms: number } {
