@@ -1,5 +1,5 @@
 // Bounded rendering of untrusted chat templates (@huggingface/jinja under a budget).
-import { Interpreter, type Template } from '@huggingface/jinja';
+import { Interpreter } from '@huggingface/jinja';
 import { ErnieError } from '../errors';
 
 // Templates come from model files, so they are untrusted: `range(100000000)` or two nested loops
@@ -137,7 +137,7 @@ const stepHook = installStepHook();
  * Renders `template` under `limits`: a TEMPLATE_LIMIT ErnieError naming `file` when it runs past
  * them, a BAD_REQUEST one when the template itself fails (raise_exception, a type error).
  */
-export function renderBounded(template: Template, context: Record<string, unknown>, file: string, limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS): string {
+export function renderBounded(template: { render(items?: Record<string, unknown>): string }, context: Record<string, unknown>, file: string, limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS): string {
   const items = (Array.isArray(context.messages) ? context.messages.length : 0) + (Array.isArray(context.tools) ? context.tools.length : 0);
   const budget = new RenderBudget(limits, file, limits.maxSteps + limits.stepsPerMessage * items);
   const outer = active;
