@@ -6,11 +6,12 @@ export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } 
 export * from './api/index.js';
 
 // Errors
-export { ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, type ErrorCode } from './errors.js';
+export { ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, type ErrorCode, type HttpFailure } from './errors.js';
 
 // Files
 export type { ByteSource, FolderSource } from './formats/source.js';
-export { fromArrayBuffer, fromBlob, fromUrl, urlFolder, blobFolder, FileNotFoundError } from './formats/sources.js';
+export { fromArrayBuffer, fromBlob, fromUrl, urlFolder, blobFolder, FileNotFoundError, isMissingFile, type UrlOptions, type UrlFolderOptions } from './formats/sources.js';
+export { httpRequest, bodyChunks, type HttpOptions, type HttpRequestOptions, type RetryPolicy, type RetryEvent, type ByteRange } from './formats/http.js';
 export { SafetensorsFile, SafetensorsModel } from './formats/safetensors.js';
 export { GgufFile } from './formats/gguf.js';
 

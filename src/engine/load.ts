@@ -36,7 +36,7 @@ export interface LoadedEngine extends Engine {
 /**
  * The tokenizer from a folder or a model's side files (for a package: verified against the
  * manifest, and only the files it lists are read). tokenizer.json is preferred, else
- * tokenizer.model (+ added_tokens.json).
+ * tokenizer.model (+ added_tokens.json); chat_template.jinja, when there is one, is the template.
  */
 export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: AbortSignal): Promise<{ tokenizer: ErnieTokenizer; config: TokenizerConfig }> {
   const files = typeof from === 'function' ? folderFiles(from) : from;
@@ -44,7 +44,11 @@ export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: Ab
     const b = await bytes;
     return b === undefined ? undefined : parseJsonFile(path, b);
   };
-  const config = (await json('tokenizer_config.json', files.read('tokenizer_config.json', signal))) as TokenizerConfig;
+  let config = (await json('tokenizer_config.json', files.read('tokenizer_config.json', signal))) as TokenizerConfig;
+  // A chat_template.jinja beside it (newer HF repos, packages converted from them) is the
+  // template, as in transformers. A plain folder is only probed when the config has none.
+  const jinja = files.listsFiles || config?.chat_template === undefined ? await files.readOptional('chat_template.jinja', signal) : undefined;
+  if (jinja) config = { ...config, chat_template: new TextDecoder().decode(jinja) };
   const tokenizerJson = (await json('tokenizer.json', files.readOptional('tokenizer.json', signal))) as object | undefined;
   let tokenizerModel: Uint8Array | undefined;
   let addedTokens: Record<string, number> | undefined;

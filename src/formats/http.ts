@@ -301,12 +301,15 @@ async function tryOnce(url: string, file: string, opts: HttpRequestOptions): Pro
       }
     }
     if (method === 'HEAD' || !res.body) {
+      // Drain a HEAD's (empty) body: a browser counts a response left unread or cancelled as an
+      // aborted request.
+      await res.arrayBuffer().catch(() => undefined);
       release();
-      await discard(res);
       return new Response(null, { status: res.status, statusText: res.statusText, headers: res.headers });
     }
     const reader = res.body.getReader();
     let first: Uint8Array | undefined;
+    let received = 0;
     // Sniff the first bytes of a body that starts at the file's beginning: an SPA fallback may
     // send its index.html without a text/html type.
     if (rejectHtml && (res.status === 200 || opts.range?.start === 0 || !opts.range)) {
@@ -324,7 +327,7 @@ async function tryOnce(url: string, file: string, opts: HttpRequestOptions): Pro
         throw softNotFound(url, file);
       }
     }
-    let received = first?.byteLength ?? 0;
+    received = first?.byteLength ?? 0;
     function bodyError(err: unknown): ErnieError {
       if (user?.aborted) return abortErrorOf(user);
       if (stalled) return stallError('data');
@@ -381,7 +384,8 @@ async function statusError(res: Response, url: string, file: string, fail: (f: H
   const what = `HTTP ${s}${res.statusText ? ' ' + res.statusText : ''} from ${url}`;
   const extra = { status: s, headers: res.headers };
   if (s === 404 || s === 410) return new FileNotFoundError('FETCH_FAILED', file, `not found at ${url} (HTTP ${s})`);
-  if (s === 429 || s >= 500) return fail('status', true, what, extra);
+  // 501 Not Implemented and 505 are answers about the request, not passing trouble.
+  if (s === 429 || (s >= 500 && s !== 501 && s !== 505)) return fail('status', true, what, extra);
   if (s === 401) return fail('status', false, `${what}: the host wants credentials (for a gated Hugging Face model pass headers: { Authorization: 'Bearer <token>' })`, extra);
   if (s === 403) return fail('status', false, `${what}: access denied (S3-style hosts answer 403 for files that do not exist; gated models need an Authorization header)`, extra);
   if (s === 416) return fail('range', false, `${what}: the requested byte range is outside the file`, extra);

@@ -114,7 +114,10 @@ export function fromUrl(url: string, opts: UrlOptions & { file?: string } = {}):
       if (total !== undefined) return total; // an empty file: "bytes */0"
       throw err;
     }
-    await discard(res);
+    // Read the one byte of a 206 (cancelling it would show as an aborted request in a browser);
+    // a 200 is the whole file: drop it.
+    if (res.status === 206) await readBody(res, { maxBytes: 1, signal, file, url }).catch(() => undefined);
+    else await discard(res);
     const total = res.status === 206 ? contentRange(res)?.total : parseLength(res.headers.get('Content-Length'));
     if (total !== undefined) return total;
     throw new HttpError(
@@ -181,6 +184,7 @@ export function fromUrl(url: string, opts: UrlOptions & { file?: string } = {}):
             `the server ignored the HTTP Range request for ${url} (answered 200 with the whole file). The model host must support Range requests (206 Partial Content) so weights can be read in pieces`,
           );
         }
+        known ??= whole;
       } else {
         try {
           learn(res, offset, length);
@@ -224,17 +228,35 @@ export function fromUrl(url: string, opts: UrlOptions & { file?: string } = {}):
   return { name: url, size, read, readAll };
 }
 
+export interface UrlFolderOptions extends UrlOptions {
+  /**
+   * The folder's files, when the caller knows them: any other path is absent (FileNotFoundError)
+   * without a request, so probes for optional files cost nothing and a browser logs no 404s.
+   */
+  files?: readonly string[];
+}
+
 /** A model folder on a web server (e.g. "https://huggingface.co/org/model/resolve/main/"). */
-export function urlFolder(baseUrl: string, opts: UrlOptions = {}): FolderSource {
+export function urlFolder(baseUrl: string, opts: UrlFolderOptions = {}): FolderSource {
   // Keep a query string (signed URLs, ?download=true) after the joined path.
   const q = baseUrl.indexOf('?');
   const base = q < 0 ? baseUrl : baseUrl.slice(0, q);
   const query = q < 0 ? '' : baseUrl.slice(q);
   const prefix = base.endsWith('/') ? base : base + '/';
+  const { files, ...urlOpts } = opts;
+  const listed = files ? new Set(files) : undefined;
   return (relativePath) => {
     const path = relativePath.split('/').map(encodeURIComponent).join('/');
-    return fromUrl(prefix + path + query, opts);
+    const url = prefix + path + query;
+    if (listed && !listed.has(relativePath)) return absent(url, relativePath, `not among the files given for ${prefix}`);
+    return fromUrl(url, { ...urlOpts, file: relativePath });
   };
+}
+
+/** A source for a file known not to exist: every call fails with FileNotFoundError, no request made. */
+function absent(name: string, file: string, why: string): ByteSource {
+  const fail = () => Promise.reject(new FileNotFoundError('FETCH_FAILED', file, why));
+  return { name, size: fail, read: fail, readAll: fail };
 }
 
 /**

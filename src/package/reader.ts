@@ -97,6 +97,16 @@ export class ErniePackage {
     return dequantizeRows(tensor.layout, bytes, rows, cols);
   }
 
+  /** The manifest entry of shard `file`, or undefined when the package has none. */
+  shardInfo(file: string): ManifestShard | undefined {
+    return this.valid.shards.get(file);
+  }
+
+  /** The shard of layer `layer`'s routed expert `expert`, or undefined when there is none. */
+  findExpertShard(layer: number, expert: number): ManifestShard | undefined {
+    return this.valid.expertShards.get(`${layer}/${expert}`);
+  }
+
   /** The manifest entries of every shard, core shards first, in manifest order. */
   shards(): ManifestShard[] {
     const all = [...this.valid.shards.values()];

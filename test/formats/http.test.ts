@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import { AbortError, FileNotFoundError, HttpError } from '../../src/errors';
 import { httpRequest, parseContentRange, parseRetryAfter, readBody } from '../../src/formats/http';
 import { fromUrl, ifFound, urlFolder } from '../../src/formats/sources';
+import { loadEngine } from '../../src/engine/load';
 import { serveBytes, SPA_INDEX, startServer, type TestServer } from '../helpers/http_server';
 
 const DATA = Uint8Array.from({ length: 4000 }, (_, i) => (i * 31 + 7) & 0xff);
@@ -32,6 +33,8 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
           return void res.writeHead(200, { 'Content-Type': 'text/html' }).end(SPA_INDEX);
         case 'spa-untyped': // ... even without a text/html type
           return void res.writeHead(200, { 'Content-Type': 'application/octet-stream' }).end(SPA_INDEX);
+        case 'head501': // HEAD not implemented
+          return req.method === 'HEAD' ? void res.writeHead(501).end() : serveBytes(req, res, DATA);
         case 'norange':
           return void res.writeHead(200, { 'Content-Length': DATA.length }).end(DATA);
         case 'flaky': // three 500s, then a correct answer
@@ -114,6 +117,14 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     expect((err as Error).message).toContain(`${srv.base}/always500/data.bin`);
     expect((err as Error).message).toContain('gave up after 3 tries');
     expect(count('/always500/data.bin')).toBe(3);
+    // The default policy: 4 retries (5 tries).
+    await httpRequest(`${srv.base}/always500/default.bin`, { retry: { baseDelayMs: 1, maxDelayMs: 2 } }).catch(() => undefined);
+    expect(count('/always500/default.bin')).toBe(5);
+  });
+
+  it('takes the size from a one-byte ranged GET when HEAD is refused (501 is not retried)', async () => {
+    expect(await fromUrl(`${srv.base}/head501/data.bin`, FAST).size()).toBe(DATA.length);
+    expect(srv.requests.filter((r) => r.path === '/head501/data.bin').map((r) => `${r.method} ${r.range ?? ''}`)).toEqual(['HEAD ', 'GET bytes=0-0']);
   });
 
   it('never retries other 4xx', async () => {
@@ -135,6 +146,10 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     expect(delays).toEqual([1000]);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
     expect((await readBody(res)).length).toBe(DATA.length);
+    // A Retry-After longer than maxDelayMs waits maxDelayMs.
+    const capped: number[] = [];
+    await readBody(await httpRequest(`${srv.base}/busy/capped.bin`, { retry: { baseDelayMs: 5, maxDelayMs: 50 }, onRetry: (e) => capped.push(e.delayMs) }));
+    expect(capped).toEqual([50]);
     expect(parseRetryAfter('120')).toBe(120_000);
     expect(parseRetryAfter(new Date(Date.UTC(2030, 0, 1, 0, 0, 30)).toUTCString(), Date.UTC(2030, 0, 1))).toBe(30_000);
     expect(parseRetryAfter('soon')).toBeUndefined();
@@ -152,6 +167,13 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     const err = await fromUrl(`${srv.base}/hang/data.bin`).size(AbortSignal.timeout(300)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AbortError);
     expect((err as Error).message).toMatch(/timed out/);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('loadEngine with AbortSignal.timeout against a host that never answers settles promptly', async () => {
+    const t0 = Date.now();
+    const err = await loadEngine({ model: `${srv.base}/hang/model/`, signal: AbortSignal.timeout(300) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AbortError);
     expect(Date.now() - t0).toBeLessThan(2000);
   });
 
@@ -191,6 +213,17 @@ describe('httpRequest and fromUrl against a misbehaving server', () => {
     const err = await fromUrl(`${srv.base}/wrongoffset/data.bin`, FAST).read(100, 10).catch((e: unknown) => e);
     expect((err as HttpError).failure).toBe('range');
     expect((err as Error).message).toContain('sent bytes from 0');
+  });
+
+  it('a folder given its file list answers other paths as absent without a request', async () => {
+    const folder = urlFolder(`${srv.base}/ok/`, { files: ['data.bin'] });
+    const before = srv.requests.length;
+    expect(await ifFound(() => folder('added_tokens.json').readAll!(1 << 20))).toBeUndefined();
+    const err = await folder('tokenizer.json').size().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileNotFoundError);
+    expect((err as Error).message).toContain(`tokenizer.json: not among the files given for ${srv.base}/ok/`);
+    expect(srv.requests.length).toBe(before);
+    expect(Array.from(await folder('data.bin').read(0, 3))).toEqual(Array.from(DATA.subarray(0, 3)));
   });
 
   it('parses Content-Range strictly', () => {

@@ -27,12 +27,14 @@ export interface ModelFiles {
   read(path: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** An optional file's bytes, or undefined when the model has none. */
   readOptional(path: string, signal?: AbortSignal): Promise<Uint8Array | undefined>;
+  /** True when absent files are known without a request (a package's manifest lists them). */
+  readonly listsFiles: boolean;
 }
 
 /** Side files of a plain folder, probed. */
 export function folderFiles(folder: FolderSource): ModelFiles {
   const read = (path: string, signal?: AbortSignal) => readWholeFile(folder(path), MAX_SIDE_FILE_BYTES, signal);
-  return { read, readOptional: (path, signal) => ifFound(() => read(path, signal)) };
+  return { read, readOptional: (path, signal) => ifFound(() => read(path, signal)), listsFiles: false };
 }
 
 /** A JSON file's value; malformed JSON is a FileFormatError naming the file. */
@@ -76,6 +78,7 @@ export async function openFolderWeights(folder: FolderSource, signal?: AbortSign
     const files: ModelFiles = {
       read: (path, s) => pkg.readFile(path, s),
       readOptional: async (path, s) => (pkg.fileInfo(path) ? pkg.readFile(path, s) : undefined),
+      listsFiles: true,
     };
     return { format: 'package', config, weights, files };
   } catch (err) {
