@@ -4,6 +4,7 @@
 export type ErrorCode =
   | 'BAD_CONFIG'          // config.json missing fields, unknown model_type, inconsistent sizes
   | 'BAD_FILE'            // a malformed, truncated or hostile file (safetensors, GGUF, manifest)
+  | 'BAD_IMAGE'           // an image that cannot be decoded, or whose size or shape is out of bounds
   | 'MISSING_TENSOR'      // a weight the config needs is not in the checkpoint
   | 'MISSING_FILE'        // a file the model needs (tokenizer, config) is not in its folder
   | 'SHAPE_MISMATCH'      // a tensor whose shape disagrees with the config
@@ -92,6 +93,16 @@ export class HttpError extends ErnieError {
  * (config.json, a GGUF file, manifest.json) and `field` how that file spells it; the message
  * starts with both, and `detail` is the message without the file.
  */
+/** An image that is not PNG/JPEG, is truncated, or whose size is out of bounds. `source` names it. */
+export class ImageError extends ErnieError {
+  readonly source: string;
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super('BAD_IMAGE', `${source}: ${message}`, options);
+    this.name = 'ImageError';
+    this.source = source;
+  }
+}
+
 export class ConfigError extends ErnieError {
   readonly file: string | undefined;
   readonly field: string | undefined;

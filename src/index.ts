@@ -27,7 +27,9 @@ export { ErnieForward } from './model/ernie45/forward.js';
 export { loadWeights, type WeightSource, type LoadProgress } from './model/ernie45/weights.js';
 export { openGgufWeights } from './model/ernie45/gguf_source.js';
 export { GpuLanguageModel } from './engine/gpu_model.js';
-export type { LanguageModel, SamplingParams } from './engine/language_model.js';
+export type { LanguageModel, SampleStep } from './engine/language_model.js';
+export { resolveSampling, samplingFromGenerationConfig, SAMPLING_OFF } from './sampling/params.js';
+export type { SamplingParams, ResolvedSampling } from './sampling/params.js';
 export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
 

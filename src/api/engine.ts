@@ -35,6 +35,7 @@ import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
 import type { SchemaNode } from '../sampling/json_schema';
 import { randomSeed } from '../sampling/rng';
+import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
 import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
@@ -44,19 +45,8 @@ import type {
   CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
 } from './types';
 import {
-  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedSampling, type ValidationContext,
+  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ValidationContext,
 } from './validate';
-
-/** Sampling defaults, e.g. from the model's generation_config.json. Requests override them. */
-export interface GenerationDefaults {
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  repetition_penalty?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
-}
 
 export interface EngineOptions {
   model: LanguageModel;
@@ -71,7 +61,8 @@ export interface EngineOptions {
   chatTemplate?: string;
   /** Whether image parts are accepted (vision models). Default false. */
   vision?: boolean;
-  defaults?: GenerationDefaults;
+  /** Sampling defaults (e.g. samplingFromGenerationConfig of generation_config.json); a request's own fields win. */
+  defaults?: SamplingParams;
 }
 
 export interface ChatCompletions {
@@ -125,7 +116,7 @@ export class Engine {
   private readonly template: ChatTemplate | null;
   private readonly queue = new RequestQueue();
   private readonly ctx: ValidationContext;
-  private readonly defaults: GenerationDefaults;
+  private readonly defaults: SamplingParams;
   private disposed = false;
 
   constructor(options: EngineOptions) {
@@ -307,7 +298,7 @@ export class Engine {
   }
 
   /** Resolves defaults and checks the context length. `defaultMax` null: fill the context. */
-  private prepare(n: NormalizedSampling, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null): Prepared {
+  private prepare(n: NormalizedCommon, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null): Prepared {
     const ctxLen = this.model.contextLength;
     const room = ctxLen - promptIds.length;
     let maxTokens: number;
@@ -318,18 +309,11 @@ export class Engine {
       if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen);
       maxTokens = defaultMax === null ? room : Math.min(defaultMax, room);
     }
-    const d = this.defaults;
     const job: GenJob = {
       promptIds,
       maxTokens,
       seed: n.seed ?? randomSeed(),
-      temperature: n.temperature ?? d.temperature ?? 1,
-      topP: n.topP ?? d.top_p ?? 1,
-      topK: n.topK ?? d.top_k ?? 0,
-      minP: n.minP ?? d.min_p ?? 0,
-      frequencyPenalty: n.frequencyPenalty !== 0 ? n.frequencyPenalty : (d.frequency_penalty ?? 0),
-      presencePenalty: n.presencePenalty !== 0 ? n.presencePenalty : (d.presence_penalty ?? 0),
-      repetitionPenalty: n.repetitionPenalty !== 1 ? n.repetitionPenalty : (d.repetition_penalty ?? 1),
+      sampling: resolveSampling(n.sampling, this.defaults),
       logitBias: n.logitBias,
       stop: n.stop,
       stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],

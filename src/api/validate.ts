@@ -1,9 +1,11 @@
 // Request validation: every malformed request is refused before it touches the model, with a
 // BadRequestError whose `param` names the field and whose message says what to send instead.
-// The result is a normalized form the engine reads without further checks (null = default).
+// The result is a normalized form the engine reads without further checks (null or an absent
+// sampling field = unset: the engine's resolve step fills it from the model's defaults).
 
 import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
+import type { SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
 
 /** What the validator needs to know about the loaded model. */
@@ -17,18 +19,14 @@ export interface ValidationContext {
 
 export type ToolChoiceNorm = 'none' | 'auto' | 'required' | { name: string };
 
-export interface NormalizedSampling {
+/** What chat and completion requests share, checked. Absent sampling fields stay undefined (unset). */
+export interface NormalizedCommon {
   maxTokens: number | null;
-  temperature: number | null;
-  topP: number | null;
-  topK: number | null;
-  minP: number | null;
+  /** The request's own sampling fields; the engine resolves them against the model's defaults. */
+  sampling: SamplingParams;
   seed: number | null;
   stop: string[];
   stopTokenIds: number[];
-  frequencyPenalty: number;
-  presencePenalty: number;
-  repetitionPenalty: number;
   logitBias: Map<number, number>;
   stream: boolean;
   includeUsage: boolean;
@@ -37,7 +35,7 @@ export interface NormalizedSampling {
   json: SchemaNode | null;
 }
 
-export interface NormalizedChatRequest extends NormalizedSampling {
+export interface NormalizedChatRequest extends NormalizedCommon {
   messages: ChatMessage[];
   /** Tools the template is given (null when none, or tool_choice 'none'). */
   tools: ToolDefinition[] | null;
@@ -47,7 +45,7 @@ export interface NormalizedChatRequest extends NormalizedSampling {
   enableThinking: boolean | undefined;
 }
 
-export interface NormalizedCompletionRequest extends NormalizedSampling {
+export interface NormalizedCompletionRequest extends NormalizedCommon {
   prompt: string | number[];
   echo: boolean;
 }
@@ -127,7 +125,7 @@ function checkKeys(r: Record<string, unknown>, known: Set<string>): void {
   }
 }
 
-function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedSampling, 'json'> {
+function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json'> {
   if (given(r.model)) {
     if (typeof r.model !== 'string') fail('model', `must be a string, got ${describe(r.model)}`);
     if (r.model !== ctx.modelName) fail('model', `"${r.model}" is not loaded; this engine serves "${ctx.modelName}" (pass that, or leave model out)`);
@@ -172,9 +170,9 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     stopTokenIds = (r.stop_token_ids as unknown[]).map((v, i) => tokenId(v, `stop_token_ids[${i}]`));
   }
 
-  const frequencyPenalty = number(r, 'frequency_penalty', -2, 2) ?? 0;
-  const presencePenalty = number(r, 'presence_penalty', -2, 2) ?? 0;
-  const repetitionPenalty = number(r, 'repetition_penalty', 0, Infinity, { loOpen: true }) ?? 1;
+  const frequencyPenalty = number(r, 'frequency_penalty', -2, 2);
+  const presencePenalty = number(r, 'presence_penalty', -2, 2);
+  const repetitionPenalty = number(r, 'repetition_penalty', 0, Infinity, { loOpen: true });
 
   const logitBias = new Map<number, number>();
   if (given(r.logit_bias)) {
@@ -216,10 +214,22 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
   if (given(r.top_logprobs)) fail('top_logprobs', 'log probabilities are not supported; leave top_logprobs out');
   if (given(r.user) && typeof r.user !== 'string') fail('user', `must be a string, got ${describe(r.user)}`);
 
+  // Only what the request sets: an explicit "off" (repetition_penalty 1, top_k 0) is kept and
+  // overrides the model's defaults; an absent field is left for them.
+  const sampling: SamplingParams = {};
+  const set = (k: keyof SamplingParams, v: number | null) => {
+    if (v !== null) sampling[k] = v;
+  };
+  set('temperature', temperature);
+  set('topP', topP);
+  set('topK', topK);
+  set('minP', minP);
+  set('repetitionPenalty', repetitionPenalty);
+  set('frequencyPenalty', frequencyPenalty);
+  set('presencePenalty', presencePenalty);
   return {
     maxTokens: maxTokens ?? maxCompletion,
-    temperature, topP, topK, minP, seed, stop, stopTokenIds,
-    frequencyPenalty, presencePenalty, repetitionPenalty, logitBias,
+    sampling, seed, stop, stopTokenIds, logitBias,
     stream, includeUsage, signal,
   };
 }

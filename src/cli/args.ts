@@ -12,6 +12,8 @@ export type FlagSpec =
   | { kind: 'choice'; choices: readonly string[] }
   /** Comma-separated non-negative integers (token ids). */
   | { kind: 'ids' }
+  /** A string that may be given more than once ("--image a.png --image b.png"), kept in order. */
+  | { kind: 'list' }
   /** Takes no value. */
   | { kind: 'switch' };
 
@@ -29,7 +31,7 @@ export class UsageError extends ErnieError {
   }
 }
 
-export type FlagValue = string | number | number[] | boolean;
+export type FlagValue = string | number | number[] | string[] | boolean;
 
 export interface ParsedArgs {
   positional: string[];
@@ -54,7 +56,7 @@ export function parseFlags(command: string, argv: readonly string[], table: Flag
       const known = Object.keys(table).map((k) => `--${k}`).join(', ');
       throw new UsageError(`unknown flag ${flag} for "${command}"${suggest(name, table)} (known: ${known || 'none'})`, flag);
     }
-    if (flags.has(name)) throw new UsageError(`${flag} is given twice`, flag);
+    if (flags.has(name) && spec.kind !== 'list') throw new UsageError(`${flag} is given twice`, flag);
     if (spec.kind === 'switch') {
       if (eq >= 0) throw new UsageError(`${flag} takes no value`, flag);
       flags.set(name, true);
@@ -68,12 +70,15 @@ export function parseFlags(command: string, argv: readonly string[], table: Flag
       if (text === undefined || text.startsWith('--')) throw new UsageError(`${flag} needs a value`, flag);
       i++;
     }
-    flags.set(name, parseValue(flag, text, spec));
+    if (spec.kind === 'list') {
+      if (text === '') throw new UsageError(`${flag} needs a non-empty value`, flag);
+      flags.set(name, [...((flags.get(name) as string[] | undefined) ?? []), text]);
+    } else flags.set(name, parseValue(flag, text, spec));
   }
   return { positional, flags };
 }
 
-function parseValue(flag: string, text: string, spec: Exclude<FlagSpec, { kind: 'switch' }>): FlagValue {
+function parseValue(flag: string, text: string, spec: Exclude<FlagSpec, { kind: 'switch' | 'list' }>): FlagValue {
   switch (spec.kind) {
     case 'string':
       if (text === '') throw new UsageError(`${flag} needs a non-empty value`, flag);
@@ -136,6 +141,10 @@ export class Flags {
   }
   ids(name: string): number[] | undefined {
     return this.map.get(name) as number[] | undefined;
+  }
+  /** A repeatable flag's values, in order ([] when absent). */
+  list(name: string): string[] {
+    return (this.map.get(name) as string[] | undefined) ?? [];
   }
   /** The value of a flag the command cannot run without. */
   required<T extends FlagValue>(name: string, example: string): T {

@@ -3,8 +3,11 @@
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
+//   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
+// logits and generate take `--image a.png` (repeatable) for an ERNIE-4.5-VL folder: the ids then hold, per
+// image in order, its start token, one placeholder per merged patch and its end token.
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ErnieError, MissingFileError } from '../errors.js';
 import { acquireDevice } from '../gpu/device.js';
@@ -24,50 +27,50 @@ import { type FlagTable, Flags, UsageError, parseFlags } from './args.js';
 import { Rng } from '../sampling/rng.js';
 import { loadEngine } from '../engine/load.js';
 import type { ChatMessageParam } from '../api/types.js';
+import { decodeImage } from '../image/decode.js';
+import { isVlFolder, loadErnieVlFromFolder } from '../model/ernie45_vl/load.js';
+import { preprocessImage } from '../model/ernie45_vl/preprocess.js';
 
 const MODEL = '<model-folder | file.gguf>';
+const SAMPLING = {
+  'max-tokens': { kind: 'int', min: 1 },
+  temperature: { kind: 'number', min: 0 },
+  'top-k': { kind: 'int', min: 0 },
+  'top-p': { kind: 'number', min: 0, max: 1 },
+  seed: { kind: 'int', min: 0 },
+} as const;
 
-/** Each command: its usage line and the flags it takes (kind and range, checked before it runs). */
+/** Each command: its usage lines and the flags it takes (kind and range, checked before it runs). */
 const COMMANDS = {
   logits: {
-    usage: `logits   ${MODEL} --ids 5,17,33 --out logits.npy`,
-    flags: { ids: { kind: 'ids' }, out: { kind: 'string' } },
+    usage: [`logits   ${MODEL} --ids 5,17,33 [--image a.png ...] --out logits.npy`],
+    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, out: { kind: 'string' } },
   },
   generate: {
-    usage: `generate ${MODEL} --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]`,
-    flags: {
-      ids: { kind: 'ids' },
-      'max-tokens': { kind: 'int', min: 1 },
-      temperature: { kind: 'number', min: 0 },
-      'top-k': { kind: 'int', min: 0 },
-      'top-p': { kind: 'number', min: 0, max: 1 },
-      seed: { kind: 'int', min: 0 },
-    },
+    usage: [`generate ${MODEL} --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]`],
+    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, ...SAMPLING },
   },
   chat: {
-    usage: 'chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]',
-    flags: {
-      prompt: { kind: 'string' },
-      tokenizer: { kind: 'string' },
-      system: { kind: 'string' },
-      'max-tokens': { kind: 'int', min: 1 },
-      temperature: { kind: 'number', min: 0 },
-      seed: { kind: 'int', min: 0 },
-    },
+    usage: ['chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]'],
+    flags: { prompt: { kind: 'string' }, tokenizer: { kind: 'string' }, system: { kind: 'string' }, 'max-tokens': SAMPLING['max-tokens'], temperature: SAMPLING.temperature, seed: SAMPLING.seed },
   },
   convert: {
-    usage: 'convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>',
+    usage: [
+      'convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>',
+      'convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)',
+    ],
     flags: {
       experts: { kind: 'choice', choices: ['q2', 'q4'] },
       core: { kind: 'choice', choices: ['q4', 'f16'] },
       head: { kind: 'choice', choices: ['q4', 'q6', 'q8', 'f16'] },
+      keep: { kind: 'switch' },
       out: { kind: 'string' },
     },
   },
-} satisfies Record<string, { usage: string; flags: FlagTable }>;
+} satisfies Record<string, { usage: string[]; flags: FlagTable }>;
 type Command = keyof typeof COMMANDS;
 
-const USAGE = `usage:\n${Object.values(COMMANDS).map((c) => `  ernie-webgpu ${c.usage}`).join('\n')}`;
+const USAGE = `usage:\n${Object.values(COMMANDS).flatMap((c) => c.usage).map((u) => `  ernie-webgpu ${u}`).join('\n')}`;
 
 /** Whether `path` is a directory; a path that does not exist is a MissingFileError naming it. */
 async function isDirectory(path: string): Promise<boolean> {
@@ -76,12 +79,6 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch (cause) {
     throw new MissingFileError(path, 'does not exist', { cause });
   }
-}
-
-async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
-  if (await isDirectory(path)) return openFolderWeights(nodeFolder(path));
-  if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
-  throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
 }
 
 /** The command and its checked arguments; a UsageError for anything the tables do not allow. */
@@ -98,12 +95,21 @@ function parseCommandLine(argv: string[]): { command: Command; modelPath: string
   return { command: command as Command, modelPath: positional[0]!, flags: new Flags(flags) };
 }
 
+async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+  if (await isDirectory(path)) return openFolderWeights(nodeFolder(path));
+  if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
+  throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const { command, modelPath, flags } = parseCommandLine(argv);
   if (command === 'chat') return chat(modelPath, flags);
   if (command === 'convert') return convert(modelPath, flags);
   const ids = flags.required<number[]>('ids', '5,17,33');
   const out = command === 'logits' ? flags.required<string>('out', 'logits.npy') : undefined;
+  const images = flags.list('image');
+  if ((await isDirectory(modelPath)) && (await isVlFolder(nodeFolder(modelPath)))) return vl(modelPath, ids, images, out, flags);
+  if (images.length) throw new ErnieError('BAD_REQUEST', `--image needs an ERNIE-4.5-VL model; ${modelPath} is a text-only model`);
   // Files first: a bad model fails before the GPU is set up.
   const { config, weights: source } = await openModel(modelPath);
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
@@ -148,6 +154,36 @@ async function main(argv: string[]): Promise<void> {
   ctx.destroy();
 }
 
+/** logits / generate on an ERNIE-4.5-VL checkpoint folder, with the --image files preprocessed as HF does. */
+async function vl(modelPath: string, ids: number[], imagePaths: string[], out: string | undefined, flags: Flags): Promise<void> {
+  const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
+  const { config, preprocessor, forward } = await loadErnieVlFromFolder(ctx, nodeFolder(modelPath));
+  const images = imagePaths.map((path) => preprocessImage(decodeImage(readFileSync(path), { source: path }), preprocessor, path));
+  const V = config.text.vocabSize;
+  if (out !== undefined) {
+    const { logits } = await forward.prefill(ids, images, { allLogits: true });
+    writeFileSync(out, npyFloat32(logits!, [ids.length, V]));
+    console.log(`wrote ${out}: float32 [${ids.length}, ${V}]`);
+  } else {
+    const maxTokens = flags.number('max-tokens') ?? 24;
+    const options = { temperature: flags.number('temperature') ?? 0, topK: flags.number('top-k') ?? 0, topP: flags.number('top-p') ?? 1 };
+    const rng = new Rng(flags.number('seed') ?? 0);
+    const result = ctx.createBuffer('next token', 4);
+    await forward.prefill(ids, images);
+    const generated: number[] = [];
+    for (let i = 0; i < maxTokens; i++) {
+      sample(ctx, { logits: forward.logitsBuffer, row: 0, vocab: V, result, options, u: rng.uniform() });
+      const id = checkSampled((await ctx.readU32(result, 0, 1))[0]!, V, ids.length + i);
+      generated.push(id);
+      if (config.text.eosTokenIds.includes(id) || i === maxTokens - 1) break;
+      await forward.decode([id]);
+    }
+    console.log(`prompt ids:    ${ids.join(' ')}`);
+    console.log(`generated ids: ${generated.join(' ')}`);
+  }
+  ctx.destroy();
+}
+
 /** Stream one chat completion through the OpenAI-style Engine. */
 async function chat(modelPath: string, flags: Flags): Promise<void> {
   const prompt = flags.required<string>('prompt', '"Hello"');
@@ -187,6 +223,7 @@ async function convert(input: string, flags: Flags): Promise<void> {
     experts: experts as 'q2' | 'q4',
     core: core as 'q4' | 'f16',
     head: flags.string('head') as 'q4' | 'q6' | 'q8' | 'f16' | undefined,
+    keep: flags.has('keep'),
     out: nodeDirectoryWriter(out),
     onProgress: (p) => {
       const step = Math.floor((20 * p.tensorsDone) / p.tensorsTotal); // every 5%
@@ -198,6 +235,9 @@ async function convert(input: string, flags: Flags): Promise<void> {
   const bpw = report.bitsPerWeight;
   console.log(`wrote ${out}: ${report.files.length} files, ${(report.packageBytes / 2 ** 20).toFixed(2)} MiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`bits per weight: experts ${bpw.experts.toFixed(3)}, core ${bpw.core.toFixed(3)}, all matrices ${bpw.matrices.toFixed(3)}`);
+  const kept = report.tensors.filter((t) => t.action === 'copied').length;
+  const widened = report.tensors.filter((t) => t.action === 'widened').length;
+  if (flags.has('keep')) console.log(`kept as in the GGUF: ${kept} tensors${widened ? `; BF16 widened to f32: ${widened}` : ''}`);
   if (report.requantized.length) console.log(`re-quantized from GGUF: ${report.requantized.length} tensors (e.g. ${report.requantized[0].name}: ${report.requantized[0].from} -> ${report.requantized[0].to})`);
 }
 

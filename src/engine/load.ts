@@ -1,9 +1,17 @@
-// From files to a ready Engine: read config + weights + tokenizer from model folders
-// (URLs, picked files, or directories in Node), upload to the GPU, wrap in the OpenAI-style API.
-import { createEngine, type Engine, type GenerationDefaults } from '../api/engine.js';
+// From files to a ready Engine: read config + weights + tokenizer from a model folder (a URL,
+// picked files, or a directory in Node) or from one GGUF file (a File the user picked, a URL
+// ending in .gguf, any ByteSource), upload to the GPU, wrap in the OpenAI-style API.
+import { createEngine, type Engine } from '../api/engine.js';
+import { samplingFromGenerationConfig } from '../sampling/params.js';
 import { MissingFileError } from '../errors.js';
-import { urlFolder } from '../formats/sources.js';
-import type { FolderSource } from '../formats/source.js';
+import { fromBlob, fromUrl, urlFolder } from '../formats/sources.js';
+import type { ByteSource, FolderSource } from '../formats/source.js';
+import { GgufFile } from '../formats/gguf.js';
+import { openGgufWeights } from '../model/ernie45/gguf_source.js';
+import { loadWeights } from '../model/ernie45/weights.js';
+import { ErnieForward } from '../model/ernie45/forward.js';
+import { tokenizerFilesFromGguf } from '../text/gguf_tokenizer.js';
+import type { SamplingParams } from '../sampling/params.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
 import { folderFiles, loadErnie, type ModelFiles, openFolderWeights, parseJsonFile } from '../model/ernie45/load.js';
@@ -13,9 +21,13 @@ import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
 
 export interface LoadEngineOptions {
-  /** The checkpoint folder: a FolderSource or a base URL. */
-  model: FolderSource | string;
-  /** Where tokenizer files live, when not beside the weights. */
+  /**
+   * The checkpoint: a folder (a FolderSource, or a base URL), or one GGUF file (a File/Blob the
+   * user picked, a URL ending in .gguf, or a ByteSource). A GGUF brings its own tokenizer and
+   * chat template; its quantized blocks stay quantized on the GPU.
+   */
+  model: FolderSource | string | Blob | ByteSource;
+  /** Where tokenizer files live, when not beside the weights (or not the GGUF's own). */
   tokenizer?: FolderSource | string;
   /** 'chat' for -PT chat models, 'base' for completion-only base models. */
   kind?: 'chat' | 'base';
@@ -60,17 +72,40 @@ export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: Ab
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
 }
 
+/** The GGUF file `model` names, or null when it is a folder. */
+function ggufFile(model: LoadEngineOptions['model']): ByteSource | null {
+  if (typeof Blob !== 'undefined' && model instanceof Blob) return fromBlob(model);
+  if (typeof model === 'string') return /\.gguf([?#]|$)/i.test(model) ? fromUrl(model) : null;
+  if (typeof model === 'object' && model !== null && typeof (model as ByteSource).read === 'function') return model as ByteSource;
+  return null;
+}
+
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  // Open the model first (a package's manifest, or config.json + safetensors headers; no weight
-  // bytes yet): a package's tokenizer and generation config then come from its verified files.
-  const opened = await openFolderWeights(asFolder(opts.model), opts.signal);
-  const { tokenizer, config: tokenizerConfig } = await loadTokenizer(opts.tokenizer !== undefined ? asFolder(opts.tokenizer) : opened.files, opts.signal);
+  const file = ggufFile(opts.model);
+  const gguf = file ? await GgufFile.open(file, opts.signal) : null;
+  // A folder model is opened first (a package's manifest, or config.json + safetensors headers; no
+  // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
+  const opened = gguf ? null : await openFolderWeights(asFolder(opts.model as FolderSource | string), opts.signal);
+  let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
+  if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
+  else if (gguf) {
+    const files = tokenizerFilesFromGguf(gguf);
+    tokenizer = ErnieTokenizer.fromFiles(files);
+    tokenizerConfig = files.tokenizerConfig;
+  } else ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(opened!.files, opts.signal));
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
-    const { forward } = await loadErnie(ctx, opened, opts);
-    const generation = await opened.files.readOptional('generation_config.json', opts.signal);
-    const defaults = generation === undefined ? undefined : (parseJsonFile('generation_config.json', generation) as GenerationDefaults);
+    let forward: ErnieForward;
+    let defaults: SamplingParams = {};
+    if (gguf) {
+      const { config, weights } = await openGgufWeights(gguf);
+      forward = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights, opts), opts);
+    } else {
+      ({ forward } = await loadErnie(ctx, opened!, opts));
+      const generation = await opened!.files.readOptional('generation_config.json', opts.signal);
+      defaults = samplingFromGenerationConfig(generation === undefined ? undefined : parseJsonFile('generation_config.json', generation));
+    }
     const model = new GpuLanguageModel(ctx, forward, tokenizer.vocabSize);
     const engine = createEngine({ model, tokenizer, tokenizerConfig, modelName: opts.modelName ?? 'ernie-4.5', kind: opts.kind ?? 'chat', defaults });
     const dispose = engine.dispose.bind(engine);

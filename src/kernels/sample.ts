@@ -2,17 +2,10 @@ import source from '../../shaders/sample.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
 import { plainPipeline } from './common.js';
 import { NonFiniteError } from '../errors.js';
+import { resolveSampling, type ResolvedSampling, type SamplingParams } from '../sampling/params.js';
 
-export interface SampleOptions {
-  /** 0 = greedy (argmax). */
-  temperature: number;
-  /** 0 = off. */
-  topK?: number;
-  /** 1 = off. */
-  topP?: number;
-  /** 0 = off; keep tokens with p >= minP * p_max. */
-  minP?: number;
-}
+/** What the sample kernel reads: temperature (required), top-k, top-p, min-p (unset = off). */
+export type SampleOptions = Pick<ResolvedSampling, 'temperature'> & Pick<SamplingParams, 'topK' | 'topP' | 'minP'>;
 
 /**
  * Choose one token among the first `vocab` logits of row `row` (rows are `rowStride` apart) on the GPU and write its id to result[0].
@@ -22,13 +15,13 @@ export function sample(
   ctx: GpuContext,
   a: { logits: GPUBuffer; row: number; rowStride?: number; vocab: number; result: GPUBuffer; options: SampleOptions; u: number },
 ): void {
-  const o = a.options;
+  const o = resolveSampling(a.options);
   const params = new Params(8)
     .u32(a.vocab)
-    .u32(o.topK ?? 0)
+    .u32(o.topK)
     .f32(o.temperature)
-    .f32(o.topP ?? 1)
-    .f32(o.minP ?? 0)
+    .f32(o.topP)
+    .f32(o.minP)
     .f32(a.u)
     .u32(a.row * (a.rowStride ?? a.vocab))
     .u32(0);

@@ -137,16 +137,20 @@ describe('validateChatRequest accepts and normalizes', () => {
       ctx,
     );
     expect(n).toMatchObject({
-      maxTokens: 7, temperature: 0.5, topP: 0.9, topK: 0, minP: 0.05, seed: -12, stop: ['END'], stopTokenIds: [5],
-      frequencyPenalty: 0.5, presencePenalty: -0.5, repetitionPenalty: 1.1, stream: true, includeUsage: true, json: null,
+      maxTokens: 7, seed: -12, stop: ['END'], stopTokenIds: [5], stream: true, includeUsage: true, json: null,
       tools: null, toolChoice: 'auto',
     });
+    expect(n.sampling).toEqual({ temperature: 0.5, topP: 0.9, topK: 0, minP: 0.05, frequencyPenalty: 0.5, presencePenalty: -0.5, repetitionPenalty: 1.1 });
     expect([...n.logitBias]).toEqual([[7, -100], [8, 2]]);
   });
 
   it('leaves defaults to the engine and treats null as absent', () => {
     const n = validateChatRequest({ messages: user, temperature: null, max_tokens: null, stop: null, tools: null }, ctx);
-    expect(n).toMatchObject({ maxTokens: null, temperature: null, topP: null, seed: null, stop: [], stream: false });
+    expect(n).toMatchObject({ maxTokens: null, seed: null, stop: [], stream: false });
+    // absent and null sampling fields are unset (undefined), not "off": the model's defaults fill them
+    expect(n.sampling).toEqual({});
+    const off = validateChatRequest({ messages: user, repetition_penalty: 1, frequency_penalty: 0, presence_penalty: 0, top_k: -1, temperature: 1 }, ctx);
+    expect(off.sampling).toEqual({ repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, topK: 0, temperature: 1 });
   });
 
   it('keeps a tool conversation and drops tools under tool_choice none', () => {

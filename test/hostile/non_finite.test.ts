@@ -6,7 +6,7 @@ import { NonFiniteError } from '../../src/errors';
 import { NON_FINITE_TOKEN, checkSampled, sample } from '../../src/kernels/sample';
 import { GpuLanguageModel } from '../../src/engine/gpu_model';
 import { loadErnieFromFolder } from '../../src/model/ernie45/load';
-import type { SamplingParams } from '../../src/engine/language_model';
+import type { SampleStep } from '../../src/engine/language_model';
 import type { GpuContext } from '../../src/gpu/context';
 import { gpuContext } from '../helpers/gpu';
 import { TINY_DIR, expectTyped, joinSafetensors, memFolder, read, splitSafetensors, tinyFolderFiles } from './helpers';
@@ -71,7 +71,7 @@ describe('a model whose numbers overflow', () => {
     files.set('model.safetensors', joinSafetensors(text, bytes));
     return files;
   }
-  const greedy: SamplingParams = { temperature: 0, topK: 0, topP: 1, minP: 0, u: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map() };
+  const greedy: SampleStep = { temperature: 0, topK: 0, topP: 1, minP: 0, u: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map() };
 
   test('all-position logits are a NonFiniteError naming the first bad position', async () => {
     const { forward } = await loadErnieFromFolder(ctx, memFolder(overflowing()), { kvCacheBytes: 1 << 20 });

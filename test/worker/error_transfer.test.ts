@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installErrorTransfer, registerErrorClass } from '../../src/worker/error_transfer.js';
-import { ErnieError, FileFormatError } from '../../src/errors.js';
+import { ErnieError, FileFormatError, ImageError } from '../../src/errors.js';
 import { BadRequestError } from '../../src/api/errors.js';
 
 class PluginError extends FileFormatError {
@@ -27,6 +27,7 @@ const thrower = {
     if (kind === 'cause') throw new BadRequestError('messages[0].content', 'not a string', { cause: new FileFormatError('x.json', 'bad', { cause: 'root cause' }) });
     if (kind === 'subclass') throw new PluginError();
     if (kind === 'registered') throw new RegisteredError('https://example.test/m/config.json');
+    if (kind === 'image') throw new ImageError('photo.jpg', 'not a PNG or JPEG image');
     if (kind === 'type') throw new TypeError('not a function');
     throw 'a string';
   },
@@ -74,6 +75,12 @@ describe('errors through comlink', () => {
     const e = await thrown('registered');
     expect(e).toBeInstanceOf(RegisteredError);
     expect(e).toMatchObject({ code: 'FETCH_FAILED', url: 'https://example.test/m/config.json' });
+  });
+
+  it('an ImageError arrives as itself, with its source', async () => {
+    const e = await thrown('image');
+    expect(e).toBeInstanceOf(ImageError);
+    expect(e).toMatchObject({ code: 'BAD_IMAGE', source: 'photo.jpg', message: 'photo.jpg: not a PNG or JPEG image' });
   });
 
   it('other errors keep name and message; thrown non-errors pass as they are', async () => {
