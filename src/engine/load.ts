@@ -1,6 +1,7 @@
 // From files to a ready Engine: read config + weights + tokenizer from a model folder (a URL,
-// picked files, or a directory in Node) or from one GGUF file (a File the user picked, a URL
-// ending in .gguf, any ByteSource), upload to the GPU, wrap in the OpenAI-style API.
+// picked files, or a directory in Node: a package, verified, or an HF folder) or from one GGUF
+// file (a File the user picked, a URL ending in .gguf, any ByteSource), upload to the GPU, wrap in
+// the OpenAI-style API.
 import { createEngine, type Engine } from '../api/engine.js';
 import { samplingFromGenerationConfig } from '../sampling/params.js';
 import { MissingFileError } from '../errors.js';

@@ -8,9 +8,8 @@
 // The wire form keeps comlink's own shape ({ isError: true, value: { message, name, stack, ... } }),
 // so a receiver without this handler still gets an Error carrying the fields.
 import * as Comlink from 'comlink';
-import { AbortError, ConfigError, DeviceLostError, ErnieError, FileFormatError, GpuError, HttpError, ImageError, MissingFileError, NonFiniteError } from '../errors.js';
+import { AbortError, ConfigError, DeviceLostError, ErnieError, FileFormatError, FileNotFoundError, GpuError, HttpError, ImageError, MissingFileError, NonFiniteError } from '../errors.js';
 import { BadRequestError, ContextOverflowError } from '../api/errors.js';
-import { FileNotFoundError } from '../formats/sources.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
