@@ -17,7 +17,9 @@ export type ErrorCode =
   | 'NON_FINITE'          // the model computed NaN or infinite logits
   | 'TEMPLATE_LIMIT'      // a chat template ran past its rendering budget (steps, time, output size)
   | 'BAD_REQUEST'         // a malformed API request
-  | 'ABORTED';            // an AbortSignal fired
+  | 'ABORTED'             // an AbortSignal fired
+  | 'QUOTA_EXCEEDED'      // the model store has no room for a download (QuotaError)
+  | 'INTEGRITY';          // a file's bytes do not match the SHA-256 its manifest lists (IntegrityError)
 
 export class ErnieError extends Error {
   readonly code: ErrorCode;
@@ -175,4 +177,39 @@ export function abortErrorOf(signal: AbortSignal): AbortError {
 
 export function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw abortErrorOf(signal);
+}
+
+/** A file whose SHA-256 differs from its manifest's: downloaded corrupt, or corrupted in storage. */
+export class IntegrityError extends ErnieError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('INTEGRITY', `${file}: ${message}`, options);
+    this.name = 'IntegrityError';
+    this.file = file;
+  }
+}
+
+/** A model that could be deleted to make room, as QuotaError lists it. */
+export interface DeletableModel {
+  id: string;
+  bytes: number;
+  lastUsed: number;
+}
+
+/**
+ * Not enough storage for a download: before the first byte (nothing was written) or when the
+ * browser refused a write midway (only the partial file was dropped). Sizes in bytes.
+ */
+export class QuotaError extends ErnieError {
+  readonly needed: number;
+  readonly available: number;
+  /** Other stored models, least recently used first, with the bytes deleting each would free. */
+  readonly deletable: DeletableModel[];
+  constructor(message: string, info: { needed: number; available: number; deletable: DeletableModel[] }, options?: { cause?: unknown }) {
+    super('QUOTA_EXCEEDED', message, options);
+    this.name = 'QuotaError';
+    this.needed = info.needed;
+    this.available = info.available;
+    this.deletable = info.deletable;
+  }
 }

@@ -6,7 +6,10 @@ export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } 
 export * from './api/index.js';
 
 // Errors
-export { ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, type ErrorCode, type HttpFailure } from './errors.js';
+export {
+  ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
+  type DeletableModel, type ErrorCode, type HttpFailure,
+} from './errors.js';
 
 // Files
 export type { ByteSource, FolderSource } from './formats/source.js';
@@ -37,3 +40,6 @@ export { GpuContext } from './gpu/context.js';
 export { convertModel, type ConvertOptions, type ConvertProgress, type ConvertReport } from './convert/index.js';
 export { openPackage, ErniePackage, memoryPackage, type PackageWriter, type Manifest } from './package/index.js';
 export { openPackageWeights } from './model/ernie45/package_source.js';
+
+// Model store: packages downloaded into IndexedDB, resumable and verified
+export * from './store/index.js';

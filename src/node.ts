@@ -7,6 +7,7 @@ import { GpuError } from './errors.js';
 
 export { fromPath, nodeFolder } from './formats/node_source.js';
 export { nodeDirectoryWriter } from './package/node_writer.js';
+export { folderBackend, type FolderBackendOptions } from './store/folder_backend.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

@@ -4,6 +4,7 @@
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
 //   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
+//   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
 // logits and generate take `--image a.png` (repeatable) for an ERNIE-4.5-VL folder: the ids then hold, per
 // image in order, its start token, one placeholder per merged patch and its end token.
 // <model> is a package folder (manifest.json), an HF checkpoint folder (config.json + safetensors) or a .gguf file.
@@ -30,6 +31,8 @@ import type { ChatMessageParam } from '../api/types.js';
 import { decodeImage } from '../image/decode.js';
 import { isVlFolder, loadErnieVlFromFolder } from '../model/ernie45_vl/load.js';
 import { preprocessImage } from '../model/ernie45_vl/preprocess.js';
+import { ModelStore } from '../store/store.js';
+import { folderBackend } from '../store/folder_backend.js';
 
 const MODEL = '<model-folder | file.gguf>';
 const SAMPLING = {
@@ -66,6 +69,10 @@ const COMMANDS = {
       keep: { kind: 'switch' },
       out: { kind: 'string' },
     },
+  },
+  download: {
+    usage: ['download <package-url> --out <dir> [--parallel 4]'],
+    flags: { out: { kind: 'string' }, parallel: { kind: 'int', min: 1 } },
   },
 } satisfies Record<string, { usage: string[]; flags: FlagTable }>;
 type Command = keyof typeof COMMANDS;
@@ -105,6 +112,7 @@ async function main(argv: string[]): Promise<void> {
   const { command, modelPath, flags } = parseCommandLine(argv);
   if (command === 'chat') return chat(modelPath, flags);
   if (command === 'convert') return convert(modelPath, flags);
+  if (command === 'download') return download(modelPath, flags);
   const ids = flags.required<number[]>('ids', '5,17,33');
   const out = command === 'logits' ? flags.required<string>('out', 'logits.npy') : undefined;
   const images = flags.list('image');
@@ -239,6 +247,26 @@ async function convert(input: string, flags: Flags): Promise<void> {
   const widened = report.tensors.filter((t) => t.action === 'widened').length;
   if (flags.has('keep')) console.log(`kept as in the GGUF: ${kept} tensors${widened ? `; BF16 widened to f32: ${widened}` : ''}`);
   if (report.requantized.length) console.log(`re-quantized from GGUF: ${report.requantized.length} tensors (e.g. ${report.requantized[0].name}: ${report.requantized[0].from} -> ${report.requantized[0].to})`);
+}
+
+/** A package URL -> a package folder on disk, through the model store's folder backend (resumable, verified). */
+async function download(url: string, flags: Flags): Promise<void> {
+  const out = flags.required<string>('out', '<dir>');
+  const parallel = flags.number('parallel') ?? 4;
+  const store = new ModelStore(folderBackend(out, { single: true }));
+  const ac = new AbortController();
+  process.once('SIGINT', () => ac.abort('interrupted: run the same command again to resume'));
+  let line = '';
+  const m = await store.download(url, {
+    parallel, signal: ac.signal,
+    onProgress: (p) => {
+      const eta = p.etaSeconds === undefined ? '' : `, ${Math.ceil(p.etaSeconds)} s left`;
+      const next = `\rdownloading ${p.filesDone}/${p.filesTotal} files, ${(p.bytesDone / 2 ** 20).toFixed(1)}/${(p.bytesTotal / 2 ** 20).toFixed(1)} MiB, ${(p.bytesPerSecond / 2 ** 20).toFixed(1)} MiB/s${eta}`;
+      if (next !== line) process.stderr.write((line = next));
+    },
+  });
+  process.stderr.write('\n');
+  console.log(`${out}: ${m.files.verified} files verified (SHA-256), ${(m.bytesStored / 2 ** 20).toFixed(2)} MiB`);
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

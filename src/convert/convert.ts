@@ -13,7 +13,7 @@ import { GgufFile } from '../formats/gguf';
 import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeightLookup } from '../formats/gguf_ernie';
 import { SafetensorsModel } from '../formats/safetensors';
 import type { ByteSource, FolderSource } from '../formats/source';
-import { FileNotFoundError } from '../formats/sources';
+import { isMissingFile } from '../formats/sources';
 import { type ErnieConfig, parseConfig } from '../model/ernie45/config';
 import { GgmlType } from '../quant/ggml_blocks';
 import { LAYOUTS, type LayoutId, type Scheme, layoutFor, layoutOfGgmlType, matrixDims, quantize, rowBytes, tensorBytes } from '../quant/layouts';
@@ -391,7 +391,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
         try {
           out.push({ path, role, bytes: await readText(folder, path, sig) });
         } catch (err) {
-          if (!(err instanceof FileNotFoundError)) throw err;
+          if (!isMissingFile(err)) throw err; // absent, or an S3-style 403 for an optional file
         }
       }
       return out;

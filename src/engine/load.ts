@@ -4,7 +4,7 @@
 // the OpenAI-style API.
 import { createEngine, type Engine } from '../api/engine.js';
 import { samplingFromGenerationConfig } from '../sampling/params.js';
-import { MissingFileError } from '../errors.js';
+import { ErnieError, FileNotFoundError, MissingFileError } from '../errors.js';
 import { fromBlob, fromUrl, urlFolder } from '../formats/sources.js';
 import type { ByteSource, FolderSource } from '../formats/source.js';
 import { GgufFile } from '../formats/gguf.js';
@@ -20,6 +20,8 @@ import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
+import { openModelStore, type ModelStore } from '../store/store.js';
+import type { DownloadProgress } from '../store/progress.js';
 
 export interface LoadEngineOptions {
   /**
@@ -40,6 +42,16 @@ export interface LoadEngineOptions {
   maxBatch?: number;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
+  /**
+   * Keep the package (`model` a base URL) in a model store: `true` opens the default one
+   * (IndexedDB), or pass a ModelStore. A stored model loads without the network; one not stored
+   * (or only in part) is downloaded into the store first.
+   */
+  store?: boolean | ModelStore;
+  /** With `store`: 'full' (default) downloads every file before loading; 'lazy' the core first, expert shards when the engine asks for them. */
+  download?: 'full' | 'lazy';
+  /** With `store`: progress of the download (bytes, files, speed, time left). */
+  onDownloadProgress?: (p: DownloadProgress) => void;
 }
 
 export interface LoadedEngine extends Engine {
@@ -83,11 +95,19 @@ function ggufFile(model: LoadEngineOptions['model']): ByteSource | null {
 
 export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine> {
   const asFolder = (f: FolderSource | string) => (typeof f === 'string' ? urlFolder(f) : f);
-  const file = ggufFile(opts.model);
+  // With a store, `model` is the package's base URL and the stored copy (downloaded first when
+  // missing) is the folder that loads.
+  let modelSource: LoadEngineOptions['model'] = opts.model;
+  if (opts.store) {
+    if (typeof opts.model !== 'string' || ggufFile(opts.model)) throw new ErnieError('BAD_REQUEST', 'loadEngine: `store` needs `model` to be the base URL of a package folder');
+    const store = opts.store === true ? await openModelStore() : opts.store;
+    modelSource = await store.open(opts.model, { mode: opts.download, signal: opts.signal, onProgress: opts.onDownloadProgress });
+  }
+  const file = ggufFile(modelSource);
   const gguf = file ? await GgufFile.open(file, opts.signal) : null;
   // A folder model is opened first (a package's manifest, or config.json + safetensors headers; no
   // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
-  const opened = gguf ? null : await openFolderWeights(asFolder(opts.model as FolderSource | string), opts.signal);
+  const opened = gguf ? null : await openFolderWeights(asFolder(modelSource as FolderSource | string), opts.signal);
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
   if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
   else if (gguf) {
