@@ -9,7 +9,7 @@ export { RemoteEngine, RemoteError, type RemoteEngineOptions } from './remote/re
 
 // Errors
 export {
-  ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
+  ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
   type DeletableModel, type ErrorCode, type HttpFailure,
 } from './errors.js';
 

@@ -175,6 +175,9 @@ export class Engine {
     const promptText = this.render(n);
     this.checkPromptChars(promptText.length, 'messages');
     const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
+    if (promptIds.length === 0) {
+      throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template rendered a prompt that encodes to no tokens (${JSON.stringify(promptText.slice(0, 40))})`);
+    }
     const grammar = chatGrammar(n);
     const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
     const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';

@@ -4,7 +4,7 @@
 //   logits = lm_head(norm(h))
 // Prefill and decode are the same code with T tokens (decode: T = 1); matmul() picks the
 // matrix-vector kernel for small T. Activations are allocated once, for `maxBatch` tokens.
-import { ErnieError, throwIfAborted } from '../../errors.js';
+import { ErnieError, NonFiniteError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul } from '../../kernels/matmul.js';
@@ -14,7 +14,7 @@ import { rope, ropeTable } from '../../kernels/rope.js';
 import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
-import type { FfnWeights, LayerWeights, ModelWeights, MoeWeights } from './weights.js';
+import { type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
 import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
@@ -142,7 +142,13 @@ export class ErnieForward {
         for (let r = 0; r < chunk.length; r += this.a.logitRows) {
           const rows = Math.min(this.a.logitRows, chunk.length - r);
           this.lmHead(r, rows);
-          logits.set(await this.ctx.readF32(this.a.logits, 0, rows * V), (s + r) * V);
+          const block = await this.ctx.readF32(this.a.logits, 0, rows * V);
+          const bad = firstNonFiniteF32(block);
+          if (bad >= 0) {
+            const at = this.kv.length - chunk.length + r + Math.floor(bad / V);
+            throw new NonFiniteError(at, `the logits at position ${at} hold NaN or infinite values (token ${bad % V}); the weights or the config (e.g. rms_norm_eps, rope_theta) produce non-finite numbers`);
+          }
+          logits.set(block, (s + r) * V);
         }
       }
     }
