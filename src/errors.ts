@@ -4,7 +4,9 @@
 export type ErrorCode =
   | 'BAD_CONFIG'          // config.json missing fields, unknown model_type, inconsistent sizes
   | 'BAD_FILE'            // a malformed, truncated or hostile file (safetensors, GGUF, manifest)
+  | 'BAD_IMAGE'           // an image that cannot be decoded, or whose size or shape is out of bounds
   | 'MISSING_TENSOR'      // a weight the config needs is not in the checkpoint
+  | 'MISSING_FILE'        // a file the model needs (tokenizer, config) is not in its folder
   | 'SHAPE_MISMATCH'      // a tensor whose shape disagrees with the config
   | 'UNSUPPORTED'         // a dtype, feature or option this build does not handle
   | 'FETCH_FAILED'        // HTTP error, or a server that ignores Range requests
@@ -12,6 +14,8 @@ export type ErrorCode =
   | 'GPU_LIMIT'           // a buffer larger than the device allows
   | 'DEVICE_LOST'         // the GPU device was lost mid-run
   | 'CONTEXT_OVERFLOW'    // prompt + generation longer than the KV cache
+  | 'NON_FINITE'          // the model computed NaN or infinite logits
+  | 'TEMPLATE_LIMIT'      // a chat template ran past its rendering budget (steps, time, output size)
   | 'BAD_REQUEST'         // a malformed API request
   | 'ABORTED'             // an AbortSignal fired
   | 'QUOTA_EXCEEDED'      // the model store has no room for a download (QuotaError)
@@ -86,10 +90,50 @@ export class HttpError extends ErnieError {
   }
 }
 
+/**
+ * A model configuration value out of range or inconsistent. `file` is where it was read from
+ * (config.json, a GGUF file, manifest.json) and `field` how that file spells it; the message
+ * starts with both, and `detail` is the message without the file.
+ */
+/** An image that is not PNG/JPEG, is truncated, or whose size is out of bounds. `source` names it. */
+export class ImageError extends ErnieError {
+  readonly source: string;
+  constructor(source: string, message: string, options?: { cause?: unknown }) {
+    super('BAD_IMAGE', `${source}: ${message}`, options);
+    this.name = 'ImageError';
+    this.source = source;
+  }
+}
+
 export class ConfigError extends ErnieError {
-  constructor(message: string) {
-    super('BAD_CONFIG', message);
+  readonly file: string | undefined;
+  readonly field: string | undefined;
+  readonly detail: string;
+  constructor(message: string, where: { file?: string; field?: string; cause?: unknown } = {}) {
+    const field = where.field === undefined ? '' : `"${where.field}" `;
+    super('BAD_CONFIG', where.file === undefined ? `${field}${message}` : `${where.file}: ${field}${message}`, { cause: where.cause });
     this.name = 'ConfigError';
+    this.file = where.file;
+    this.field = where.field;
+    this.detail = `${field}${message}`;
+  }
+}
+
+/** A file the model needs is absent from its folder (a tokenizer file, config.json). */
+export class MissingFileError extends ErnieError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('MISSING_FILE', `${file}: ${message}`, options);
+    this.name = 'MissingFileError';
+    this.file = file;
+  }
+}
+
+/** The model computed NaN or infinite logits; `position` is the number of tokens before them. */
+export class NonFiniteError extends ErnieError {
+  constructor(readonly position: number, message: string) {
+    super('NON_FINITE', message);
+    this.name = 'NonFiniteError';
   }
 }
 
@@ -116,10 +160,25 @@ export class DeviceLostError extends GpuError {
   }
 }
 
+/** What a request had produced when it was aborted (AbortError.partial). */
+export interface PartialOutput {
+  /** Chat: the reply's content so far; completions: the text so far (echo included). */
+  text: string;
+  /** Chat: the thinking so far, when the model thought; else null. */
+  reasoning_content: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+/**
+ * An AbortSignal fired (name 'AbortError', as the web platform's). `partial` holds the output
+ * so far when the request had started generating; absent when it was aborted before.
+ */
 export class AbortError extends ErnieError {
-  constructor(message = 'The operation was aborted') {
+  readonly partial?: PartialOutput;
+  constructor(message = 'The operation was aborted', partial?: PartialOutput) {
     super('ABORTED', message);
     this.name = 'AbortError';
+    if (partial) this.partial = partial;
   }
 }
 

@@ -4,10 +4,12 @@
 // Load a model and talk to it (OpenAI-style).
 export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } from './engine/load.js';
 export * from './api/index.js';
+// The same interface over any OpenAI-compatible server (ours, vLLM, FastDeploy, hosted ERNIE).
+export { RemoteEngine, RemoteError, type RemoteEngineOptions } from './remote/remote_engine.js';
 
 // Errors
 export {
-  ErnieError, FileFormatError, ConfigError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
+  ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
   type DeletableModel, type ErrorCode, type HttpFailure,
 } from './errors.js';
 

@@ -10,10 +10,10 @@
 // Q8_0, the closest the package holds, and are reported as re-quantized.
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import { GgufFile } from '../formats/gguf';
-import { type GgufWeightLookup, ernieConfigFromGguf, ggufWeightLookup } from '../formats/gguf_ernie';
+import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeightLookup } from '../formats/gguf_ernie';
 import { SafetensorsModel } from '../formats/safetensors';
 import type { ByteSource, FolderSource } from '../formats/source';
-import { FileNotFoundError } from '../formats/sources';
+import { isMissingFile } from '../formats/sources';
 import { type ErnieConfig, parseConfig } from '../model/ernie45/config';
 import { GgmlType } from '../quant/ggml_blocks';
 import { LAYOUTS, type LayoutId, type Scheme, layoutFor, layoutOfGgmlType, matrixDims, quantize, rowBytes, tensorBytes } from '../quant/layouts';
@@ -22,7 +22,7 @@ import {
   MANIFEST_FILE, PACKAGE_FORMAT_VERSION, PACKAGE_MAGIC, TENSOR_ALIGNMENT,
   type FileRole, type Manifest, type ManifestFile, type ManifestShard, type ManifestTensor, validateManifest,
 } from '../package/manifest';
-import { type ExpectedTensor, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
+import { type ExpectedTensor, checkTensorBudget, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
 import type { PackageWriter } from '../package/writer';
 
 export type ConvertInput = { kind: 'hf'; folder: FolderSource } | { kind: 'gguf'; source: ByteSource };
@@ -356,6 +356,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
   }
   const config = parseConfig(raw);
   const model = await SafetensorsModel.open(folder, signal);
+  checkTensorBudget(config, model.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
   let bytesRead = 0;
   const used = new Set<string>();
   return {
@@ -365,7 +366,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
     bytesRead: () => bytesRead,
     skipped: () => model.names().filter((n) => !used.has(n)),
     source(exp, scheme) {
-      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `checkpoint has no tensor "${exp.name}", which config.json needs`);
+      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `${model.name}: no tensor "${exp.name}", which config.json needs`);
       const info = model.info(exp.name);
       if (!sameShape(info.shape, exp)) throw shapeMismatch(info.file, exp.name, info.shape, exp);
       used.add(exp.name);
@@ -390,7 +391,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
         try {
           out.push({ path, role, bytes: await readText(folder, path, sig) });
         } catch (err) {
-          if (!(err instanceof FileNotFoundError)) throw err;
+          if (!isMissingFile(err)) throw err; // absent, or an S3-style 403 for an optional file
         }
       }
       return out;
@@ -403,7 +404,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
 async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> {
   const gguf = await GgufFile.open(src, signal);
   const rawConfig = ernieConfigFromGguf(gguf);
-  const config = parseConfig(rawConfig);
+  const config = parseConfig(rawConfig, ggufConfigOrigin(gguf));
   const lookup: GgufWeightLookup = ggufWeightLookup(gguf);
   let bytesRead = 0;
   const usedTensors = new Set<string>();

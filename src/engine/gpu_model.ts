@@ -4,7 +4,7 @@
 import { ErnieError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { allowedBitmask, logitsMask, logitsPenalty, penaltyEntries } from '../kernels/logits_process.js';
-import { sample } from '../kernels/sample.js';
+import { checkSampled, sample } from '../kernels/sample.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
 import type { LanguageModel, SampleStep } from './language_model.js';
 
@@ -47,7 +47,15 @@ export class GpuLanguageModel implements LanguageModel {
   }
 
   async forward(ids: readonly number[], signal?: AbortSignal): Promise<void> {
-    await this.model.run(ids, { signal });
+    try {
+      await this.model.run(ids, { signal });
+    } catch (e) {
+      // An abort between prefill chunks keeps the chunks that ran: they stay a reusable prefix.
+      const done = Math.max(0, this.model.kv.length - this.tokens.length);
+      this.tokens.push(...ids.slice(0, done));
+      this.hasLogits = false;
+      throw e;
+    }
     this.tokens.push(...ids);
     this.hasLogits = true;
   }
@@ -70,7 +78,7 @@ export class GpuLanguageModel implements LanguageModel {
     }
     sample(ctx, { logits: row, row: 0, vocab: this.vocabSize, result: this.result, options: p, u: p.u });
     const [id] = await ctx.readU32(this.result, 0, 1);
-    return id;
+    return checkSampled(id, this.vocabSize, this.tokens.length);
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
 // the OpenAI-style API.
 import { createEngine, type Engine } from '../api/engine.js';
 import { samplingFromGenerationConfig } from '../sampling/params.js';
-import { ErnieError, FileNotFoundError } from '../errors.js';
+import { ErnieError, FileNotFoundError, MissingFileError } from '../errors.js';
 import { fromBlob, fromUrl, urlFolder } from '../formats/sources.js';
 import type { ByteSource, FolderSource } from '../formats/source.js';
 import { GgufFile } from '../formats/gguf.js';
@@ -79,7 +79,7 @@ export async function loadTokenizer(from: FolderSource | ModelFiles, signal?: Ab
   let addedTokens: Record<string, number> | undefined;
   if (!tokenizerJson) {
     tokenizerModel = await files.readOptional('tokenizer.model', signal);
-    if (!tokenizerModel) throw new FileNotFoundError('BAD_FILE', 'tokenizer.json', 'the model folder has neither tokenizer.json nor tokenizer.model');
+    if (!tokenizerModel) throw new MissingFileError('tokenizer.model', 'not found, and there is no tokenizer.json either: the tokenizer folder needs one of them');
     addedTokens = (await json('added_tokens.json', files.readOptional('added_tokens.json', signal))) as Record<string, number> | undefined;
   }
   return { tokenizer: ErnieTokenizer.fromFiles({ tokenizerJson, tokenizerModel, tokenizerConfig: config, addedTokens }), config };
@@ -105,7 +105,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   }
   const file = ggufFile(modelSource);
   const gguf = file ? await GgufFile.open(file, opts.signal) : null;
-  // A folder is opened first (a package's manifest, or config.json + safetensors headers; no
+  // A folder model is opened first (a package's manifest, or config.json + safetensors headers; no
   // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
   const opened = gguf ? null : await openFolderWeights(asFolder(modelSource as FolderSource | string), opts.signal);
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;

@@ -144,7 +144,7 @@ function parseHeader(file: string, json: unknown, dataStart: number, fileSize: n
     }
     tensors.set(name, { dtype: dtype as Dtype, shape: [...(shape as number[])], begin: dataStart + begin, end: dataStart + end });
   }
-  checkOverlaps(file, tensors);
+  checkTiling(file, tensors, dataStart, fileSize);
   return { metadata, tensors };
 }
 
@@ -166,15 +166,29 @@ function elementCount(shape: number[], max: number): number | undefined {
   return n;
 }
 
-function checkOverlaps(file: string, tensors: Map<string, TensorInfo>): void {
-  // Empty tensors occupy no bytes, so they cannot overlap anything.
+/**
+ * The tensors must tile the data section exactly, as the reference readers require: sorted by
+ * offset, each starts where the previous ends, the first at 0 and the last at the end of the file.
+ * A header length a few bytes short (its JSON still parses: it ends in padding) or bytes slipped
+ * in before the data would otherwise load every tensor shifted. Empty tensors hold no bytes, so
+ * they may sit anywhere inside the data section.
+ */
+function checkTiling(file: string, tensors: Map<string, TensorInfo>, dataStart: number, fileSize: number): void {
   const sorted = [...tensors].filter(([, t]) => t.end > t.begin).sort((a, b) => a[1].begin - b[1].begin);
-  for (let i = 1; i < sorted.length; i++) {
-    const [prevName, prev] = sorted[i - 1]!;
-    const [name, t] = sorted[i]!;
-    if (t.begin < prev.end) {
-      throw new FileFormatError(file, `tensor "${name}" overlaps tensor "${prevName}" (bytes ${t.begin}..${t.end} vs ${prev.begin}..${prev.end})`);
+  let at = dataStart;
+  let prev = '';
+  for (const [name, t] of sorted) {
+    if (t.begin < at) {
+      throw new FileFormatError(file, `tensor "${name}" overlaps tensor "${prev}" (data bytes ${t.begin - dataStart}..${t.end - dataStart}; "${prev}" ends at ${at - dataStart})`);
     }
+    if (t.begin > at) {
+      throw new FileFormatError(file, `${t.begin - at} bytes of the data section before tensor "${name}" (at data byte ${t.begin - dataStart}) belong to no tensor; the tensors must tile the data section exactly (wrong header length, or a damaged file)`);
+    }
+    at = t.end;
+    prev = name;
+  }
+  if (at !== fileSize) {
+    throw new FileFormatError(file, `the last ${fileSize - at} bytes of the data section belong to no tensor (the tensors end at file byte ${at}, the file at ${fileSize}); the header length or the data offsets are wrong`);
   }
 }
 
@@ -270,6 +284,8 @@ export class SafetensorsModel {
   private constructor(
     private readonly files: Map<string, SafetensorsFile>,
     private readonly where: Map<string, string>,
+    /** The file that lists the tensors: model.safetensors, or the index of a sharded checkpoint. */
+    readonly name: string,
   ) {}
 
   static async open(folder: FolderSource, signal?: AbortSignal): Promise<SafetensorsModel> {
@@ -283,7 +299,7 @@ export class SafetensorsModel {
         if (!(err instanceof FileNotFoundError)) throw err;
         throw new FileFormatError(SINGLE_FILE, `not found, and there is no ${INDEX_FILE} either`, { cause: err });
       }
-      return new SafetensorsModel(new Map([[SINGLE_FILE, file]]), new Map(file.names().map((n) => [n, SINGLE_FILE])));
+      return new SafetensorsModel(new Map([[SINGLE_FILE, file]]), new Map(file.names().map((n) => [n, SINGLE_FILE])), SINGLE_FILE);
     }
 
     const shardNames = [...new Set(weightMap.values())];
@@ -302,7 +318,7 @@ export class SafetensorsModel {
         throw new FileFormatError(shard, `${INDEX_FILE} lists tensor "${tensor}" in this file, but the file has no such tensor`);
       }
     }
-    return new SafetensorsModel(files, weightMap);
+    return new SafetensorsModel(files, weightMap, INDEX_FILE);
   }
 
   names(): string[] {
@@ -332,7 +348,7 @@ export class SafetensorsModel {
 
   private fileOf(name: string): string {
     const file = this.where.get(name);
-    if (file === undefined) throw new ErnieError('MISSING_TENSOR', `checkpoint has no tensor "${name}"`);
+    if (file === undefined) throw new ErnieError('MISSING_TENSOR', `${this.name}: no tensor "${name}"`);
     return file;
   }
 }

@@ -1,6 +1,7 @@
 import source from '../../shaders/sample.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
 import { plainPipeline } from './common.js';
+import { NonFiniteError } from '../errors.js';
 import { resolveSampling, type ResolvedSampling, type SamplingParams } from '../sampling/params.js';
 
 /** What the sample kernel reads: temperature (required), top-k, top-p, min-p (unset = off). */
@@ -25,4 +26,16 @@ export function sample(
     .u32(a.row * (a.rowStride ?? a.vocab))
     .u32(0);
   ctx.dispatch(plainPipeline(ctx, 'sample', source), params.buffer, [a.logits, a.result], [1]);
+}
+
+/** What sample() writes instead of a token id when the row holds a NaN or +inf logit (or nothing but -inf). */
+export const NON_FINITE_TOKEN = 0xffffffff;
+
+/**
+ * `id` as sample() wrote it, checked: NON_FINITE_TOKEN (or any id past the vocabulary) becomes
+ * a NonFiniteError naming the step, `position` being the number of tokens the logits follow.
+ */
+export function checkSampled(id: number, vocab: number, position: number): number {
+  if (id < vocab) return id;
+  throw new NonFiniteError(position, `the logits for position ${position} (after ${position} tokens) hold NaN or infinite values, so no token can be sampled; the weights or the config (e.g. rms_norm_eps, rope_theta) produce non-finite numbers`);
 }

@@ -68,14 +68,14 @@ export class ErniePackage {
 
   tensor(name: string): ManifestTensor {
     const t = this.valid.tensors.get(name);
-    if (!t) throw new ErnieError('MISSING_TENSOR', `package has no tensor "${name}"`);
+    if (!t) throw new ErnieError('MISSING_TENSOR', `${MANIFEST_FILE}: no tensor "${name}"`);
     return t;
   }
 
   /** The manifest entry of the shard holding layer `layer`'s routed expert `expert`. */
   expertShardInfo(layer: number, expert: number): ManifestShard {
     const s = this.valid.expertShards.get(`${layer}/${expert}`);
-    if (!s) throw new ErnieError('BAD_REQUEST', `package has no shard for layer ${layer} expert ${expert}`);
+    if (!s) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard for layer ${layer} expert ${expert}`);
     return s;
   }
 
@@ -124,7 +124,7 @@ export class ErniePackage {
    */
   async readShard(file: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const shard = this.valid.shards.get(file);
-    if (!shard) throw new ErnieError('BAD_REQUEST', `package has no shard "${file}"`);
+    if (!shard) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard "${file}"`);
     const bytes = await this.readShardRange(shard, 0, shard.bytes, signal);
     await this.verify(file, bytes, shard.sha256);
     return bytes;

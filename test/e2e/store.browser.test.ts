@@ -200,10 +200,10 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
       expect(server.log.map((l) => l.file)).toEqual(['manifest.json']);
       expect((await run<{ list: Stored[] }>('listAndEstimate')).list.map((m) => m.id)).toEqual([url('tiny')]);
 
-      // room for the files' bytes but not for IndexedDB's own overhead: the pre-check passes, a write near the end is refused
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await usage()) + early.error.needed! });
+      // room for it at the start; "another tab" fills the origin's storage while it downloads
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await usage()) + early.error.needed! + 100_000 });
       reset();
-      const mid = await run<{ error?: Err; stored?: Stored }>('download', { url: url('k256') });
+      const mid = await run<{ error?: Err; stored?: Stored }>('downloadWhileFilling', { url: url('k256'), fillBytes: early.error.needed! });
       expect(mid.error).toMatchObject({ name: 'QuotaError', code: 'QUOTA_EXCEEDED' });
       expect(mid.error!.message).toContain('ran out of space');
       expect(server.log.filter((l) => l.file !== 'manifest.json').length).toBeGreaterThan(0);

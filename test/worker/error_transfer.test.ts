@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installErrorTransfer, registerErrorClass } from '../../src/worker/error_transfer.js';
-import { ErnieError, FileFormatError, HttpError } from '../../src/errors.js';
+import { ErnieError, FileFormatError, HttpError, ImageError } from '../../src/errors.js';
 import { BadRequestError } from '../../src/api/errors.js';
 
 class PluginError extends FileFormatError {
@@ -28,6 +28,7 @@ const thrower = {
     if (kind === 'subclass') throw new PluginError();
     if (kind === 'registered') throw new RegisteredError('https://example.test/m/config.json');
     if (kind === 'http') throw new HttpError({ url: 'https://cdn.test/m/core-000.bin', file: 'core-000.bin', failure: 'status', status: 503, retryable: true }, 'HTTP 503 (gave up after 5 tries)');
+    if (kind === 'image') throw new ImageError('photo.jpg', 'not a PNG or JPEG image');
     if (kind === 'type') throw new TypeError('not a function');
     throw 'a string';
   },
@@ -82,6 +83,12 @@ describe('errors through comlink', () => {
     const e = await thrown('registered');
     expect(e).toBeInstanceOf(RegisteredError);
     expect(e).toMatchObject({ code: 'FETCH_FAILED', url: 'https://example.test/m/config.json' });
+  });
+
+  it('an ImageError arrives as itself, with its source', async () => {
+    const e = await thrown('image');
+    expect(e).toBeInstanceOf(ImageError);
+    expect(e).toMatchObject({ code: 'BAD_IMAGE', source: 'photo.jpg', message: 'photo.jpg: not a PNG or JPEG image' });
   });
 
   it('other errors keep name and message; thrown non-errors pass as they are', async () => {

@@ -7,7 +7,7 @@
 // Gate and up projections share one GPU matrix (weights.ts), so they must share a format: when
 // a file stores them in different types, both are dequantized to f32.
 import { GgufFile } from '../../formats/gguf.js';
-import { type GgufWeightLookup, ernieConfigFromGguf, ggufWeightLookup } from '../../formats/gguf_ernie.js';
+import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeightLookup } from '../../formats/gguf_ernie.js';
 import type { ByteSource } from '../../formats/source.js';
 import { isQuantLayout } from '../../kernels/matmul_q.js';
 import { layoutOfGgmlType } from '../../quant/layouts.js';
@@ -17,11 +17,12 @@ import type { WeightSource } from './weights.js';
 /** `src`: the file, or a GgufFile already opened (its header is then not read again). */
 export async function openGgufWeights(src: ByteSource | GgufFile, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
   const gguf = src instanceof GgufFile ? src : await GgufFile.open(src, signal);
-  const config = parseConfig(ernieConfigFromGguf(gguf));
+  const config = parseConfig(ernieConfigFromGguf(gguf), ggufConfigOrigin(gguf));
   const lookup = ggufWeightLookup(gguf);
   const weights: WeightSource = {
+    name: gguf.name,
     has: (name) => lookup.has(name),
-    info: (name) => ({ shape: lookup.resolve(name).shape, dtype: storedDtype(lookup, name) }),
+    info: (name) => ({ shape: lookup.resolve(name).shape, dtype: storedDtype(lookup, name), file: gguf.name }),
     readF32: (name, s) => lookup.readF32(name, s),
     readRaw: (name, s) => lookup.readRaw(name, s),
   };

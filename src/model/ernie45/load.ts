@@ -11,6 +11,7 @@ import { ErnieForward, type ForwardOptions } from './forward.js';
 import { type LoadProgress, loadWeights, type WeightSource } from './weights.js';
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
+import { checkTensorBudget } from '../../package/tensors.js';
 
 /** Side files (config, tokenizer, template, generation config) are refused above this size. */
 export const MAX_SIDE_FILE_BYTES = 64 * 1024 * 1024;
@@ -96,7 +97,11 @@ export async function openFolderWeights(folder: FolderSource, signal?: AbortSign
       { cause: err },
     );
   }
-  return { format: 'safetensors', config: parseConfig(config), weights: await SafetensorsModel.open(folder, signal), files: folderFiles(folder) };
+  const parsed = parseConfig(config);
+  const weights = await SafetensorsModel.open(folder, signal);
+  // Before anything is sized from it: the checkpoint's tensor count bounds the layers and experts.
+  checkTensorBudget(parsed, weights.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
+  return { format: 'safetensors', config: parsed, weights, files: folderFiles(folder) };
 }
 
 export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource, opts: LoadOptions = {}): Promise<{ config: ErnieConfig; forward: ErnieForward }> {

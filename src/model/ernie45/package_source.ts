@@ -15,6 +15,7 @@ import { openPackage, type ErniePackage } from '../../package/reader.js';
 import { dequantizeRows, matrixDims } from '../../quant/layouts.js';
 import type { ErnieConfig } from './config.js';
 import type { WeightSource } from './weights.js';
+import { MANIFEST_FILE } from '../../package/manifest.js';
 
 export interface PackageWeightsStats {
   /** Shards read (and hashed) so far. */
@@ -41,10 +42,11 @@ export async function openPackageWeights(
   const stats: PackageWeightsStats = { shardsRead: 0, shardsReadAhead: 0, bytesVerified: 0, hashMs: 0, peakHeldBytes: 0 };
   const verified = verifiedTensors(pkg, stats, opts.prefetch ?? DEFAULT_PREFETCH_SHARDS);
   const weights: WeightSource = {
+    name: MANIFEST_FILE,
     has: (name) => pkg.has(name),
     info: (name) => {
       const t = pkg.tensor(name);
-      return { shape: t.shape, dtype: t.layout === 'f16' ? 'F16' : t.layout === 'f32' ? 'F32' : t.layout.toUpperCase() };
+      return { shape: t.shape, dtype: t.layout === 'f16' ? 'F16' : t.layout === 'f32' ? 'F32' : t.layout.toUpperCase(), file: t.shard };
     },
     readRaw: (name, s) => verified(name, s),
     readF32: async (name, s) => {

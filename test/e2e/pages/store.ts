@@ -84,6 +84,38 @@ export async function download(arg: { url: string; abortAfterBytes?: number; par
   }
 }
 
+/**
+ * store.download() while "another tab" fills the origin's storage: once the first bytes arrive,
+ * `fillBytes` of random data go into another IndexedDB database of the origin (removed afterwards).
+ */
+export async function downloadWhileFilling(arg: { url: string; fillBytes: number }) {
+  const filler = createStore('filler', 'f');
+  let filling: Promise<void> | undefined;
+  const fill = async () => {
+    for (let at = 0; at < arg.fillBytes; at += 1 << 20) await set(at, randomBytes(1 << 20), filler);
+  };
+  const store = await open();
+  let result: { error?: ErrorInfo; stored?: unknown };
+  try {
+    await store.download(arg.url, { onProgress: (p) => { if (p.bytesDone > 0 && !filling) filling = fill().catch(() => undefined); } });
+    result = { stored: await store.get(arg.url) };
+  } catch (e) {
+    result = { error: errorInfo(e), stored: await store.get(arg.url) };
+  }
+  await filling;
+  await new Promise<void>((resolve) => {
+    const r = indexedDB.deleteDatabase('filler');
+    r.onsuccess = r.onerror = r.onblocked = () => resolve();
+  });
+  return result;
+}
+
+function randomBytes(n: number): ArrayBuffer {
+  const out = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(out.subarray(o, o + 65536));
+  return out.buffer;
+}
+
 /** The per-file state record in IndexedDB. */
 export async function fileStates(arg: { id: string }) {
   return (await get<{ files: Record<string, { state: string; bytes?: number }> }>(['state', arg.id], createStore('ernie-webgpu', 'models')))?.files ?? {};
