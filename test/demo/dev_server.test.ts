@@ -30,7 +30,7 @@ describe('the dev server', () => {
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(page.url).toBe(`${base}/demo/`);
-    expect(await page.text()).toContain('<title>ernie-webgpu demo</title>');
+    expect(await page.text()).toContain('<title>ERNIE chat (WebGPU)</title>');
   });
 
   it('serves the demo script the page loads', async () => {

@@ -4,7 +4,7 @@
 //   logits = lm_head(norm(h))
 // Prefill and decode are the same code with T tokens (decode: T = 1); matmul() picks the
 // matrix-vector kernel for small T. Activations are allocated once, for `maxBatch` tokens.
-import { ErnieError, throwIfAborted } from '../../errors.js';
+import { ErnieError, NonFiniteError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul } from '../../kernels/matmul.js';
@@ -14,13 +14,26 @@ import { rope, ropeTable } from '../../kernels/rope.js';
 import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
-import type { FfnWeights, LayerWeights, ModelWeights, MoeWeights } from './weights.js';
+import { type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
 import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
   /** Largest number of tokens one step processes; longer prompts run in chunks. */
   maxBatch?: number;
   kvCacheBytes?: number;
+}
+
+/** Where a model family departs from the text model's step (ERNIE-4.5-VL: 3D RoPE, images, dual MoE). */
+export interface ForwardHooks {
+  /** cos/sin ([T, headDim/2, 2]) of tokens at cache positions start..start+T-1; default: 1D positions. */
+  ropeTable?(start: number, T: number): Float32Array;
+  /** After the embedding gather of tokens start..start+T-1 into h ([T, hidden]). */
+  afterEmbed?(h: GPUBuffer, start: number, T: number): void;
+  /**
+   * An MoE layer's block for tokens start..start+T-1 (x: normed input, h: residual stream, both
+   * [T, hidden]); `moe` runs one MoE on the first `rows` rows of a pair of buffers. Default: the text MoE.
+   */
+  moeBlock?(layer: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => void): void;
 }
 
 /** Activation buffers, sized for maxBatch tokens. Shapes in comments are per step of T tokens. */
@@ -44,6 +57,7 @@ class Activations {
   readonly expertAct: GPUBuffer; //  [T*k, expertInter]
   readonly expertOut: GPUBuffer; //  [T*k, hidden]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
+  readonly headIn: GPUBuffer; //     [logitRows, hidden]  normed rows of a chunk (all-position logits)
   readonly logits: GPUBuffer; //     [logitRows, vocab]
   readonly logitBlock: GPUBuffer; // [logitRows, rows of the largest lm_head block] (split heads only)
 
@@ -72,6 +86,7 @@ class Activations {
     this.expertAct = f('expert_act', T * k * EI);
     this.expertOut = f('expert_out', T * k * H);
     this.last = f('last', H);
+    this.headIn = f('lm_head rows', logitRows * H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
     this.logitBlock = f('logit block', headBlockRows < cfg.vocabSize ? logitRows * headBlockRows : 1);
   }
@@ -87,6 +102,7 @@ export class ErnieForward {
     readonly cfg: ErnieConfig,
     readonly w: ModelWeights,
     opts: ForwardOptions = {},
+    readonly hooks: ForwardHooks = {},
   ) {
     this.kv = new KvCache(ctx, cfg, opts.kvCacheBytes);
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, this.kv.capacity));
@@ -120,13 +136,19 @@ export class ErnieForward {
     for (let s = 0; s < ids.length; s += this.maxBatch) {
       throwIfAborted(opts.signal);
       const chunk = ids.slice(s, s + this.maxBatch);
-      const captured = await this.step(chunk, hidden !== undefined);
+      const captured = await this.step(chunk, hidden !== undefined, opts.signal);
       if (hidden) appendRows(hidden, captured!);
       if (logits) {
         for (let r = 0; r < chunk.length; r += this.a.logitRows) {
           const rows = Math.min(this.a.logitRows, chunk.length - r);
           this.lmHead(r, rows);
-          logits.set(await this.ctx.readF32(this.a.logits, 0, rows * V), (s + r) * V);
+          const block = await this.ctx.readF32(this.a.logits, 0, rows * V);
+          const bad = firstNonFiniteF32(block);
+          if (bad >= 0) {
+            const at = this.kv.length - chunk.length + r + Math.floor(bad / V);
+            throw new NonFiniteError(at, `the logits at position ${at} hold NaN or infinite values (token ${bad % V}); the weights or the config (e.g. rms_norm_eps, rope_theta) produce non-finite numbers`);
+          }
+          logits.set(block, (s + r) * V);
         }
       }
     }
@@ -135,12 +157,18 @@ export class ErnieForward {
     return { logits, hidden };
   }
 
-  /** One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T. */
-  private async step(ids: readonly number[], capture: boolean): Promise<Float32Array[] | undefined> {
+  /**
+   * One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T.
+   * With a signal and T > 1 (prefill), the work is submitted layer by layer and the signal is
+   * checked after each layer completes on the GPU: an abort takes effect within one layer, not
+   * after the whole prompt has been queued. An abort leaves kv.length as it was before the chunk
+   * (the K/V rows already written past it are overwritten later).
+   */
+  private async step(ids: readonly number[], capture: boolean, signal?: AbortSignal): Promise<Float32Array[] | undefined> {
     const { ctx, cfg, w, a } = this;
     const T = ids.length, start = this.kv.length, H = cfg.hiddenSize;
     ctx.write(a.ids, new Uint32Array(ids));
-    ctx.write(a.cosSin, ropeTable(ids.map((_, i) => start + i), cfg.headDim, cfg.ropeTheta));
+    ctx.write(a.cosSin, this.hooks.ropeTable?.(start, T) ?? ropeTable(ids.map((_, i) => start + i), cfg.headDim, cfg.ropeTheta));
     const captured: GPUBuffer[] = [];
     const snapshot = (buf: GPUBuffer) => {
       if (!capture) return;
@@ -150,14 +178,24 @@ export class ErnieForward {
     };
 
     gatherRows(ctx, { m: w.embed, ids: a.ids, out: a.h, tokens: T });
+    this.hooks.afterEmbed?.(a.h, start, T);
     snapshot(a.h);
     for (let l = 0; l < cfg.numLayers; l++) {
       const layer = w.layers[l];
       this.attentionBlock(l, layer, T, start);
       rmsnorm(ctx, { x: a.h, w: layer.postNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
-      if (layer.moe) this.moeBlock(layer.moe, T);
+      if (layer.moe && this.hooks.moeBlock) this.hooks.moeBlock(l, a.x, a.h, start, T, (m, x, h, rows) => this.moeBlock(m, x, h, rows));
+      else if (layer.moe) this.moeBlock(layer.moe, a.x, a.h, T);
       else this.ffn(layer.dense!, a.x, T, a.h);
       if (l < cfg.numLayers - 1) snapshot(a.h);
+      if (signal && T > 1) {
+        ctx.submit();
+        await ctx.device.queue.onSubmittedWorkDone();
+        if (signal.aborted) {
+          captured.forEach((b) => b.destroy());
+          throwIfAborted(signal);
+        }
+      }
     }
     rmsnorm(ctx, { x: a.h, w: w.finalNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
     snapshot(a.x);
@@ -195,35 +233,34 @@ export class ErnieForward {
     matmul(ctx, { x: a.act, w: f.down, y: out, tokens: T, accumulate: true });
   }
 
-  /** h += shared(x) + sum over the top-k experts of weight * expert(x), x = a.x */
-  private moeBlock(m: MoeWeights, T: number): void {
+  /** h += shared(x) + sum over the top-k experts of weight * expert(x), for the first T rows of x and h */
+  private moeBlock(m: MoeWeights, x: GPUBuffer, h: GPUBuffer, T: number): void {
     const { ctx, cfg, a } = this;
+    const expertInter = m.expertsDown.blocks[0].weight.cols;
     const { numExperts: E, topK: k, normMin } = cfg.moe!;
     const assignments = T * k;
     const maxGroups = Math.min(E, assignments);
-    matmul(ctx, { x: a.x, w: m.router, y: a.routerLogits, tokens: T });
+    matmul(ctx, { x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
     moeGroup(ctx, { ids: a.expertIds, groups: a.groups, order: a.order, assignments, experts: E });
     // expert stacks too big for one binding come in blocks of whole experts: one call per block
     for (const b of m.expertsGateUp.blocks) {
-      moeMatmul(ctx, { x: a.x, w: b.weight, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+      moeMatmul(ctx, { x, w: b.weight, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
     }
-    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: cfg.moe!.expertIntermediateSize });
+    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: expertInter });
     for (const b of m.expertsDown.blocks) {
       moeMatmul(ctx, { x: a.expertAct, w: b.weight, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
     }
-    if (m.shared) this.ffn(m.shared, a.x, T, a.h);
-    moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h: a.h, T, hidden: cfg.hiddenSize, k });
+    if (m.shared) this.ffn(m.shared, x, T, h);
+    moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h, T, hidden: cfg.hiddenSize, k });
   }
 
   /** logits[0..rows) = lm_head(norm(h)) for chunk rows r0..r0+rows (a.x holds the normed chunk). */
   private lmHead(r0: number, rows: number): void {
     const H = this.cfg.hiddenSize;
-    const tmp = this.ctx.createBuffer('lm_head rows', rows * H * 4);
-    this.ctx.copy(this.a.x, r0 * H * 4, tmp, 0, rows * H * 4);
-    vocabMatmul(this.ctx, { x: tmp, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
+    this.ctx.copy(this.a.x, r0 * H * 4, this.a.headIn, 0, rows * H * 4);
+    vocabMatmul(this.ctx, { x: this.a.headIn, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
     this.ctx.submit();
-    tmp.destroy();
   }
 
   /** Drop cached positions >= length (their K/V stay in memory and are overwritten later). */

@@ -1,0 +1,40 @@
+// The chat app's pure parts: honest tok/s, settings -> request fields, download error messages.
+import { describe, expect, it } from 'vitest';
+import { decodeTokensPerSecond } from '../../demo/stats.js';
+import { DEFAULT_SETTINGS, requestFields } from '../../demo/settings.js';
+import { explainStoreError, shortName } from '../../demo/downloads.js';
+import { QuotaError } from '../../src/errors.js';
+
+describe('decodeTokensPerSecond', () => {
+  it('counts the tokens after the first over the time from the first to the last', () => {
+    expect(decodeTokensPerSecond({ tokens: 11, firstTokenMs: 1000, lastTokenMs: 2000 })).toBe(10);
+  });
+  it('gives no speed for a reply of one token (e.g. stopped at once) or without timings', () => {
+    expect(decodeTokensPerSecond({ tokens: 1, firstTokenMs: 5, lastTokenMs: 5 })).toBeUndefined();
+    expect(decodeTokensPerSecond({ tokens: 0, firstTokenMs: undefined, lastTokenMs: undefined })).toBeUndefined();
+    expect(decodeTokensPerSecond({ tokens: 3, firstTokenMs: 7, lastTokenMs: 7 })).toBeUndefined();
+  });
+});
+
+describe('requestFields', () => {
+  it('maps every setting to its request field', () => {
+    expect(requestFields({ ...DEFAULT_SETTINGS, temperature: 0.3, topP: 0.5, maxTokens: 9, thinking: true, jsonMode: true, seed: '7' })).toEqual({
+      temperature: 0.3, top_p: 0.5, max_tokens: 9, enable_thinking: true, response_format: { type: 'json_object' }, seed: 7,
+    });
+  });
+  it('leaves out JSON mode when off and the seed when empty', () => {
+    const f = requestFields({ ...DEFAULT_SETTINGS, seed: '' });
+    expect(f).not.toHaveProperty('response_format');
+    expect(f).not.toHaveProperty('seed');
+  });
+});
+
+describe('explainStoreError', () => {
+  it('says how much is missing and which stored models to delete when a download will not fit', () => {
+    const e = new QuotaError('x', { needed: 5e9, available: 1e9, deletable: [{ id: 'https://h/models/old-model/', bytes: 2e9, lastUsed: 0 }] });
+    expect(explainStoreError(e)).toBe('This model does not fit: it needs 5.00 GB more, 1.00 GB is free. Delete old-model (2.00 GB) below to make room, or free space on this device.');
+  });
+  it('names the model by its folder', () => {
+    expect(shortName('https://h/a/ernie45-moe-tiny/')).toBe('ernie45-moe-tiny');
+  });
+});
