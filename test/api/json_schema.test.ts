@@ -86,6 +86,11 @@ describe('JSON schema keywords', () => {
     expect(check(s, '{"a":"x"}')).toBe('reject');
     expect(check(s, '{"\\u0061":"x"}')).toBe('reject'); // "a" written with an escape
     expect(check(s, '{"b":"x","a":1}')).toBe('complete');
+    // Without additionalProperties only declared keys are generated, unless unlisted: 'open'.
+    const closed = { type: 'object', properties: { a: { type: 'integer' } } };
+    expect(check(closed, '{"b":1}')).toBe('reject');
+    const open = JsonGrammar.schema(compileJsonSchema(closed, 'schema', { unlisted: 'open' }));
+    expect(open.canEnd(open.feedBytes(open.initial(), utf8.encode('{"b":1}'))!)).toBe(true);
   });
 
   it('names the keyword and path of what it cannot enforce, never ignoring it', () => {
