@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'DEVICE_LOST'         // the GPU device was lost mid-run
   | 'CONTEXT_OVERFLOW'    // prompt + generation longer than the KV cache
   | 'BAD_REQUEST'         // a malformed API request
+  | 'BUDGET_TOO_SMALL'    // a memory budget (GPU expert cache) smaller than one step needs
   | 'ABORTED';            // an AbortSignal fired
 
 export class ErnieError extends Error {

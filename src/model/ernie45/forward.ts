@@ -43,6 +43,10 @@ class Activations {
   readonly expertGateUp: GPUBuffer; // [T*k, 2*expertInter]
   readonly expertAct: GPUBuffer; //  [T*k, expertInter]
   readonly expertOut: GPUBuffer; //  [T*k, hidden]
+  readonly nextX: GPUBuffer; //      [hidden]   decode: h normed for the next MoE layer (prefetch guess)
+  readonly nextLogits: GPUBuffer; // [experts]  its router logits
+  readonly nextIds: GPUBuffer; //    [k] u32    the next layer's predicted experts
+  readonly nextWeights: GPUBuffer; // [k]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
   readonly logits: GPUBuffer; //     [logitRows, vocab]
   readonly logitBlock: GPUBuffer; // [logitRows, rows of the largest lm_head block] (split heads only)
@@ -71,6 +75,10 @@ class Activations {
     this.expertGateUp = f('expert_gate_up', T * k * 2 * EI);
     this.expertAct = f('expert_act', T * k * EI);
     this.expertOut = f('expert_out', T * k * H);
+    this.nextX = f('next_x', H);
+    this.nextLogits = f('next_router_logits', E);
+    this.nextIds = f('next_expert_ids', k);
+    this.nextWeights = f('next_expert_weights', k);
     this.last = f('last', H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
     this.logitBlock = f('logit block', headBlockRows < cfg.vocabSize ? logitRows * headBlockRows : 1);
@@ -149,13 +157,14 @@ export class ErnieForward {
       captured.push(copy);
     };
 
+    w.experts?.beginStep(T);
     gatherRows(ctx, { m: w.embed, ids: a.ids, out: a.h, tokens: T });
     snapshot(a.h);
     for (let l = 0; l < cfg.numLayers; l++) {
       const layer = w.layers[l];
       this.attentionBlock(l, layer, T, start);
       rmsnorm(ctx, { x: a.h, w: layer.postNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
-      if (layer.moe) this.moeBlock(layer.moe, T);
+      if (layer.moe) await this.moeBlock(l, layer.moe, T);
       else this.ffn(layer.dense!, a.x, T, a.h);
       if (l < cfg.numLayers - 1) snapshot(a.h);
     }
@@ -195,22 +204,34 @@ export class ErnieForward {
     matmul(ctx, { x: a.act, w: f.down, y: out, tokens: T, accumulate: true });
   }
 
-  /** h += shared(x) + sum over the top-k experts of weight * expert(x), x = a.x */
-  private moeBlock(m: MoeWeights, T: number): void {
-    const { ctx, cfg, a } = this;
+  /**
+   * h += shared(x) + sum over the top-k experts of weight * expert(x), x = a.x. The experts are
+   * read through the expert cache's slot table: the scheduler yields one wave when the chosen
+   * experts are (or can all be made) resident, several when a prefill chunk needs more experts
+   * than the cache holds. While streaming a decode step, the next MoE layer's router is applied
+   * to this layer's hidden state as a guess of its experts (read back with this layer's ids).
+   */
+  private async moeBlock(l: number, m: MoeWeights, T: number): Promise<void> {
+    const { ctx, cfg, w, a } = this;
     const { numExperts: E, topK: k, normMin } = cfg.moe!;
     const assignments = T * k;
     const maxGroups = Math.min(E, assignments);
     matmul(ctx, { x: a.x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
-    moeGroup(ctx, { ids: a.expertIds, groups: a.groups, order: a.order, assignments, experts: E });
-    // expert stacks too big for one binding come in blocks of whole experts: one call per block
-    for (const b of m.expertsGateUp.blocks) {
-      moeMatmul(ctx, { x: a.x, w: b.weight, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+    const experts = w.experts!;
+    const next = experts.predictionFor(l, T);
+    if (next !== null) {
+      const nm = w.layers[next].moe!;
+      rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
+      matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
+      moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
     }
-    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: cfg.moe!.expertIntermediateSize });
-    for (const b of m.expertsDown.blocks) {
-      moeMatmul(ctx, { x: a.expertAct, w: b.weight, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+    for await (const wave of experts.waves(l, { ids: a.expertIds, T, predicted: next !== null ? a.nextIds : undefined })) {
+      moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
+      // one dispatch per slot buffer that holds some of this wave's experts
+      for (const s of wave.gateUp) moeMatmul(ctx, { x: a.x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
+      siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: cfg.moe!.expertIntermediateSize });
+      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
     }
     if (m.shared) this.ffn(m.shared, a.x, T, a.h);
     moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h: a.h, T, hidden: cfg.hiddenSize, k });

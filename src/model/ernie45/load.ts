@@ -10,6 +10,9 @@ import { type LoadProgress, loadWeights, type WeightSource } from './weights.js'
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
 import { ifFound } from '../../formats/sources.js';
+import type { ExpertCacheOptions } from '../../experts/budget.js';
+import type { ExpertSource } from '../../experts/source.js';
+import { packageExperts } from './expert_source.js';
 
 export async function readJson(folder: FolderSource, path: string, signal?: AbortSignal): Promise<unknown> {
   const src = folder(path);
@@ -26,16 +29,22 @@ export interface LoadOptions extends ForwardOptions {
   /** Cap on one storage binding (default: the device's limit); the vocabulary matrix and expert stacks are split to fit. */
   maxBindingBytes?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** GPU and RAM budgets of the routed-expert cache (src/experts/budget.ts). */
+  expertCache?: ExpertCacheOptions;
 }
 
 /** A package folder (manifest.json) or an HF checkpoint folder (config.json + safetensors). */
-export async function openFolderWeights(folder: FolderSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource }> {
-  if ((await ifFound(() => folder(MANIFEST_FILE).size())) !== undefined) return openPackageWeights(folder, signal);
+export async function openFolderWeights(folder: FolderSource, signal?: AbortSignal): Promise<{ config: ErnieConfig; weights: WeightSource; experts?: ExpertSource }> {
+  if ((await ifFound(() => folder(MANIFEST_FILE).size())) !== undefined) {
+    const { config, weights, pkg } = await openPackageWeights(folder, signal);
+    // routed experts come from their verified shards
+    return { config, weights, experts: config.moe ? packageExperts(config, pkg, weights) : undefined };
+  }
   return { config: parseConfig(await readJson(folder, 'config.json', signal)), weights: await SafetensorsModel.open(folder, signal) };
 }
 
 export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource, opts: LoadOptions = {}): Promise<{ config: ErnieConfig; forward: ErnieForward }> {
-  const { config, weights: source } = await openFolderWeights(folder, opts.signal);
-  const weights = await loadWeights(ctx, config, source, opts);
+  const { config, weights: source, experts } = await openFolderWeights(folder, opts.signal);
+  const weights = await loadWeights(ctx, config, source, { ...opts, experts });
   return { config, forward: new ErnieForward(ctx, config, weights, opts) };
 }
