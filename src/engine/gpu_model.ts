@@ -5,7 +5,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { allowedBitmask, logitsMask, logitsPenalty, penaltyEntries } from '../kernels/logits_process.js';
 import { sample } from '../kernels/sample.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
-import type { LanguageModel, SamplingParams } from './language_model.js';
+import type { LanguageModel, ModelStats, SamplingParams } from './language_model.js';
 
 export class GpuLanguageModel implements LanguageModel {
   readonly contextLength: number;
@@ -72,7 +72,12 @@ export class GpuLanguageModel implements LanguageModel {
     return id;
   }
 
+  stats(): ModelStats {
+    return { experts: this.model.w.experts?.stats() ?? null };
+  }
+
   dispose(): void {
+    this.model.w.experts?.destroy();
     this.result.destroy();
     this.processed.destroy();
   }

@@ -1,6 +1,7 @@
 // The contract between the OpenAI-style API (src/api/) and a loaded model. The API knows
 // nothing of the GPU: it renders and tokenizes, then drives one of these. The WebGPU
 // implementation is src/engine/gpu_model.ts; tests may drive a CPU one.
+import type { ExpertStats } from '../experts/stats.js';
 
 export interface SamplingParams {
   /** 0 = greedy. */
@@ -25,6 +26,11 @@ export interface SamplingParams {
   allowedTokens?: Uint32Array | null;
 }
 
+/** What engine.stats() reports: the routed-expert cache's counters (null without MoE layers or on the CPU). */
+export interface ModelStats {
+  experts: ExpertStats | null;
+}
+
 export interface LanguageModel {
   /** Maximum tokens the KV cache holds. */
   readonly contextLength: number;
@@ -38,5 +44,7 @@ export interface LanguageModel {
   forward(ids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Choose the next token from the last logits. Only the id is read back. */
   sample(params: SamplingParams): Promise<number>;
+  /** Counters of the model's caches (optional: CPU and scripted models have none). */
+  stats?(): ModelStats;
   dispose(): void;
 }

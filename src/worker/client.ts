@@ -12,6 +12,7 @@ import type {
 import { AbortError } from '../errors.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import type { AnyChunk, EngineHostApi, EngineInfo, RequestKind, WorkerLoadOptions } from './protocol.js';
+import type { ModelStats } from '../engine/language_model.js';
 
 export interface WorkerEngineOptions extends WorkerLoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -50,6 +51,11 @@ export class WorkerEngine {
   createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>>;
   createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
     return this.request('completion', req) as Promise<Completion | AsyncIterable<CompletionChunk>>;
+  }
+
+  /** engine.stats() of the engine in the worker. */
+  stats(): Promise<ModelStats> {
+    return this.host.stats();
   }
 
   dispose(): void {

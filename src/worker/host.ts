@@ -5,6 +5,7 @@ import type { Engine } from '../api/engine.js';
 import { ErnieError } from '../errors.js';
 import type { EngineHostApi, EngineInfo, RequestKind, AnyRequest, AnyChunk, WorkerLoadOptions } from './protocol.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
+import type { ModelStats } from '../engine/language_model.js';
 
 /** Builds the engine for `load`; the default loads over WebGPU with loadEngine(). */
 export type EngineFactory = (options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void) => Promise<{ engine: Engine; adapter: string }>;
@@ -19,6 +20,7 @@ async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadP
     kind: options.kind,
     modelName: options.modelName,
     kvCacheBytes: options.kvCacheBytes,
+    expertCache: options.expertCache,
     maxBatch: options.maxBatch,
     onProgress,
   });
@@ -76,6 +78,11 @@ export class EngineHost implements EngineHostApi {
     const it = this.streams.get(id);
     this.forget(id);
     await it?.return?.();
+  }
+
+  stats(): ModelStats {
+    if (!this.engine) throw new ErnieError('BAD_REQUEST', 'no engine loaded');
+    return this.engine.stats();
   }
 
   dispose(): void {
