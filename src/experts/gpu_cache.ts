@@ -197,6 +197,7 @@ export class GpuExpertCache {
       this.stats.gpu.hits += experts.length - missing.length;
       this.stats.gpu.misses += missing.length;
     }
+    this.policy.visit?.(row, experts.map((e) => row * E + e), now);
     for (const e of experts) if (this.isResident(row, e)) this.policy.touch(row * E + e, now);
     if (missing.length === 0) return;
     const bytes = await Promise.all(missing.map((e) => this.ram.get(layer, e, o.signal)));

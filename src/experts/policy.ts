@@ -15,6 +15,8 @@ export interface EvictionPolicy {
   touch(key: number, now: number): void;
   /** `key` left the cache. */
   forget(key: number): void;
+  /** MoE layer `layer` starts a visit that uses `chosen` (keys), before any miss is filled. */
+  visit?(layer: number, chosen: readonly number[], now: number): void;
   /**
    * The key to evict among `candidates` (resident, not in use by the current step), when the
    * cache is about to serve MoE layer `layer` at time `now`.
@@ -82,24 +84,50 @@ export class LfuDecayPolicy implements EvictionPolicy {
 }
 
 /**
- * Layer-aware frequency ("layered", this project's default). Decode visits the MoE layers in
- * order, so an expert of layer j is next needed (j - current) mod n layer visits from now: the
- * layer just run is the farthest away, the next layer the nearest. Each candidate's decayed
- * frequency (the chance it is used again, as in LfuDecayPolicy) is divided by that distance, and
- * the lowest expected use per unit of waiting time is evicted: Belady's rule with frequency as
- * the forecast. Plain LRU does the opposite on this cyclic order: its oldest entries are the
- * next layers' experts.
+ * Layer-aware reuse forecast ("layered", this project's default). Decode visits the MoE layers
+ * in order, so an expert of layer j is next needed (j - current) mod n layer visits from now:
+ * the layer just run is the farthest away, the next layer the nearest (plain LRU gets this
+ * backwards: among experts last used one token ago, its oldest are the next layers'). Each
+ * candidate's chance of being used at its layer's next visit is forecast from two learned
+ * rates: r, how often an expert chosen at one visit is chosen again at the next (reuse between
+ * neighbouring tokens, measured online), and its long-run share of its layer's choices (a decayed
+ * frequency, half-life 16 tokens). Experts chosen at their layer's last visit score
+ * r + (1 - r) * share, others share; the expected time to the next use is then the distance to
+ * the layer's next visit plus n (1 - p) / p (a geometric wait over later visits), and the
+ * expert expected last is evicted: Belady's rule with a forecast in place of the future.
  */
 export class LayeredPolicy extends LfuDecayPolicy {
   override readonly name: PolicyName = 'layered';
+  /** per layer: the keys chosen at its latest visit */
+  private readonly chosen: Set<number>[];
+  private reuseHits = 1;
+  private reuseTotal = 2;
+  constructor(g: Geometry) {
+    super(g, 16);
+    this.chosen = Array.from({ length: g.layers }, () => new Set());
+  }
+  visit(layer: number, chosen: readonly number[]): void {
+    const prev = this.chosen[layer]!;
+    if (prev.size > 0) {
+      for (const c of chosen) if (prev.has(c)) this.reuseHits++;
+      this.reuseTotal += chosen.length;
+    }
+    this.chosen[layer] = new Set(chosen);
+  }
   override victim(candidates: readonly number[], layer: number, now: number): number {
     const n = this.g.layers, E = this.g.experts;
-    let best = candidates[0]!, bestV = Infinity;
+    const r = this.reuseHits / this.reuseTotal;
+    // share of a layer's choices: the decayed count times the decay per token is a probability
+    const perToken = 1 - Math.exp(-this.lambda * n);
+    let best = candidates[0]!, bestT = -Infinity;
     for (const c of candidates) {
       const j = Math.floor(c / E);
-      const distance = ((j - layer + n) % n) || n; // the current layer's others: next token
-      const v = (this.value(c, now) + 1e-9) / distance;
-      if (v < bestV) (bestV = v), (best = c);
+      const distance = ((j - layer + n) % n) || n;
+      const share = Math.min(1, this.value(c, now) * perToken);
+      const p = this.chosen[j]!.has(c) ? r + (1 - r) * share : share;
+      // expected visits until the next use: the next visit of its layer, then a geometric wait
+      const t = distance + (n * (1 - p)) / Math.max(p, 1e-6);
+      if (t > bestT) (bestT = t), (best = c);
     }
     return best;
   }

@@ -30,6 +30,12 @@ export class ExpertScheduler {
   /** predictions waiting for their layer: row -> predicted experts */
   private readonly predictions = new Map<number, Set<number>>();
   private decoding = false;
+  /**
+   * When set, every decode step's chosen experts per MoE layer (and the next layer's guess) are
+   * appended here; layers then read their ids back even when all resident (bench:cache
+   * --record-trace).
+   */
+  trace: { tokens: number[][][]; predicted: (number[] | null)[][] } | null = null;
   private decodeReadbacks = 0;
   private decodeWaitMs = 0;
 
@@ -63,6 +69,10 @@ export class ExpertScheduler {
   beginStep(T: number): void {
     this.decoding = T === 1;
     if (this.decoding) this.counters.tokens++;
+    if (this.decoding && this.trace) {
+      this.trace.tokens.push([]);
+      this.trace.predicted.push([]);
+    }
   }
 
   /**
@@ -73,9 +83,10 @@ export class ExpertScheduler {
   predictionFor(layer: number, T: number): number | null {
     if (!this.prefetch || T !== 1) return null;
     const row = this.cache.row(layer);
-    if (this.cache.allResident(row)) return null;
     const next = this.source.layers[row + 1];
-    return next === undefined || this.cache.allResident(row + 1) ? null : next;
+    if (next === undefined) return null;
+    if (this.trace) return next;
+    return this.cache.allResident(row) || this.cache.allResident(row + 1) ? null : next;
   }
 
   /**
@@ -88,7 +99,7 @@ export class ExpertScheduler {
     const { cache, ctx } = this;
     const row = cache.row(layer), k = this.source.topK, n = a.T * k;
     const wave = (experts?: number[]): MoeWave => ({ slotTable: cache.table, tableOffset: cache.tableOffset(row), ...cache.buffers(row, experts) });
-    if (cache.allResident(row)) {
+    if (cache.allResident(row) && !(this.trace && this.decoding)) {
       this.predictions.delete(row);
       yield wave();
       return;
@@ -100,6 +111,10 @@ export class ExpertScheduler {
     this.counters.readbacks++;
     if (this.decoding) this.decodeReadbacks++;
     const chosen = [...new Set(got.subarray(0, n))].sort((x, y) => x - y);
+    if (this.trace && this.decoding) {
+      this.trace.tokens.at(-1)!.push(chosen);
+      this.trace.predicted.at(-1)!.push(a.predicted ? [...got.subarray(n, n + k)] : null);
+    }
     this.scorePrediction(row, chosen);
     if (a.predicted) this.predict(row + 1, got.subarray(n, n + k));
     // resident experts first, so the first wave holds the hits and misses share the rest
