@@ -21,6 +21,8 @@ import { ErnieForward } from '../model/ernie45/forward.js';
 import { sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
 import { Rng } from '../sampling/rng.js';
+import type { ExpertCacheOptions } from '../experts/budget.js';
+import type { ExpertSource } from '../experts/source.js';
 import { loadEngine } from '../engine/load.js';
 import type { ChatMessageParam } from '../api/types.js';
 
@@ -28,6 +30,8 @@ const USAGE = `usage:
   ernie-webgpu logits   <model-folder | file.gguf> --ids 5,17,33 --out logits.npy
   ernie-webgpu generate <model-folder | file.gguf> --ids 5,17,33 [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]
   ernie-webgpu chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]
+  logits, generate, chat also take --gpu-experts <count per layer | N%> and --ram-experts <count per layer | N%>
+  (GPU / RAM budget of the routed-expert cache; default: every expert resident when they fit)
   ernie-webgpu convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>`;
 
 function parseArgs(argv: string[]): { positional: string[]; flags: Map<string, string> } {
@@ -50,7 +54,19 @@ function parseIds(text: string | undefined): number[] {
   return ids;
 }
 
-async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+/** --gpu-experts / --ram-experts: a count per MoE layer (6) or a share of all experts (25%). */
+function expertCacheFlags(flags: Map<string, string>): ExpertCacheOptions {
+  const o: ExpertCacheOptions = {};
+  for (const [flag, key] of [['gpu-experts', 'gpuExperts'], ['ram-experts', 'ramExperts']] as const) {
+    const v = flags.get(flag);
+    if (v === undefined) continue;
+    if (!/^\d+(\.\d+)?%$|^\d+$/.test(v)) throw new ErnieError('BAD_REQUEST', `--${flag} takes a count of experts per layer (e.g. 6) or a percentage (e.g. 25%), got "${v}"`);
+    o[key] = v.endsWith('%') ? v : Number(v);
+  }
+  return o;
+}
+
+async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource; experts?: ExpertSource }> {
   if ((await stat(path)).isDirectory()) return openFolderWeights(nodeFolder(path));
   if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
   throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
@@ -68,10 +84,12 @@ async function main(argv: string[]): Promise<void> {
   if (command === 'convert') return convert(modelPath, flags);
   const ids = parseIds(flags.get('ids'));
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
-  const { config, weights: source } = await openModel(modelPath);
+  const { config, weights: source, experts } = await openModel(modelPath);
   const t0 = performance.now();
   let shown = -1;
   const weights = await loadWeights(ctx, config, source, {
+    experts,
+    expertCache: expertCacheFlags(flags),
     onProgress: (p) => {
       const pct = Math.floor((100 * p.tensorsDone) / p.tensorsTotal);
       if (pct === shown || (pct % 10 !== 0 && p.tensorsDone !== p.tensorsTotal)) return;
@@ -109,6 +127,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(`generated ids: ${generated.join(' ')}`);
     console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
   }
+  const s = weights.experts?.stats();
+  if (s) process.stderr.write(`experts: ${s.gpu.slots} GPU slots, ${s.gpu.hits} hits, ${s.gpu.misses} misses, ${(s.gpu.bytesUploaded / 2 ** 20).toFixed(1)} MiB uploaded, ${s.readbacksPerToken.toFixed(2)} expert readbacks / token\n`);
   ctx.destroy();
 }
 
@@ -120,6 +140,7 @@ async function chat(modelPath: string, flags: Map<string, string>): Promise<void
     model: nodeFolder(modelPath),
     tokenizer: nodeFolder(flags.get('tokenizer') ?? modelPath),
     gpu: await nodeGpu(),
+    expertCache: expertCacheFlags(flags),
   });
   const messages: ChatMessageParam[] = [];
   if (flags.has('system')) messages.push({ role: 'system', content: flags.get('system')! });

@@ -3,7 +3,7 @@
 // slots, a layer's chosen experts pinned while it runs, optional prefetch of the next layer's
 // predicted experts after each layer (a wrong guess costs an upload, never correctness).
 // `npm run bench:cache` drives it; synthetic traces come from syntheticTrace().
-import { makePolicy, type PolicyName } from './policy.js';
+import { type EvictionPolicy, makePolicy, type PolicyName } from './policy.js';
 
 /** tokens[t][l] = experts token t uses in MoE layer l; predicted[t][l] = the guess made for it (or null). */
 export interface RoutingTrace {
@@ -15,7 +15,7 @@ export interface RoutingTrace {
 }
 
 export interface SimResult {
-  policy: PolicyName;
+  policy: PolicyName | 'belady';
   prefetch: boolean;
   slots: number;
   /** uses served without a demand upload (prefetched experts count as hits) */
@@ -31,9 +31,42 @@ export interface SimResult {
   readbacksPerToken: number;
 }
 
-export function simulate(trace: RoutingTrace, o: { slots: number; policy: PolicyName; prefetch: boolean; warmup?: number }): SimResult {
+/**
+ * Belady's offline optimum as a policy: evicts the candidate whose next use lies farthest in the
+ * trace. Not implementable online (it reads the future); the bench shows it as the bound.
+ */
+export function beladyPolicy(trace: RoutingTrace): EvictionPolicy {
+  const L = trace.layers, E = trace.experts;
+  const uses: number[][] = Array.from({ length: L * E }, () => []);
+  trace.tokens.forEach((tok, t) => tok.forEach((set, l) => set.forEach((e) => uses[l * E + e]!.push(t * L + l))));
+  const next = (key: number, now: number) => {
+    const u = uses[key]!;
+    let lo = 0, hi = u.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (u[m]! <= now) lo = m + 1;
+      else hi = m;
+    }
+    return lo < u.length ? u[lo]! : Infinity;
+  };
+  return {
+    name: 'lru',
+    touch() {},
+    forget() {},
+    victim(candidates, _layer, now) {
+      let best = candidates[0]!, far = -1;
+      for (const c of candidates) {
+        const n = next(c, now);
+        if (n > far) (far = n), (best = c);
+      }
+      return best;
+    },
+  };
+}
+
+export function simulate(trace: RoutingTrace, o: { slots: number; policy: PolicyName | 'belady'; prefetch: boolean; warmup?: number }): SimResult {
   const { layers: L, experts: E } = trace;
-  const policy = makePolicy(o.policy, { layers: L, experts: E });
+  const policy = o.policy === 'belady' ? beladyPolicy(trace) : makePolicy(o.policy, { layers: L, experts: E });
   const slotOf = new Int32Array(L * E).fill(-1);
   const owner = new Int32Array(o.slots).fill(-1);
   const free = Array.from({ length: o.slots }, (_, i) => o.slots - 1 - i);
@@ -60,6 +93,8 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
     policy.touch(key, clock);
     return true;
   };
+  // a budget that holds every expert loads them all first, as the engine does
+  if (o.slots >= L * E) for (let key = 0; key < L * E; key++) insert(key, new Set(), 0);
   trace.tokens.forEach((tok, t) => {
     const count = t >= warm;
     if (count) counted++;
@@ -74,7 +109,7 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
         if (count) uses++;
         if (slotOf[key] >= 0) {
           if (count) hits++;
-          if (prefetched[key] && count) preUsed++;
+          if (prefetched[key] === 2) preUsed++;
           prefetched[key] = 0;
           policy.touch(key, now);
         } else {
@@ -95,7 +130,8 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
           const key = (l + 1) * E + e;
           if (slotOf[key] >= 0) continue;
           if (insert(key, keep, l + 1)) {
-            prefetched[key] = 1;
+            // 2: counted (after warm-up), so its later use counts toward precision
+            prefetched[key] = count ? 2 : 1;
             if (count) pre++;
           }
         }
