@@ -29,7 +29,6 @@ import { type RoutingTrace, simulate, syntheticTrace } from '../src/experts/simu
 const args = new Map<string, string>();
 process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1]?.startsWith('--') ? '1' : (all[i + 1] ?? '1')));
 const TOKENS = Number(args.get('tokens') ?? 400);
-const WARMUP = Math.min(50, Math.floor(TOKENS / 4));
 
 // ---- 21B-A3B geometry (ERNIE45.md): hidden 2560, expert inter 1536, 27 MoE layers x 64, top-6
 const H = 2560, I = 1536, MOE = 27, E = 64, K = 6;
@@ -87,7 +86,11 @@ async function recordTrace(out: string): Promise<void> {
   engine.dispose();
 }
 
+/** Tokens at the start of a trace that fill the cache and are not counted. */
+const warmupOf = (trace: RoutingTrace) => Math.min(50, Math.floor(trace.tokens.length / 4));
+
 function table(name: string, trace: RoutingTrace, m: Awaited<ReturnType<typeof measure>>, fullShape: boolean): { lru25: number; best25: number; opt25: number } {
+  const WARMUP = warmupOf(trace);
   const all = trace.layers * trace.experts;
   const computeS = (coreBytes + MOE * K * expertBytes('q4_k')) / (m.matvecGBs * 1e9);
   console.log(`\n### ${name}\n`);
@@ -109,7 +112,7 @@ function table(name: string, trace: RoutingTrace, m: Awaited<ReturnType<typeof m
         if (pct === 25 && policy === 'lru' && !prefetch) lru25 = r.uploadsPerToken;
         if (pct === 25 && policy === 'layered') best25 = Math.min(best25, r.uploadsPerToken);
         if (pct === 25 && policy === 'belady') opt25 = r.uploadsPerToken;
-        const pf = prefetch ? `${r.prefetchPrecision.toFixed(2)} / ${r.prefetchRecall.toFixed(2)}` : '-';
+        const pf = prefetch && r.prefetchPerToken > 0 ? `${r.prefetchPrecision.toFixed(2)} / ${r.prefetchRecall.toFixed(2)}` : '-';
         const sizes = fullShape ? [mb('q4_k').toFixed(1), mb('q2_k').toFixed(1), tps('q4_k').toFixed(3), tps('q2_k').toFixed(3)] : ['-', '-', '-', '-'];
         console.log(`| ${pct}% (${slots} slots) | ${policy} | ${prefetch ? 'yes' : 'no'} | ${r.hitRate.toFixed(3)} | ${r.uploadsPerToken.toFixed(1)} | ${sizes[0]} | ${sizes[1]} | ${pf} | ${r.readbacksPerToken.toFixed(1)} | ${sizes[2]} | ${sizes[3]} |`);
       }
@@ -127,11 +130,11 @@ else {
   console.log('Real ERNIE routing traces are not available here: the synthetic traces below are assumptions, not measurements of ERNIE.');
   if (args.has('trace')) {
     const trace = JSON.parse(readFileSync(args.get('trace')!, 'utf8')) as RoutingTrace;
-    table(`recorded trace ${args.get('trace')} (${trace.tokens.length} tokens, ${trace.layers} MoE layers x ${trace.experts} experts, top-${trace.topK}; the model's own geometry, so no byte or tok/s columns)`, trace, m, false);
+    table(`recorded trace ${args.get('trace')} (${trace.tokens.length} tokens, first ${warmupOf(trace)} not counted, ${trace.layers} MoE layers x ${trace.experts} experts, top-${trace.topK}; the model's own geometry, so no byte or tok/s columns)`, trace, m, false);
   } else {
     const base = { layers: MOE, experts: E, topK: K, tokens: TOKENS, seed: 1, predictAccuracy: 0.8 };
     const mixed = syntheticTrace({ ...base, skew: 1.0, reuse: 0.5, correlation: 0.3 });
-    const g = table(`synthetic: Zipf(1.0) popularity per layer, reuse 0.5, layer correlation 0.3, predictions 80% right (${TOKENS} tokens, first ${WARMUP} not counted)`, mixed, m, true);
+    const g = table(`synthetic: Zipf(1.0) popularity per layer, reuse 0.5, layer correlation 0.3, predictions 80% right (${TOKENS} tokens, first ${warmupOf(mixed)} not counted)`, mixed, m, true);
     console.log(`\nAt 25%: layered (best of with/without prefetch) moves ${g.best25.toFixed(1)} experts/token vs LRU ${g.lru25.toFixed(1)} (${((100 * g.best25) / g.lru25).toFixed(0)}%; the goal is <= 50%); Belady's offline optimum ${g.opt25.toFixed(1)} (${((100 * g.opt25) / g.lru25).toFixed(0)}%).`);
     if (!args.has('quick')) {
       const uniform = syntheticTrace({ ...base, skew: 0, reuse: 0, correlation: 0 });

@@ -106,7 +106,7 @@ export class LayeredPolicy extends LfuDecayPolicy {
     super(g, 16);
     this.chosen = Array.from({ length: g.layers }, () => new Set());
   }
-  visit(layer: number, chosen: readonly number[]): void {
+  visit(layer: number, chosen: readonly number[], _now?: number): void {
     const prev = this.chosen[layer]!;
     if (prev.size > 0) {
       for (const c of chosen) if (prev.has(c)) this.reuseHits++;
