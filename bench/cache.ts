@@ -94,8 +94,9 @@ function table(name: string, trace: RoutingTrace, m: Awaited<ReturnType<typeof m
   const all = trace.layers * trace.experts;
   const computeS = (coreBytes + MOE * K * expertBytes('q4_k')) / (m.matvecGBs * 1e9);
   console.log(`\n### ${name}\n`);
-  console.log('| budget | policy | prefetch | GPU hit rate | experts uploaded / token | MB / token q4 | MB / token q2 | prefetch precision / recall | readbacks / token | tok/s q4 | tok/s q2 |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+  console.log(`compute per token (cost model): ${computeS.toFixed(1)} s`);
+  console.log('| budget | policy | prefetch | GPU hit rate | experts uploaded / token | MB / token q4 | MB / token q2 | prefetch precision / recall | readbacks / token | expert ms / token q4 | tok/s q4 | tok/s q2 |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   let lru25 = 0, best25 = Infinity, opt25 = 0;
   for (const pct of [10, 25, 50, 100]) {
     const slots = Math.max(trace.topK, Math.floor((all * pct) / 100));
@@ -104,17 +105,18 @@ function table(name: string, trace: RoutingTrace, m: Awaited<ReturnType<typeof m
         if (prefetch && (policy === 'lfu' || policy === 'belady')) continue;
         const r = simulate(trace, { slots, policy, prefetch, warmup: WARMUP });
         const mb = (layout: 'q4_k' | 'q2_k') => (r.uploadsPerToken * expertBytes(layout)) / 1e6;
-        const tps = (layout: 'q4_k' | 'q2_k') => {
+        /** seconds a token spends on experts beyond compute: readbacks, demand uploads, prefetch not hidden by compute */
+        const expertS = (layout: 'q4_k' | 'q2_k') => {
           const b = expertBytes(layout), per = 1 / (m.uploadGBs * 1e9) + 1 / (m.readGBs * 1e9);
-          const t = computeS + r.readbacksPerToken * (m.readbackMs / 1000) + r.demandPerToken * b * per + Math.max(0, r.prefetchPerToken * b * per - computeS);
-          return 1 / t;
+          return r.readbacksPerToken * (m.readbackMs / 1000) + r.demandPerToken * b * per + Math.max(0, r.prefetchPerToken * b * per - computeS);
         };
+        const tps = (layout: 'q4_k' | 'q2_k') => 1 / (computeS + expertS(layout));
         if (pct === 25 && policy === 'lru' && !prefetch) lru25 = r.uploadsPerToken;
         if (pct === 25 && policy === 'layered') best25 = Math.min(best25, r.uploadsPerToken);
         if (pct === 25 && policy === 'belady') opt25 = r.uploadsPerToken;
         const pf = prefetch && r.prefetchPerToken > 0 ? `${r.prefetchPrecision.toFixed(2)} / ${r.prefetchRecall.toFixed(2)}` : '-';
-        const sizes = fullShape ? [mb('q4_k').toFixed(1), mb('q2_k').toFixed(1), tps('q4_k').toFixed(3), tps('q2_k').toFixed(3)] : ['-', '-', '-', '-'];
-        console.log(`| ${pct}% (${slots} slots) | ${policy} | ${prefetch ? 'yes' : 'no'} | ${r.hitRate.toFixed(3)} | ${r.uploadsPerToken.toFixed(1)} | ${sizes[0]} | ${sizes[1]} | ${pf} | ${r.readbacksPerToken.toFixed(1)} | ${sizes[2]} | ${sizes[3]} |`);
+        const sizes = fullShape ? [mb('q4_k').toFixed(1), mb('q2_k').toFixed(1), (1000 * expertS('q4_k')).toFixed(0), tps('q4_k').toPrecision(2), tps('q2_k').toPrecision(2)] : ['-', '-', '-', '-', '-'];
+        console.log(`| ${pct}% (${slots} slots) | ${policy} | ${prefetch ? 'yes' : 'no'} | ${r.hitRate.toFixed(3)} | ${r.uploadsPerToken.toFixed(1)} | ${sizes[0]} | ${sizes[1]} | ${pf} | ${r.readbacksPerToken.toFixed(1)} | ${sizes[2]} | ${sizes[3]} | ${sizes[4]} |`);
       }
     }
   }
