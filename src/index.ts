@@ -26,7 +26,14 @@ export { ErnieForward } from './model/ernie45/forward.js';
 export { loadWeights, type WeightSource, type LoadProgress } from './model/ernie45/weights.js';
 export { openGgufWeights } from './model/ernie45/gguf_source.js';
 export { GpuLanguageModel } from './engine/gpu_model.js';
-export type { LanguageModel, SamplingParams } from './engine/language_model.js';
+export type { LanguageModel, ModelStats, SamplingParams } from './engine/language_model.js';
+
+// Routed experts on demand: the GPU expert cache, its RAM tier, the scheduler, the sources
+export { type ExpertCacheOptions, defaultGpuExpertBytes } from './experts/budget.js';
+export type { ExpertStats } from './experts/stats.js';
+export type { ExpertSource, ExpertFormat, ExpertBytes } from './experts/source.js';
+export { ExpertScheduler } from './experts/scheduler.js';
+export { weightSourceExperts, packageExperts } from './model/ernie45/expert_source.js';
 export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
 

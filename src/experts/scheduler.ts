@@ -26,7 +26,7 @@ export class ExpertScheduler {
   private readonly counters: ExpertStats = emptyStats();
   private readonly prefetch: boolean;
   /** [maxTokens * k + k] u32: a layer's ids, then the next layer's predicted ids */
-  private readonly idsReadback: GPUBuffer;
+  private idsReadback: GPUBuffer;
   /** predictions waiting for their layer: row -> predicted experts */
   private readonly predictions = new Map<number, Set<number>>();
   private decoding = false;
@@ -105,6 +105,11 @@ export class ExpertScheduler {
       return;
     }
     const t0 = performance.now();
+    if (this.idsReadback.size < (n + k) * 4) {
+      // a forward pass with more tokens per step than the scheduler was sized for
+      this.idsReadback.destroy();
+      this.idsReadback = ctx.createBuffer('expert ids readback', (n + k) * 4);
+    }
     ctx.copy(a.ids, 0, this.idsReadback, 0, n * 4);
     if (a.predicted) ctx.copy(a.predicted, 0, this.idsReadback, n * 4, k * 4);
     const got = await ctx.readU32(this.idsReadback, 0, n + (a.predicted ? k : 0));
