@@ -7,7 +7,7 @@
 //     in-process; `--layers N` (default 4: one dense + three MoE, as the peer numbers in
 //     BENCHMARKS.md use), since all 28 layers with every expert resident need ~43 GB.
 //  4. the quantized matvec kernels (dequantise in registers) at the experts' shapes.
-// Usage: npm run bench -- [--layers 4] [--tokens 16] [--experts f16|q4|q2] [--gpu-experts 10%,25%,50%,100%] [--prompt-tokens 16] [--skip-model]
+// Usage: npm run bench -- [--layers 4] [--tokens 16] [--experts f16|q4|q2] [--gpu-experts 10%,25%,50%,100%] [--prompt-tokens 16] [--skip-model] [--model-only]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -52,14 +52,15 @@ console.log(`copy bandwidth: ${copyGBs.toFixed(2)} GB/s (read + write of ${bytes
 a.destroy();
 b.destroy();
 
-// 2. decode matvec at 21B shapes
+// 2. decode matvec at 21B shapes (--model-only skips 2 and 4)
+const kernels = !args.has('model-only');
 const shapes: [string, number, number][] = [
   ['q_proj 2560x2560', 2560, 2560],
   ['expert gate+up 3072x2560', 3072, 2560],
   ['expert down 2560x1536', 2560, 1536],
   ['lm_head 103424x2560', 103424, 2560],
 ];
-for (const dtype of ['f32', 'f16'] as const) {
+for (const dtype of kernels ? (['f32', 'f16'] as const) : []) {
   for (const [name, N, K] of shapes) {
     const size = N * K * (dtype === 'f16' ? 2 : 4);
     if (size > ctx.limits.maxStorageBufferBindingSize) {
@@ -81,7 +82,7 @@ for (const dtype of ['f32', 'f16'] as const) {
 }
 
 // 4. quantized matvec at the experts' shapes (q4 -> Q4_K blocks, q2 -> Q2_K blocks)
-for (const layout of ['q4_k', 'q2_k', 'q8_0'] as const) {
+for (const layout of kernels ? (['q4_k', 'q2_k', 'q8_0'] as const) : []) {
   for (const [name, N, K] of [['expert gate+up 3072x2560', 3072, 2560], ['expert down 2560x1536', 2560, 1536]] as const) {
     const r = await benchMatmulQ(ctx, { layout, rows: N, cols: K });
     console.log(`matvec ${layout} ${name}: ${(r.seconds * 1e3).toFixed(2)} ms, ${r.gbs.toFixed(2)} GB/s of blocks = ${(r.gbs / copyGBs).toFixed(2)} x copy`);
@@ -126,7 +127,13 @@ if (!args.has('skip-model')) {
       const shape = shapesByName.get(n)!;
       return expertLayout && isExpert(n) ? fillQuant(shape[0], shape[1]) : fill(shape.reduce((x, y) => x * y, 1));
     },
-    readF32: async (n) => new Float32Array(shapesByName.get(n)!.reduce((x, y) => x * y, 1)).fill(n.includes('norm') ? 1 : 0.01),
+    // routers random (constant ones would route every token to the same experts), the rest constant
+    readF32: async (n) => {
+      const out = new Float32Array(shapesByName.get(n)!.reduce((x, y) => x * y, 1));
+      if (n.endsWith('mlp.gate.weight')) for (let i = 0; i < out.length; i++) out[i] = (Math.random() - 0.5) * 0.2;
+      else out.fill(n.includes('norm') ? 1 : 0.01);
+      return out;
+    },
   };
   const t0 = performance.now();
   const budgets = (args.get('gpu-experts') ?? '100%').split(',');
@@ -162,7 +169,7 @@ if (!args.has('skip-model')) {
     const perToken = (x: number, y: number) => ((x - y) / Math.max(1, tokens)).toFixed(1);
     console.log(`GPU experts ${budget} (${s.gpu.slots} slots, ${(s.gpu.allocatedBytes / 2 ** 20).toFixed(0)} MiB):`);
     console.log(`  prefill: ${prompt.length} tokens in ${prefillS.toFixed(2)} s = ${(prompt.length / prefillS).toFixed(2)} tok/s`);
-    console.log(`  decode: ${decodeTokens} tokens in ${decodeS.toFixed(2)} s = ${(decodeTokens / decodeS).toFixed(2)} tok/s (${ctx.dispatchCount} dispatches so far); per token: ${perToken(s.readbacks, before.readbacks)} expert readbacks + 1, ${perToken(s.gpu.misses, before.gpu.misses)} experts uploaded, ${perToken(s.waitMs, before.waitMs)} ms waiting for experts`);
+    console.log(`  decode: ${decodeTokens} tokens in ${decodeS.toFixed(2)} s = ${(decodeTokens / decodeS).toFixed(2)} tok/s (${ctx.dispatchCount} dispatches so far); per token: ${perToken(s.readbacks, before.readbacks)} expert readbacks + 1, ${perToken(s.gpu.misses, before.gpu.misses)} experts uploaded, ${perToken(s.waitMs, before.waitMs)} ms blocked in expert readbacks and reads`);
   }
 }
 ctx.destroy();

@@ -32,7 +32,11 @@ export interface ExpertStats {
   readbacks: number;
   /** readbacks during decode steps / tokens (the sampled id's readback not included) */
   readbacksPerToken: number;
-  /** milliseconds decode steps waited for expert ids and expert bytes, per token */
+  /**
+   * Milliseconds per decoded token the CPU was blocked in the scheduler: expert-id readbacks
+   * (a readback also waits for the GPU work queued before it) and expert reads. 0 when every
+   * expert is resident.
+   */
   waitMsPerToken: number;
   /** totals over every step (prefill included) */
   waitMs: number;
