@@ -117,8 +117,11 @@ export class GpuExpertCache {
     let allocated = 0;
     for (const g of groups.values()) {
       const share = (opts.gpuBytes * g.rows.length * E * expertBytes(g.format)) / total;
-      let slots = Math.min(g.rows.length * E, Math.floor(share / expertBytes(g.format)));
-      while (slots > 0 && SlotPool.allocatedBytes(g.format, slots, maxBinding) > share) slots--;
+      const all = g.rows.length * E;
+      let slots = Math.min(all, Math.floor(share / expertBytes(g.format)));
+      // buffers round up to 16 bytes: a smaller budget loses a slot to that, one that holds
+      // every expert's bytes keeps them all (and may pass the budget by those few bytes)
+      if (slots < all) while (slots > 0 && SlotPool.allocatedBytes(g.format, slots, maxBinding) > share) slots--;
       if (slots < source.topK) {
         const need = SlotPool.allocatedBytes(g.format, source.topK, maxBinding) * (total / (g.rows.length * E * expertBytes(g.format)));
         throw new ErnieError(
@@ -136,7 +139,7 @@ export class GpuExpertCache {
     this.resident = new Int32Array(layers.length);
     this.policy = makePolicy(opts.policy ?? 'layered', { layers: layers.length, experts: E });
     const slotBytes = expertBytes(this.pools[0]!.format);
-    Object.assign(stats.gpu, { slots: this.pools.reduce((s, p) => s + p.slots, 0), slotBytes, allocatedBytes: allocated, budgetBytes: opts.gpuBytes });
+    Object.assign(stats.gpu, { slots: this.pools.reduce((s, p) => s + p.slots, 0), slotBytes, allocatedBytes: allocated, budgetBytes: Math.max(opts.gpuBytes, this.holdsAll ? allocated : 0) });
   }
 
   /** The slot-table row of model layer `layer`. */
