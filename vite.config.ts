@@ -1,12 +1,30 @@
 import { defineConfig } from 'vitest/config';
 import { resolve } from 'node:path';
+import type { Plugin } from 'vite';
+
+/** `npm run dev` prints http://localhost:5173/: send that root URL to the demo page. */
+const DEMO_PATH = '/demo/';
+function demoAtRoot(): Plugin {
+  return {
+    name: 'ernie-demo-at-root',
+    configureServer(server) {
+      server.middlewares.use((req, res, next) => {
+        if (req.url !== '/' && req.url !== '/index.html') return next();
+        res.statusCode = 302;
+        res.setHeader('Location', DEMO_PATH);
+        res.end();
+      });
+    },
+  };
+}
 
 // One config for three jobs:
-//  - `vite` serves the demo page (demo/index.html) with the library from src/;
+//  - `vite` serves the demo page (demo/index.html, where / redirects) with the library from src/;
 //  - `vite build` builds the npm package (dist/) with every .wgsl inlined through `?raw`;
 //  - `vitest` runs the tests (kernels on real WebGPU through Dawn/SwiftShader in Node).
 export default defineConfig({
   root: '.',
+  plugins: [demoAtRoot()],
   build: {
     target: 'es2022',
     outDir: 'dist',

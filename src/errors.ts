@@ -42,6 +42,39 @@ export class ConfigError extends ErnieError {
   }
 }
 
+/** No WebGPU (GPU_UNAVAILABLE), a size beyond what this device allows (GPU_LIMIT), a lost device. */
+export class GpuError extends ErnieError {
+  constructor(code: 'GPU_UNAVAILABLE' | 'GPU_LIMIT' | 'DEVICE_LOST', message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'GpuError';
+  }
+}
+
+/**
+ * The GPU device is gone (driver reset, GPU process crash, tab in the background too long, or
+ * device.destroy()). Everything on it is lost: the model must be loaded again. A WorkerEngine does
+ * that on its next request; an Engine in the page must be created anew.
+ */
+export class DeviceLostError extends GpuError {
+  /** GPUDeviceLostInfo.reason: 'destroyed' or 'unknown'. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super('DEVICE_LOST', message, options);
+    this.name = 'DeviceLostError';
+    this.reason = reason;
+  }
+}
+
+/** A memory budget (expertCache.gpuBytes) too small for one step: `needBytes` is the least that works. */
+export class BudgetError extends ErnieError {
+  readonly needBytes: number;
+  constructor(message: string, needBytes: number) {
+    super('BUDGET_TOO_SMALL', message);
+    this.name = 'BudgetError';
+    this.needBytes = needBytes;
+  }
+}
+
 export class AbortError extends ErnieError {
   constructor(message = 'The operation was aborted') {
     super('ABORTED', message);

@@ -6,7 +6,7 @@ export { loadEngine, loadTokenizer, type LoadEngineOptions, type LoadedEngine } 
 export * from './api/index.js';
 
 // Errors
-export { ErnieError, FileFormatError, ConfigError, type ErrorCode } from './errors.js';
+export { ErnieError, BudgetError, FileFormatError, ConfigError, GpuError, DeviceLostError, type ErrorCode } from './errors.js';
 
 // Files
 export type { ByteSource, FolderSource } from './formats/source.js';

@@ -1,6 +1,9 @@
 // Node entry point: WebGPU through the `webgpu` package (Google's Dawn), plus file-system sources.
 // Browsers use navigator.gpu and need none of this.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { GpuError } from './errors.js';
 
 export { fromPath, nodeFolder } from './formats/node_source.js';
 export { nodeDirectoryWriter } from './package/node_writer.js';
@@ -24,9 +27,44 @@ async function createNodeGpu(): Promise<GPU> {
   if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD) && !hasSystemVulkanDriver()) {
     process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   }
-  const { create, globals } = (await import('webgpu')) as unknown as { create(flags: string[]): GPU; globals: Record<string, unknown> };
-  Object.assign(globalThis, globals);
-  return create([]);
+  ensureRuntimeDir();
+  let dawn: { create(flags: string[]): GPU; globals: Record<string, unknown> };
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
+  } catch (cause) {
+    if (isMissingPackage(cause, 'webgpu')) {
+      throw new GpuError(
+        'GPU_UNAVAILABLE',
+        'WebGPU in Node comes from the `webgpu` package (Dawn), an optional peer dependency of ernie-webgpu that is not installed: run `npm install webgpu` in your project (browsers need no package: they have navigator.gpu).',
+        { cause },
+      );
+    }
+    throw cause;
+  }
+  Object.assign(globalThis, dawn.globals);
+  return dawn.create([]);
+}
+
+function isMissingPackage(e: unknown, name: string): boolean {
+  const { code, message } = (e ?? {}) as { code?: string; message?: string };
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && !!message?.includes(`'${name}'`);
+}
+
+/**
+ * During requestAdapter() the Vulkan stack under Dawn probes for a Wayland display, and libwayland
+ * prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment." (twice) where the
+ * variable is unset (servers, containers, CI): a harmless probe that reads like a failure. Where it
+ * is unset, point it at a private per-user directory (mode 0700, as the XDG spec asks) first.
+ */
+function ensureRuntimeDir(): void {
+  if (process.env.XDG_RUNTIME_DIR) return;
+  try {
+    const dir = join(tmpdir(), `ernie-webgpu-runtime-${userInfo().uid}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    // no user info or no writable temp dir: the message stays, nothing else changes
+  }
 }
 
 /** A real GPU shows up as a DRM render node or an NVIDIA device file; without one, use SwiftShader. */

@@ -3,7 +3,7 @@
 // NO_SLOT), and the grouped expert matmuls read weights through it. "All resident" is this
 // cache with a budget that holds every expert. Misses are filled from the RAM tier with
 // queue.writeBuffer into free or evicted slots; experts the current step uses are pinned.
-import { ErnieError } from '../errors.js';
+import { BudgetError, ErnieError, GpuError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { type ExpertSlots, expertSlotBytes, NO_SLOT } from '../kernels/moe.js';
 import { type EvictionPolicy, makePolicy, type PolicyName } from './policy.js';
@@ -77,7 +77,7 @@ class SlotPool {
 function perBuffer(f: ExpertMatrixFormat, maxBinding: number): number {
   const stride = expertSlotBytes(f.dtype, f.rows, f.cols);
   const per = Math.floor(maxBinding / stride);
-  if (per < 1) throw new ErnieError('GPU_LIMIT', `one expert matrix (${f.dtype} [${f.rows}, ${f.cols}], ${stride} bytes) exceeds the storage binding limit of ${maxBinding} bytes`);
+  if (per < 1) throw new GpuError('GPU_LIMIT', `one expert matrix (${f.dtype} [${f.rows}, ${f.cols}], ${stride} bytes) exceeds the storage binding limit of ${maxBinding} bytes`);
   return per;
 }
 
@@ -124,9 +124,9 @@ export class GpuExpertCache {
       if (slots < all) while (slots > 0 && SlotPool.allocatedBytes(g.format, slots, maxBinding) > share) slots--;
       if (slots < source.topK) {
         const need = SlotPool.allocatedBytes(g.format, source.topK, maxBinding) * (total / (g.rows.length * E * expertBytes(g.format)));
-        throw new ErnieError(
-          'BUDGET_TOO_SMALL',
+        throw new BudgetError(
           `expertCache: a GPU budget of ${opts.gpuBytes} bytes holds ${slots} expert(s) of ${formatKey(g.format)} (${expertBytes(g.format)} bytes each), fewer than one layer's top-${source.topK}; give at least ${Math.ceil(need)} bytes`,
+          Math.ceil(need),
         );
       }
       const pool = new SlotPool(ctx, g.format, slots, maxBinding);

@@ -3,7 +3,7 @@
 //  - each dispatch's scalars go into one uniform arena, uploaded with a single writeBuffer per submit;
 //  - dispatches share one compute pass until a copy or a submit ends it;
 //  - readback() is the only place the CPU waits for the GPU.
-import { ErnieError } from '../errors.js';
+import { DeviceLostError, GpuError } from '../errors.js';
 import type { AcquiredDevice, GpuFeatures } from './device.js';
 
 export interface BufferSlice {
@@ -63,7 +63,7 @@ export class GpuContext {
     this.checkAlive();
     const max = Math.min(this.limits.maxBufferSize, (usage & GPUBufferUsage.STORAGE) ? this.limits.maxStorageBufferBindingSize : Infinity);
     if (size > max) {
-      throw new ErnieError('GPU_LIMIT', `${label}: buffer of ${size} bytes exceeds this device's limit of ${max} bytes (maxStorageBufferBindingSize). Use a quantized model package or a smaller context.`);
+      throw new GpuError('GPU_LIMIT', `${label}: buffer of ${size} bytes exceeds this device's limit of ${max} bytes (maxStorageBufferBindingSize). Use a quantized model package or a smaller context.`);
     }
     // Sizes round up to 16 bytes so vec4 reads at the tail stay in bounds.
     return this.device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 16) * 16), usage });
@@ -104,7 +104,7 @@ export class GpuContext {
     pass.setBindGroup(0, bindGroup);
     const [x, y = 1, z = 1] = workgroups;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
-    if (x > maxDim || y > maxDim || z > maxDim) throw new ErnieError('GPU_LIMIT', `dispatch ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${maxDim} (${pipeline.label})`);
+    if (x > maxDim || y > maxDim || z > maxDim) throw new GpuError('GPU_LIMIT', `dispatch ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${maxDim} (${pipeline.label})`);
     if (x > 0 && y > 0 && z > 0) pass.dispatchWorkgroups(x, y, z);
     this.dispatchCount++;
   }
@@ -181,7 +181,9 @@ export class GpuContext {
   }
 
   private checkAlive(): void {
-    if (this.lost) throw new ErnieError('DEVICE_LOST', `The GPU device was lost (${this.lost.reason}: ${this.lost.message}). Create a new engine to continue.`);
+    if (this.lost) {
+      throw new DeviceLostError(this.lost.reason, `The GPU device was lost (${this.lost.reason}: ${this.lost.message || 'no message'}): load the model again (a WorkerEngine does so on its next request; in the page, create a new engine).`);
+    }
   }
 }
 

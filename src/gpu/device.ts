@@ -1,6 +1,6 @@
 // Getting a GPUDevice: ask for the most the adapter offers (bigger bindings, f16 if present),
 // but run within WebGPU's defaults where that is all there is.
-import { ErnieError } from '../errors.js';
+import { GpuError } from '../errors.js';
 
 export interface GpuFeatures {
   /** WGSL `enable f16;` available. Every kernel has an f32 path; f16 is only an optimisation. */
@@ -32,10 +32,10 @@ const LIMITS_TO_RAISE = [
 
 export async function acquireDevice(gpu: GPU | undefined = globalThis.navigator?.gpu, opts: { powerPreference?: GPUPowerPreference } = {}): Promise<AcquiredDevice> {
   if (!gpu) {
-    throw new ErnieError('GPU_UNAVAILABLE', 'WebGPU is not available: use a browser with WebGPU (Chrome/Edge 113+, Safari 26+) or, in Node, pass the `webgpu` package GPU (see nodeGpu()).');
+    throw new GpuError('GPU_UNAVAILABLE', 'WebGPU is not available: use a browser with WebGPU (Chrome/Edge 113+, Safari 26+) or, in Node, pass the `webgpu` package GPU (see nodeGpu()).');
   }
   const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
-  if (!adapter) throw new ErnieError('GPU_UNAVAILABLE', 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter (is hardware acceleration disabled?)');
+  if (!adapter) throw new GpuError('GPU_UNAVAILABLE', 'navigator.gpu.requestAdapter() returned null: no usable GPU adapter (is hardware acceleration disabled?)');
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
   const requiredLimits: Record<string, number> = {};
   for (const name of LIMITS_TO_RAISE) requiredLimits[name] = adapter.limits[name];

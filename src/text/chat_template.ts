@@ -116,18 +116,23 @@ export const ERNIE_45_DEFAULT_TEMPLATE = `
 {%- if add_generation_prompt -%}{{- "Assistant: " -}}{%- endif -%}
 `;
 
-const cache = new Map<string, Template>();
+/** A compiled chat template (declared here so the published types need no @huggingface/jinja types). */
+export interface CompiledTemplate {
+  render(items?: Record<string, unknown>): string;
+}
+
+const cache = new Map<string, CompiledTemplate>();
 const CACHE_SIZE = 16;
 
 /** Compiles a template once; `file` names its origin in errors. */
-export function compileTemplate(source: string, file = 'tokenizer_config.json'): Template {
+export function compileTemplate(source: string, file = 'tokenizer_config.json'): CompiledTemplate {
   const hit = cache.get(source);
   if (hit) {
     cache.delete(source); // refresh its place: the map is kept in least-recently-used order
     cache.set(source, hit);
     return hit;
   }
-  let t: Template;
+  let t: CompiledTemplate;
   try {
     t = new Template(source);
   } catch (cause) {

@@ -11,6 +11,7 @@ import type {
 } from '../api/types.js';
 import { AbortError } from '../errors.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
+import { installErrorTransfer } from './error_transfer.js';
 import type { AnyChunk, EngineHostApi, EngineInfo, RequestKind, WorkerLoadOptions } from './protocol.js';
 import type { ModelStats } from '../engine/language_model.js';
 
@@ -33,6 +34,7 @@ export class WorkerEngine {
 
   /** `endpoint`: a Worker running exposeEngineHost(), or any comlink endpoint. */
   static async create(endpoint: Comlink.Endpoint, options: WorkerEngineOptions): Promise<WorkerEngine> {
+    installErrorTransfer();
     const host = Comlink.wrap<EngineHostApi>(endpoint);
     const { onProgress, ...load } = options;
     const info = await host.load(load, onProgress ? Comlink.proxy(onProgress) : undefined);

@@ -2,15 +2,25 @@
 // In a module worker: `import { exposeEngineHost } from 'ernie-webgpu/worker'; exposeEngineHost();`
 import * as Comlink from 'comlink';
 import type { Engine } from '../api/engine.js';
-import { ErnieError } from '../errors.js';
+import { DeviceLostError, ErnieError } from '../errors.js';
+import { BadRequestError } from '../api/errors.js';
+import { installErrorTransfer } from './error_transfer.js';
 import type { EngineHostApi, EngineInfo, RequestKind, AnyRequest, AnyChunk, WorkerLoadOptions } from './protocol.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import type { ModelStats } from '../engine/language_model.js';
 
-/** Builds the engine for `load`; the default loads over WebGPU with loadEngine(). */
-export type EngineFactory = (options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void) => Promise<{ engine: Engine; adapter: string }>;
+/** What an EngineFactory builds: the engine, its adapter's description and its device's `lost` promise. */
+export interface HostedEngine {
+  engine: Engine;
+  adapter: string;
+  /** GPUDevice.lost of the engine's device: once it resolves, the next request reloads the model. */
+  deviceLost?: Promise<GPUDeviceLostInfo>;
+}
 
-async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<{ engine: Engine; adapter: string }> {
+/** Builds the engine for `load`; the default loads over WebGPU with loadEngine(). */
+export type EngineFactory = (options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void) => Promise<HostedEngine>;
+
+async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<HostedEngine> {
   const { loadEngine } = await import('../engine/load.js');
   const { blobFolder, urlFolder } = await import('../formats/sources.js');
   const folder = (m: string | File[]) => (typeof m === 'string' ? urlFolder(m) : blobFolder(m));
@@ -25,26 +35,64 @@ async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadP
     onProgress,
   });
   const info = engine.gpu.adapterInfo;
-  return { engine, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim() };
+  return { engine, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim(), deviceLost: engine.gpu.device.lost };
+}
+
+/** A load() call, kept to be replayed when the device is lost. */
+interface LoadRequest {
+  options: WorkerLoadOptions;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+interface LostDevice {
+  reason: string;
+  message: string;
 }
 
 export class EngineHost implements EngineHostApi {
   private engine: Engine | null = null;
+  /** The last load() call, replayed when the device is lost. */
+  private loaded: LoadRequest | null = null;
+  /** Set when the current engine's device was lost; the next request reloads. */
+  private lost: LostDevice | null = null;
+  private reloading: Promise<Engine> | null = null;
   private readonly streams = new Map<number, AsyncIterator<AnyChunk>>();
   private readonly controllers = new Map<number, AbortController>();
 
   constructor(private readonly factory: EngineFactory = defaultFactory) {}
 
   async load(options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<EngineInfo> {
-    this.engine?.dispose();
-    this.engine = null;
-    const { engine, adapter } = await this.factory(options, onProgress);
-    this.engine = engine;
+    const request: LoadRequest = { options, onProgress };
+    this.loaded = null;
+    this.lost = null;
+    const { engine, adapter } = await this.open(request);
+    this.loaded = request;
     return { modelName: engine.modelName, kind: engine.kind, contextLength: engine.contextLength, adapter };
   }
 
+  private async open({ options, onProgress }: LoadRequest): Promise<{ engine: Engine; adapter: string }> {
+    this.dropEngine();
+    const { engine, adapter, deviceLost } = await this.factory(options, onProgress);
+    this.engine = engine;
+    this.lost = null;
+    void deviceLost?.then((info) => {
+      if (this.engine === engine) this.lost = { reason: info.reason, message: info.message };
+    });
+    return { engine, adapter };
+  }
+
+  private dropEngine(): void {
+    const engine = this.engine;
+    this.engine = null; // first, so the device loss that dispose() causes is not taken for a crash
+    try {
+      engine?.dispose();
+    } catch {
+      // a lost device may fail to release what it no longer has
+    }
+  }
+
   async create(id: number, kind: RequestKind, request: AnyRequest) {
-    const engine = this.requireEngine();
+    const engine = await this.requireEngine();
     const controller = new AbortController();
     this.controllers.set(id, controller);
     const req = { ...request, signal: controller.signal };
@@ -58,14 +106,20 @@ export class EngineHost implements EngineHostApi {
       return result as Exclude<typeof result, AsyncIterable<unknown>>;
     } catch (e) {
       this.controllers.delete(id);
-      throw e;
+      throw this.noteLoss(e);
     }
   }
 
   async next(id: number): Promise<IteratorResult<AnyChunk, undefined>> {
     const it = this.streams.get(id);
-    if (!it) throw new ErnieError('BAD_REQUEST', `no open stream ${id}`);
-    const r = await it.next();
+    if (!it) throw new BadRequestError(null, `no open stream ${id}`);
+    let r: IteratorResult<AnyChunk>;
+    try {
+      r = await it.next();
+    } catch (e) {
+      this.forget(id);
+      throw this.noteLoss(e);
+    }
     if (r.done) this.forget(id);
     return r.done ? { done: true, value: undefined } : r;
   }
@@ -89,8 +143,16 @@ export class EngineHost implements EngineHostApi {
     for (const c of this.controllers.values()) c.abort();
     this.streams.clear();
     this.controllers.clear();
-    this.engine?.dispose();
-    this.engine = null;
+    this.dropEngine();
+    this.loaded = null;
+  }
+
+  /** A request that failed because the device is gone marks it lost (for factories that give no `deviceLost`). */
+  private noteLoss(e: unknown): unknown {
+    if (e instanceof ErnieError && e.code === 'DEVICE_LOST' && !this.lost) {
+      this.lost = { reason: e instanceof DeviceLostError ? e.reason : 'unknown', message: e.message };
+    }
+    return e;
   }
 
   private forget(id: number): void {
@@ -98,14 +160,33 @@ export class EngineHost implements EngineHostApi {
     this.controllers.delete(id);
   }
 
-  private requireEngine(): Engine {
-    if (!this.engine) throw new ErnieError('BAD_REQUEST', 'no model loaded: call load() first');
-    return this.engine;
+  /** The engine, reloaded first when its device was lost (one reload however many requests wait). */
+  private async requireEngine(): Promise<Engine> {
+    if (this.reloading) return this.reloading;
+    if (this.engine && !this.lost) return this.engine;
+    const lost = this.lost;
+    if (!this.loaded || !lost) throw new BadRequestError(null, 'no model loaded: call load() first');
+    this.reloading = this.open(this.loaded).then(
+      ({ engine }) => engine,
+      (cause: unknown) => {
+        throw new DeviceLostError(
+          lost.reason,
+          `The GPU device was lost (${lost.reason}: ${lost.message || 'no message'}) and reloading the model failed (${(cause as Error)?.message ?? cause}): call load() again, or reload the page if the GPU stays unavailable.`,
+          { cause },
+        );
+      },
+    );
+    try {
+      return await this.reloading;
+    } finally {
+      this.reloading = null;
+    }
   }
 }
 
 /** Expose an EngineHost on `endpoint` (default: the worker's global scope). */
 export function exposeEngineHost(endpoint?: Comlink.Endpoint, factory?: EngineFactory): EngineHost {
+  installErrorTransfer();
   const host = new EngineHost(factory);
   Comlink.expose(host, endpoint);
   return host;

@@ -139,7 +139,9 @@ describe('typed errors, nothing half-loaded', () => {
   it('a GPU budget below one layer\'s top-k is BUDGET_TOO_SMALL, before any upload', async () => {
     slotBytes = 0;
     await expect(loadErnieFromFolder(ctx, nodeFolder(TINY_DIR), { expertCache: { gpuBytes: 100_000 } })).rejects.toMatchObject({
+      name: 'BudgetError',
       code: 'BUDGET_TOO_SMALL',
+      needBytes: 196608,
       message: expect.stringMatching(/holds 2 expert\(s\) of f32.*fewer than one layer's top-4; give at least 196\d{3} bytes/),
     });
     expect(slotBytes).toBe(0);

@@ -4,10 +4,10 @@ import { acquireDevice } from '../../src/gpu/device.js';
 import { GpuContext } from '../../src/gpu/context.js';
 import { nodeGpu } from '../../src/node.js';
 import { rmsnorm } from '../../src/kernels/rmsnorm.js';
-import { ErnieError } from '../../src/errors.js';
+import { DeviceLostError, ErnieError, GpuError } from '../../src/errors.js';
 
 describe('device loss', () => {
-  it('turns into ErnieError DEVICE_LOST with an actionable message', async () => {
+  it('turns into a DeviceLostError (DEVICE_LOST) with an actionable message', async () => {
     const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
     const x = ctx.upload('x', new Float32Array(8).fill(1));
     ctx.device.destroy();
@@ -18,18 +18,22 @@ describe('device loss', () => {
     } catch (e) {
       error = e;
     }
+    expect(error).toBeInstanceOf(DeviceLostError);
     expect(error).toBeInstanceOf(ErnieError);
-    expect((error as ErnieError).code).toBe('DEVICE_LOST');
-    expect((error as ErnieError).message).toMatch(/Create a new engine/);
+    expect(error).toMatchObject({ code: 'DEVICE_LOST', reason: 'destroyed' });
+    expect((error as ErnieError).message).toMatch(/load the model again .*create a new engine/);
   });
 
   it('acquireDevice without WebGPU says what to do', async () => {
-    await expect(acquireDevice(undefined)).rejects.toMatchObject({ code: 'GPU_UNAVAILABLE' });
+    const e = await acquireDevice(undefined).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(GpuError);
+    expect(e).toMatchObject({ code: 'GPU_UNAVAILABLE', message: expect.stringMatching(/nodeGpu\(\)/) });
   });
 
   it('a buffer over the device limit is a GPU_LIMIT error naming it', async () => {
     const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
     expect(() => ctx.createBuffer('huge experts', ctx.limits.maxStorageBufferBindingSize + 16)).toThrow(/huge experts.*exceeds/);
+    expect(() => ctx.createBuffer('huge experts', ctx.limits.maxStorageBufferBindingSize + 16)).toThrow(GpuError);
     ctx.destroy();
   });
 });

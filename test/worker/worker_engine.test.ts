@@ -1,21 +1,31 @@
 // The page <-> worker protocol over a real MessageChannel (comlink), with the GPU engine on
 // the host side: same answers as the engine itself, streaming pulled chunk by chunk, abort
-// forwarded, early release, progress events, typed errors across the boundary.
+// forwarded, early release, progress events, typed errors across the boundary (class, code,
+// param), and a lost device: the next request reloads the model.
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exposeEngineHost } from '../../src/worker/host.js';
 import { WorkerEngine } from '../../src/worker/client.js';
-import { loadEngine } from '../../src/engine/load.js';
+import { loadEngine, type LoadedEngine } from '../../src/engine/load.js';
+import { BadRequestError, ContextOverflowError } from '../../src/api/errors.js';
+import { DeviceLostError, ErnieError, FileFormatError, GpuError } from '../../src/errors.js';
 import { nodeFolder } from '../../src/formats/node_source.js';
 import { nodeGpu } from '../../src/node.js';
 import type { ChatCompletion, ChatCompletionChunk } from '../../src/api/types.js';
 import type { LoadProgress } from '../../src/model/ernie45/weights.js';
 
 let client: WorkerEngine;
-let channel: MessageChannel;
+const channels: MessageChannel[] = [];
 const progress: LoadProgress[] = [];
+/** Every engine the host side built, in order (the device-loss test destroys one). */
+const hosted: LoadedEngine[] = [];
 
-beforeAll(async () => {
-  channel = new MessageChannel();
+/** A host on one end of a fresh MessageChannel, loading with the real loadEngine on Dawn. */
+function openChannel(): MessagePort {
+  const channel = new MessageChannel();
+  channels.push(channel);
   exposeEngineHost(channel.port1 as never, async (opts, onProgress) => {
     const engine = await loadEngine({
       model: nodeFolder(opts.model as string),
@@ -25,9 +35,14 @@ beforeAll(async () => {
       expertCache: opts.expertCache,
       onProgress,
     });
-    return { engine, adapter: engine.gpu.adapterInfo.description };
+    hosted.push(engine);
+    return { engine, adapter: engine.gpu.adapterInfo.description, deviceLost: engine.gpu.device.lost };
   });
-  client = await WorkerEngine.create(channel.port2 as never, {
+  return channel.port2;
+}
+
+beforeAll(async () => {
+  client = await WorkerEngine.create(openChannel() as never, {
     model: 'test/fixtures/ernie45-moe-tiny',
     tokenizer: 'test/fixtures/ernie-tokenizer-tiny',
     kvCacheBytes: 1 << 22,
@@ -49,9 +64,21 @@ describe('WorkerEngine.stats()', () => {
 
 afterAll(() => {
   client?.dispose();
-  channel?.port1.close();
-  channel?.port2.close();
+  for (const c of channels) {
+    c.port1.close();
+    c.port2.close();
+  }
 });
+
+/** The rejection of `p`, which must reject. */
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a rejection');
+}
 
 const messages = [{ role: 'user' as const, content: 'Tell me a story.' }];
 
@@ -98,7 +125,70 @@ describe('WorkerEngine over a MessageChannel', () => {
     expect(after.choices[0].finish_reason).toBe('length');
   });
 
-  it('bad requests fail in the page with the API error', async () => {
-    await expect(client.chat.completions.create({ messages: [] })).rejects.toThrow(/messages/);
+  it('a bad request arrives in the page as a BadRequestError with code and param', async () => {
+    const e = await rejection(client.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], temperature: -1 }));
+    expect(e).toBeInstanceOf(BadRequestError);
+    expect(e).toBeInstanceOf(ErnieError);
+    expect(e).toMatchObject({ name: 'BadRequestError', code: 'BAD_REQUEST', param: 'temperature' });
+    expect(e.message).toMatch(/^temperature: /);
+    expect(e.stack).toContain('BadRequestError');
+  });
+
+  it('a prompt too long for the context arrives as a ContextOverflowError with its numbers', async () => {
+    const e = await rejection(client.chat.completions.create({ messages, max_tokens: client.info.contextLength + 5 }));
+    expect(e).toBeInstanceOf(ContextOverflowError);
+    expect(e).toMatchObject({ code: 'CONTEXT_OVERFLOW', maxTokens: client.info.contextLength + 5, contextLength: client.info.contextLength });
+    expect((e as ContextOverflowError).promptTokens).toBeGreaterThan(0);
+  });
+
+  it('a corrupt checkpoint fails load() in the page with a FileFormatError naming the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ernie-worker-bad-'));
+    copyFileSync('test/fixtures/ernie45-moe-tiny/config.json', join(dir, 'config.json'));
+    const weights = readFileSync('test/fixtures/ernie45-moe-tiny/model.safetensors');
+    writeFileSync(join(dir, 'model.safetensors'), weights.subarray(0, 4096)); // truncated download
+    const e = await rejection(WorkerEngine.create(openChannel() as never, { model: dir, tokenizer: 'test/fixtures/ernie-tokenizer-tiny' }));
+    expect(e).toBeInstanceOf(FileFormatError);
+    expect(e).toMatchObject({ code: 'BAD_FILE' });
+    expect((e as FileFormatError).file).toContain('model.safetensors');
+  });
+
+  it('a KV cache budget that holds no token fails load() with a GpuError (GPU_LIMIT)', async () => {
+    const e = await rejection(WorkerEngine.create(openChannel() as never, { model: 'test/fixtures/ernie45-moe-tiny', tokenizer: 'test/fixtures/ernie-tokenizer-tiny', kvCacheBytes: 16 }));
+    expect(e).toBeInstanceOf(GpuError);
+    expect(e).toMatchObject({ code: 'GPU_LIMIT' });
+    expect(e.message).toMatch(/kvCacheBytes/);
+  });
+
+  it('after device.destroy() the next request reloads the model and answers as before', async () => {
+    const req = { messages, max_tokens: 6, temperature: 0.8, seed: 3 };
+    const before = ((await client.chat.completions.create(req)) as ChatCompletion).choices[0].message.content;
+    const engine = hosted[0];
+    const built = hosted.length;
+    engine.gpu.device.destroy();
+    await engine.gpu.device.lost;
+    const after = ((await client.chat.completions.create(req)) as ChatCompletion).choices[0].message.content;
+    expect(hosted.length).toBe(built + 1);
+    expect(hosted.at(-1)!.gpu.device).not.toBe(engine.gpu.device);
+    expect(after).toBe(before);
+  });
+
+  it('a stream whose device is lost mid-way fails with a DeviceLostError; the next request reloads', async () => {
+    const stream = (await client.chat.completions.create({ messages, max_tokens: 40, temperature: 0, stream: true })) as AsyncIterable<ChatCompletionChunk>;
+    const built = hosted.length;
+    const e = await rejection(
+      (async () => {
+        for await (const _ of stream) {
+          const device = hosted.at(-1)!.gpu.device;
+          device.destroy();
+          await device.lost;
+        }
+      })(),
+    );
+    expect(e).toBeInstanceOf(DeviceLostError);
+    expect(e).toMatchObject({ code: 'DEVICE_LOST', reason: 'destroyed' });
+    expect(e.message).toMatch(/next request/);
+    const next = (await client.chat.completions.create({ messages, max_tokens: 2, temperature: 0 })) as ChatCompletion;
+    expect(next.usage.completion_tokens).toBeGreaterThan(0);
+    expect(hosted.length).toBe(built + 1);
   });
 });

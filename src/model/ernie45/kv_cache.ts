@@ -1,6 +1,6 @@
 // The KV cache: per layer, keys (after RoPE) and values for every cached position,
 // [capacity, kvHeads, headDim] f32. Its capacity comes from a memory budget.
-import { ErnieError } from '../../errors.js';
+import { GpuError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { ErnieConfig } from './config.js';
 
@@ -20,7 +20,7 @@ export class KvCache {
     const byBinding = Math.floor(ctx.limits.maxStorageBufferBindingSize / rowBytes);
     this.capacity = Math.min(cfg.maxPositions, byBudget, byBinding);
     if (this.capacity < 1) {
-      throw new ErnieError('GPU_LIMIT', `KV cache budget of ${budgetBytes} bytes holds no token (${perToken} bytes per token); raise kvCacheBytes`);
+      throw new GpuError('GPU_LIMIT', `KV cache budget of ${budgetBytes} bytes holds no token (${perToken} bytes per token); raise kvCacheBytes`);
     }
     for (let l = 0; l < cfg.numLayers; l++) {
       this.keys.push(ctx.createBuffer(`k cache ${l}`, this.capacity * rowBytes));

@@ -2,7 +2,7 @@
 // read: q/k/v/o as they are; gate and up side by side ([2*inter, hidden]) so one matmul
 // computes both. Routed experts go to the expert cache (src/experts/), which uploads all of
 // them now when its GPU budget holds them, or streams them as the router picks them.
-import { ErnieError } from '../../errors.js';
+import { ErnieError, GpuError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
 import type { VocabMatrix } from './vocab_matrix.js';
@@ -135,7 +135,7 @@ export async function loadWeights(
    */
   const stack = async (label: string, names: string[], dtype: StoredDtype, rows: number, cols: number): Promise<GpuWeight> => {
     const total = storedBytes(dtype, rows, cols);
-    if (total > maxBinding) throw new ErnieError('GPU_LIMIT', `${label}: ${total} bytes exceed the storage binding limit of ${maxBinding} bytes`);
+    if (total > maxBinding) throw new GpuError('GPU_LIMIT', `${label}: ${total} bytes exceed the storage binding limit of ${maxBinding} bytes`);
     const buffer = ctx.createBuffer(label, total);
     const staging = total % 4 === 0 && names.every((n) => storedBytes(dtype, src.info(n).shape[0], cols) % 4 === 0) ? null : new Uint8Array(total);
     let offset = 0;
@@ -179,7 +179,7 @@ export async function loadWeights(
     const rowSize = storedBytes(dtype, 1, cols);
     if (rows * rowSize <= maxBinding) return { rows, cols, blocks: [{ weight: await matrix(name), rowStart: 0 }] };
     const blockRows = Math.floor(maxBinding / rowSize);
-    if (blockRows < 1) throw new ErnieError('GPU_LIMIT', `${name}: one row (${rowSize} bytes) exceeds the binding limit of ${maxBinding} bytes`);
+    if (blockRows < 1) throw new GpuError('GPU_LIMIT', `${name}: one row (${rowSize} bytes) exceeds the binding limit of ${maxBinding} bytes`);
     const data = dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const blocks: VocabMatrix['blocks'] = [];

@@ -1,0 +1,43 @@
+// `npm run dev` (the repo's vite.config.ts): the URL Vite prints, the root, leads to the demo page.
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type ViteDevServer } from 'vite';
+
+const REPO = resolve(import.meta.dirname, '../..');
+let server: ViteDevServer;
+let base: string;
+
+beforeAll(async () => {
+  server = await createServer({
+    configFile: resolve(REPO, 'vite.config.ts'),
+    root: REPO,
+    logLevel: 'silent',
+    server: { host: '127.0.0.1', port: 0, strictPort: true, open: false, hmr: false, watch: null },
+    optimizeDeps: { noDiscovery: true, include: [], entries: [] },
+  });
+  await server.listen();
+  const address = server.httpServer!.address() as { port: number };
+  base = `http://127.0.0.1:${address.port}`;
+});
+
+afterAll(() => server?.close());
+
+describe('the dev server', () => {
+  it('redirects / to the demo page, which is served', async () => {
+    const root = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(root.status).toBe(302);
+    expect(root.headers.get('location')).toBe('/demo/');
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.url).toBe(`${base}/demo/`);
+    expect(await page.text()).toContain('<title>ernie-webgpu demo</title>');
+  });
+
+  it('serves the demo script the page loads', async () => {
+    const html = await (await fetch(`${base}/demo/`)).text();
+    const src = html.match(/<script type="module" src="([^"]*main\.ts)"/)![1];
+    const script = await fetch(new URL(src, `${base}/demo/`));
+    expect(script.status).toBe(200);
+    expect(await script.text()).toMatch(/loadEngine|WorkerEngine/);
+  });
+});

@@ -1,0 +1,3 @@
+import { exposeEngineHost } from 'ernie-webgpu/worker';
+
+exposeEngineHost();

@@ -1,0 +1,86 @@
+// comlink's throw handler as installErrorTransfer() replaces it, over a real MessageChannel with no
+// GPU: what survives of each kind of thrown value.
+import * as Comlink from 'comlink';
+import { afterAll, describe, expect, it } from 'vitest';
+import { installErrorTransfer, registerErrorClass } from '../../src/worker/error_transfer.js';
+import { ErnieError, FileFormatError } from '../../src/errors.js';
+import { BadRequestError } from '../../src/api/errors.js';
+
+class PluginError extends FileFormatError {
+  readonly detail = [1, 2, 3];
+  constructor() {
+    super('weights/model-00002.safetensors', 'header length beyond the file');
+    this.name = 'PluginError';
+  }
+}
+
+class RegisteredError extends ErnieError {
+  constructor(readonly url: string) {
+    super('FETCH_FAILED', `${url}: 503`);
+    this.name = 'RegisteredError';
+  }
+}
+registerErrorClass(RegisteredError);
+
+const thrower = {
+  throw(kind: string): never {
+    if (kind === 'cause') throw new BadRequestError('messages[0].content', 'not a string', { cause: new FileFormatError('x.json', 'bad', { cause: 'root cause' }) });
+    if (kind === 'subclass') throw new PluginError();
+    if (kind === 'registered') throw new RegisteredError('https://example.test/m/config.json');
+    if (kind === 'type') throw new TypeError('not a function');
+    throw 'a string';
+  },
+};
+
+installErrorTransfer();
+const channel = new MessageChannel();
+Comlink.expose(thrower, channel.port1 as never);
+const remote = Comlink.wrap<typeof thrower>(channel.port2 as never);
+afterAll(() => {
+  channel.port1.close();
+  channel.port2.close();
+});
+
+async function thrown(kind: string): Promise<unknown> {
+  try {
+    await remote.throw(kind);
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('errors through comlink', () => {
+  it('keeps the cause chain, typed where the cause is an ErnieError', async () => {
+    const e = (await thrown('cause')) as BadRequestError;
+    expect(e).toBeInstanceOf(BadRequestError);
+    expect(e.param).toBe('messages[0].content');
+    const cause = e.cause as FileFormatError;
+    expect(cause).toBeInstanceOf(FileFormatError);
+    expect(cause.file).toBe('x.json');
+    expect(cause.cause).toBe('root cause');
+  });
+
+  it('an unregistered subclass arrives as its nearest registered ancestor, with its own name and fields', async () => {
+    const e = (await thrown('subclass')) as FileFormatError & { detail: number[] };
+    expect(e).toBeInstanceOf(FileFormatError);
+    expect(e.name).toBe('PluginError');
+    expect(e.file).toBe('weights/model-00002.safetensors');
+    expect(e.detail).toEqual([1, 2, 3]);
+    expect(e.message).toBe('weights/model-00002.safetensors: header length beyond the file');
+  });
+
+  it('a registered class arrives as itself', async () => {
+    const e = await thrown('registered');
+    expect(e).toBeInstanceOf(RegisteredError);
+    expect(e).toMatchObject({ code: 'FETCH_FAILED', url: 'https://example.test/m/config.json' });
+  });
+
+  it('other errors keep name and message; thrown non-errors pass as they are', async () => {
+    const e = (await thrown('type')) as Error;
+    expect(e).toBeInstanceOf(Error);
+    expect(e).not.toBeInstanceOf(ErnieError);
+    expect([e.name, e.message]).toEqual(['TypeError', 'not a function']);
+    expect(await thrown('string')).toBe('a string');
+  });
+});
