@@ -40,7 +40,7 @@ export default defineConfig({
       formats: ['es'],
     },
     rollupOptions: {
-      external: [/^node:/, 'webgpu', '@huggingface/jinja', '@huggingface/tokenizers', 'comlink', 'idb-keyval'],
+      external: [/^node:/, 'webgpu', '@huggingface/jinja', '@huggingface/tokenizers', 'comlink', 'idb-keyval', 'fast-png', 'jpeg-js', /^@noble\/hashes/],
     },
   },
   server: { port: 5173, strictPort: false },

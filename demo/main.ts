@@ -1,15 +1,17 @@
 // Demo page: loads the bundled tiny ERNIE 4.5 MoE checkpoint over HTTP (Range requests)
 // and streams chat completions through the OpenAI-style API, in the page's WebGPU.
-import { loadEngine, type ChatMessageParam } from '../src/index.js';
+import { loadEngine, urlFolder, type ChatMessageParam } from '../src/index.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const status = $('status'), log = $('log'), form = $<HTMLFormElement>('form');
 const input = $<HTMLInputElement>('prompt'), send = $<HTMLButtonElement>('send'), stop = $<HTMLButtonElement>('stop');
 
 const base = new URL('../test/fixtures/', location.href).href;
+// The folders' file lists, so the loader never probes for optional files that are not there
+// (each probe would be a red 404 in the console). A package folder needs no list: its manifest is one.
 const engine = await loadEngine({
-  model: `${base}ernie45-moe-tiny/`,
-  tokenizer: `${base}ernie-tokenizer-tiny/`,
+  model: urlFolder(`${base}ernie45-moe-tiny/`, { files: ['config.json', 'generation_config.json', 'model.safetensors'] }),
+  tokenizer: urlFolder(`${base}ernie-tokenizer-tiny/`, { files: ['tokenizer_config.json', 'tokenizer.model'] }),
   onProgress: (p) => (status.textContent = `Loading weights: ${p.tensorsDone}/${p.tensorsTotal} tensors`),
 }).catch((e: Error) => {
   status.textContent = `Could not start: ${e.message}`;

@@ -5,6 +5,10 @@
 //   min_p (relative to the best token); then draw with the host's uniform number u.
 // tau is found by bisection over (0, 1]: each step counts the kept tokens and their mass in
 // one pass over the vocabulary, so no sort is needed. One workgroup does everything.
+// A NaN or +inf logit anywhere in the row writes NON_FINITE (0xffffffff, never a token id)
+// instead of a token; the host turns it into a typed error. NaN is found from the bits, since
+// WGSL lets compilers assume floats are finite. -inf is a masked token, as is a row with no
+// finite logit at all (then no token can be drawn, and the result is NON_FINITE too).
 
 struct Params {
   vocab: u32,          // logits to consider (ids >= vocab are padding rows, masked)
@@ -26,18 +30,29 @@ var<workgroup> red_f: array<f32, WG>;
 var<workgroup> red_u: array<u32, WG>;
 var<workgroup> red_c: array<u32, WG>;
 
+const NON_FINITE = 0xffffffffu;
+
 fn logit(i: u32) -> f32 { return logits[p.row_offset + i]; }
 
-// Max over the row; ties resolved to the lowest id.
-fn argmax(lid: u32) -> u32 {
+// NaN or +inf. -inf is a masked token (it can never be drawn), not an error.
+fn is_bad(v: f32) -> bool {
+  let b = bitcast<u32>(v);
+  return (b & 0x7fffffffu) > 0x7f800000u || b == 0x7f800000u;
+}
+
+// Max over the row (ties resolved to the lowest id) and, in y, 1 if any logit is NaN or +inf.
+fn argmax(lid: u32) -> vec2u {
   var best = -3.4e38;
   var best_i = 0xffffffffu;
+  var bad = 0u;
   for (var i = lid; i < p.vocab; i += WG) {
     let v = logit(i);
+    if (is_bad(v)) { bad = 1u; }
     if (v > best) { best = v; best_i = i; }
   }
   red_f[lid] = best;
   red_u[lid] = best_i;
+  red_c[lid] = bad;
   workgroupBarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (lid < s) {
@@ -47,10 +62,11 @@ fn argmax(lid: u32) -> u32 {
         red_f[lid] = b;
         red_u[lid] = red_u[lid + s];
       }
+      red_c[lid] = red_c[lid] | red_c[lid + s];
     }
     workgroupBarrier();
   }
-  let r = red_u[0];
+  let r = vec2u(red_u[0], red_c[0]);
   workgroupBarrier();
   return r;
 }
@@ -79,9 +95,11 @@ fn kept(lid: u32, mx: f32, tau: f32) -> vec2f {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  let best = argmax(lid);
+  let am = argmax(lid);
+  let best = am.x;
+  let non_finite = am.y != 0u;
   if (p.temperature <= 0.0) {
-    if (lid == 0u) { result[0] = best; }
+    if (lid == 0u) { result[0] = select(best, NON_FINITE, non_finite); }
     return;
   }
   let mx = logit(best);
@@ -140,6 +158,6 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       }
     }
     if (run <= goal) { pick = last; }
-    result[0] = pick;
+    result[0] = select(pick, NON_FINITE, non_finite);
   }
 }

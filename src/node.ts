@@ -7,6 +7,8 @@ import { GpuError } from './errors.js';
 
 export { fromPath, nodeFolder } from './formats/node_source.js';
 export { nodeDirectoryWriter } from './package/node_writer.js';
+export { folderBackend, type FolderBackendOptions } from './store/folder_backend.js';
+export { serveEngine, openAIHandler, openAIError, type ServeOptions, type RunningServer, type OpenAIErrorBody } from './server/openai_server.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

@@ -8,10 +8,11 @@
 // early (break/throw) ends the request and frees the model. An iterator that is neither
 // drained nor closed keeps the model, so always iterate or call return().
 //
-// Abort: a signal that fires once the request has the model ends it within one step; the
-// response (or the stream's last chunk) carries what was produced so far and
-// finish_reason 'abort'. A signal that fired before (already aborted, or while the request
-// queued behind another) rejects with AbortError (code 'ABORTED'), as nothing ran.
+// Abort, as the web platform does it: a signal that fires once the request has the model ends
+// it within one step (or one prefill chunk), and create() rejects, or the stream throws after
+// the chunks already produced, with AbortError (code 'ABORTED') whose `partial` holds the
+// output so far and its usage. A signal that fired before (already aborted, or while the
+// request queued behind another) rejects with AbortError without `partial`, as nothing ran.
 //
 // Requests run one at a time, in arrival order. Consecutive requests share the KV cache:
 // the longest common prefix of the new prompt and the cached tokens is kept
@@ -27,7 +28,7 @@
 // every token the model sampled, the end token included.
 
 import type { LanguageModel, ModelStats } from '../engine/language_model';
-import { ErnieError } from '../errors';
+import { AbortError, ErnieError } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
 import { parseAssistantOutput } from '../text/assistant_output';
 import type { TokenizerConfig } from '../text/convert';
@@ -35,6 +36,7 @@ import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
 import type { SchemaNode } from '../sampling/json_schema';
 import { randomSeed } from '../sampling/rng';
+import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
 import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
@@ -44,19 +46,8 @@ import type {
   CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
 } from './types';
 import {
-  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedSampling, type ValidationContext,
+  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ValidationContext,
 } from './validate';
-
-/** Sampling defaults, e.g. from the model's generation_config.json. Requests override them. */
-export interface GenerationDefaults {
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-  min_p?: number;
-  repetition_penalty?: number;
-  frequency_penalty?: number;
-  presence_penalty?: number;
-}
 
 export interface EngineOptions {
   model: LanguageModel;
@@ -71,7 +62,8 @@ export interface EngineOptions {
   chatTemplate?: string;
   /** Whether image parts are accepted (vision models). Default false. */
   vision?: boolean;
-  defaults?: GenerationDefaults;
+  /** Sampling defaults (e.g. samplingFromGenerationConfig of generation_config.json); a request's own fields win. */
+  defaults?: SamplingParams;
 }
 
 export interface ChatCompletions {
@@ -92,6 +84,8 @@ interface Prepared {
   id: string;
   created: number;
   includeUsage: boolean;
+  /** Choices to generate, one after the other (the prompt's KV entries are reused). */
+  n: number;
 }
 
 const THINK_OPEN = '<think>';
@@ -125,8 +119,10 @@ export class Engine {
   private readonly template: ChatTemplate | null;
   private readonly queue = new RequestQueue();
   private readonly ctx: ValidationContext;
-  private readonly defaults: GenerationDefaults;
+  private readonly defaults: SamplingParams;
   private disposed = false;
+  /** Characters of the longest token string (0 = not yet measured). */
+  private longestToken = 0;
 
   constructor(options: EngineOptions) {
     this.model = options.model;
@@ -186,50 +182,77 @@ export class Engine {
   private async createChat(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const n = this.validateChat(req);
     const promptText = this.render(n);
+    this.checkPromptChars(promptText.length, 'messages');
     const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
+    if (promptIds.length === 0) {
+      throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template rendered a prompt that encodes to no tokens (${JSON.stringify(promptText.slice(0, 40))})`);
+    }
     const grammar = chatGrammar(n);
     const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
     const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
-    const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null);
+    const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
     return n.stream ? this.chatStream(prepared, out) : this.chatWhole(prepared, out);
   }
 
   private async chatWhole(p: Prepared, out: OutputOptions): Promise<ChatCompletion> {
-    let text = '';
-    let end: Extract<GenEvent, { type: 'end' }> | null = null;
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'text') text += ev.text;
-      else if (ev.type === 'end') end = ev;
+    const choices: ChatCompletion['choices'] = [];
+    const stats: GenStats[] = [];
+    for (let i = 0; i < p.n; i++) {
+      const { choice, end } = await this.chatChoice(p, out, i, stats);
+      choices.push(choice);
+      stats.push(end);
     }
-    const view = splitOutput(text, out, true);
-    const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
-    const message: ChatCompletion['choices'][number]['message'] = {
-      role: 'assistant',
-      content: view.content === '' && tools.calls.length > 0 ? null : view.content,
-    };
-    if (view.thinking) message.reasoning_content = view.reasoning;
-    if (tools.calls.length) message.tool_calls = tools.calls;
-    if (tools.errors.length) message.tool_call_errors = tools.errors;
     return {
       id: p.id,
       object: 'chat.completion',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, message, finish_reason: finishReason(end!.finish, tools.calls.length), logprobs: null }],
-      usage: usageOf(end!.stats),
+      choices,
+      usage: usageOfAll(stats),
       seed: p.job.seed,
     };
   }
 
+  private async chatChoice(p: Prepared, out: OutputOptions, index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
+    let text = '';
+    let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    for await (const ev of this.run(p, index)) {
+      if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'end') end = ev;
+    }
+    const view = splitOutput(text, out, true);
+    const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
+    const finish = end!.finish;
+    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end!.stats]);
+    const message: ChatCompletion['choices'][number]['message'] = {
+      role: 'assistant',
+      content: view.content === '' && tools.calls.length > 0 ? null : view.content,
+      refusal: null,
+    };
+    if (view.thinking) message.reasoning_content = view.reasoning;
+    if (tools.calls.length) message.tool_calls = tools.calls;
+    if (tools.errors.length) message.tool_call_errors = tools.errors;
+    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }, end: end!.stats };
+  }
+
+  /** Choices one after the other (n > 1): each choice's chunks carry its index. */
   private async *chatStream(p: Prepared, out: OutputOptions): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    const stats: GenStats[] = [];
+    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, i, stats);
+    if (p.includeUsage) {
+      yield { id: p.id, object: 'chat.completion.chunk', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
+    }
+  }
+
+  private async *chatChoiceStream(p: Prepared, out: OutputOptions, index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null): ChatCompletionChunk => ({
       id: p.id,
       object: 'chat.completion.chunk',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      choices: [{ index, delta, finish_reason: finish, logprobs: null }],
     });
     const tracker = new DeltaTracker();
     let text = '';
@@ -238,12 +261,16 @@ export class Engine {
       if (d.reasoning) yield chunk({ reasoning_content: d.reasoning });
       if (d.content) yield chunk({ content: d.content });
     };
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'start') yield chunk({ role: 'assistant', content: '' });
+    for await (const ev of this.run(p, index)) {
+      if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
       else if (ev.type === 'text') {
         text += ev.text;
         yield* deltas(false);
+      } else if (ev.finish === 'abort') {
+        const view = splitOutput(text, out, true);
+        throw aborted(view.content, view.thinking ? view.reasoning : null, [...stats, ev.stats]);
       } else {
+        stats.push(ev.stats);
         yield* deltas(true);
         const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
         if (tools.calls.length) {
@@ -251,7 +278,6 @@ export class Engine {
         }
         if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
         yield chunk({}, finishReason(ev.finish, tools.calls.length));
-        if (p.includeUsage) yield { ...chunk({}), choices: [], usage: usageOf(ev.stats) };
       }
     }
   }
@@ -261,49 +287,66 @@ export class Engine {
   private async createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
     this.checkAlive();
     const n = validateCompletionRequest(req, this.ctx);
+    if (typeof n.prompt === 'string') this.checkPromptChars(n.prompt.length, 'prompt');
     const promptIds = typeof n.prompt === 'string' ? this.tokenizer.encode(n.prompt) : n.prompt;
     if (promptIds.length === 0) throw new BadRequestError('prompt', 'encodes to no tokens');
     const grammar = n.json ? jsonGrammar(n.json) : null;
-    const prepared = this.prepare(n, promptIds, grammar, 'cmpl-', 16);
+    const prepared = this.prepare(n, promptIds, grammar, 'cmpl-', 16, 'prompt');
     const echo = n.echo ? (typeof n.prompt === 'string' ? n.prompt : this.tokenizer.decode(n.prompt)) : '';
     return n.stream ? this.completionStream(prepared, echo) : this.completionWhole(prepared, echo);
   }
 
   private async completionWhole(p: Prepared, echo: string): Promise<Completion> {
-    let text = echo;
-    let end: Extract<GenEvent, { type: 'end' }> | null = null;
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'text') text += ev.text;
-      else if (ev.type === 'end') end = ev;
+    const choices: Completion['choices'] = [];
+    const stats: GenStats[] = [];
+    for (let index = 0; index < p.n; index++) {
+      let text = echo;
+      let end: Extract<GenEvent, { type: 'end' }> | null = null;
+      for await (const ev of this.run(p, index)) {
+        if (ev.type === 'text') text += ev.text;
+        else if (ev.type === 'end') end = ev;
+      }
+      const finish = end!.finish;
+      stats.push(end!.stats);
+      if (finish === 'abort') throw aborted(text, null, stats);
+      choices.push({ index, text, finish_reason: finish, logprobs: null });
     }
     return {
       id: p.id,
       object: 'text_completion',
       created: p.created,
       model: this.modelName,
-      choices: [{ index: 0, text, finish_reason: end!.finish, logprobs: null }],
-      usage: usageOf(end!.stats),
+      choices,
+      usage: usageOfAll(stats),
       seed: p.job.seed,
     };
   }
 
   private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
-    const chunk = (text: string, finish: FinishReason | null = null): CompletionChunk => ({
-      id: p.id,
-      object: 'text_completion',
-      created: p.created,
-      model: this.modelName,
-      choices: [{ index: 0, text, finish_reason: finish, logprobs: null }],
-    });
-    for await (const ev of this.run(p)) {
-      if (ev.type === 'start') {
-        if (echo) yield chunk(echo);
-      } else if (ev.type === 'text') yield chunk(ev.text);
-      else {
-        yield chunk('', ev.finish);
-        if (p.includeUsage) yield { ...chunk(''), choices: [], usage: usageOf(ev.stats) };
+    const stats: GenStats[] = [];
+    for (let index = 0; index < p.n; index++) {
+      const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
+        id: p.id,
+        object: 'text_completion',
+        created: p.created,
+        model: this.modelName,
+        choices: [{ index, text, finish_reason: finish, logprobs: null }],
+      });
+      let text = echo;
+      for await (const ev of this.run(p, index)) {
+        if (ev.type === 'start') {
+          if (echo) yield chunk(echo);
+        } else if (ev.type === 'text') {
+          text += ev.text;
+          yield chunk(ev.text);
+        } else if (ev.finish === 'abort') throw aborted(text, null, [...stats, ev.stats]);
+        else {
+          stats.push(ev.stats);
+          yield chunk('', ev.finish);
+        }
       }
     }
+    if (p.includeUsage) yield { id: p.id, object: 'text_completion', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
   }
 
   // ---- shared ----
@@ -312,42 +355,50 @@ export class Engine {
     if (this.disposed) throw new ErnieError('BAD_REQUEST', 'this engine was disposed; create a new one');
   }
 
+  /**
+   * Refuses a prompt that cannot fit before tokenizing it: no token covers more characters than
+   * the tokenizer's longest token, so `chars / longest` tokens at least.
+   */
+  private checkPromptChars(chars: number, promptParam: string): void {
+    if (this.longestToken === 0) {
+      for (let id = 0; id < this.tokenizer.vocabSize; id++) this.longestToken = Math.max(this.longestToken, this.tokenizer.idToToken(id)?.length ?? 0);
+      this.longestToken = Math.max(this.longestToken, 1);
+    }
+    const atLeast = Math.ceil(chars / this.longestToken);
+    if (atLeast >= this.model.contextLength) throw new ContextOverflowError(atLeast, 1, this.model.contextLength, { promptParam, atLeast: true });
+  }
+
   /** Resolves defaults and checks the context length. `defaultMax` null: fill the context. */
-  private prepare(n: NormalizedSampling, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null): Prepared {
+  private prepare(n: NormalizedCommon, promptIds: number[], grammar: JsonGrammar | null, idPrefix: string, defaultMax: number | null, promptParam: string): Prepared {
     const ctxLen = this.model.contextLength;
     const room = ctxLen - promptIds.length;
     let maxTokens: number;
     if (n.maxTokens !== null) {
       maxTokens = n.maxTokens;
-      if (maxTokens > room) throw new ContextOverflowError(promptIds.length, maxTokens, ctxLen);
+      if (maxTokens > room) throw new ContextOverflowError(promptIds.length, maxTokens, ctxLen, { promptParam });
     } else {
-      if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen);
+      if (room < 1) throw new ContextOverflowError(promptIds.length, 1, ctxLen, { promptParam });
       maxTokens = defaultMax === null ? room : Math.min(defaultMax, room);
     }
-    const d = this.defaults;
     const job: GenJob = {
       promptIds,
       maxTokens,
       seed: n.seed ?? randomSeed(),
-      temperature: n.temperature ?? d.temperature ?? 1,
-      topP: n.topP ?? d.top_p ?? 1,
-      topK: n.topK ?? d.top_k ?? 0,
-      minP: n.minP ?? d.min_p ?? 0,
-      frequencyPenalty: n.frequencyPenalty !== 0 ? n.frequencyPenalty : (d.frequency_penalty ?? 0),
-      presencePenalty: n.presencePenalty !== 0 ? n.presencePenalty : (d.presence_penalty ?? 0),
-      repetitionPenalty: n.repetitionPenalty !== 1 ? n.repetitionPenalty : (d.repetition_penalty ?? 1),
+      sampling: resolveSampling(n.sampling, this.defaults),
       logitBias: n.logitBias,
       stop: n.stop,
       stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],
       grammar,
       signal: n.signal,
     };
-    return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage };
+    return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage, n: n.n };
   }
 
-  private async *run(p: Prepared): AsyncGenerator<GenEvent, void, undefined> {
+  /** Choice `index` runs with seed + index: choice 0 is what n = 1 gives. */
+  private async *run(p: Prepared, index = 0): AsyncGenerator<GenEvent, void, undefined> {
     this.checkAlive();
-    for await (const ev of generate({ model: this.model, tokenizer: this.tokenizer, queue: this.queue, vocabSize: this.ctx.vocabSize }, p.job)) {
+    const job = index === 0 ? p.job : { ...p.job, seed: p.job.seed + index };
+    for await (const ev of generate({ model: this.model, tokenizer: this.tokenizer, queue: this.queue, vocabSize: this.ctx.vocabSize }, job)) {
       if (ev.type === 'end') this.lastStats = ev.stats;
       yield ev;
     }
@@ -359,8 +410,25 @@ export function createEngine(options: EngineOptions): Engine {
 }
 
 /** A natural stop after tool calls is reported as 'tool_calls', as OpenAI does. */
-function finishReason(finish: GenFinish, calls: number): FinishReason {
+function finishReason(finish: Exclude<GenFinish, 'abort'>, calls: number): FinishReason {
   return finish === 'stop' && calls > 0 ? 'tool_calls' : finish;
+}
+
+/** Usage of n choices: the prompt once, every choice's tokens. */
+function usageOfAll(all: GenStats[]): CompletionUsage {
+  const u = usageOf(all[0]!);
+  for (const s of all.slice(1)) u.completion_tokens += s.completionTokens;
+  u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+function aborted(text: string, reasoning: string | null, stats: GenStats[]): AbortError {
+  const u = usageOfAll(stats);
+  return new AbortError('The request was aborted', {
+    text,
+    reasoning_content: reasoning,
+    usage: { prompt_tokens: u.prompt_tokens, completion_tokens: u.completion_tokens, total_tokens: u.total_tokens },
+  });
 }
 
 /** Grammars by schema: json_object's is shared by every request, so its allowed-token memo is too. */

@@ -17,20 +17,30 @@ export class BadRequestError extends ErnieError {
 
 /** The prompt plus the tokens asked for do not fit in the model's context. */
 export class ContextOverflowError extends ErnieError {
+  /** The field to change: "messages" / "prompt" when the prompt alone is too long, else "max_tokens". */
+  readonly param: string;
+  /**
+   * `promptTokens` is a lower bound when `atLeast` (a prompt refused before tokenizing it all,
+   * from its length in characters and the tokenizer's longest token).
+   */
   constructor(
     readonly promptTokens: number,
     readonly maxTokens: number,
     readonly contextLength: number,
+    options: { promptParam?: string; atLeast?: boolean } = {},
   ) {
+    const promptParam = options.promptParam ?? 'messages';
     const fix =
       promptTokens >= contextLength
         ? 'shorten the prompt (drop or summarise earlier messages)'
         : `lower max_tokens to at most ${contextLength - promptTokens}, or shorten the prompt`;
+    const size = options.atLeast ? `at least ${promptTokens} tokens (from its length in characters)` : `${promptTokens} tokens`;
     super(
       'CONTEXT_OVERFLOW',
-      `the prompt is ${promptTokens} tokens and ${maxTokens} more were asked for (max_tokens), ` +
+      `the prompt is ${size} and ${maxTokens} more were asked for (max_tokens), ` +
         `${promptTokens + maxTokens} in all, but the model's context holds ${contextLength}: ${fix}`,
     );
     this.name = 'ContextOverflowError';
+    this.param = promptTokens >= contextLength ? promptParam : 'max_tokens';
   }
 }

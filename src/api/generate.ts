@@ -3,7 +3,8 @@
 // step: grammar mask -> model.sample -> stop ids -> detokenizer -> stop strings -> forward.
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
-import type { LanguageModel, SamplingParams } from '../engine/language_model';
+import type { LanguageModel } from '../engine/language_model';
+import { penalised, type ResolvedSampling, type SampleStep } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
 import { Rng } from '../sampling/rng';
@@ -17,13 +18,8 @@ export interface GenJob {
   promptIds: number[];
   maxTokens: number;
   seed: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  minP: number;
-  frequencyPenalty: number;
-  presencePenalty: number;
-  repetitionPenalty: number;
+  /** The request's sampling resolved against the model's defaults. */
+  sampling: ResolvedSampling;
   logitBias: ReadonlyMap<number, number>;
   stop: string[];
   /** Ids that end generation (the tokenizer's and the request's). */
@@ -112,7 +108,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const table = job.grammar ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
   let state: GrammarState | null = job.grammar ? job.grammar.initial() : null;
   const generated: number[] = [];
-  const penalize = job.frequencyPenalty !== 0 || job.presencePenalty !== 0 || job.repetitionPenalty !== 1;
+  const penalize = penalised(job.sampling);
   let stoppedByString = false;
 
   while (finish === null) {
@@ -127,20 +123,14 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
         throw new ErnieError('UNSUPPORTED', 'constrained decoding reached a point where no token of this vocabulary can continue the JSON');
       }
     }
-    const params: SamplingParams = {
-      temperature: job.temperature,
-      topK: job.topK,
-      topP: job.topP,
-      minP: job.minP,
+    const step: SampleStep = {
+      ...job.sampling,
       u: rng.uniform(),
-      repetitionPenalty: job.repetitionPenalty,
-      frequencyPenalty: job.frequencyPenalty,
-      presencePenalty: job.presencePenalty,
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
       allowedTokens,
     };
-    const id = await model.sample(params);
+    const id = await model.sample(step);
     stats.completionTokens++;
     if (stopIds.has(id)) {
       finish = 'stop';

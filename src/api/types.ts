@@ -3,11 +3,30 @@
 
 // ---- chat: request ----
 
-export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
+/** 'developer' is read as 'system'. */
+export type ChatRole = 'developer' | 'system' | 'user' | 'assistant' | 'tool';
 
 export interface TextContentPart {
   type: 'text';
   text: string;
+}
+
+/** In assistant history only: read as text. */
+export interface RefusalContentPart {
+  type: 'refusal';
+  refusal: string;
+}
+
+/** Typed as OpenAI types it; refused at run time (no audio input). */
+export interface InputAudioContentPart {
+  type: 'input_audio';
+  input_audio: { data: string; format: string };
+}
+
+/** Typed as OpenAI types it; refused at run time (no file input). */
+export interface FileContentPart {
+  type: 'file';
+  file: { file_data?: string; file_id?: string; filename?: string };
 }
 
 export interface ImageContentPart {
@@ -15,7 +34,7 @@ export interface ImageContentPart {
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 
-export type ChatContentPart = TextContentPart | ImageContentPart;
+export type ChatContentPart = TextContentPart | ImageContentPart | InputAudioContentPart | FileContentPart;
 
 export interface ChatToolCall {
   id: string;
@@ -25,7 +44,7 @@ export interface ChatToolCall {
 }
 
 export interface SystemMessage {
-  role: 'system';
+  role: 'system' | 'developer';
   content: string | TextContentPart[];
   name?: string;
 }
@@ -39,11 +58,27 @@ export interface UserMessage {
 export interface AssistantMessage {
   role: 'assistant';
   /** May be null or absent when the turn only calls tools. */
-  content?: string | TextContentPart[] | null;
+  content?: string | (TextContentPart | RefusalContentPart)[] | null;
   /** Extension: an earlier turn's reasoning (templates may drop it). */
   reasoning_content?: string | null;
-  tool_calls?: ChatToolCall[];
+  /** An earlier refusal: read as text when content is empty. */
+  refusal?: string | null;
+  tool_calls?: ChatToolCall[] | AnyToolCall[];
   name?: string;
+  /** OpenAI's; must be absent or null here. */
+  audio?: { id: string } | null;
+  /** The deprecated functions API: refused at run time (use tool_calls). */
+  function_call?: { name: string; arguments: string } | null;
+}
+
+/** A tool call as the SDK types it (function or custom); only function calls are accepted at run time. */
+export type AnyToolCall = ChatToolCall | { id: string; type: 'custom'; custom: { name: string; input: string } };
+
+/** The deprecated `function` role: typed so SDK params fit, refused at run time (use role 'tool'). */
+export interface FunctionMessage {
+  role: 'function';
+  content: string | null;
+  name: string;
 }
 
 export interface ToolMessage {
@@ -53,7 +88,7 @@ export interface ToolMessage {
   tool_call_id: string;
 }
 
-export type ChatMessageParam = SystemMessage | UserMessage | AssistantMessage | ToolMessage;
+export type ChatMessageParam = SystemMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage;
 
 export interface FunctionTool {
   type: 'function';
@@ -62,17 +97,30 @@ export interface FunctionTool {
     name: string;
     description?: string;
     /** A JSON schema for the arguments object. */
-    parameters?: Record<string, unknown>;
-    strict?: boolean;
+    parameters?: { [key: string]: unknown };
+    strict?: boolean | null;
   };
 }
 
-export type ToolChoice = 'none' | 'auto' | 'required' | { type: 'function'; function: { name: string } };
+/** A custom (free-text) tool as the SDK types it: refused at run time. */
+export interface CustomTool {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: unknown };
+}
+
+export type ToolChoice =
+  | 'none'
+  | 'auto'
+  | 'required'
+  | { type: 'function'; function: { name: string } }
+  /** Typed as OpenAI's; refused at run time. */
+  | { type: 'allowed_tools'; allowed_tools: { mode: 'auto' | 'required'; tools: Array<{ [key: string]: unknown }> } }
+  | { type: 'custom'; custom: { name: string } };
 
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
+  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: { [key: string]: unknown }; strict?: boolean | null } };
 
 /** Sampling and stopping options shared by chat and completions. */
 export interface SamplingRequest {
@@ -104,21 +152,44 @@ export interface SamplingRequest {
   repetition_penalty?: number | null;
   /** Token id (as a string key) -> bias in [-100, 100] added to its logit. */
   logit_bias?: Record<string, number> | null;
-  /** Only 1 is supported. */
+  /** 1-16 choices, generated one after the other with seeds seed, seed+1, ... (the prompt's KV reused). */
   n?: number | null;
   stream?: boolean | null;
-  stream_options?: { include_usage?: boolean } | null;
-  /** Cancels the request: see Engine for what an abort returns. */
+  stream_options?: { include_usage?: boolean; include_obfuscation?: boolean } | null;
+  /** Cancels the request: create(), or the stream, rejects with AbortError (its `partial` holds the output so far). */
   signal?: AbortSignal;
-  /** Not supported: must be absent, null or false. */
-  logprobs?: boolean | null;
-  /** Accepted and ignored. */
+  /** Accepted and ignored (see IGNORED_FIELDS). */
   user?: string;
 }
 
-export interface ChatCompletionRequest extends SamplingRequest {
+/**
+ * OpenAI fields that mean nothing for a local model: accepted and ignored (IGNORED_FIELDS in
+ * validate.ts is the same list). modalities must be ['text'] and audio/prediction null when given.
+ */
+export interface IgnoredOpenAIFields {
+  store?: boolean | null;
+  metadata?: { [key: string]: string } | null;
+  service_tier?: string | null;
+  user?: string;
+  safety_identifier?: string | null;
+  prompt_cache_key?: string | null;
+  prompt_cache_retention?: string | null;
+  prompt_cache_options?: unknown;
+  verbosity?: 'low' | 'medium' | 'high' | null;
+  modalities?: Array<'text' | 'audio'> | null;
+  audio?: unknown;
+  prediction?: unknown;
+  web_search_options?: unknown;
+}
+
+export interface ChatCompletionRequest extends SamplingRequest, IgnoredOpenAIFields {
   messages: ChatMessageParam[];
-  tools?: FunctionTool[] | null;
+  /** Not supported: must be absent, null or false. */
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  /** 'none' (or 'minimal') turns thinking off, any other effort on; enable_thinking wins when both are given. */
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
+  tools?: (FunctionTool | CustomTool)[] | null;
   tool_choice?: ToolChoice | null;
   /** Accepted; at most one call is forced under tool_choice 'required'. */
   parallel_tool_calls?: boolean | null;
@@ -128,8 +199,12 @@ export interface ChatCompletionRequest extends SamplingRequest {
 }
 
 export interface CompletionRequest extends SamplingRequest {
-  /** Text, or token ids. */
-  prompt: string | number[];
+  /** Text, or token ids (a list of one text or one id list is accepted too; larger batches are refused). */
+  prompt: string | string[] | number[] | number[][] | null;
+  /** Not supported: must be absent, null or 0. */
+  logprobs?: number | null;
+  best_of?: number | null;
+  suffix?: string | null;
   /** Extension: constrain the text to JSON, as for chat. */
   response_format?: ResponseFormat | null;
   /** Return the prompt before the completion. */
@@ -138,7 +213,8 @@ export interface CompletionRequest extends SamplingRequest {
 
 // ---- responses ----
 
-export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort';
+/** OpenAI's values (an abort is an AbortError, not a finish reason). */
+export type FinishReason = 'stop' | 'length' | 'tool_calls';
 
 export interface CompletionUsage {
   prompt_tokens: number;
@@ -159,6 +235,8 @@ export interface ToolCallError {
 export interface ChatCompletionMessage {
   role: 'assistant';
   content: string | null;
+  /** Always null: a local model has no refusal channel. */
+  refusal: null;
   /** Extension: the thinking text, when the model thought. */
   reasoning_content?: string | null;
   tool_calls?: ChatToolCall[];
@@ -194,6 +272,7 @@ export interface ChatCompletionChunkToolCall {
 export interface ChatCompletionDelta {
   role?: 'assistant';
   content?: string | null;
+  refusal?: null;
   reasoning_content?: string | null;
   tool_calls?: ChatCompletionChunkToolCall[];
   tool_call_errors?: ToolCallError[];
@@ -220,7 +299,7 @@ export interface ChatCompletionChunk {
 export interface CompletionChoice {
   index: number;
   text: string;
-  finish_reason: FinishReason;
+  finish_reason: 'stop' | 'length';
   logprobs: null;
 }
 
@@ -240,6 +319,15 @@ export interface CompletionChunk {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: { index: number; text: string; finish_reason: FinishReason | null; logprobs: null }[];
+  choices: { index: number; text: string; finish_reason: 'stop' | 'length' | null; logprobs: null }[];
   usage?: CompletionUsage | null;
+}
+
+/** What an aborted request had produced: AbortError.partial. */
+export interface PartialOutput {
+  /** Chat: the reply's content so far; completions: the text so far (echo included). */
+  text: string;
+  /** Chat: the thinking so far, when the model thought. */
+  reasoning_content: string | null;
+  usage: CompletionUsage;
 }

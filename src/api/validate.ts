@@ -1,9 +1,11 @@
 // Request validation: every malformed request is refused before it touches the model, with a
 // BadRequestError whose `param` names the field and whose message says what to send instead.
-// The result is a normalized form the engine reads without further checks (null = default).
+// The result is a normalized form the engine reads without further checks (null or an absent
+// sampling field = unset: the engine's resolve step fills it from the model's defaults).
 
 import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
+import type { SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
 
 /** What the validator needs to know about the loaded model. */
@@ -17,27 +19,25 @@ export interface ValidationContext {
 
 export type ToolChoiceNorm = 'none' | 'auto' | 'required' | { name: string };
 
-export interface NormalizedSampling {
+/** What chat and completion requests share, checked. Absent sampling fields stay undefined (unset). */
+export interface NormalizedCommon {
   maxTokens: number | null;
-  temperature: number | null;
-  topP: number | null;
-  topK: number | null;
-  minP: number | null;
+  /** The request's own sampling fields; the engine resolves them against the model's defaults. */
+  sampling: SamplingParams;
   seed: number | null;
   stop: string[];
   stopTokenIds: number[];
-  frequencyPenalty: number;
-  presencePenalty: number;
-  repetitionPenalty: number;
   logitBias: Map<number, number>;
   stream: boolean;
   includeUsage: boolean;
+  /** Choices: 1..MAX_N. */
+  n: number;
   signal: AbortSignal | undefined;
   /** null = free text. */
   json: SchemaNode | null;
 }
 
-export interface NormalizedChatRequest extends NormalizedSampling {
+export interface NormalizedChatRequest extends NormalizedCommon {
   messages: ChatMessage[];
   /** Tools the template is given (null when none, or tool_choice 'none'). */
   tools: ToolDefinition[] | null;
@@ -47,19 +47,39 @@ export interface NormalizedChatRequest extends NormalizedSampling {
   enableThinking: boolean | undefined;
 }
 
-export interface NormalizedCompletionRequest extends NormalizedSampling {
+export interface NormalizedCompletionRequest extends NormalizedCommon {
   prompt: string | number[];
   echo: boolean;
 }
 
+/**
+ * OpenAI fields that mean nothing for a local model: accepted and ignored. Of these, modalities
+ * must be ['text'] and audio / prediction null when given (anything else would be silently lost).
+ */
+export const IGNORED_FIELDS = [
+  'store', 'metadata', 'service_tier', 'user', 'safety_identifier', 'prompt_cache_key', 'prompt_cache_retention',
+  'prompt_cache_options', 'verbosity', 'modalities', 'audio', 'prediction', 'web_search_options',
+] as const;
+
 const COMMON_KEYS = [
   'model', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'seed', 'stop',
   'stop_token_ids', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'n', 'stream',
-  'stream_options', 'signal', 'logprobs', 'top_logprobs', 'user', 'metadata', 'store', 'response_format',
+  'stream_options', 'signal', 'logprobs', 'user', 'response_format',
 ];
-const CHAT_KEYS = new Set([...COMMON_KEYS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking']);
+const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'reasoning_effort', 'top_logprobs']);
 const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
-const ROLES = ['system', 'user', 'assistant', 'tool'];
+const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
+/** Most choices one request may ask for (n). */
+export const MAX_N = 16;
+const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'];
+
+/** A lone UTF-16 surrogate: such a string has no UTF-8 form, so no tokens. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function wellFormed(text: string, p: string): void {
+  const m = LONE_SURROGATE.exec(text);
+  if (m) fail(p, `has an unpaired UTF-16 surrogate (\\u${m[0].charCodeAt(0).toString(16)}) at index ${m.index}; such text has no UTF-8 form. Fix the string (e.g. a cut emoji)`);
+}
 const NAME_RE = /^[a-zA-Z0-9_-]{1,64}$/;
 
 function fail(param: string | null, message: string): never {
@@ -68,6 +88,7 @@ function fail(param: string | null, message: string): never {
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing (undefined)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
   if (typeof v === 'number') return String(v);
@@ -127,7 +148,7 @@ function checkKeys(r: Record<string, unknown>, known: Set<string>): void {
   }
 }
 
-function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedSampling, 'json'> {
+function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json'> {
   if (given(r.model)) {
     if (typeof r.model !== 'string') fail('model', `must be a string, got ${describe(r.model)}`);
     if (r.model !== ctx.modelName) fail('model', `"${r.model}" is not loaded; this engine serves "${ctx.modelName}" (pass that, or leave model out)`);
@@ -172,9 +193,9 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     stopTokenIds = (r.stop_token_ids as unknown[]).map((v, i) => tokenId(v, `stop_token_ids[${i}]`));
   }
 
-  const frequencyPenalty = number(r, 'frequency_penalty', -2, 2) ?? 0;
-  const presencePenalty = number(r, 'presence_penalty', -2, 2) ?? 0;
-  const repetitionPenalty = number(r, 'repetition_penalty', 0, Infinity, { loOpen: true }) ?? 1;
+  const frequencyPenalty = number(r, 'frequency_penalty', -2, 2);
+  const presencePenalty = number(r, 'presence_penalty', -2, 2);
+  const repetitionPenalty = number(r, 'repetition_penalty', 0, Infinity, { loOpen: true });
 
   const logitBias = new Map<number, number>();
   if (given(r.logit_bias)) {
@@ -190,10 +211,7 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     }
   }
 
-  if (given(r.n)) {
-    if (typeof r.n !== 'number' || !Number.isInteger(r.n) || r.n < 1) fail('n', `must be a positive integer, got ${describe(r.n)}`);
-    if (r.n !== 1) fail('n', `only n = 1 is supported; send ${r.n} requests (with different seeds) instead`);
-  }
+  const n = number(r, 'n', 1, MAX_N, { int: true }) ?? 1;
   const stream = bool(r, 'stream') ?? false;
   let includeUsage = false;
   if (given(r.stream_options)) {
@@ -215,12 +233,30 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
   if (given(r.logprobs) && r.logprobs !== false) fail('logprobs', 'log probabilities are not supported; leave logprobs out');
   if (given(r.top_logprobs)) fail('top_logprobs', 'log probabilities are not supported; leave top_logprobs out');
   if (given(r.user) && typeof r.user !== 'string') fail('user', `must be a string, got ${describe(r.user)}`);
+  if (given(r.modalities)) {
+    const m = r.modalities;
+    if (!Array.isArray(m) || m.length !== 1 || m[0] !== 'text') fail('modalities', `only ["text"] is supported (this model writes text only), got ${JSON.stringify(m)}`);
+  }
+  if (given(r.audio)) fail('audio', 'audio output is not supported; leave audio out or null');
+  if (given(r.prediction)) fail('prediction', 'predicted outputs are not supported; leave prediction out or null');
 
+  // Only what the request sets: an explicit "off" (repetition_penalty 1, top_k 0) is kept and
+  // overrides the model's defaults; an absent field is left for them.
+  const sampling: SamplingParams = {};
+  const set = (k: keyof SamplingParams, v: number | null) => {
+    if (v !== null) sampling[k] = v;
+  };
+  set('temperature', temperature);
+  set('topP', topP);
+  set('topK', topK);
+  set('minP', minP);
+  set('repetitionPenalty', repetitionPenalty);
+  set('frequencyPenalty', frequencyPenalty);
+  set('presencePenalty', presencePenalty);
   return {
     maxTokens: maxTokens ?? maxCompletion,
-    temperature, topP, topK, minP, seed, stop, stopTokenIds,
-    frequencyPenalty, presencePenalty, repetitionPenalty, logitBias,
-    stream, includeUsage, signal,
+    sampling, seed, stop, stopTokenIds, logitBias,
+    stream, includeUsage, signal, n,
   };
 }
 
@@ -256,22 +292,36 @@ function responseFormat(v: unknown): SchemaNode | null {
 }
 
 /** Text of a content value (string or parts); `p` is its param path. */
-function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boolean): string | ChatMessage['content'] {
-  if (typeof v === 'string') return v;
+function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boolean, allowRefusal = false): string | ChatMessage['content'] {
+  if (typeof v === 'string') {
+    wellFormed(v, p);
+    return v;
+  }
   if (!Array.isArray(v)) return fail(p, `must be a string or a list of content parts, got ${describe(v)}`);
+  if (v.length === 0) fail(p, 'must have at least one content part (or be a string)');
+  let refusals = false;
   v.forEach((part, j) => {
     const pp = `${p}[${j}]`;
     if (!isObject(part)) fail(pp, `must be a content part such as {"type": "text", "text": "..."}, got ${describe(part)}`);
     const t = (part as Record<string, unknown>).type;
     if (t === 'text') {
       if (typeof part.text !== 'string') fail(`${pp}.text`, `must be a string, got ${describe(part.text)}`);
+      wellFormed(part.text as string, `${pp}.text`);
+    } else if (t === 'refusal' && allowRefusal) {
+      if (typeof part.refusal !== 'string') fail(`${pp}.refusal`, `must be a string, got ${describe(part.refusal)}`);
+      wellFormed(part.refusal as string, `${pp}.refusal`);
+      refusals = true;
+    } else if (t === 'input_audio' || t === 'file') {
+      fail(`${pp}.type`, `"${t}" parts are not supported: "${ctx.modelName}" reads text${ctx.vision ? ' and images' : ''} only`);
     } else if (t === 'image_url' || t === 'image' || t === 'input_image' || t === 'video' || t === 'video_url') {
       if (!ctx.vision) fail(pp, `"${ctx.modelName}" is a text-only model; it cannot read ${t === 'video' || t === 'video_url' ? 'videos' : 'images'}. Send text parts only`);
       if (!allowImages) fail(pp, 'only user messages may contain images');
     } else {
-      fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision ? ' or "image_url"' : ''})`);
+      fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision && allowImages ? ' or "image_url"' : ''}${allowRefusal ? ' or "refusal"' : ''})`);
     }
   });
+  // A refusal part of an earlier turn reads as its text.
+  if (refusals) return (v as Record<string, unknown>[]).map((part) => (part.type === 'refusal' ? { type: 'text', text: part.refusal } : part)) as ChatMessage['content'];
   return v as ChatMessage['content'];
 }
 
@@ -283,16 +333,21 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
     const p = `messages[${i}]`;
     if (!isObject(m)) fail(p, `must be an object such as {"role": "user", "content": "..."}, got ${describe(m)}`);
     const role = m.role;
+    if (role === 'function') fail(`${p}.role`, 'the "function" role is the deprecated functions API; answer a tool call with role "tool" and its tool_call_id');
     if (typeof role !== 'string' || !ROLES.includes(role)) {
-      const hint = role === 'developer' ? ' (use "system" for developer instructions)' : '';
-      fail(`${p}.role`, `unknown role ${describe(role)}; expected "system", "user", "assistant" or "tool"${hint}`);
+      fail(`${p}.role`, `unknown role ${describe(role)}; expected "developer", "system", "user", "assistant" or "tool"`);
     }
     if (given(m.name) && typeof m.name !== 'string') fail(`${p}.name`, `must be a string, got ${describe(m.name)}`);
-    const out: ChatMessage = { role: role as ChatMessage['role'] };
+    // OpenAI's developer messages are the system instructions of newer models.
+    const out: ChatMessage = { role: (role === 'developer' ? 'system' : role) as ChatMessage['role'] };
     if (given(m.name)) out.name = m.name as string;
     if (role === 'assistant') {
       const hasCalls = given(m.tool_calls);
-      if (given(m.content)) out.content = content(m.content, `${p}.content`, ctx, false);
+      if (given(m.audio)) fail(`${p}.audio`, 'audio turns are not supported; leave audio out or null');
+      if (given(m.function_call)) fail(`${p}.function_call`, 'is the deprecated functions API; use tool_calls');
+      if (given(m.refusal) && typeof m.refusal !== 'string') fail(`${p}.refusal`, `must be a string or null, got ${describe(m.refusal)}`);
+      if (given(m.content)) out.content = content(m.content, `${p}.content`, ctx, false, true);
+      else if (typeof m.refusal === 'string') out.content = m.refusal; // an earlier refusal reads as its text
       else if (!hasCalls) fail(`${p}.content`, 'is required (an assistant message needs content or tool_calls)');
       if (given(m.reasoning_content)) {
         if (typeof m.reasoning_content !== 'string') fail(`${p}.reasoning_content`, `must be a string, got ${describe(m.reasoning_content)}`);
@@ -303,7 +358,7 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
         out.tool_calls = (m.tool_calls as unknown[]).map((c, j) => {
           const cp = `${p}.tool_calls[${j}]`;
           if (!isObject(c)) fail(cp, `must be an object {"id", "type": "function", "function": {"name", "arguments"}}, got ${describe(c)}`);
-          if (given(c.type) && c.type !== 'function') fail(`${cp}.type`, `must be "function", got ${describe(c.type)}`);
+          if (given(c.type) && c.type !== 'function') fail(`${cp}.type`, `must be "function" (custom tool calls are not supported), got ${describe(c.type)}`);
           if (given(c.id)) {
             if (typeof c.id !== 'string') fail(`${cp}.id`, `must be a string, got ${describe(c.id)}`);
             callIds.add(c.id as string);
@@ -341,7 +396,7 @@ function tools(v: unknown): ToolDefinition[] | null {
   return v.map((t, i) => {
     const p = `tools[${i}]`;
     if (!isObject(t)) fail(p, `must be an object {"type": "function", "function": {...}}, got ${describe(t)}`);
-    if (t.type !== 'function') fail(`${p}.type`, `must be "function", got ${describe(t.type)}`);
+    if (t.type !== 'function') fail(`${p}.type`, `must be "function"${t.type === 'custom' ? ' (custom free-text tools are not supported)' : ''}, got ${describe(t.type)}`);
     const f = t.function;
     if (!isObject(f)) fail(`${p}.function`, 'is required: {"name": ..., "description": ..., "parameters": {...}}');
     const fn = f as Record<string, unknown>;
@@ -384,6 +439,12 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
   const choice = toolChoice(req.tool_choice, defined);
   if (given(req.parallel_tool_calls)) bool(req, 'parallel_tool_calls');
   let enableThinking: boolean | undefined;
+  if (given(req.reasoning_effort)) {
+    const e = req.reasoning_effort;
+    if (typeof e !== 'string' || !EFFORTS.includes(e)) fail('reasoning_effort', `must be one of ${EFFORTS.map((x) => `"${x}"`).join(', ')}, got ${describe(e)}`);
+    // This model thinks or not; there are no degrees: "none"/"minimal" = off, the rest = on.
+    enableThinking = e !== 'none' && e !== 'minimal';
+  }
   if (given(req.enable_thinking)) enableThinking = bool(req, 'enable_thinking')!;
   const json = responseFormat(req.response_format);
   const forced = choice === 'required' || typeof choice === 'object';
@@ -420,10 +481,13 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
 export function validateCompletionRequest(req: unknown, ctx: ValidationContext): NormalizedCompletionRequest {
   if (!isObject(req)) return fail(null, `the request must be an object with "prompt", got ${describe(req)}`);
   checkKeys(req, COMPLETION_KEYS);
-  const p = req.prompt;
+  let p = req.prompt;
+  // A batch of one (["text"] or [[ids]]) is that prompt.
+  if (Array.isArray(p) && p.length === 1 && (typeof p[0] === 'string' || Array.isArray(p[0]))) p = p[0];
   let prompt: string | number[];
   if (typeof p === 'string') {
     if (p === '') fail('prompt', 'must not be empty');
+    wellFormed(p, 'prompt');
     prompt = p;
   } else if (Array.isArray(p)) {
     if (p.length === 0) fail('prompt', 'must not be empty');

@@ -4,22 +4,25 @@
 //
 // GGUF blocks the package can hold exactly (Q4_K, Q2_K, Q6_K, Q8_0, Q4_0, IQ4_NL) are copied byte
 // for byte; every other type is dequantized and quantized again to the requested scheme, and the
-// report lists those tensors.
+// report lists those tensors. With `keep` (lossless mode, GGUF only) every tensor keeps its
+// source type where the package has that layout (F16 and F32 too, byte for byte); BF16 is
+// widened to f32 (exact); types without a package layout (Q4_1, Q5_0, Q5_K, Q3_K, ...) become
+// Q8_0, the closest the package holds, and are reported as re-quantized.
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import { GgufFile } from '../formats/gguf';
-import { type GgufWeightLookup, ernieConfigFromGguf, ggufWeightLookup } from '../formats/gguf_ernie';
+import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeightLookup } from '../formats/gguf_ernie';
 import { SafetensorsModel } from '../formats/safetensors';
 import type { ByteSource, FolderSource } from '../formats/source';
-import { FileNotFoundError } from '../formats/sources';
+import { isMissingFile } from '../formats/sources';
 import { type ErnieConfig, parseConfig } from '../model/ernie45/config';
 import { GgmlType } from '../quant/ggml_blocks';
-import { LAYOUTS, type LayoutId, type Scheme, layoutFor, matrixDims, quantize, rowBytes, tensorBytes } from '../quant/layouts';
+import { LAYOUTS, type LayoutId, type Scheme, layoutFor, layoutOfGgmlType, matrixDims, quantize, rowBytes, tensorBytes } from '../quant/layouts';
 import { sha256Hex } from '../package/hash';
 import {
   MANIFEST_FILE, PACKAGE_FORMAT_VERSION, PACKAGE_MAGIC, TENSOR_ALIGNMENT,
   type FileRole, type Manifest, type ManifestFile, type ManifestShard, type ManifestTensor, validateManifest,
 } from '../package/manifest';
-import { type ExpectedTensor, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
+import { type ExpectedTensor, checkTensorBudget, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
 import type { PackageWriter } from '../package/writer';
 
 export type ConvertInput = { kind: 'hf'; folder: FolderSource } | { kind: 'gguf'; source: ByteSource };
@@ -47,6 +50,12 @@ export interface ConvertOptions {
    * quantizer minimises the expected output error rather than the raw weight error. Default true.
    */
   normWeighted?: boolean;
+  /**
+   * Lossless mode (GGUF input only): keep every tensor's own type where the package has its
+   * layout (Q4_K, Q2_K, Q6_K, Q8_0, Q4_0, IQ4_NL, F16, F32); BF16 becomes f32 (exact); other
+   * types become q8_0. `experts`, `core` and `head` are then not used for GGUF matrices.
+   */
+  keep?: boolean;
 }
 
 export interface ConvertProgress {
@@ -69,7 +78,9 @@ export type ConvertAction =
   /** GGUF blocks copied byte for byte */
   | 'copied'
   /** GGUF values dequantized and quantized again */
-  | 'requantized';
+  | 'requantized'
+  /** BF16 values stored as f32, exactly (lossless mode) */
+  | 'widened';
 
 export interface ConvertedTensor {
   name: string;
@@ -107,16 +118,6 @@ const AUX_FILES: [string, FileRole][] = [
   ['chat_template.json', 'chat_template'],
   ['generation_config.json', 'generation_config'],
 ];
-/** GGUF types whose blocks are package layouts. */
-const GGUF_HOLDABLE: Partial<Record<number, LayoutId>> = {
-  [GgmlType.Q4_K]: 'q4_k',
-  [GgmlType.Q2_K]: 'q2_k',
-  [GgmlType.Q6_K]: 'q6_k',
-  [GgmlType.Q8_0]: 'q8_0',
-  [GgmlType.Q4_0]: 'q4_0',
-  20: 'iq4_nl',
-};
-
 /** Where one package tensor's values come from. */
 interface Source {
   readRows(row: number, count: number, signal?: AbortSignal): Promise<Float32Array>;
@@ -136,8 +137,8 @@ interface Planned {
 interface Opened {
   rawConfig: Record<string, unknown>;
   config: ErnieConfig;
-  /** The source of every expected tensor, with its target layout. */
-  source(exp: ExpectedTensor, scheme: Scheme): Source;
+  /** The source of every expected tensor, with its target layout (`keep`: lossless mode). */
+  source(exp: ExpectedTensor, scheme: Scheme, keep: boolean): Source;
   skipped(): string[];
   auxFiles(signal?: AbortSignal): Promise<{ path: string; role: FileRole; bytes: Uint8Array }[]>;
   describe: Record<string, unknown>;
@@ -155,6 +156,10 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
   if (!Number.isSafeInteger(maxShard) || maxShard < TENSOR_ALIGNMENT) throw new ErnieError('BAD_REQUEST', `maxShardBytes must be an integer >= ${TENSOR_ALIGNMENT}`);
   const effort = opts.effort ?? 'best';
   const normWeighted = opts.normWeighted ?? true;
+  const keep = opts.keep ?? false;
+  if (keep && opts.input.kind !== 'gguf') {
+    throw new ErnieError('BAD_REQUEST', 'keep (lossless mode) is for GGUF inputs, whose blocks the package can copy; for an HF checkpoint choose the schemes (core f16 keeps F16 weights exact)');
+  }
 
   const input = opts.input.kind === 'hf' ? await openHf(opts.input.folder, signal) : await openGguf(opts.input.source, signal);
   const { config } = input;
@@ -168,7 +173,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
   let core: { shard: ManifestShard; tensors: Planned[]; size: number } | undefined;
   let coreCount = 0;
   for (const exp of expected) {
-    const source = input.source(exp, schemeOf(exp));
+    const source = input.source(exp, schemeOf(exp), keep);
     const [rows, cols] = matrixDims(exp.shape);
     const bytes = tensorBytes(source.layout, rows, cols);
     let target: { shard: ManifestShard; tensors: Planned[]; size: number };
@@ -248,7 +253,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
     shards: [...shards.values()].map((s) => s.shard),
     tensors: plan.map((p) => p.tensor),
     metadata: {
-      converter: { experts: opts.experts, core: opts.core, head, effort, normWeighted, maxShardBytes: maxShard },
+      converter: { experts: opts.experts, core: opts.core, head, effort, normWeighted, maxShardBytes: maxShard, ...(keep ? { keep } : {}) },
       source: input.describe,
     },
   };
@@ -351,6 +356,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
   }
   const config = parseConfig(raw);
   const model = await SafetensorsModel.open(folder, signal);
+  checkTensorBudget(config, model.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
   let bytesRead = 0;
   const used = new Set<string>();
   return {
@@ -360,7 +366,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
     bytesRead: () => bytesRead,
     skipped: () => model.names().filter((n) => !used.has(n)),
     source(exp, scheme) {
-      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `checkpoint has no tensor "${exp.name}", which config.json needs`);
+      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `${model.name}: no tensor "${exp.name}", which config.json needs`);
       const info = model.info(exp.name);
       if (!sameShape(info.shape, exp)) throw shapeMismatch(info.file, exp.name, info.shape, exp);
       used.add(exp.name);
@@ -385,7 +391,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
         try {
           out.push({ path, role, bytes: await readText(folder, path, sig) });
         } catch (err) {
-          if (!(err instanceof FileNotFoundError)) throw err;
+          if (!isMissingFile(err)) throw err; // absent, or an S3-style 403 for an optional file
         }
       }
       return out;
@@ -398,7 +404,7 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
 async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> {
   const gguf = await GgufFile.open(src, signal);
   const rawConfig = ernieConfigFromGguf(gguf);
-  const config = parseConfig(rawConfig);
+  const config = parseConfig(rawConfig, ggufConfigOrigin(gguf));
   const lookup: GgufWeightLookup = ggufWeightLookup(gguf);
   let bytesRead = 0;
   const usedTensors = new Set<string>();
@@ -408,7 +414,7 @@ async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> 
     describe: { kind: 'gguf', file: gguf.name.split(/[\\/]/).pop() },
     bytesRead: () => bytesRead,
     skipped: () => [...gguf.tensors.keys()].filter((n) => !usedTensors.has(n)),
-    source(exp, scheme) {
+    source(exp, scheme, keep) {
       if (!lookup.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `${gguf.name}: no tensor for "${exp.name}", which the model's metadata needs`);
       const ref = lookup.resolve(exp.name);
       if (!sameShape(ref.shape, exp)) throw shapeMismatch(gguf.name, `${ref.tensor} (${exp.name})`, ref.shape, exp);
@@ -422,19 +428,24 @@ async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> 
         return values instanceof Float32Array ? values : Float32Array.from(values);
       };
       if (stored) return { from: ref.typeName, action: ref.type === GgmlType.F32 ? 'copied' : 'requantized', layout: 'f32', readRows };
-      const held = GGUF_HOLDABLE[ref.type];
-      if (held) {
-        return {
-          from: ref.typeName,
-          action: 'copied',
-          layout: held,
-          readRows,
-          async readRaw(offset, length, sig) {
-            bytesRead += length;
-            return gguf.src.read(ref.byteOffset + offset, length, sig);
-          },
-        };
+      const copy = (layout: LayoutId): Source => ({
+        from: ref.typeName,
+        action: 'copied',
+        layout,
+        readRows,
+        async readRaw(offset, length, sig) {
+          bytesRead += length;
+          return gguf.src.read(ref.byteOffset + offset, length, sig);
+        },
+      });
+      const own = layoutOfGgmlType(ref.type);
+      if (keep) {
+        if (own && own !== 'q2_g32') return copy(own);
+        if (ref.type === GgmlType.BF16) return { from: ref.typeName, action: 'widened', layout: 'f32', readRows };
+        return { from: ref.typeName, action: 'requantized', layout: 'q8_0', readRows };
       }
+      // without keep, F16/F32 matrices are quantized to the requested scheme like HF weights
+      if (own && own !== 'f16' && own !== 'f32') return copy(own);
       return { from: ref.typeName, action: 'requantized', layout: layoutFor(scheme, cols), readRows };
     },
     async auxFiles() {

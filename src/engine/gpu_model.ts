@@ -1,19 +1,23 @@
 // LanguageModel on WebGPU: the forward pass plus on-GPU logit processing and sampling.
-// Per generated token the CPU reads back 4 bytes (the token id).
+// Per generated token the CPU reads back 4 bytes (the token id). Every buffer sampling uses is
+// made once here and rewritten per token: decoding allocates no GPU memory.
 import { ErnieError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { allowedBitmask, logitsMask, logitsPenalty, penaltyEntries } from '../kernels/logits_process.js';
-import { sample } from '../kernels/sample.js';
+import { checkSampled, sample } from '../kernels/sample.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
-import type { LanguageModel, ModelStats, SamplingParams } from './language_model.js';
+import type { LanguageModel, ModelStats, SampleStep } from './language_model.js';
 
 export class GpuLanguageModel implements LanguageModel {
   readonly contextLength: number;
   readonly vocabSize: number;
   private readonly tokens: number[] = [];
-  private readonly result: GPUBuffer;
+  private readonly result: GPUBuffer; //     [1] u32  the sampled id
   /** A copy of the last logits that penalties and masks edit, so the originals stay intact. */
-  private readonly processed: GPUBuffer;
+  private readonly processed: GPUBuffer; //  [vocab] f32
+  /** Penalty / logit_bias entries: at most one per real token. */
+  private readonly entries: GPUBuffer; //    [vocabSize, 4] u32 (id, count, bias, pad)
+  private readonly allowed: GPUBuffer; //    [ceil(vocabSize / 32)] u32  grammar bitmask
   private hasLogits = false;
 
   /** `vocabSize`: the tokenizer's real size; logit rows at or above it are padding. */
@@ -26,6 +30,8 @@ export class GpuLanguageModel implements LanguageModel {
     this.vocabSize = Math.min(vocabSize, model.cfg.vocabSize);
     this.result = ctx.createBuffer('sampled token', 4);
     this.processed = ctx.createBuffer('processed logits', model.cfg.vocabSize * 4);
+    this.entries = ctx.createBuffer('penalty entries', this.vocabSize * 16);
+    this.allowed = ctx.createBuffer('allowed tokens', Math.ceil(this.vocabSize / 32) * 4);
   }
 
   cachedTokens(): readonly number[] {
@@ -41,35 +47,38 @@ export class GpuLanguageModel implements LanguageModel {
   }
 
   async forward(ids: readonly number[], signal?: AbortSignal): Promise<void> {
-    await this.model.run(ids, { signal });
+    try {
+      await this.model.run(ids, { signal });
+    } catch (e) {
+      // An abort between prefill chunks keeps the chunks that ran: they stay a reusable prefix.
+      const done = Math.max(0, this.model.kv.length - this.tokens.length);
+      this.tokens.push(...ids.slice(0, done));
+      this.hasLogits = false;
+      throw e;
+    }
     this.tokens.push(...ids);
     this.hasLogits = true;
   }
 
-  async sample(p: SamplingParams): Promise<number> {
+  async sample(p: SampleStep): Promise<number> {
     if (!this.hasLogits) throw new ErnieError('BAD_REQUEST', 'sample() needs logits: call forward() with at least one token first');
     const { ctx } = this;
-    const logits = this.model.logitsBuffer;
     // Processing edits the logits in place: work on a copy so a second sample() sees the originals.
     const row = this.processed;
-    ctx.copy(logits, 0, row, 0, this.model.cfg.vocabSize * 4);
+    ctx.copy(this.model.logitsBuffer, 0, row, 0, this.model.cfg.vocabSize * 4);
     const entries = penaltyEntries(p, this.vocabSize);
-    const temp: GPUBuffer[] = [];
     if (entries.length > 0) {
-      const buf = ctx.upload('penalties', entries);
-      temp.push(buf);
-      logitsPenalty(ctx, { logits: row, rowOffset: 0, entries: buf, count: entries.length / 4, adj: p });
+      ctx.write(this.entries, entries);
+      logitsPenalty(ctx, { logits: row, rowOffset: 0, entries: this.entries, count: entries.length / 4, adj: p });
     }
     if (p.allowedTokens) {
       if (p.allowedTokens.length === 0) throw new ErnieError('BAD_REQUEST', 'allowedTokens is empty: no token may be sampled');
-      const buf = ctx.upload('allowed', allowedBitmask(p.allowedTokens, this.vocabSize));
-      temp.push(buf);
-      logitsMask(ctx, { logits: row, rowOffset: 0, allowed: buf, vocab: this.vocabSize });
+      ctx.write(this.allowed, allowedBitmask(p.allowedTokens, this.vocabSize));
+      logitsMask(ctx, { logits: row, rowOffset: 0, allowed: this.allowed, vocab: this.vocabSize });
     }
     sample(ctx, { logits: row, row: 0, vocab: this.vocabSize, result: this.result, options: p, u: p.u });
     const [id] = await ctx.readU32(this.result, 0, 1);
-    temp.forEach((b) => b.destroy());
-    return id;
+    return checkSampled(id, this.vocabSize, this.tokens.length);
   }
 
   stats(): ModelStats {
@@ -78,7 +87,6 @@ export class GpuLanguageModel implements LanguageModel {
 
   dispose(): void {
     this.model.w.experts?.destroy();
-    this.result.destroy();
-    this.processed.destroy();
+    for (const b of [this.result, this.processed, this.entries, this.allowed]) b.destroy();
   }
 }

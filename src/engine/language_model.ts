@@ -2,29 +2,9 @@
 // nothing of the GPU: it renders and tokenizes, then drives one of these. The WebGPU
 // implementation is src/engine/gpu_model.ts; tests may drive a CPU one.
 import type { ExpertStats } from '../experts/stats.js';
+import type { SampleStep } from '../sampling/params';
 
-export interface SamplingParams {
-  /** 0 = greedy. */
-  temperature: number;
-  /** 0 = off. */
-  topK: number;
-  /** 1 = off. */
-  topP: number;
-  /** 0 = off. */
-  minP: number;
-  /** Uniform random number in [0, 1) drawn by the caller's seeded generator. */
-  u: number;
-  /** OpenAI-style penalties over the tokens in `penaltyTokens`; 0 / 1 = off. */
-  repetitionPenalty: number;
-  frequencyPenalty: number;
-  presencePenalty: number;
-  /** Tokens the penalties look at (usually the generated ones), with repeats. */
-  penaltyTokens: readonly number[];
-  /** Added to the logits before sampling. */
-  logitBias: ReadonlyMap<number, number>;
-  /** When set, only these token ids may be sampled (grammar-constrained decoding). */
-  allowedTokens?: Uint32Array | null;
-}
+export type { SampleStep };
 
 /** What engine.stats() reports: the routed-expert cache's counters (null without MoE layers or on the CPU). */
 export interface ModelStats {
@@ -43,7 +23,7 @@ export interface LanguageModel {
   /** Append `ids` to the cache and compute the logits of the last one (kept on the GPU). */
   forward(ids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Choose the next token from the last logits. Only the id is read back. */
-  sample(params: SamplingParams): Promise<number>;
+  sample(step: SampleStep): Promise<number>;
   /** Counters of the model's caches (optional: CPU and scripted models have none). */
   stats?(): ModelStats;
   dispose(): void;

@@ -68,7 +68,7 @@ export class GgufFile {
 
   static async open(src: ByteSource, signal?: AbortSignal): Promise<GgufFile> {
     throwIfAborted(signal);
-    const r = new HeaderReader(src, await src.size(), signal);
+    const r = new HeaderReader(src, await src.size(signal), signal);
     const h = await parseHeader(r);
     return new GgufFile(src, h.version, h.metadata, h.tensors, h.alignment, h.dataOffset);
   }

@@ -12,7 +12,47 @@ import type { GgufFile, GgufValue } from './gguf';
 
 const ARCHES = { 'ernie4_5-moe': 'ernie4_5_moe', ernie4_5: 'ernie4_5' } as const;
 
-/** A config.json-shaped object (HF spelling) describing the GGUF's model; feed it to parseConfig. */
+/** The GGUF metadata key (without the architecture prefix) each HF config key is read from. */
+const GGUF_KEYS: Record<string, string> = {
+  hidden_size: 'embedding_length',
+  num_hidden_layers: 'block_count',
+  num_attention_heads: 'attention.head_count',
+  num_key_value_heads: 'attention.head_count_kv',
+  head_dim: 'attention.key_length',
+  intermediate_size: 'feed_forward_length',
+  max_position_embeddings: 'context_length',
+  rms_norm_eps: 'attention.layer_norm_rms_epsilon',
+  'rope_parameters.rope_theta': 'rope.freq_base',
+  'rope_parameters.rope_type': 'rope.scaling.type',
+  moe_num_experts: 'expert_count',
+  moe_k: 'expert_used_count',
+  moe_intermediate_size: 'expert_feed_forward_length',
+  moe_num_shared_experts: 'expert_shared_feed_forward_length',
+  moe_layer_start_index: 'leading_dense_block_count',
+  moe_layer_end_index: 'block_count',
+  moe_layer_interval: 'interleave_moe_layer_step',
+};
+const GGUF_GLOBAL_KEYS: Record<string, string> = {
+  vocab_size: 'token_embd.weight (its second dim)',
+  tie_word_embeddings: 'output.weight (its presence)',
+  bos_token_id: 'tokenizer.ggml.bos_token_id',
+  eos_token_id: 'tokenizer.ggml.eos_token_id',
+  model_type: 'general.architecture',
+};
+
+/**
+ * For parseConfig: errors in the config derived from a GGUF name the GGUF file and the metadata
+ * key (or tensor) the value came from, not config.json.
+ */
+export function ggufConfigOrigin(gguf: GgufFile): { file: string; field: (key: string) => string } {
+  const arch = String(gguf.metadata.get('general.architecture'));
+  return {
+    file: gguf.name,
+    field: (key) => (GGUF_KEYS[key] !== undefined ? `${arch}.${GGUF_KEYS[key]}` : GGUF_GLOBAL_KEYS[key] ?? key),
+  };
+}
+
+/** A config.json-shaped object (HF spelling) describing the GGUF's model; feed it to parseConfig with ggufConfigOrigin. */
 export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
   const arch = gguf.metadata.get('general.architecture');
   if (typeof arch !== 'string' || !Object.hasOwn(ARCHES, arch)) {
@@ -27,7 +67,13 @@ export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
   const layers = int('block_count');
   const heads = int('attention.head_count');
   if (embd.dims.length !== 2 || embd.dims[0] !== hidden) {
-    throw new FileFormatError(gguf.name, `token_embd.weight has dims [${embd.dims}], expected [${hidden}, vocab]`);
+    throw new FileFormatError(gguf.name, `token_embd.weight has dims [${embd.dims}], but ${key('embedding_length')} is ${hidden}: expected [${hidden}, vocab]`);
+  }
+  // Before anything loops over layers or experts: the file's tensors bound how many it describes.
+  const held = heldBlocksAndExperts(gguf);
+  if (layers > held.blocks) {
+    const holds = held.blocks === 0 ? 'no block tensors (blk.N.*)' : `tensors for ${held.blocks} blocks (blk.0 to blk.${held.blocks - 1})`;
+    throw new ConfigError(`is ${layers}, but the file holds ${holds}`, { file: gguf.name, field: key('block_count') });
   }
   const cfg: Record<string, unknown> = {
     model_type: ARCHES[arch as keyof typeof ARCHES],
@@ -35,7 +81,8 @@ export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
     num_hidden_layers: layers,
     num_attention_heads: heads,
     num_key_value_heads: int('attention.head_count_kv', heads),
-    head_dim: int('attention.key_length', hidden / heads),
+    // No key_length: hidden / heads, left to parseConfig (which names the keys) when it is not whole.
+    ...(gguf.metadata.has(key('attention.key_length')) ? { head_dim: int('attention.key_length') } : heads > 0 && hidden % heads === 0 ? { head_dim: hidden / heads } : {}),
     intermediate_size: int('feed_forward_length'),
     vocab_size: embd.dims[1],
     max_position_embeddings: int('context_length', 131072),
@@ -48,20 +95,23 @@ export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
   };
 
   const experts = int('expert_count', 0);
-  if (cfg.model_type === 'ernie4_5_moe' && experts > 0) {
+  if (cfg.model_type === 'ernie4_5_moe' && experts !== 0) {
+    if (experts > held.experts) {
+      throw new ConfigError(`is ${experts}, but the file's expert tensors (blk.N.ffn_*_exps) hold ${held.experts}`, { file: gguf.name, field: key('expert_count') });
+    }
     const expertWidth = int('expert_feed_forward_length');
     // The shared MLP's width is read from its tensor when there is one: llama.cpp's converter
     // writes intermediate_size / num_kv_heads into the metadata, which is wrong for some models.
     const shexp = findShexpWidth(gguf, layers);
     const sharedWidth = shexp ?? int('expert_shared_feed_forward_length', 0);
-    if (sharedWidth % expertWidth !== 0) {
-      throw new ErnieError('UNSUPPORTED', `${gguf.name}: shared-expert width ${sharedWidth} is not a multiple of the expert width ${expertWidth}`);
+    if (expertWidth > 0 && sharedWidth % expertWidth !== 0) {
+      throw new ErnieError('UNSUPPORTED', `${gguf.name}: shared-expert width ${sharedWidth} (${shexp === undefined ? key('expert_shared_feed_forward_length') : 'ffn_gate_shexp.weight'}) is not a multiple of ${key('expert_feed_forward_length')} ${expertWidth}`);
     }
     Object.assign(cfg, {
       moe_num_experts: experts,
       moe_k: int('expert_used_count'),
       moe_intermediate_size: expertWidth,
-      moe_num_shared_experts: sharedWidth / expertWidth,
+      moe_num_shared_experts: expertWidth > 0 ? sharedWidth / expertWidth : 0,
       moe_layer_start_index: int('leading_dense_block_count', 0),
       moe_layer_end_index: layers - 1,
       moe_layer_interval: int('interleave_moe_layer_step', 1),
@@ -69,6 +119,19 @@ export function ernieConfigFromGguf(gguf: GgufFile): Record<string, unknown> {
     });
   }
   return cfg;
+}
+
+const BLOCK = /^blk\.(\d+)\./;
+
+/** 1 + the highest block index among the file's tensors, and the most experts any stacked expert tensor holds. */
+function heldBlocksAndExperts(gguf: GgufFile): { blocks: number; experts: number } {
+  let blocks = 0, experts = 0;
+  for (const t of gguf.tensors.values()) {
+    const m = BLOCK.exec(t.name);
+    if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
+    if (/_exps\.weight$/.test(t.name) && t.dims.length === 3) experts = Math.max(experts, t.dims[2]!);
+  }
+  return { blocks, experts };
 }
 
 /** Where one HF tensor lives in the GGUF. */
@@ -188,12 +251,12 @@ function ropeType(gguf: GgufFile, key: string): string {
 function metaNumber(gguf: GgufFile, key: string, fallback: number | undefined, integer: boolean): number {
   const v: GgufValue | undefined = gguf.metadata.get(key);
   if (v === undefined) {
-    if (fallback === undefined) throw new ConfigError(`${gguf.name}: metadata "${key}" is required`);
+    if (fallback === undefined) throw new ConfigError('is required', { file: gguf.name, field: key });
     return fallback;
   }
   const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : NaN;
   if (!Number.isFinite(n) || (integer && !Number.isSafeInteger(n))) {
-    throw new ConfigError(`${gguf.name}: metadata "${key}" must be ${integer ? 'an integer' : 'a number'}, got ${describe(v)}`);
+    throw new ConfigError(`must be ${integer ? 'an integer' : 'a number'}, got ${describe(v)}`, { file: gguf.name, field: key });
   }
   return integer ? n : shortestF32(n);
 }

@@ -6,7 +6,10 @@
 import { f16BitsToNumber } from '../quant/f16.js';
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import type { ByteSource, FolderSource } from './source';
-import { FileNotFoundError } from './sources';
+import { FileNotFoundError, isMissingFile, readWholeFile } from './sources';
+
+/** model.safetensors.index.json is refused above this size (a 1,000-shard index is ~10 MB). */
+const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 
 export const DTYPE_SIZE = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
@@ -38,7 +41,7 @@ export class SafetensorsFile {
   static async open(src: ByteSource, signal?: AbortSignal): Promise<SafetensorsFile> {
     throwIfAborted(signal);
     const file = src.name;
-    const size = await src.size();
+    const size = await src.size(signal);
     if (size < 8) throw new FileFormatError(file, `${size} bytes is too small for a safetensors file (needs an 8-byte header length)`);
     const lenBytes = await src.read(0, 8, signal);
     const headerLen = new DataView(lenBytes.buffer, lenBytes.byteOffset, 8).getBigUint64(0, true);
@@ -141,7 +144,7 @@ function parseHeader(file: string, json: unknown, dataStart: number, fileSize: n
     }
     tensors.set(name, { dtype: dtype as Dtype, shape: [...(shape as number[])], begin: dataStart + begin, end: dataStart + end });
   }
-  checkOverlaps(file, tensors);
+  checkTiling(file, tensors, dataStart, fileSize);
   return { metadata, tensors };
 }
 
@@ -163,15 +166,29 @@ function elementCount(shape: number[], max: number): number | undefined {
   return n;
 }
 
-function checkOverlaps(file: string, tensors: Map<string, TensorInfo>): void {
-  // Empty tensors occupy no bytes, so they cannot overlap anything.
+/**
+ * The tensors must tile the data section exactly, as the reference readers require: sorted by
+ * offset, each starts where the previous ends, the first at 0 and the last at the end of the file.
+ * A header length a few bytes short (its JSON still parses: it ends in padding) or bytes slipped
+ * in before the data would otherwise load every tensor shifted. Empty tensors hold no bytes, so
+ * they may sit anywhere inside the data section.
+ */
+function checkTiling(file: string, tensors: Map<string, TensorInfo>, dataStart: number, fileSize: number): void {
   const sorted = [...tensors].filter(([, t]) => t.end > t.begin).sort((a, b) => a[1].begin - b[1].begin);
-  for (let i = 1; i < sorted.length; i++) {
-    const [prevName, prev] = sorted[i - 1]!;
-    const [name, t] = sorted[i]!;
-    if (t.begin < prev.end) {
-      throw new FileFormatError(file, `tensor "${name}" overlaps tensor "${prevName}" (bytes ${t.begin}..${t.end} vs ${prev.begin}..${prev.end})`);
+  let at = dataStart;
+  let prev = '';
+  for (const [name, t] of sorted) {
+    if (t.begin < at) {
+      throw new FileFormatError(file, `tensor "${name}" overlaps tensor "${prev}" (data bytes ${t.begin - dataStart}..${t.end - dataStart}; "${prev}" ends at ${at - dataStart})`);
     }
+    if (t.begin > at) {
+      throw new FileFormatError(file, `${t.begin - at} bytes of the data section before tensor "${name}" (at data byte ${t.begin - dataStart}) belong to no tensor; the tensors must tile the data section exactly (wrong header length, or a damaged file)`);
+    }
+    at = t.end;
+    prev = name;
+  }
+  if (at !== fileSize) {
+    throw new FileFormatError(file, `the last ${fileSize - at} bytes of the data section belong to no tensor (the tensors end at file byte ${at}, the file at ${fileSize}); the header length or the data offsets are wrong`);
   }
 }
 
@@ -259,14 +276,16 @@ export interface ModelTensorInfo extends TensorInfo {
  * so names/has/info are synchronous and a broken checkpoint fails at open, not mid-load.
  * No tensor data is read until readRaw/readF32/readRows.
  *
- * Index detection: we try to read model.safetensors.index.json. A FileNotFoundError (HTTP
- * 404/410, ENOENT, not among picked files) means a single-file checkpoint; any other error
+ * Index detection: we try to read model.safetensors.index.json. An absent file (isMissingFile:
+ * HTTP 404/410, soft-404 HTML, S3-style 403, ENOENT, not among picked files) means a single-file checkpoint; any other error
  * (network failure, malformed index) is reported as is.
  */
 export class SafetensorsModel {
   private constructor(
     private readonly files: Map<string, SafetensorsFile>,
     private readonly where: Map<string, string>,
+    /** The file that lists the tensors: model.safetensors, or the index of a sharded checkpoint. */
+    readonly name: string,
   ) {}
 
   static async open(folder: FolderSource, signal?: AbortSignal): Promise<SafetensorsModel> {
@@ -280,7 +299,7 @@ export class SafetensorsModel {
         if (!(err instanceof FileNotFoundError)) throw err;
         throw new FileFormatError(SINGLE_FILE, `not found, and there is no ${INDEX_FILE} either`, { cause: err });
       }
-      return new SafetensorsModel(new Map([[SINGLE_FILE, file]]), new Map(file.names().map((n) => [n, SINGLE_FILE])));
+      return new SafetensorsModel(new Map([[SINGLE_FILE, file]]), new Map(file.names().map((n) => [n, SINGLE_FILE])), SINGLE_FILE);
     }
 
     const shardNames = [...new Set(weightMap.values())];
@@ -299,7 +318,7 @@ export class SafetensorsModel {
         throw new FileFormatError(shard, `${INDEX_FILE} lists tensor "${tensor}" in this file, but the file has no such tensor`);
       }
     }
-    return new SafetensorsModel(files, weightMap);
+    return new SafetensorsModel(files, weightMap, INDEX_FILE);
   }
 
   names(): string[] {
@@ -329,7 +348,7 @@ export class SafetensorsModel {
 
   private fileOf(name: string): string {
     const file = this.where.get(name);
-    if (file === undefined) throw new ErnieError('MISSING_TENSOR', `checkpoint has no tensor "${name}"`);
+    if (file === undefined) throw new ErnieError('MISSING_TENSOR', `${this.name}: no tensor "${name}"`);
     return file;
   }
 }
@@ -338,10 +357,10 @@ export class SafetensorsModel {
 async function readIndex(folder: FolderSource, signal?: AbortSignal): Promise<Map<string, string> | undefined> {
   let text: string;
   try {
-    const src = folder(INDEX_FILE);
-    text = new TextDecoder().decode(await src.read(0, await src.size(), signal));
+    text = new TextDecoder().decode(await readWholeFile(folder(INDEX_FILE), MAX_INDEX_BYTES, signal));
   } catch (err) {
-    if (err instanceof FileNotFoundError) return undefined;
+    // Absent (404, an SPA fallback's HTML page, an S3-style 403): a single-file checkpoint.
+    if (isMissingFile(err)) return undefined;
     throw err;
   }
   let json: unknown;

@@ -6,9 +6,14 @@ export interface ByteSource {
   /** File name or URL; used in error messages. */
   readonly name: string;
   /** Total size in bytes. */
-  size(): Promise<number>;
+  size(signal?: AbortSignal): Promise<number>;
   /** Exactly `length` bytes starting at `offset`; throws FileFormatError past the end. */
   read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * The whole file, refused when larger than `maxBytes` (optional: a URL does it in one request
+   * instead of a size probe and a read; readWholeFile() falls back to size() + read()).
+   */
+  readAll?(maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 /** Resolves a path inside a model folder ("config.json", "model-00001-of-00002.safetensors"). */

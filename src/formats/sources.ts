@@ -1,34 +1,44 @@
 // Browser-safe ByteSources: in-memory buffers, Blobs/Files, and URLs read with HTTP Range.
 // Node paths live in node_source.ts so this module never pulls in node:fs.
 
-import { AbortError, ErnieError, FileFormatError, throwIfAborted } from '../errors';
+import { FileFormatError, FileNotFoundError, HttpError, throwIfAborted } from '../errors';
+import {
+  backoffDelay, bodyChunks, contentRange, DEFAULT_RETRY, discard, fileOf, httpRequest, parseContentRangeTotal, parseLength, readBody, sleep,
+  type HttpOptions, type HttpRequestOptions,
+} from './http';
 import type { ByteSource, FolderSource } from './source';
 
+export { FileNotFoundError };
+
 /**
- * A folder has no such file: HTTP 404/410, ENOENT, or not among the files the user picked.
- * A distinct class so SafetensorsModel can tell "no index file" (fine: single-file checkpoint)
- * from real failures. Code is FETCH_FAILED for URLs, BAD_FILE for local files.
+ * Whether an error means "this optional file is not there": a FileNotFoundError (404/410, an
+ * SPA fallback's HTML page, ENOENT, not among picked files) or an HTTP 403, which S3-style hosts
+ * send for keys that do not exist. A required file's 403 still fails its load (with the host's
+ * answer in the message); only probes for optional files read it as "absent".
  */
-export class FileNotFoundError extends ErnieError {
-  readonly file: string;
-  constructor(code: 'BAD_FILE' | 'FETCH_FAILED', file: string, message: string, options?: { cause?: unknown }) {
-    super(code, `${file}: ${message}`, options);
-    this.name = 'FileNotFoundError';
-    this.file = file;
-  }
+export function isMissingFile(err: unknown): boolean {
+  return err instanceof FileNotFoundError || (err instanceof HttpError && err.failure === 'status' && err.status === 403);
 }
 
-/** Throws FileFormatError unless [offset, offset+length) is a valid range of a `size`-byte file. */
-/** `read()`'s result, or undefined when the file it reads does not exist (other errors pass through). */
+/** `read()`'s result, or undefined when the optional file it reads is absent (isMissingFile); other errors pass through. */
 export async function ifFound<T>(read: () => Promise<T>): Promise<T | undefined> {
   try {
     return await read();
   } catch (e) {
-    if (e instanceof FileNotFoundError) return undefined;
+    if (isMissingFile(e)) return undefined;
     throw e;
   }
 }
 
+/** A whole (small) file: one request for a URL, size() + read() otherwise. Larger than `maxBytes` is a FileFormatError. */
+export async function readWholeFile(src: ByteSource, maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+  if (src.readAll) return src.readAll(maxBytes, signal);
+  const size = await src.size(signal);
+  if (size > maxBytes) throw new FileFormatError(src.name, `is ${size} bytes, more than the ${maxBytes}-byte limit for this file`);
+  return src.read(0, size, signal);
+}
+
+/** Throws FileFormatError unless [offset, offset+length) is a valid range of a `size`-byte file. */
 export function checkRange(name: string, offset: number, length: number, size: number): void {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
     throw new FileFormatError(name, `invalid read: offset ${offset}, length ${length} (must be non-negative integers)`);
@@ -69,112 +79,184 @@ export function fromBlob(blob: Blob, name?: string): ByteSource {
   };
 }
 
-export interface UrlOptions {
-  /** Defaults to the global fetch. */
-  fetch?: typeof fetch;
-  /** Extra request headers (e.g. Authorization for gated models). */
-  headers?: Record<string, string>;
-}
+export type UrlOptions = HttpOptions;
 
 /**
- * A source over a URL. Size comes from HEAD's Content-Length, or from the Content-Range of a
- * one-byte ranged GET when HEAD is refused. Every read is one `Range: bytes=a-b` request; a
- * server that ignores Range is an error rather than a silent multi-gigabyte download.
+ * A source over a URL (requests through http.ts: retries, stall timeout, soft-404 detection).
+ * A read is one `Range: bytes=a-b` request and learns the file's size from Content-Range, so no
+ * size probe precedes it; a body that breaks off is resumed from the last byte received. size()
+ * asks HEAD's Content-Length, or a one-byte ranged GET when HEAD is refused. A server that
+ * ignores Range is an error rather than a silent multi-gigabyte download (except for a read of
+ * the whole file, where a 200 is the right answer).
  */
-export function fromUrl(url: string, opts: UrlOptions = {}): ByteSource {
-  // Wrapped so a browser's fetch is never called with a foreign `this` ("Illegal invocation").
-  const doFetch: typeof fetch = opts.fetch ?? ((input, init) => fetch(input, init));
-  const headers = opts.headers ?? {};
+export function fromUrl(url: string, opts: UrlOptions & { file?: string } = {}): ByteSource {
+  const file = opts.file ?? fileOf(url);
+  const policy = { ...DEFAULT_RETRY, ...(opts.retry === false ? { retries: 0 } : opts.retry) };
+  let known: number | undefined; // the size, once an answer told it
   let sizePromise: Promise<number> | undefined;
+  const request = (o: Pick<HttpRequestOptions, 'method' | 'range' | 'signal'>) => httpRequest(url, { ...opts, file, ...o });
 
-  async function request(method: 'GET' | 'HEAD', range: string | undefined, signal?: AbortSignal): Promise<Response> {
-    throwIfAborted(signal);
-    const h: Record<string, string> = { ...headers };
-    if (range) h['Range'] = range;
+  async function probeSize(signal?: AbortSignal): Promise<number> {
     try {
-      return await doFetch(url, { method, headers: h, signal });
-    } catch (err) {
-      throw toFetchError(err, url, signal);
-    }
-  }
-
-  async function probeSize(): Promise<number> {
-    const head = await request('HEAD', undefined);
-    if (head.ok) {
+      const head = await request({ method: 'HEAD', signal });
       const len = parseLength(head.headers.get('Content-Length'));
       if (len !== undefined) return len;
-    } else if (head.status === 404 || head.status === 410) {
-      throw notFound(url, head.status);
+    } catch (err) {
+      // HEAD refused (presigned URLs signed for GET only answer 403; some servers 405 or 501):
+      // ask for one byte instead. Not-found, transient and abort errors end here.
+      if (!(err instanceof HttpError) || err.failure !== 'status' || err.retryable) throw err;
     }
-    // HEAD refused (e.g. presigned URLs signed for GET only) or no length: ask for one byte.
-    const res = await request('GET', 'bytes=0-0');
-    const total = parseContentRangeTotal(res.headers.get('Content-Range'));
-    await discard(res);
-    if (res.status === 206 && total !== undefined) return total;
-    if (res.status === 416 && total !== undefined) return total; // empty file: "bytes */0"
-    if (res.status === 200) throw noRangeSupport(url);
-    if (!res.ok) throw httpError(url, res.status, res.statusText);
-    throw new ErnieError('FETCH_FAILED', `${url}: cannot determine the file size (no Content-Length on HEAD, no Content-Range on a ranged GET)`);
+    let res: Response;
+    try {
+      res = await request({ range: { start: 0, end: 1 }, signal });
+    } catch (err) {
+      const total = err instanceof HttpError && err.status === 416 ? parseContentRangeTotal(err.headers?.get('Content-Range')) : undefined;
+      if (total !== undefined) return total; // an empty file: "bytes */0"
+      throw err;
+    }
+    // Read the one byte of a 206 (cancelling it would show as an aborted request in a browser);
+    // a 200 is the whole file: drop it.
+    if (res.status === 206) await readBody(res, { maxBytes: 1, signal, file, url }).catch(() => undefined);
+    else await discard(res);
+    const total = res.status === 206 ? contentRange(res)?.total : parseLength(res.headers.get('Content-Length'));
+    if (total !== undefined) return total;
+    throw new HttpError(
+      { url, file, failure: 'protocol' },
+      `cannot tell the size of ${url}: no Content-Length on HEAD, no Content-Range on a ranged GET (a cross-origin host must send Access-Control-Expose-Headers: Content-Range, Content-Length)`,
+    );
   }
 
-  function size(): Promise<number> {
+  function size(signal?: AbortSignal): Promise<number> {
+    if (known !== undefined) return Promise.resolve(known);
     // Cache success only, so one transient failure does not poison the source.
-    sizePromise ??= probeSize().catch((err) => {
-      sizePromise = undefined;
-      throw err;
-    });
+    sizePromise ??= probeSize(signal).then(
+      (n) => (known = n),
+      (err: unknown) => {
+        sizePromise = undefined;
+        throw err;
+      },
+    );
     return sizePromise;
+  }
+
+  /** Learns the size from a 206's Content-Range; refuses a read past the end. */
+  function learn(res: Response, offset: number, length: number): void {
+    const total = contentRange(res)?.total;
+    if (total === undefined) return;
+    if (known !== undefined && known !== total) {
+      throw new HttpError({ url, file, failure: 'protocol' }, `${url} changed size while being read (${known} bytes, now ${total})`);
+    }
+    known = total;
+    checkRange(url, offset, length, total);
   }
 
   async function read(offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
     throwIfAborted(signal);
-    const total = await size();
-    throwIfAborted(signal);
-    checkRange(url, offset, length, total);
-    if (length === 0) return new Uint8Array(0);
-    const res = await request('GET', `bytes=${offset}-${offset + length - 1}`, signal);
-    if (res.status === 200) {
-      // A 200 for the whole file is a correct answer; for anything less it means Range was ignored.
-      if (!(offset === 0 && length === total)) {
-        await discard(res);
-        throw noRangeSupport(url);
+    checkRange(url, offset, length, known ?? Number.MAX_SAFE_INTEGER);
+    if (length === 0) {
+      checkRange(url, offset, length, await size(signal));
+      return new Uint8Array(0);
+    }
+    const out = new Uint8Array(length);
+    let got = 0;
+    for (let resumes = 0; ; resumes++) {
+      const range = { start: offset + got, end: offset + length };
+      let res: Response;
+      try {
+        res = await request({ range, signal });
+      } catch (err) {
+        // 416: the range starts past the end; its Content-Range tells the size.
+        const total = err instanceof HttpError && err.status === 416 ? parseContentRangeTotal(err.headers?.get('Content-Range')) : undefined;
+        if (total !== undefined) {
+          known = total;
+          checkRange(url, offset, length, total);
+        }
+        throw err;
       }
-    } else if (res.status !== 206) {
-      await discard(res);
-      throw res.status === 404 || res.status === 410 ? notFound(url, res.status) : httpError(url, res.status, res.statusText);
-    } else {
-      const start = parseContentRangeStart(res.headers.get('Content-Range'));
-      if (start !== undefined && start !== offset) {
-        await discard(res);
-        throw new ErnieError('FETCH_FAILED', `${url}: asked for bytes from ${offset}, server sent bytes from ${start}`);
+      if (res.status === 200) {
+        // A 200 for the whole file is a correct answer; for anything less Range was ignored.
+        const whole = parseLength(res.headers.get('Content-Length'));
+        if (range.start !== 0 || (whole ?? known) !== range.end) {
+          await discard(res);
+          if (whole !== undefined && range.end > whole) checkRange(url, offset, length, whole);
+          throw new HttpError(
+            { url, file, failure: 'range' },
+            `the server ignored the HTTP Range request for ${url} (answered 200 with the whole file). The model host must support Range requests (206 Partial Content) so weights can be read in pieces`,
+          );
+        }
+        known ??= whole;
+      } else {
+        try {
+          learn(res, offset, length);
+        } catch (err) {
+          await discard(res);
+          throw err;
+        }
+      }
+      try {
+        for await (const chunk of bodyChunks(res, { signal, file, stallTimeoutMs: opts.stallTimeoutMs })) {
+          if (got + chunk.byteLength > length) {
+            throw new HttpError({ url, file, failure: 'protocol' }, `asked ${url} for ${length} bytes at offset ${offset}, the server sent more`);
+          }
+          out.set(chunk, got);
+          got += chunk.byteLength;
+        }
+      } catch (err) {
+        // A body that broke off: continue from the last byte received, a bounded number of times.
+        if (!(err instanceof HttpError) || !err.retryable || resumes >= policy.retries) throw err;
+        const delayMs = backoffDelay(policy, resumes);
+        opts.onRetry?.({ url, file, attempt: resumes + 1, delayMs, error: err });
+        await sleep(delayMs, signal);
+        continue;
+      }
+      if (got === length) return out;
+      // A 206 may hold less than asked (allowed by RFC 9110); ask for the rest.
+      const cr = contentRange(res);
+      if (res.status !== 206 || !cr || cr.end !== offset + got) {
+        throw new HttpError({ url, file, failure: 'protocol' }, `asked ${url} for ${length} bytes at offset ${offset}, received ${got}`);
       }
     }
-    let body: ArrayBuffer;
-    try {
-      body = await res.arrayBuffer();
-    } catch (err) {
-      throw toFetchError(err, url, signal);
-    }
-    if (body.byteLength !== length) {
-      throw new ErnieError('FETCH_FAILED', `${url}: asked for ${length} bytes at offset ${offset}, received ${body.byteLength}`);
-    }
-    return new Uint8Array(body);
   }
 
-  return { name: url, size, read };
+  async function readAll(maxBytes: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const res = await request({ signal });
+    const bytes = await readBody(res, { maxBytes, signal, file, url, stallTimeoutMs: opts.stallTimeoutMs });
+    known = bytes.byteLength;
+    return bytes;
+  }
+
+  return { name: url, size, read, readAll };
+}
+
+export interface UrlFolderOptions extends UrlOptions {
+  /**
+   * The folder's files, when the caller knows them: any other path is absent (FileNotFoundError)
+   * without a request, so probes for optional files cost nothing and a browser logs no 404s.
+   */
+  files?: readonly string[];
 }
 
 /** A model folder on a web server (e.g. "https://huggingface.co/org/model/resolve/main/"). */
-export function urlFolder(baseUrl: string, opts: UrlOptions = {}): FolderSource {
+export function urlFolder(baseUrl: string, opts: UrlFolderOptions = {}): FolderSource {
   // Keep a query string (signed URLs, ?download=true) after the joined path.
   const q = baseUrl.indexOf('?');
   const base = q < 0 ? baseUrl : baseUrl.slice(0, q);
   const query = q < 0 ? '' : baseUrl.slice(q);
   const prefix = base.endsWith('/') ? base : base + '/';
+  const { files, ...urlOpts } = opts;
+  const listed = files ? new Set(files) : undefined;
   return (relativePath) => {
     const path = relativePath.split('/').map(encodeURIComponent).join('/');
-    return fromUrl(prefix + path + query, opts);
+    const url = prefix + path + query;
+    if (listed && !listed.has(relativePath)) return absent(url, relativePath, `not among the files given for ${prefix}`);
+    return fromUrl(url, { ...urlOpts, file: relativePath });
   };
+}
+
+/** A source for a file known not to exist: every call fails with FileNotFoundError, no request made. */
+function absent(name: string, file: string, why: string): ByteSource {
+  const fail = () => Promise.reject(new FileNotFoundError('FETCH_FAILED', file, why));
+  return { name, size: fail, read: fail, readAll: fail };
 }
 
 /**
@@ -200,53 +282,4 @@ export function blobFolder(files: Iterable<File> | Map<string, Blob>): FolderSou
     }
     return fromBlob(blob, relativePath);
   };
-}
-
-// ---- HTTP helpers ----
-
-function parseLength(v: string | null): number | undefined {
-  if (v === null || !/^\d+$/.test(v.trim())) return undefined;
-  const n = Number(v.trim());
-  return Number.isSafeInteger(n) ? n : undefined;
-}
-
-// Total from "bytes 0-0/1234" or "bytes */1234" (416 on an empty file); undefined for "*" or garbage.
-function parseContentRangeTotal(v: string | null): number | undefined {
-  const m = v?.match(/\/\s*(\d+)\s*$/);
-  return m ? parseLength(m[1]!) : undefined;
-}
-
-function parseContentRangeStart(v: string | null): number | undefined {
-  const m = v?.match(/^\s*bytes\s+(\d+)-/i);
-  return m ? parseLength(m[1]!) : undefined;
-}
-
-/** Drop a response body we will not read, so the connection is freed without downloading it. */
-async function discard(res: Response): Promise<void> {
-  try {
-    await res.body?.cancel();
-  } catch {
-    // already consumed or errored: nothing to free
-  }
-}
-
-function noRangeSupport(url: string): ErnieError {
-  return new ErnieError('FETCH_FAILED', `${url}: the server ignored the HTTP Range request (answered 200 with the whole file). The server must support Range requests (206 Partial Content) so weights can be read in pieces`);
-}
-
-function httpError(url: string, status: number, statusText: string): ErnieError {
-  return new ErnieError('FETCH_FAILED', `${url}: HTTP ${status}${statusText ? ' ' + statusText : ''}`);
-}
-
-function notFound(url: string, status: number): FileNotFoundError {
-  return new FileNotFoundError('FETCH_FAILED', url, `HTTP ${status} (not found)`);
-}
-
-function toFetchError(err: unknown, url: string, signal?: AbortSignal): ErnieError {
-  if (err instanceof ErnieError) return err;
-  if (signal?.aborted || (err instanceof Error && err.name === 'AbortError')) {
-    return new AbortError(typeof signal?.reason === 'string' ? signal.reason : undefined);
-  }
-  const msg = err instanceof Error ? err.message : String(err);
-  return new ErnieError('FETCH_FAILED', `${url}: request failed: ${msg}`, { cause: err });
 }

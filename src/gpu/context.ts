@@ -2,7 +2,9 @@
 //  - pipelines are compiled once and cached under a readable key ("matmul:f16");
 //  - each dispatch's scalars go into one uniform arena, uploaded with a single writeBuffer per submit;
 //  - dispatches share one compute pass until a copy or a submit ends it;
-//  - readback() is the only place the CPU waits for the GPU.
+//  - bind groups are cached under the buffers they bind (the uniform slot is a dynamic offset
+//    into the arena), so a decode step that binds the same buffers as the last one creates none;
+//  - readback() is the only place the CPU waits for the GPU; its staging buffers are pooled.
 import { DeviceLostError, GpuError } from '../errors.js';
 import type { AcquiredDevice, GpuFeatures } from './device.js';
 
@@ -17,6 +19,17 @@ export type Binding = GPUBuffer | BufferSlice;
 /** Uniform slots are 256-byte aligned (WebGPU's minUniformBufferOffsetAlignment). */
 const UNIFORM_ALIGN = 256;
 const ARENA_BYTES = 1 << 20;
+/** Cached bind groups kept (least recently used dropped first). */
+const BIND_GROUP_CACHE = 4096;
+/** Readback staging buffers up to this size are kept for reuse, at most STAGING_POOL of them. */
+const STAGING_MAX_POOLED = 1 << 20;
+const STAGING_POOL = 4;
+
+/** A pipeline's bind group layout: binding 0 the uniform struct, then storage buffers. */
+interface PipelineLayout {
+  layout: GPUBindGroupLayout;
+  bindings: number;
+}
 
 export class GpuContext {
   readonly gpu: GPU;
@@ -24,6 +37,11 @@ export class GpuContext {
   readonly features: GpuFeatures;
   readonly adapterInfo: AcquiredDevice['adapterInfo'];
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly layouts = new WeakMap<GPUComputePipeline, PipelineLayout>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  private readonly staging: GPUBuffer[] = [];
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private arena: GPUBuffer;
@@ -32,6 +50,10 @@ export class GpuContext {
   private lost: GPUDeviceLostInfo | null = null;
   /** Dispatches recorded since creation; tests and benchmarks read it. */
   dispatchCount = 0;
+  /** Bind groups created since creation (a cache miss each). */
+  bindGroupCount = 0;
+  /** Readbacks (CPU waits) since creation. */
+  readbackCount = 0;
 
   constructor(acquired: AcquiredDevice) {
     this.gpu = acquired.gpu;
@@ -52,8 +74,16 @@ export class GpuContext {
   pipeline(key: string, build: () => string, constants?: Record<string, number>): GPUComputePipeline {
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ label: key, code: build() });
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants } });
+      const code = build();
+      const module = this.device.createShaderModule({ label: key, code });
+      const entries = layoutEntries(key, code);
+      const layout = this.device.createBindGroupLayout({ label: key, entries });
+      p = this.device.createComputePipeline({
+        label: key,
+        layout: this.device.createPipelineLayout({ label: key, bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main', constants },
+      });
+      this.layouts.set(p, { layout, bindings: entries.length });
       this.pipelines.set(key, p);
     }
     return p;
@@ -94,14 +124,10 @@ export class GpuContext {
   dispatch(pipeline: GPUComputePipeline, params: ArrayBuffer, bindings: Binding[], workgroups: [number, number?, number?]): void {
     this.checkAlive();
     const offset = this.pushParams(params);
-    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset, size: params.byteLength } }];
-    bindings.forEach((b, i) => {
-      entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b } });
-    });
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.bindGroup(pipeline, params.byteLength, bindings);
     const pass = this.computePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, [offset]);
     const [x, y = 1, z = 1] = workgroups;
     const maxDim = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > maxDim || y > maxDim || z > maxDim) throw new GpuError('GPU_LIMIT', `dispatch ${x}x${y}x${z} exceeds maxComputeWorkgroupsPerDimension ${maxDim} (${pipeline.label})`);
@@ -129,18 +155,21 @@ export class GpuContext {
 
   /** Submit pending work, then copy `size` bytes of `buffer` back to the CPU. */
   async readback(buffer: GPUBuffer, offset = 0, size = buffer.size - offset): Promise<ArrayBuffer> {
-    const staging = this.device.createBuffer({ label: 'readback', size: Math.ceil(size / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.copy(buffer, offset, staging, 0, Math.ceil(size / 4) * 4);
+    const bytes = Math.ceil(size / 4) * 4;
+    const staging = this.takeStaging(bytes);
+    this.copy(buffer, offset, staging, 0, bytes);
     this.submit();
+    this.readbackCount++;
     try {
-      await staging.mapAsync(GPUMapMode.READ);
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
     } catch (e) {
+      staging.destroy();
       this.checkAlive();
       throw e;
     }
-    const out = staging.getMappedRange().slice(0, size);
+    const out = staging.getMappedRange(0, bytes).slice(0, size);
     staging.unmap();
-    staging.destroy();
+    this.returnStaging(staging);
     return out;
   }
 
@@ -153,8 +182,63 @@ export class GpuContext {
   }
 
   destroy(): void {
+    for (const b of this.staging.splice(0)) b.destroy();
+    this.bindGroups.clear();
     this.arena.destroy();
     this.device.destroy();
+  }
+
+  /** The bind group of `bindings` for `pipeline`, made once per distinct set of buffer ranges. */
+  private bindGroup(pipeline: GPUComputePipeline, paramBytes: number, bindings: Binding[]): GPUBindGroup {
+    const info = this.layouts.get(pipeline);
+    if (!info) throw new Error(`dispatch: pipeline ${pipeline.label} was not made by this GpuContext's pipeline()`);
+    if (bindings.length + 1 !== info.bindings) {
+      throw new Error(`dispatch ${pipeline.label}: the shader declares ${info.bindings - 1} storage bindings, got ${bindings.length}`);
+    }
+    let key = `${this.idOf(pipeline)}:${paramBytes}`;
+    for (const b of bindings) {
+      key += 'buffer' in b ? `|${this.idOf(b.buffer)}@${b.offset ?? 0}+${b.size ?? ''}` : `|${this.idOf(b)}`;
+    }
+    let group = this.bindGroups.get(key);
+    if (group) {
+      // most recently used last: eviction takes the first key
+      this.bindGroups.delete(key);
+      this.bindGroups.set(key, group);
+      return group;
+    }
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.arena, offset: 0, size: paramBytes } }];
+    bindings.forEach((b, i) => {
+      entries.push({ binding: i + 1, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b } });
+    });
+    group = this.device.createBindGroup({ label: pipeline.label, layout: info.layout, entries });
+    this.bindGroupCount++;
+    if (this.bindGroups.size >= BIND_GROUP_CACHE) this.bindGroups.delete(this.bindGroups.keys().next().value!);
+    this.bindGroups.set(key, group);
+    return group;
+  }
+
+  /** A number per GPU object, for cache keys (a destroyed buffer's number is never reused). */
+  private idOf(o: object): number {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.nextId++));
+    return id;
+  }
+
+  private takeStaging(bytes: number): GPUBuffer {
+    let best = -1;
+    this.staging.forEach((b, i) => {
+      if (b.size >= bytes && (best < 0 || b.size < this.staging[best]!.size)) best = i;
+    });
+    if (best >= 0) return this.staging.splice(best, 1)[0]!;
+    this.checkAlive();
+    // pooled sizes are powers of two (>= 256 bytes) so one buffer serves many reads
+    const size = bytes <= STAGING_MAX_POOLED ? Math.max(256, 2 ** Math.ceil(Math.log2(bytes))) : bytes;
+    return this.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  private returnStaging(b: GPUBuffer): void {
+    if (b.size <= STAGING_MAX_POOLED && this.staging.length < STAGING_POOL) this.staging.push(b);
+    else b.destroy();
   }
 
   private pushParams(params: ArrayBuffer): number {
@@ -185,6 +269,28 @@ export class GpuContext {
       throw new DeviceLostError(this.lost.reason, `The GPU device was lost (${this.lost.reason}: ${this.lost.message || 'no message'}): load the model again (a WorkerEngine does so on its next request; in the page, create a new engine).`);
     }
   }
+}
+
+/**
+ * The bind group layout a shader declares in group 0: binding 0 `var<uniform>` (read at a dynamic
+ * offset into the arena), bindings 1.. `var<storage, read>` or `var<storage, read_write>`.
+ */
+export function layoutEntries(label: string, wgsl: string): GPUBindGroupLayoutEntry[] {
+  const code = wgsl.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  const found = new Map<number, GPUBindGroupLayoutEntry>();
+  const re = /@group\(\s*0\s*\)\s*@binding\(\s*(\d+)\s*\)\s*var\s*<\s*(uniform|storage)\s*(?:,\s*(read_write|read)\s*)?>/g;
+  for (const m of code.matchAll(re)) {
+    const binding = Number(m[1]);
+    const buffer: GPUBufferBindingLayout =
+      m[2] === 'uniform' ? { type: 'uniform', hasDynamicOffset: true } : { type: m[3] === 'read_write' ? 'storage' : 'read-only-storage' };
+    found.set(binding, { binding, visibility: GPUShaderStage.COMPUTE, buffer });
+  }
+  const entries = [...found.values()].sort((a, b) => a.binding - b.binding);
+  entries.forEach((e, i) => {
+    if (e.binding !== i) throw new Error(`${label}: bindings must be numbered 0, 1, 2, ... without gaps (found @binding(${e.binding}) at position ${i})`);
+  });
+  if (entries[0]?.buffer?.type !== 'uniform') throw new Error(`${label}: @binding(0) must be the var<uniform> Params struct`);
+  return entries;
 }
 
 /** Packs a shader's uniform struct: u32/i32/f32 fields in declaration order, 4 bytes each. */

@@ -4,21 +4,14 @@ import penaltySource from '../../shaders/logits_penalty.wgsl?raw';
 import maskSource from '../../shaders/logits_mask.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
 import { elementGrid, plainPipeline } from './common.js';
+import { penalised, type LogitAdjustments } from '../sampling/params.js';
 
-export interface LogitAdjustments {
-  repetitionPenalty: number;
-  frequencyPenalty: number;
-  presencePenalty: number;
-  /** Tokens the penalties look at, with repeats. */
-  penaltyTokens: readonly number[];
-  logitBias: ReadonlyMap<number, number>;
-}
+export type { LogitAdjustments };
 
 /** One entry per distinct token: id, count, bias (16 bytes each, as the shader's Entry). */
 export function penaltyEntries(a: LogitAdjustments, vocab: number): Uint32Array {
   const counts = new Map<number, number>();
-  const penalised = a.repetitionPenalty !== 1 || a.frequencyPenalty !== 0 || a.presencePenalty !== 0;
-  if (penalised) for (const id of a.penaltyTokens) if (id >= 0 && id < vocab) counts.set(id, (counts.get(id) ?? 0) + 1);
+  if (penalised(a)) for (const id of a.penaltyTokens) if (id >= 0 && id < vocab) counts.set(id, (counts.get(id) ?? 0) + 1);
   for (const id of a.logitBias.keys()) if (id >= 0 && id < vocab && !counts.has(id)) counts.set(id, 0);
   const out = new Uint32Array(counts.size * 4);
   const f = new Float32Array(out.buffer);

@@ -1,7 +1,7 @@
 import matvecSource from '../../shaders/matvec.wgsl?raw';
 import matvecSubgroupSource from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
-import { type GpuContext, grid1d, Params } from '../gpu/context.js';
+import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { asQuant, type GpuWeight, plainDtype, weightPipeline } from './common.js';
 import { matmulQ } from './matmul_q.js';
 
@@ -16,7 +16,7 @@ export const MATVEC_MAX_TOKENS = 8;
  */
 export function matmul(
   ctx: GpuContext,
-  a: { x: GPUBuffer; w: GpuWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'matvec_subgroup' | 'tiled' },
+  a: { x: Binding; w: GpuWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'matvec_subgroup' | 'tiled' },
 ): void {
   const quant = asQuant(a.w);
   if (quant) return matmulQ(ctx, { x: a.x, w: quant, y: a.y, tokens: a.tokens, accumulate: a.accumulate });

@@ -4,7 +4,7 @@
 // are decoded in registers, 32 values at a time, by the shaders/common/q_<layout>.wgsl include.
 import matvecQSource from '../../shaders/matvec_q.wgsl?raw';
 import moeMatmulQSource from '../../shaders/moe_matmul_q.wgsl?raw';
-import { type GpuContext, grid1d, Params } from '../gpu/context.js';
+import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { preprocess } from '../gpu/wgsl.js';
 import { quantize, rowBytes } from '../quant/layouts.js';
 
@@ -69,16 +69,21 @@ function checkWeight(w: GpuQuantWeight, what: string): number {
  * y: [tokens, N] f32. Any number of tokens: each pass over the weights serves 8 (decode is one
  * pass; prefill runs ceil(tokens / 8) passes side by side). `accumulate` adds into y.
  */
+/** Bytes a binding exposes (a whole buffer, or a slice of one). */
+function bindingBytes(b: Binding): number {
+  return 'buffer' in b ? (b.size ?? b.buffer.size - (b.offset ?? 0)) : b.size;
+}
+
 export function matmulQ(
   ctx: GpuContext,
-  a: { x: GPUBuffer; w: GpuQuantWeight; y: GPUBuffer; tokens: number; accumulate?: boolean; kernel?: MatmulQKernel },
+  a: { x: Binding; w: GpuQuantWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: MatmulQKernel },
 ): void {
   const { rows: N, cols: K } = a.w;
   const rb = checkWeight(a.w, 'matmulQ');
   if (!(Number.isSafeInteger(a.tokens) && a.tokens >= 0)) throw new Error(`matmulQ: bad token count ${a.tokens}`);
   if (a.tokens === 0) return;
-  if (a.x.size < a.tokens * K * 4) throw new Error(`matmulQ: x holds ${a.x.size} bytes, [${a.tokens}, ${K}] f32 needs ${a.tokens * K * 4}`);
-  if (a.y.size < a.tokens * N * 4) throw new Error(`matmulQ: y holds ${a.y.size} bytes, [${a.tokens}, ${N}] f32 needs ${a.tokens * N * 4}`);
+  if (bindingBytes(a.x) < a.tokens * K * 4) throw new Error(`matmulQ: x holds ${bindingBytes(a.x)} bytes, [${a.tokens}, ${K}] f32 needs ${a.tokens * K * 4}`);
+  if (bindingBytes(a.y) < a.tokens * N * 4) throw new Error(`matmulQ: y holds ${bindingBytes(a.y)} bytes, [${a.tokens}, ${N}] f32 needs ${a.tokens * N * 4}`);
   const lanes = lanesFor(ctx, a.kernel);
   const params = new Params(6).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0).u32(rb).u32(Math.ceil(K / 32));
   const pipeline = qPipeline(ctx, 'matvec_q', matvecQSource, a.w.layout, lanes > 1, K % 4 === 0);

@@ -3,7 +3,7 @@
 import { ConfigError, ErnieError, FileFormatError } from '../errors';
 import { type ErnieConfig, isMoeLayer, parseConfig } from '../model/ernie45/config';
 import { LAYOUTS, type LayoutId, type Scheme, isLayoutId, matrixDims, tensorBytes } from '../quant/layouts';
-import { type ExpectedTensor, expectedTensors } from './tensors';
+import { type ExpectedTensor, checkTensorBudget, expectedTensors } from './tensors';
 
 export const PACKAGE_MAGIC = 'ernie-webgpu-package';
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -114,6 +114,40 @@ function sha(v: unknown, what: string): string {
   return v;
 }
 
+const alignUp = (n: number) => Math.ceil(n / TENSOR_ALIGNMENT) * TENSOR_ALIGNMENT;
+
+/**
+ * The layout is the one FORMAT.md section 3 prescribes, so the manifest leaves no freedom in which
+ * bytes a tensor reads: in each shard the tensors follow the canonical order, the first at 0 and
+ * each at the next multiple of 256 after the previous, the last ending where the shard ends; core
+ * shards hold consecutive runs of that order, in the order "shards" lists them. (Without this, an
+ * edited manifest could swap two same-sized tensors and load different numbers.)
+ */
+function checkCanonicalLayout(expected: Map<string, ExpectedTensor>, shards: Map<string, ManifestShard>, byShard: Map<string, ManifestTensor[]>): void {
+  const order = new Map([...expected.keys()].map((n, i) => [n, i]));
+  for (const [file, list] of byShard) {
+    let end = 0;
+    for (const [i, t] of list.entries()) {
+      const want = i === 0 ? 0 : alignUp(end);
+      if (t.offset !== want) throw bad(`tensor "${t.name}" is at offset ${t.offset} in "${file}", but the layout puts it at ${want} (tensors are packed in order, each at the next multiple of ${TENSOR_ALIGNMENT})`);
+      if (i > 0 && order.get(t.name)! < order.get(list[i - 1]!.name)!) throw bad(`tensors "${list[i - 1]!.name}" and "${t.name}" are out of order in "${file}"`);
+      end = t.offset + t.bytes;
+    }
+    if (shards.get(file)!.bytes !== end) throw bad(`shard "${file}" is ${shards.get(file)!.bytes} bytes, but its tensors end at ${end}`);
+  }
+  let last = -1, lastName = '';
+  for (const s of shards.values()) {
+    if (s.kind !== 'core') continue;
+    for (const t of byShard.get(s.file) ?? []) {
+      const at = order.get(t.name)!;
+      if (at < last) throw bad(`core tensor "${t.name}" in "${s.file}" comes before "${lastName}" in the canonical order, but its shard is listed after`);
+      last = at;
+      lastName = t.name;
+    }
+  }
+  for (const s of shards.values()) if (!byShard.has(s.file)) throw bad(`shard "${s.file}" holds no tensor`);
+}
+
 /** Parses manifest.json's text. Throws FileFormatError (BAD_FILE) for malformed JSON. */
 export function parseManifestText(text: string): unknown {
   try {
@@ -142,9 +176,11 @@ export function validateManifest(json: unknown): ValidManifest {
   if (!isObject(json.config)) throw bad('"config" must be the model\'s config.json object');
   let config: ErnieConfig;
   try {
-    config = parseConfig(json.config);
+    config = parseConfig(json.config, { file: MANIFEST_FILE });
+    // Before anything is sized from it: the tensor list bounds the layers and experts the config may claim.
+    if (Array.isArray(json.tensors)) checkTensorBudget(config, json.tensors.length, { file: MANIFEST_FILE, checkpoint: 'its "tensors" list' });
   } catch (err) {
-    if (err instanceof ConfigError) throw bad(`config: ${err.message}`, err);
+    if (err instanceof ConfigError) throw bad(`config: ${err.detail}`, err);
     throw err;
   }
 
@@ -252,6 +288,7 @@ export function validateManifest(json: unknown): ValidManifest {
       if (b.offset < a.offset + a.bytes) throw bad(`tensors "${a.name}" and "${b.name}" overlap in "${file}"`);
     }
   }
+  checkCanonicalLayout(expected, shards, byShard);
   const manifest: Manifest = {
     magic: PACKAGE_MAGIC,
     formatVersion: PACKAGE_FORMAT_VERSION,

@@ -4,7 +4,7 @@
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import type { ErnieConfig } from '../model/ernie45/config';
 import type { ByteSource, FolderSource } from '../formats/source';
-import { FileNotFoundError } from '../formats/sources';
+import { FileNotFoundError, readWholeFile } from '../formats/sources';
 import { dequantizeRows, matrixDims } from '../quant/layouts';
 import {
   MANIFEST_FILE, MAX_MANIFEST_BYTES, type Manifest, type ManifestFile, type ManifestShard, type ManifestTensor, type ValidManifest,
@@ -29,7 +29,8 @@ export interface RawTensor {
 }
 
 export class ErniePackage {
-  private readonly sizes = new Map<string, Promise<void>>();
+  /** Bytes hashed by readShard/readFile/readExpertShard so far, and the milliseconds SHA-256 took. */
+  readonly hashStats = { bytes: 0, ms: 0 };
 
   private constructor(
     private readonly folder: FolderSource,
@@ -67,23 +68,25 @@ export class ErniePackage {
 
   tensor(name: string): ManifestTensor {
     const t = this.valid.tensors.get(name);
-    if (!t) throw new ErnieError('MISSING_TENSOR', `package has no tensor "${name}"`);
+    if (!t) throw new ErnieError('MISSING_TENSOR', `${MANIFEST_FILE}: no tensor "${name}"`);
     return t;
   }
 
   /** The manifest entry of the shard holding layer `layer`'s routed expert `expert`. */
   expertShardInfo(layer: number, expert: number): ManifestShard {
     const s = this.valid.expertShards.get(`${layer}/${expert}`);
-    if (!s) throw new ErnieError('BAD_REQUEST', `package has no shard for layer ${layer} expert ${expert}`);
+    if (!s) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard for layer ${layer} expert ${expert}`);
     return s;
   }
 
-  /** A tensor's stored bytes (its byte range only; use readExpertShard/readShard to verify hashes). */
+  /**
+   * A tensor's stored bytes, read as its byte range only: NOT verified (a shard's SHA-256 covers
+   * the whole shard). The engine's load path reads whole shards instead (readShard, verified).
+   */
   async readTensor(name: string, signal?: AbortSignal): Promise<RawTensor> {
     const t = this.tensor(name);
     const shard = this.valid.shards.get(t.shard)!;
-    await this.checkSize(shard, signal);
-    const bytes = await shardRead(this.folder, shard, t.offset, t.bytes, signal);
+    const bytes = await this.readShardRange(shard, t.offset, t.bytes, signal);
     return { tensor: t, bytes };
   }
 
@@ -94,13 +97,36 @@ export class ErniePackage {
     return dequantizeRows(tensor.layout, bytes, rows, cols);
   }
 
-  /** A whole shard, checked against its size and SHA-256 in the manifest. */
+  /** The manifest entry of shard `file`, or undefined when the package has none. */
+  shardInfo(file: string): ManifestShard | undefined {
+    return this.valid.shards.get(file);
+  }
+
+  /** The shard of layer `layer`'s routed expert `expert`, or undefined when there is none. */
+  findExpertShard(layer: number, expert: number): ManifestShard | undefined {
+    return this.valid.expertShards.get(`${layer}/${expert}`);
+  }
+
+  /** The manifest entries of every shard, core shards first, in manifest order. */
+  shards(): ManifestShard[] {
+    const all = [...this.valid.shards.values()];
+    return [...all.filter((s) => s.kind === 'core'), ...all.filter((s) => s.kind === 'expert')];
+  }
+
+  /** The tensors stored in shard `file`, by offset. */
+  tensorsIn(file: string): ManifestTensor[] {
+    return this.valid.manifest.tensors.filter((t) => t.shard === file).sort((a, b) => a.offset - b.offset);
+  }
+
+  /**
+   * A whole shard, checked against its SHA-256 in the manifest before it is returned. Its size
+   * comes from the manifest: one read, no size probe.
+   */
   async readShard(file: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
     const shard = this.valid.shards.get(file);
-    if (!shard) throw new ErnieError('BAD_REQUEST', `package has no shard "${file}"`);
-    await this.checkSize(shard, signal);
-    const bytes = await shardRead(this.folder, shard, 0, shard.bytes, signal);
-    await verify(file, bytes, shard.sha256);
+    if (!shard) throw new ErnieError('BAD_REQUEST', `${MANIFEST_FILE}: no shard "${file}"`);
+    const bytes = await this.readShardRange(shard, 0, shard.bytes, signal);
+    await this.verify(file, bytes, shard.sha256);
     return bytes;
   }
 
@@ -112,30 +138,41 @@ export class ErniePackage {
     return { layer, expert, file: shard.file, bytes, gate: this.tensor(cfgNames.gate), up: this.tensor(cfgNames.up), down: this.tensor(cfgNames.down) };
   }
 
+  /** The manifest's entry for a non-weight file, or undefined when the package has no such file. */
+  fileInfo(path: string): ManifestFile | undefined {
+    return this.valid.manifest.files.find((x) => x.path === path);
+  }
+
   /** A tokenizer / chat-template / generation-config file of the package, verified. */
   async readFile(path: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
-    const f: ManifestFile | undefined = this.valid.manifest.files.find((x) => x.path === path);
-    if (!f) throw new ErnieError('BAD_REQUEST', `package has no file "${path}" (has: ${this.valid.manifest.files.map((x) => x.path).join(', ') || 'none'})`);
-    const bytes = await readWhole(this.folder, f.path, f.bytes, `listed in ${MANIFEST_FILE}`, signal, f.bytes);
-    await verify(f.path, bytes, f.sha256);
+    const f = this.fileInfo(path);
+    if (!f) throw new FileNotFoundError('BAD_FILE', path, `is not in this package (${MANIFEST_FILE} lists: ${this.valid.manifest.files.map((x) => x.path).join(', ') || 'no files'})`);
+    const bytes = await readWhole(this.folder, f.path, f.bytes, `listed in ${MANIFEST_FILE}`, signal);
+    if (bytes.byteLength !== f.bytes) throw new FileFormatError(f.path, `is ${bytes.byteLength} bytes, but ${MANIFEST_FILE} says ${f.bytes}; the file is corrupt or from another package (download it again)`);
+    await this.verify(f.path, bytes, f.sha256);
     return bytes;
   }
 
-  private checkSize(shard: ManifestShard, signal?: AbortSignal): Promise<void> {
-    let p = this.sizes.get(shard.file);
-    if (!p) {
-      p = (async () => {
-        const size = await guard(shard.file, describeShard(shard), () => open(this.folder, shard.file).size());
-        if (size !== shard.bytes) {
-          throw new FileFormatError(shard.file, `is ${size} bytes, but ${MANIFEST_FILE} says ${shard.bytes}; the file is truncated or from another package`);
-        }
-      })();
-      // Cache success only: a transient failure may be retried.
-      p.catch(() => this.sizes.delete(shard.file));
-      this.sizes.set(shard.file, p);
+  /** Bytes of a shard; a read that runs past the end says the shard is shorter than the manifest's size. */
+  private async readShardRange(shard: ManifestShard, offset: number, length: number, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+    try {
+      return await shardRead(this.folder, shard, offset, length, signal);
+    } catch (err) {
+      if (!(err instanceof FileFormatError)) throw err;
+      const size = await this.folder(shard.file).size(signal).catch(() => undefined);
+      if (size === undefined || size === shard.bytes) throw err;
+      throw new FileFormatError(shard.file, `is ${size} bytes, but ${MANIFEST_FILE} says ${shard.bytes}; the file is truncated or from another package`, { cause: err });
     }
-    throwIfAborted(signal);
-    return p;
+  }
+
+  private async verify(file: string, bytes: Uint8Array<ArrayBuffer>, want: string): Promise<void> {
+    const t0 = performance.now();
+    const got = await sha256Hex(bytes);
+    this.hashStats.ms += performance.now() - t0;
+    this.hashStats.bytes += bytes.byteLength;
+    if (got !== want) {
+      throw new FileFormatError(file, `SHA-256 is ${got}, but ${MANIFEST_FILE} says ${want}; the file is corrupt or from another package (download it again)`);
+    }
   }
 }
 
@@ -160,12 +197,15 @@ function open(folder: FolderSource, file: string): ByteSource {
   return folder(file);
 }
 
-/** Runs a read; a missing file becomes a FileNotFoundError naming the package-relative file. */
+/** Runs a read; a missing file becomes a FileNotFoundError naming the package-relative file (and keeping where it looked). */
 async function guard<T>(file: string, why: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof FileNotFoundError) throw new FileNotFoundError(err.code as 'BAD_FILE' | 'FETCH_FAILED', file, `is missing (${why})`, { cause: err });
+    if (err instanceof FileNotFoundError) {
+      const detail = err.message.startsWith(`${err.file}: `) ? err.message.slice(err.file.length + 2) : err.message;
+      throw new FileNotFoundError(err.code as 'BAD_FILE' | 'FETCH_FAILED', file, `is missing (${why}): ${detail}`, { cause: err });
+    }
     throw err;
   }
 }
@@ -175,20 +215,10 @@ async function shardRead(folder: FolderSource, shard: ManifestShard, offset: num
   return raw.buffer instanceof ArrayBuffer ? (raw as Uint8Array<ArrayBuffer>) : new Uint8Array(raw);
 }
 
-async function readWhole(folder: FolderSource, file: string, max: number, why: string, signal?: AbortSignal, exact?: number): Promise<Uint8Array<ArrayBuffer>> {
+/** A whole small file in one read (one request over HTTP), refused above `max` bytes. */
+async function readWhole(folder: FolderSource, file: string, max: number, why: string, signal?: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
   return guard(file, why, async () => {
-    const src = open(folder, file);
-    const size = await src.size();
-    if (exact !== undefined && size !== exact) throw new FileFormatError(file, `is ${size} bytes, but ${MANIFEST_FILE} says ${exact}`);
-    if (size > max) throw new FileFormatError(file, `is ${size} bytes, more than the ${max}-byte limit`);
-    const raw = await src.read(0, size, signal);
+    const raw = await readWholeFile(open(folder, file), max, signal);
     return raw.buffer instanceof ArrayBuffer ? (raw as Uint8Array<ArrayBuffer>) : new Uint8Array(raw);
   });
-}
-
-async function verify(file: string, bytes: Uint8Array<ArrayBuffer>, want: string): Promise<void> {
-  const got = await sha256Hex(bytes);
-  if (got !== want) {
-    throw new FileFormatError(file, `SHA-256 is ${got}, but ${MANIFEST_FILE} says ${want}; the file is corrupt or from another package (download it again)`);
-  }
 }

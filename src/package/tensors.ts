@@ -1,6 +1,7 @@
 // Every tensor an ERNIE 4.5 package holds, derived from the config alone: HF name, shape, and
 // where it goes (core or the shard of one routed expert). The manifest validator checks a
 // package against this list, and the converter plans its shards from it.
+import { ConfigError } from '../errors';
 import { type ErnieConfig, isMoeLayer, weightNames } from '../model/ernie45/config';
 
 export type TensorRole =
@@ -31,8 +32,54 @@ export interface ExpectedTensor {
   inputNorm?: string;
 }
 
+/**
+ * Most tensors expectedTensors() lists. A config asking for more (1e9 layers or experts) is
+ * refused before the list is built; the loaders bound it far tighter, by the file (checkTensorBudget).
+ */
+export const MAX_TENSORS = 1 << 20;
+
+/** How many MoE layers `cfg` has, counted without visiting every layer. */
+function moeLayerCount(cfg: ErnieConfig): number {
+  const m = cfg.moe;
+  if (!m) return 0;
+  const a = Math.max(m.layerStart, 0), b = Math.min(m.layerEnd, cfg.numLayers - 1);
+  if (b < a) return 0;
+  // layers l in [a, b] with (l + 1) % interval == 0
+  return Math.floor((b + 1) / m.layerInterval) - Math.floor(a / m.layerInterval);
+}
+
+/** The fewest tensors a checkpoint of `cfg` holds (the router bias is optional), computed in O(1). */
+export function minTensorCount(cfg: ErnieConfig): number {
+  const moe = moeLayerCount(cfg), dense = cfg.numLayers - moe;
+  const perMoe = cfg.moe ? 1 + (cfg.moe.sharedIntermediateSize > 0 ? 3 : 0) + 3 * cfg.moe.numExperts : 0;
+  return (cfg.tieWordEmbeddings ? 2 : 3) + 6 * cfg.numLayers + 3 * dense + perMoe * moe;
+}
+
+const SLACK_TENSORS = 1024;
+
+/**
+ * Refuses a config that describes far more tensors than its checkpoint holds, before anything is
+ * sized from it: a hostile num_hidden_layers or moe_num_experts would otherwise build a list of
+ * billions of names. `fields` spells the config keys as `file` does.
+ */
+export function checkTensorBudget(cfg: ErnieConfig, held: number, where: { file: string; checkpoint: string; layersField?: string; expertsField?: string }): void {
+  const need = minTensorCount(cfg);
+  // A claim near the file's size is left to the loaders, whose MISSING_TENSOR names the first
+  // absent tensor; only claims far beyond it (which would cost memory to list) stop here.
+  if (need <= 2 * held + SLACK_TENSORS) return;
+  const experts = cfg.moe ? ` and ${where.expertsField ?? 'moe_num_experts'} ${cfg.moe.numExperts}` : '';
+  throw new ConfigError(
+    `${where.layersField ?? 'num_hidden_layers'} ${cfg.numLayers}${experts} describe at least ${need} tensors, but ${where.checkpoint} holds ${held}`,
+    { file: where.file },
+  );
+}
+
 /** All tensors of the model in the package's canonical order. */
 export function expectedTensors(cfg: ErnieConfig): ExpectedTensor[] {
+  const need = minTensorCount(cfg);
+  if (need > MAX_TENSORS) {
+    throw new ConfigError(`${cfg.numLayers} layers${cfg.moe ? ` of ${cfg.moe.numExperts} experts` : ''} describe ${need} tensors, more than the ${MAX_TENSORS} any checkpoint this library reads may hold`);
+  }
   const H = cfg.hiddenSize, out: ExpectedTensor[] = [];
   const tied = cfg.tieWordEmbeddings;
   out.push({ name: weightNames.embed, shape: [cfg.vocabSize, H], role: tied ? 'head' : 'matrix', ...(tied ? { inputNorm: weightNames.finalNorm } : {}) });

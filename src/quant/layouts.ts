@@ -81,6 +81,12 @@ export function resolveLayout(layoutOrScheme: LayoutId | Scheme, cols: number): 
   throw new ErnieError('UNSUPPORTED', `unknown layout ${JSON.stringify(layoutOrScheme)} (layouts: ${Object.keys(LAYOUTS).join(', ')}; schemes: ${SCHEMES.join(', ')})`);
 }
 
+/** The layout whose bytes are exactly ggml type `id`'s (Q4_K, Q2_K, Q6_K, Q8_0, Q4_0, IQ4_NL, F16, F32), or null. */
+export function layoutOfGgmlType(id: number): LayoutId | null {
+  for (const l of Object.values(LAYOUTS)) if (l.ggmlType === id) return l.id;
+  return null;
+}
+
 /** Storage bits per value of a layout (blocks fully used). */
 export function bitsPerWeight(layout: LayoutId): number {
   const l = LAYOUTS[layout];

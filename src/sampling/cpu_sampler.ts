@@ -1,4 +1,4 @@
-// The meaning of SamplingParams (src/engine/language_model.ts), written out on the CPU: the
+// The meaning of a SampleStep (src/sampling/params.ts), written out on the CPU: the
 // reference a GPU sampler is checked against, and what CPU models (tests) use.
 //
 // Order: logit_bias is added; penalties are applied over `penaltyTokens` (repetition: HF's
@@ -9,10 +9,10 @@
 // top_p of the mass (the stricter of the two), and at least min_p (p_max is 1); the token is
 // drawn in id order with `u` over the kept mass. This is what shaders/sample.wgsl computes.
 
-import type { SamplingParams } from '../engine/language_model';
+import { penalised, type SampleStep } from './params';
 
 /** Logits after bias, penalties and masks (masked ids are -Infinity). */
-export function processLogits(logits: ArrayLike<number>, vocab: number, p: SamplingParams): Float64Array {
+export function processLogits(logits: ArrayLike<number>, vocab: number, p: SampleStep): Float64Array {
   const out = new Float64Array(vocab).fill(-Infinity);
   const allowed = p.allowedTokens;
   if (allowed) {
@@ -21,7 +21,7 @@ export function processLogits(logits: ArrayLike<number>, vocab: number, p: Sampl
     for (let i = 0; i < vocab; i++) out[i] = logits[i]!;
   }
   for (const [id, bias] of p.logitBias) if (id < vocab && out[id] !== -Infinity) out[id] += bias;
-  const penalize = p.repetitionPenalty !== 1 || p.frequencyPenalty !== 0 || p.presencePenalty !== 0;
+  const penalize = penalised(p);
   if (penalize && p.penaltyTokens.length > 0) {
     const counts = new Map<number, number>();
     for (const id of p.penaltyTokens) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -37,7 +37,7 @@ export function processLogits(logits: ArrayLike<number>, vocab: number, p: Sampl
 }
 
 /** Chooses a token from processed logits. Returns -1 when every id is masked. */
-export function sampleProcessed(l: Float64Array, p: SamplingParams): number {
+export function sampleProcessed(l: Float64Array, p: SampleStep): number {
   let best = -1;
   let mx = -Infinity;
   for (let i = 0; i < l.length; i++) {
@@ -80,6 +80,6 @@ export function sampleProcessed(l: Float64Array, p: SamplingParams): number {
 }
 
 /** processLogits + sampleProcessed. */
-export function sampleLogits(logits: ArrayLike<number>, vocab: number, p: SamplingParams): number {
+export function sampleLogits(logits: ArrayLike<number>, vocab: number, p: SampleStep): number {
   return sampleProcessed(processLogits(logits, vocab, p), p);
 }

@@ -1,5 +1,5 @@
 // Sampling helpers the API drives: seeded numbers, stop strings, JSON-constrained decoding,
-// and the CPU reference of SamplingParams.
+// the one definition of sampling parameters (params.ts), and the CPU reference of a SampleStep.
 export { Rng, randomSeed } from './rng';
 export { StopMatcher } from './stop';
 export type { StopResult } from './stop';
@@ -8,3 +8,5 @@ export type { SchemaNode, PropNode } from './json_schema';
 export { JsonGrammar, TokenTable, allowedTokens } from './json_grammar';
 export type { GrammarPart, GrammarOptions, GrammarState } from './json_grammar';
 export { processLogits, sampleProcessed, sampleLogits } from './cpu_sampler';
+export { resolveSampling, samplingFromGenerationConfig, penalised, SAMPLING_OFF } from './params';
+export type { SamplingParams, ResolvedSampling, SampleStep, LogitAdjustments } from './params';

@@ -5,6 +5,9 @@
 import { Template } from '@huggingface/jinja';
 import { ErnieError } from '../errors';
 import { tokenContent, type TokenizerConfig } from './convert';
+import { DEFAULT_TEMPLATE_LIMITS, type TemplateLimits, renderBounded } from './template_budget';
+
+export { DEFAULT_TEMPLATE_LIMITS, type TemplateLimits } from './template_budget';
 
 export { parseAssistantOutput } from './assistant_output';
 export type { AssistantOutput, ParseOptions, ToolCallError } from './assistant_output';
@@ -160,15 +163,29 @@ export class ChatTemplate {
   /** The special tokens the template sees (cls_token, sep_token, bos_token, eos_token...). */
   readonly specialTokens: Readonly<Record<string, string>>;
 
-  /** `source` null = the config's template if any, else ERNIE_45_DEFAULT_TEMPLATE. */
-  constructor(readonly config: TokenizerConfig = {}, private readonly source: string | null = null) {
+  /**
+   * `source` null = the config's template if any, else ERNIE_45_DEFAULT_TEMPLATE. `file` names an
+   * explicit `source` in errors (default: tokenizer_config.json, where templates usually live).
+   */
+  constructor(
+    readonly config: TokenizerConfig = {},
+    private readonly source: string | null = null,
+    private readonly file = 'tokenizer_config.json',
+    private readonly limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
+  ) {
     const tokens: Record<string, string> = {};
     for (const k of SPECIAL_KEYS) {
       const c = tokenContent(config[k] as never);
       if (c !== undefined) tokens[k] = c;
     }
     this.specialTokens = Object.freeze(tokens);
-    if (source !== null) compileTemplate(source);
+    if (source !== null) compileTemplate(source, file);
+  }
+
+  /** Where the template for these options comes from, for error messages. */
+  templateFile(options: Pick<RenderOptions, 'tools'> = {}): string {
+    if (this.source !== null) return this.file;
+    return configChatTemplate(this.config, !!options.tools?.length) !== null ? 'tokenizer_config.json' : 'the built-in ERNIE 4.5 chat template';
   }
 
   /** The template text render() will use for these options. */
@@ -188,12 +205,10 @@ export class ChatTemplate {
       add_generation_prompt: options.addGenerationPrompt ?? true,
     };
     if (options.enableThinking !== undefined) context.enable_thinking = options.enableThinking;
-    const template = compileTemplate(this.templateFor(options));
-    try {
-      return template.render(context);
-    } catch (cause) {
-      throw new ErnieError('BAD_REQUEST', `chat template failed: ${(cause as Error).message}`, { cause });
-    }
+    const file = this.templateFile(options);
+    const out = renderBounded(compileTemplate(this.templateFor(options), file), context, file, this.limits);
+    if (out === '') throw new ErnieError('BAD_CONFIG', `${file}: the chat template rendered an empty prompt for these ${messages.length} message(s)`);
+    return out;
   }
 }
 

@@ -145,7 +145,7 @@ export function sentencePieceToTokenizerJson(
   const add = (id: number, content: string, special: boolean, spec?: AddedTokenSpec): void => {
     const prev = added.get(id);
     if (prev && prev.content !== content) {
-      throw new ErnieError('BAD_CONFIG', `tokenizer files disagree on id ${id}: ${JSON.stringify(prev.content)} vs ${JSON.stringify(content)}`);
+      throw new ErnieError('BAD_CONFIG', `tokenizer_config.json: added tokens disagree on id ${id} with tokenizer.model (or added_tokens.json): ${JSON.stringify(prev.content)} vs ${JSON.stringify(content)}`);
     }
     added.set(id, {
       id, content,

@@ -8,9 +8,8 @@
 // The wire form keeps comlink's own shape ({ isError: true, value: { message, name, stack, ... } }),
 // so a receiver without this handler still gets an Error carrying the fields.
 import * as Comlink from 'comlink';
-import { AbortError, ConfigError, DeviceLostError, ErnieError, FileFormatError, GpuError } from '../errors.js';
+import { AbortError, ConfigError, DeviceLostError, ErnieError, FileFormatError, FileNotFoundError, GpuError, HttpError, ImageError, MissingFileError, NonFiniteError } from '../errors.js';
 import { BadRequestError, ContextOverflowError } from '../api/errors.js';
-import { FileNotFoundError } from '../formats/sources.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -22,7 +21,7 @@ export function registerErrorClass(cls: ErrorClass): void {
   classes.set(cls.name, cls);
 }
 
-for (const cls of [ErnieError, FileFormatError, ConfigError, AbortError, GpuError, DeviceLostError, BadRequestError, ContextOverflowError, FileNotFoundError]) {
+for (const cls of [ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, HttpError, AbortError, GpuError, DeviceLostError, ImageError, BadRequestError, ContextOverflowError, FileNotFoundError]) {
   registerErrorClass(cls);
 }
 
@@ -35,13 +34,23 @@ interface WireError {
   fields?: Record<string, WireValue>;
   cause?: WireError | WireValue;
 }
-type WireValue = string | number | boolean | null | WireValue[];
+type WireValue = string | number | boolean | null | WireValue[] | { [key: string]: WireValue };
 
-function plain(v: unknown): WireValue | undefined {
+/** JSON-like data (AbortError.partial too); anything else is dropped. */
+function plain(v: unknown, depth = 0): WireValue | undefined {
   if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (depth > 4) return undefined;
   if (Array.isArray(v)) {
-    const items = v.map(plain);
+    const items = v.map((x) => plain(x, depth + 1));
     return items.every((x) => x !== undefined) ? (items as WireValue[]) : undefined;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: { [key: string]: WireValue } = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      const p = plain(x, depth + 1);
+      if (p !== undefined) out[k] = p;
+    }
+    return out;
   }
   return undefined;
 }
@@ -81,7 +90,7 @@ function fromWire(wire: WireError): Error {
   if (wire.stack !== undefined) define('stack', wire.stack);
   if (wire.cause !== undefined) {
     const c = wire.cause;
-    define('cause', c !== null && typeof c === 'object' && !Array.isArray(c) ? fromWire(c) : c);
+    define('cause', c !== null && typeof c === 'object' && !Array.isArray(c) ? fromWire(c as WireError) : c);
   }
   Object.assign(e, wire.fields);
   return e;

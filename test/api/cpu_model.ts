@@ -1,13 +1,13 @@
 // A LanguageModel on the CPU for the API tests: the f64 reference ops (test/reference/ops.ts)
 // run incrementally with a KV cache, so a step costs one token, not the whole sequence
 // (cpu_model.test.ts checks the logits against referenceForward). Sampling follows
-// SamplingParams through src/sampling/cpu_sampler.ts. Counters let tests measure what the
+// SampleStep through src/sampling/cpu_sampler.ts. Counters let tests measure what the
 // engine asked for: forward calls, tokens prefilled, samples.
 
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LanguageModel, SamplingParams } from '../../src/engine/language_model';
+import type { LanguageModel, SampleStep } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { fromPath } from '../../src/formats/node_source';
@@ -52,7 +52,7 @@ export class CpuModel implements LanguageModel {
   /** Called at the start of every forward (tests abort from here). */
   onForward: ((ids: readonly number[]) => void) | null = null;
   /** Called with each sampled id. */
-  onSample: ((id: number, params: SamplingParams) => void) | null = null;
+  onSample: ((id: number, params: SampleStep) => void) | null = null;
 
   private readonly cfg: ErnieConfig;
   private readonly w: (name: string) => Float32Array;
@@ -129,7 +129,7 @@ export class CpuModel implements LanguageModel {
     this.tokens = [...this.tokens, ...ids];
   }
 
-  async sample(params: SamplingParams): Promise<number> {
+  async sample(params: SampleStep): Promise<number> {
     if (!this.logits) throw new Error('sample() before forward()');
     this.sampleCalls++;
     const id = sampleLogits(this.logits, this.vocabSize, params);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/api/engine';
-import { BadRequestError, ContextOverflowError } from '../../src/api/errors';
+import { AbortError, BadRequestError, ContextOverflowError } from '../../src/api/errors';
 import type { ChatCompletionChunk, ChatCompletionRequest, CompletionChunk } from '../../src/api/types';
 import { compileJsonSchema, validateJson } from '../../src/sampling/json_schema';
 import { collect, MODEL_NAME, tinyEngine, tinyTokenizer } from './helpers';
@@ -63,7 +63,7 @@ describe('Engine: sampling', () => {
     const req = { messages: hi, max_tokens: 24, seed: 3, temperature: 0.9 } as const;
     const whole = await engine.chat.completions.create(req);
     const chunks = await collect(await engine.chat.completions.create({ ...req, stream: true, stream_options: { include_usage: true } }));
-    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '', refusal: null });
     const s = chatText(chunks);
     expect(s.content).toBe(whole.choices[0]!.message.content);
     expect(s.finish).toBe(whole.choices[0]!.finish_reason);
@@ -145,31 +145,43 @@ describe('Engine: abort and the request queue', () => {
     let contentChunks = 0;
     let callsAtAbort = -1;
     const chunks: ChatCompletionChunk[] = [];
-    for await (const c of stream) {
-      chunks.push(c);
-      if (c.choices[0]?.delta.content) contentChunks++;
-      if (contentChunks === 3 && callsAtAbort < 0) {
-        callsAtAbort = model.forwardCalls;
-        ctl.abort();
+    let caught: unknown = null;
+    try {
+      for await (const c of stream) {
+        chunks.push(c);
+        if (c.choices[0]?.delta.content) contentChunks++;
+        if (contentChunks === 3 && callsAtAbort < 0) {
+          callsAtAbort = model.forwardCalls;
+          ctl.abort();
+        }
       }
+    } catch (e) {
+      caught = e;
     }
     expect(callsAtAbort).toBeGreaterThan(0);
     expect(model.forwardCalls - callsAtAbort).toBe(0); // no forward after the abort
-    expect(chatText(chunks).finish).toBe('abort');
+    // The stream throws AbortError after the chunks it produced; partial holds their text and more.
+    expect(caught).toBeInstanceOf(AbortError);
+    const partial = (caught as AbortError).partial!;
+    expect(partial.text.startsWith(chatText(chunks).content)).toBe(true);
+    expect(partial.usage.completion_tokens).toBeGreaterThan(0);
+    expect(chunks.every((c) => c.choices[0]?.finish_reason === null)).toBe(true);
     const next = await engine.chat.completions.create({ messages: hi, max_tokens: 5, seed: 1 });
     expect(next.choices[0]!.finish_reason).toBe('length');
   });
 
-  it('an abort during a forward ends the request with finish_reason abort', async () => {
+  it('an abort during a forward rejects with AbortError carrying the partial output', async () => {
     const { engine, model } = await tinyEngine();
     const ctl = new AbortController();
     model.onForward = () => {
       if (model.forwardCalls === 5) ctl.abort();
     };
-    const r = await engine.chat.completions.create({ messages: hi, max_tokens: 50, seed: 2, signal: ctl.signal });
-    expect(r.choices[0]!.finish_reason).toBe('abort');
+    const e = await engine.chat.completions.create({ messages: hi, max_tokens: 50, seed: 2, signal: ctl.signal }).then(() => null, (x) => x);
+    expect(e).toBeInstanceOf(AbortError);
+    expect(e.name).toBe('AbortError');
     expect(model.forwardCalls).toBe(5); // the aborted forward was the last
-    expect(r.usage.completion_tokens).toBe(4);
+    expect(e.partial.usage.completion_tokens).toBe(4);
+    expect(typeof e.partial.text).toBe('string');
     model.onForward = null;
     const next = await engine.chat.completions.create({ messages: hi, max_tokens: 3, seed: 1 });
     expect(next.usage.completion_tokens).toBe(3);
@@ -393,7 +405,7 @@ describe('Engine: tools and thinking', () => {
     // a plain reply has no reasoning_content
     const plain = scripted('Just text.');
     const p = await plain.engine.chat.completions.create({ messages: hi });
-    expect(p.choices[0]!.message).toEqual({ role: 'assistant', content: 'Just text.' });
+    expect(p.choices[0]!.message).toEqual({ role: 'assistant', content: 'Just text.', refusal: null });
   });
 });
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine, type LoadedEngine } from '../../src/engine/load.js';
 import { nodeFolder } from '../../src/formats/node_source.js';
 import { nodeGpu } from '../../src/node.js';
-import type { ChatCompletion, ChatCompletionChunk } from '../../src/api/types.js';
+import type { ChatCompletion, ChatCompletionChunk, Completion } from '../../src/api/types.js';
 
 let engine: LoadedEngine;
 
@@ -60,4 +60,23 @@ describe('Engine on the GPU model', () => {
   it('rejects a prompt longer than the KV cache with CONTEXT_OVERFLOW', async () => {
     await expect(engine.chat.completions.create({ messages: [{ role: 'user', content: 'x '.repeat(50_000) }], max_tokens: 4 })).rejects.toMatchObject({ code: 'CONTEXT_OVERFLOW' });
   });
+
+  it('an abort 200 ms into a 1,600-token prefill settles within 3 s, and the engine answers the next request', async () => {
+    // Ids that are not special: a long prompt the tokenizer could have produced.
+    const prompt = Array.from({ length: 1600 }, (_, i) => 50 + ((i * 37) % 400));
+    const short = { prompt: prompt.slice(0, 8), max_tokens: 3, temperature: 0 };
+    const before = (await engine.completions.create(short)) as Completion;
+    const ctl = new AbortController();
+    const t0 = performance.now();
+    setTimeout(() => ctl.abort(), 200);
+    const err = await engine.completions.create({ prompt, max_tokens: 4, signal: ctl.signal }).then(() => null, (e) => e);
+    const settled = performance.now() - t0;
+    expect(err).toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+    expect(err.partial.usage.completion_tokens).toBe(0); // it stopped in the prefill
+    expect(settled).toBeLessThan(3000);
+    // The next request reuses the prefix the aborted prefill left in the KV cache, and reads the same.
+    const after = (await engine.completions.create(short)) as Completion;
+    expect(after.usage.prompt_tokens_details?.cached_tokens).toBe(7);
+    expect(after.choices[0]!.text).toBe(before.choices[0]!.text);
+  }, 60_000);
 });

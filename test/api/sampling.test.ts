@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SamplingParams } from '../../src/engine/language_model';
+import type { SampleStep } from '../../src/engine/language_model';
 import { processLogits, sampleLogits } from '../../src/sampling/cpu_sampler';
 import { Rng, randomSeed } from '../../src/sampling/rng';
 import { StopMatcher } from '../../src/sampling/stop';
@@ -106,8 +106,8 @@ describe('StopMatcher', () => {
   });
 });
 
-describe('CPU sampler (SamplingParams semantics)', () => {
-  const base: SamplingParams = {
+describe('CPU sampler (SampleStep semantics)', () => {
+  const base: SampleStep = {
     temperature: 1, topK: 0, topP: 1, minP: 0, u: 0.5,
     repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map(),
   };

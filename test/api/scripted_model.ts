@@ -1,6 +1,6 @@
 // A LanguageModel that "generates" a fixed token sequence, then an end token: for tests that
 // need an exact model output (tool calls, thinking) the tiny random model would never write.
-import type { LanguageModel, SamplingParams } from '../../src/engine/language_model';
+import type { LanguageModel, SampleStep } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
 
 export class ScriptedModel implements LanguageModel {
@@ -29,7 +29,7 @@ export class ScriptedModel implements LanguageModel {
     this.tokens.push(...ids);
   }
 
-  async sample(params: SamplingParams): Promise<number> {
+  async sample(params: SampleStep): Promise<number> {
     const id = this.step < this.script.length ? this.script[this.step]! : this.endId;
     this.step++;
     if (params.allowedTokens && !params.allowedTokens.includes(id)) throw new Error(`scripted token ${id} is not allowed here`);

@@ -16,7 +16,7 @@ const chatCases: [string, unknown, string | null, RegExp][] = [
   ['messages not a list', { messages: { role: 'user' } }, 'messages', /list/],
   ['message not an object', { messages: ['Hi'] }, 'messages[0]', /must be an object/],
   ['unknown role', { messages: [{ role: 'robot', content: 'x' }] }, 'messages[0].role', /unknown role/],
-  ['developer role', { messages: [{ role: 'developer', content: 'x' }] }, 'messages[0].role', /use "system"/],
+  ['function role', { messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].role', /role "tool"/],
   ['missing content', { messages: [{ role: 'user' }] }, 'messages[0].content', /required/],
   ['content of wrong type', { messages: [{ role: 'user', content: 42 }] }, 'messages[0].content', /string or a list/],
   ['part without text', { messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text', /string/],
@@ -56,7 +56,7 @@ const chatCases: [string, unknown, string | null, RegExp][] = [
   ['logit_bias key negative', { messages: user, logit_bias: { '-1': 5 } }, 'logit_bias.-1', /not a token id/],
   ['logit_bias key outside vocab', { messages: user, logit_bias: { '5000': 5 } }, 'logit_bias.5000', /outside the vocabulary/],
   ['logit_bias value too big', { messages: user, logit_bias: { '5': 500 } }, 'logit_bias.5', /\[-100, 100\]/],
-  ['n > 1', { messages: user, n: 3 }, 'n', /only n = 1/],
+  ['n > 16', { messages: user, n: 17 }, 'n', /must be in \[1, 16\]/],
   ['stream not a boolean', { messages: user, stream: 'yes' }, 'stream', /true or false/],
   ['stream_options without stream', { messages: user, stream_options: { include_usage: true } }, 'stream_options', /stream: true/],
   ['logprobs asked for', { messages: user, logprobs: true }, 'logprobs', /not supported/],
@@ -137,16 +137,20 @@ describe('validateChatRequest accepts and normalizes', () => {
       ctx,
     );
     expect(n).toMatchObject({
-      maxTokens: 7, temperature: 0.5, topP: 0.9, topK: 0, minP: 0.05, seed: -12, stop: ['END'], stopTokenIds: [5],
-      frequencyPenalty: 0.5, presencePenalty: -0.5, repetitionPenalty: 1.1, stream: true, includeUsage: true, json: null,
+      maxTokens: 7, seed: -12, stop: ['END'], stopTokenIds: [5], stream: true, includeUsage: true, json: null,
       tools: null, toolChoice: 'auto',
     });
+    expect(n.sampling).toEqual({ temperature: 0.5, topP: 0.9, topK: 0, minP: 0.05, frequencyPenalty: 0.5, presencePenalty: -0.5, repetitionPenalty: 1.1 });
     expect([...n.logitBias]).toEqual([[7, -100], [8, 2]]);
   });
 
   it('leaves defaults to the engine and treats null as absent', () => {
     const n = validateChatRequest({ messages: user, temperature: null, max_tokens: null, stop: null, tools: null }, ctx);
-    expect(n).toMatchObject({ maxTokens: null, temperature: null, topP: null, seed: null, stop: [], stream: false });
+    expect(n).toMatchObject({ maxTokens: null, seed: null, stop: [], stream: false });
+    // absent and null sampling fields are unset (undefined), not "off": the model's defaults fill them
+    expect(n.sampling).toEqual({});
+    const off = validateChatRequest({ messages: user, repetition_penalty: 1, frequency_penalty: 0, presence_penalty: 0, top_k: -1, temperature: 1 }, ctx);
+    expect(off.sampling).toEqual({ repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, topK: 0, temperature: 1 });
   });
 
   it('keeps a tool conversation and drops tools under tool_choice none', () => {

@@ -71,6 +71,22 @@ describe('packages of the 256-wide model on the GPU', () => {
 });
 
 describe('convert CLI -> package -> GPU', () => {
+  it('--keep: an F16 GGUF stays f16 in the package and runs to the GGUF reference logits', async () => {
+    const file = 'test/fixtures/gguf/ernie45-moe-tiny-f16.gguf';
+    const out = join(mkdtempSync(join(tmpdir(), 'ernie-pkg-')), 'pkg');
+    const stdout = execFileSync(process.execPath, ['bin/ernie-webgpu.mjs', 'convert', file, '--keep', '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(stdout).toMatch(/kept as in the GGUF: \d+ tensors/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { tensors: { name: string; shape: number[]; layout: string }[] };
+    const layouts = new Set(manifest.tensors.filter((t) => t.shape.length === 2 && !t.name.endsWith('mlp.gate.weight')).map((t) => t.layout));
+    expect(layouts).toEqual(new Set(['f16']));
+    const ctx = await gpuContext();
+    const { config, weights } = await openPackageWeights(nodeFolder(out));
+    const model = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights), { kvCacheBytes: 1 << 22 });
+    const refs = await openReferenceTensors(file.replace('.gguf', '.reference.safetensors'));
+    const { logits } = await model.run(readTinyReference().prompts[0], { allLogits: true });
+    expect(maxAbsDiff(logits!, await refs.readF32('logits_0'))).toBeLessThan(2e-3);
+  });
+
   it('tiny model, q4 everywhere', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ernie-pkg-')), 'pkg');
     const stdout = execFileSync(process.execPath, ['bin/ernie-webgpu.mjs', 'convert', TINY, '--experts', 'q4', '--core', 'q4', '--head', 'q4', '--out', out], { encoding: 'utf8' });

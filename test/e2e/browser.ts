@@ -104,15 +104,17 @@ export interface Harness {
 export interface OpenOptions {
   /** Fail unless the page gets a WebGPU adapter (default true). */
   requireAdapter?: boolean;
+  /** Chromium flags beyond CHROMIUM_ARGS (e.g. a --disable-features=... a test depends on). */
+  extraArgs?: string[];
 }
 
 let current: Harness | undefined;
 
 /** One harness for the enclosing describe block, opened before its tests and closed after. */
-export function useHarness(): () => Harness {
+export function useHarness(opts: OpenOptions = {}): () => Harness {
   let h: Harness | undefined;
   beforeAll(async () => {
-    h = await openHarness();
+    h = await openHarness(opts);
   }, 120_000);
   afterAll(async () => {
     await h?.close();
@@ -136,7 +138,7 @@ export async function openHarness(opts: OpenOptions = {}): Promise<Harness> {
   try {
     // Server and browser start in parallel; whichever starts is closed if the other fails.
     const serverP = startVite(logs).then((s) => (cleanups.push(() => s.close()), s));
-    const browserP = launchChromium().then((b) => (cleanups.push(() => b.close()), b));
+    const browserP = launchChromium(opts.extraArgs ?? []).then((b) => (cleanups.push(() => b.close()), b));
     const [serverR, browserR] = await Promise.allSettled([serverP, browserP]);
     if (serverR.status === 'rejected') throw serverR.reason;
     if (browserR.status === 'rejected') throw browserR.reason;
@@ -274,9 +276,9 @@ async function startVite(logs: PageLog[]): Promise<ViteDevServer> {
   return server;
 }
 
-async function launchChromium(): Promise<Browser> {
+async function launchChromium(extraArgs: string[]): Promise<Browser> {
   try {
-    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, timeout: LAUNCH_TIMEOUT_MS });
+    return await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: LAUNCH_TIMEOUT_MS });
   } catch (e) {
     throw new Error(`Launching ${CHROMIUM_PATH} failed (is the Debian \`chromium\` package complete? \`apt-get install -y chromium libvulkan1\`): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }

@@ -19,5 +19,7 @@ describe('demo page in Chromium', { timeout: 240_000 }, () => {
     mkdirSync('tmp', { recursive: true });
     await page.screenshot({ path: 'tmp/demo.png' });
     expect(harness().logs.filter((l) => l.kind === 'pageerror' || l.kind === 'crash')).toEqual([]);
+    // No red 404s from optional-file probes: the demo gives the folders' file lists.
+    expect(harness().logs.filter((l) => l.kind === 'requestfailed' || l.kind === 'console.error')).toEqual([]);
   });
 });

@@ -117,8 +117,10 @@ describe('ggufWeightLookup', () => {
       tensors: [
         { name: 'token_embd.weight', dims: [32, 8], type: 0, offset: 0 },
         { name: 'output.weight', dims: [32, 8], type: 1, offset: 1024 },
+        // block_count 1 needs the file to hold a block (the tensors bound the blocks it may claim)
+        { name: 'blk.0.attn_norm.weight', dims: [32], type: 0, offset: 1536 },
       ],
-      dataBytes: 1024 + 512,
+      dataBytes: 1536 + 128,
     });
     const g = await GgufFile.open(fromArrayBuffer(bytes, 'untied.gguf'));
     const cfg = parseConfig(ernieConfigFromGguf(g));

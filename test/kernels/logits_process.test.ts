@@ -6,7 +6,7 @@ import { GpuLanguageModel } from '../../src/engine/gpu_model.js';
 import { loadErnieFromFolder } from '../../src/model/ernie45/load.js';
 import { gpuContext, randn, rng } from '../helpers/gpu.js';
 import { TINY, nodeFolder, readTinyReference } from '../helpers/fixtures.js';
-import type { SamplingParams } from '../../src/engine/language_model.js';
+import type { SampleStep } from '../../src/engine/language_model.js';
 
 function cpuPenalty(logits: Float32Array, a: LogitAdjustments): Float64Array {
   const out = Float64Array.from(logits);
@@ -21,7 +21,7 @@ function cpuPenalty(logits: Float32Array, a: LogitAdjustments): Float64Array {
   return out;
 }
 
-const greedy: Omit<SamplingParams, 'u'> = {
+const greedy: Omit<SampleStep, 'u'> = {
   temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map(),
 };
 

@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { sample, type SampleOptions } from '../../src/kernels/sample.js';
 import { sampleProcessed } from '../../src/sampling/cpu_sampler.js';
-import type { SamplingParams } from '../../src/engine/language_model.js';
+import type { SampleStep } from '../../src/engine/language_model.js';
 import { gpuContext, randn, rng } from '../helpers/gpu.js';
 
 const BOUNDARY = 1e-5;
@@ -119,7 +119,7 @@ async function checkDraws(ctx: GpuContext, logits: Float32Array, stride: number,
 
   // the library's CPU sampler on the same row (masked and padding ids excluded by construction)
   const row64 = Float64Array.from(logits.subarray(row * stride, row * stride + vocab));
-  const params = (u: number): SamplingParams => ({
+  const params = (u: number): SampleStep => ({
     temperature: options.temperature, topK: options.topK ?? 0, topP: options.topP ?? 1, minP: options.minP ?? 0, u: Math.fround(u),
     repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map(),
   });

@@ -42,13 +42,13 @@ describe('parseConfig', () => {
     ['unknown model type', { ...real21b, model_type: 'llama' }, /not supported/],
     ['not an object', [1, 2], /JSON object/],
     ['missing hidden_size', { ...real21b, hidden_size: undefined }, /"hidden_size" is required/],
-    ['heads not a multiple of kv heads', { ...real21b, num_key_value_heads: 3 }, /multiple of num_key_value_heads/],
+    ['heads not a multiple of kv heads', { ...real21b, num_key_value_heads: 3 }, /"num_key_value_heads" \(3\) must divide "num_attention_heads" \(20\)/],
     ['hidden not divisible by heads and no head_dim', { ...real21b, num_attention_heads: 7, num_key_value_heads: 7 }, /not divisible/],
     ['odd head_dim', { ...real21b, head_dim: 127 }, /even/],
-    ['top-k above experts', { ...real21b, moe_k: 65 }, /exceeds moe_num_experts/],
+    ['top-k above experts', { ...real21b, moe_k: 65 }, /exceeds "moe_num_experts"/],
     ['string where a number belongs', { ...real21b, vocab_size: '103424' }, /must be a number/],
     ['negative layers', { ...real21b, num_hidden_layers: -2 }, /positive integer/],
-    ['unsupported rope scaling', { ...real21b, rope_parameters: { rope_theta: 1e6, rope_type: 'yarn' } }, /rope_type "yarn"/],
+    ['unsupported rope scaling', { ...real21b, rope_parameters: { rope_theta: 1e6, rope_type: 'yarn' } }, /"rope_parameters.rope_type" is "yarn", which is not supported/],
   ])('rejects %s with a ConfigError', (_, cfg, message) => {
     expect(() => parseConfig(cfg)).toThrow(ConfigError);
     expect(() => parseConfig(cfg)).toThrow(message);

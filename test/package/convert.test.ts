@@ -219,6 +219,48 @@ describe('GGUF import', () => {
   });
 });
 
+describe('GGUF import, lossless mode (keep)', () => {
+  const cases = [
+    // F16 matrices stay f16 (without keep they become IQ4_NL / Q2_G32)
+    ['ernie45-moe-tiny-f16', 'copied', 'f16'],
+    // BF16 has no package layout: widened to f32, exactly
+    ['ernie45-moe-tiny-bf16', 'widened', 'f32'],
+    // Q4_1 has no package layout: Q8_0, reported as re-quantized
+    ['ernie45-moe-k256-q4_1', 'requantized', 'q8_0'],
+  ] as const;
+  test.each(cases)('%s: matrices are %s (%s), values as the GGUF holds them', async (name, action, layout) => {
+    const lookup = ggufWeightLookup(await GgufFile.open(fromPath(`${GGUF_DIR}/${name}.gguf`)));
+    const mem = memoryPackage();
+    const report = await convertModel({ input: { kind: 'gguf', source: fromPath(`${GGUF_DIR}/${name}.gguf`) }, experts: 'q2', core: 'q4', out: mem.writer, effort: 'fast', keep: true });
+    const pkg = await openPackage(mem.folder);
+    expect(pkg.manifest.metadata).toMatchObject({ converter: { keep: true } });
+    const matrices = report.tensors.filter((t) => lookup.resolve(t.name).shape.length > 1 && !t.name.endsWith('mlp.gate.weight'));
+    expect(matrices.length).toBeGreaterThan(10);
+    expect(report.requantized.length).toBe(action === 'requantized' ? matrices.length : 0);
+    for (const [i, t] of matrices.entries()) {
+      expect(t.action, t.name).toBe(action);
+      expect(t.layout, t.name).toBe(layout);
+      if (action === 'copied') expect(sameBytes((await pkg.readTensor(t.name)).bytes, await lookup.readRaw(t.name)), t.name).toBe(true);
+      if (action === 'widened' && i < 8) expect(await pkg.readF32(t.name), t.name).toEqual(await lookup.readF32(t.name));
+    }
+    if (action === 'requantized') {
+      // q8_0 of a 5-bit source: within the source's own rounding
+      const t = matrices[0]!;
+      const a = await lookup.readF32(t.name), b = await pkg.readF32(t.name);
+      let e = 0, s2 = 0;
+      for (let i = 0; i < a.length; i++) (e += (a[i]! - b[i]!) ** 2), (s2 += a[i]! ** 2);
+      expect(e / s2).toBeLessThan(1e-4);
+    }
+  });
+
+  test('keep is refused for an HF checkpoint with a message that says what to do', async () => {
+    const err = await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'f16', out: memoryPackage().writer, keep: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ErnieError);
+    expect((err as ErnieError).code).toBe('BAD_REQUEST');
+    expect((err as Error).message).toContain('core f16');
+  });
+});
+
 describe('bad checkpoints and options', () => {
   test('a checkpoint tensor with the wrong shape is SHAPE_MISMATCH naming the file', async () => {
     const dir = join(tmp, 'bad-shape');

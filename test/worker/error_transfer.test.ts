@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installErrorTransfer, registerErrorClass } from '../../src/worker/error_transfer.js';
-import { ErnieError, FileFormatError } from '../../src/errors.js';
+import { ErnieError, FileFormatError, HttpError, ImageError } from '../../src/errors.js';
 import { BadRequestError } from '../../src/api/errors.js';
 
 class PluginError extends FileFormatError {
@@ -27,6 +27,8 @@ const thrower = {
     if (kind === 'cause') throw new BadRequestError('messages[0].content', 'not a string', { cause: new FileFormatError('x.json', 'bad', { cause: 'root cause' }) });
     if (kind === 'subclass') throw new PluginError();
     if (kind === 'registered') throw new RegisteredError('https://example.test/m/config.json');
+    if (kind === 'http') throw new HttpError({ url: 'https://cdn.test/m/core-000.bin', file: 'core-000.bin', failure: 'status', status: 503, retryable: true }, 'HTTP 503 (gave up after 5 tries)');
+    if (kind === 'image') throw new ImageError('photo.jpg', 'not a PNG or JPEG image');
     if (kind === 'type') throw new TypeError('not a function');
     throw 'a string';
   },
@@ -51,6 +53,13 @@ async function thrown(kind: string): Promise<unknown> {
 }
 
 describe('errors through comlink', () => {
+  it('an HttpError arrives as itself, with its url, file, failure and status', async () => {
+    const e = (await thrown('http')) as HttpError;
+    expect(e).toBeInstanceOf(HttpError);
+    expect(e).toMatchObject({ code: 'FETCH_FAILED', url: 'https://cdn.test/m/core-000.bin', file: 'core-000.bin', failure: 'status', status: 503, retryable: true });
+    expect(e.message).toBe('core-000.bin: HTTP 503 (gave up after 5 tries)');
+  });
+
   it('keeps the cause chain, typed where the cause is an ErnieError', async () => {
     const e = (await thrown('cause')) as BadRequestError;
     expect(e).toBeInstanceOf(BadRequestError);
@@ -74,6 +83,12 @@ describe('errors through comlink', () => {
     const e = await thrown('registered');
     expect(e).toBeInstanceOf(RegisteredError);
     expect(e).toMatchObject({ code: 'FETCH_FAILED', url: 'https://example.test/m/config.json' });
+  });
+
+  it('an ImageError arrives as itself, with its source', async () => {
+    const e = await thrown('image');
+    expect(e).toBeInstanceOf(ImageError);
+    expect(e).toMatchObject({ code: 'BAD_IMAGE', source: 'photo.jpg', message: 'photo.jpg: not a PNG or JPEG image' });
   });
 
   it('other errors keep name and message; thrown non-errors pass as they are', async () => {

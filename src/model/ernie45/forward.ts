@@ -4,23 +4,37 @@
 //   logits = lm_head(norm(h))
 // Prefill and decode are the same code with T tokens (decode: T = 1); matmul() picks the
 // matrix-vector kernel for small T. Activations are allocated once, for `maxBatch` tokens.
-import { ErnieError, throwIfAborted } from '../../errors.js';
+import { ErnieError, NonFiniteError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul } from '../../kernels/matmul.js';
-import { moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
+import { type ExpertSlots, moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
+import type { MoeWave } from '../../experts/scheduler.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import { rope, ropeTable } from '../../kernels/rope.js';
 import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
-import type { FfnWeights, LayerWeights, ModelWeights, MoeWeights } from './weights.js';
+import { type ExpertStack, type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
 import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
   /** Largest number of tokens one step processes; longer prompts run in chunks. */
   maxBatch?: number;
   kvCacheBytes?: number;
+}
+
+/** Where a model family departs from the text model's step (ERNIE-4.5-VL: 3D RoPE, images, dual MoE). */
+export interface ForwardHooks {
+  /** cos/sin ([T, headDim/2, 2]) of tokens at cache positions start..start+T-1; default: 1D positions. */
+  ropeTable?(start: number, T: number): Float32Array;
+  /** After the embedding gather of tokens start..start+T-1 into h ([T, hidden]). */
+  afterEmbed?(h: GPUBuffer, start: number, T: number): void;
+  /**
+   * An MoE layer's block for tokens start..start+T-1 (x: normed input, h: residual stream, both
+   * [T, hidden]); `moe` runs one MoE on the first `rows` rows of a pair of buffers. Default: the text MoE.
+   */
+  moeBlock?(layer: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => Promise<void>): Promise<void>;
 }
 
 /** Activation buffers, sized for maxBatch tokens. Shapes in comments are per step of T tokens. */
@@ -48,6 +62,7 @@ class Activations {
   readonly nextIds: GPUBuffer; //    [k] u32    the next layer's predicted experts
   readonly nextWeights: GPUBuffer; // [k]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
+  readonly headIn: GPUBuffer; //     [logitRows, hidden]  normed rows of a chunk (all-position logits)
   readonly logits: GPUBuffer; //     [logitRows, vocab]
   readonly logitBlock: GPUBuffer; // [logitRows, rows of the largest lm_head block] (split heads only)
 
@@ -80,6 +95,7 @@ class Activations {
     this.nextIds = f('next_expert_ids', k);
     this.nextWeights = f('next_expert_weights', k);
     this.last = f('last', H);
+    this.headIn = f('lm_head rows', logitRows * H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
     this.logitBlock = f('logit block', headBlockRows < cfg.vocabSize ? logitRows * headBlockRows : 1);
   }
@@ -89,12 +105,14 @@ export class ErnieForward {
   readonly kv: KvCache;
   readonly maxBatch: number;
   private readonly a: Activations;
+  private identity: GPUBuffer | null = null;
 
   constructor(
     readonly ctx: GpuContext,
     readonly cfg: ErnieConfig,
     readonly w: ModelWeights,
     opts: ForwardOptions = {},
+    readonly hooks: ForwardHooks = {},
   ) {
     this.kv = new KvCache(ctx, cfg, opts.kvCacheBytes);
     this.maxBatch = Math.max(1, Math.min(opts.maxBatch ?? 64, this.kv.capacity));
@@ -128,13 +146,19 @@ export class ErnieForward {
     for (let s = 0; s < ids.length; s += this.maxBatch) {
       throwIfAborted(opts.signal);
       const chunk = ids.slice(s, s + this.maxBatch);
-      const captured = await this.step(chunk, hidden !== undefined);
+      const captured = await this.step(chunk, hidden !== undefined, opts.signal);
       if (hidden) appendRows(hidden, captured!);
       if (logits) {
         for (let r = 0; r < chunk.length; r += this.a.logitRows) {
           const rows = Math.min(this.a.logitRows, chunk.length - r);
           this.lmHead(r, rows);
-          logits.set(await this.ctx.readF32(this.a.logits, 0, rows * V), (s + r) * V);
+          const block = await this.ctx.readF32(this.a.logits, 0, rows * V);
+          const bad = firstNonFiniteF32(block);
+          if (bad >= 0) {
+            const at = this.kv.length - chunk.length + r + Math.floor(bad / V);
+            throw new NonFiniteError(at, `the logits at position ${at} hold NaN or infinite values (token ${bad % V}); the weights or the config (e.g. rms_norm_eps, rope_theta) produce non-finite numbers`);
+          }
+          logits.set(block, (s + r) * V);
         }
       }
     }
@@ -143,12 +167,18 @@ export class ErnieForward {
     return { logits, hidden };
   }
 
-  /** One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T. */
-  private async step(ids: readonly number[], capture: boolean): Promise<Float32Array[] | undefined> {
+  /**
+   * One chunk of T <= maxBatch tokens through every layer; the KV cache grows by T.
+   * With a signal and T > 1 (prefill), the work is submitted layer by layer and the signal is
+   * checked after each layer completes on the GPU: an abort takes effect within one layer, not
+   * after the whole prompt has been queued. An abort leaves kv.length as it was before the chunk
+   * (the K/V rows already written past it are overwritten later).
+   */
+  private async step(ids: readonly number[], capture: boolean, signal?: AbortSignal): Promise<Float32Array[] | undefined> {
     const { ctx, cfg, w, a } = this;
     const T = ids.length, start = this.kv.length, H = cfg.hiddenSize;
     ctx.write(a.ids, new Uint32Array(ids));
-    ctx.write(a.cosSin, ropeTable(ids.map((_, i) => start + i), cfg.headDim, cfg.ropeTheta));
+    ctx.write(a.cosSin, this.hooks.ropeTable?.(start, T) ?? ropeTable(ids.map((_, i) => start + i), cfg.headDim, cfg.ropeTheta));
     const captured: GPUBuffer[] = [];
     const snapshot = (buf: GPUBuffer) => {
       if (!capture) return;
@@ -159,14 +189,24 @@ export class ErnieForward {
 
     w.experts?.beginStep(T);
     gatherRows(ctx, { m: w.embed, ids: a.ids, out: a.h, tokens: T });
+    this.hooks.afterEmbed?.(a.h, start, T);
     snapshot(a.h);
     for (let l = 0; l < cfg.numLayers; l++) {
       const layer = w.layers[l];
       this.attentionBlock(l, layer, T, start);
       rmsnorm(ctx, { x: a.h, w: layer.postNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
-      if (layer.moe) await this.moeBlock(l, layer.moe, T);
+      if (layer.moe && this.hooks.moeBlock) await this.hooks.moeBlock(l, a.x, a.h, start, T, (m, x, h, rows) => this.moeBlock(l, m, x, h, rows));
+      else if (layer.moe) await this.moeBlock(l, layer.moe, a.x, a.h, T);
       else this.ffn(layer.dense!, a.x, T, a.h);
       if (l < cfg.numLayers - 1) snapshot(a.h);
+      if (signal && T > 1) {
+        ctx.submit();
+        await ctx.device.queue.onSubmittedWorkDone();
+        if (signal.aborted) {
+          captured.forEach((b) => b.destroy());
+          throwIfAborted(signal);
+        }
+      }
     }
     rmsnorm(ctx, { x: a.h, w: w.finalNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
     snapshot(a.x);
@@ -205,52 +245,68 @@ export class ErnieForward {
   }
 
   /**
-   * h += shared(x) + sum over the top-k experts of weight * expert(x), x = a.x. The experts are
-   * read through the expert cache's slot table: the scheduler yields one wave when the chosen
-   * experts are (or can all be made) resident, several when a prefill chunk needs more experts
-   * than the cache holds. While streaming a decode step, the next MoE layer's router is applied
-   * to this layer's hidden state as a guess of its experts (read back with this layer's ids).
+   * h += shared(x) + sum over the top-k experts of weight * expert(x), for the first T rows of x
+   * and h. Routed experts are read through a slot table: the expert cache's (w.experts) for a
+   * text MoE layer, whose scheduler yields one wave when the chosen experts are (or can all be
+   * made) resident and several when a prefill chunk needs more than the cache holds; or, for
+   * experts kept in resident stacks (the VL model's vision experts), an identity table. While
+   * streaming a decode step, the next MoE layer's router is applied to this layer's hidden state
+   * as a guess of its experts (read back with this layer's ids).
    */
-  private async moeBlock(l: number, m: MoeWeights, T: number): Promise<void> {
+  private async moeBlock(l: number, m: MoeWeights, x: GPUBuffer, h: GPUBuffer, T: number): Promise<void> {
     const { ctx, cfg, w, a } = this;
     const { numExperts: E, topK: k, normMin } = cfg.moe!;
     const assignments = T * k;
     const maxGroups = Math.min(E, assignments);
-    matmul(ctx, { x: a.x, w: m.router, y: a.routerLogits, tokens: T });
+    matmul(ctx, { x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
-    const experts = w.experts!;
-    const next = experts.predictionFor(l, T);
-    if (next !== null) {
-      const nm = w.layers[next].moe!;
-      rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
-      matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
-      moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
-    }
-    for await (const wave of experts.waves(l, { ids: a.expertIds, T, predicted: next !== null ? a.nextIds : undefined })) {
+    const run = (wave: MoeWave, inter: number) => {
       moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
       // one dispatch per slot buffer that holds some of this wave's experts
-      for (const s of wave.gateUp) moeMatmul(ctx, { x: a.x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
-      siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: cfg.moe!.expertIntermediateSize });
+      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
+      siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter });
       for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
+    };
+    if (m.expertsGateUp && m.expertsDown) {
+      run({ slotTable: this.identitySlots(E), tableOffset: 0, gateUp: stackSlots(m.expertsGateUp), down: stackSlots(m.expertsDown) }, m.expertsDown.blocks[0]!.weight.cols);
+    } else {
+      const experts = w.experts!;
+      // the guess needs this layer's h as the whole residual stream (not a hook's packed rows)
+      const next = h === a.h ? experts.predictionFor(l, T) : null;
+      if (next !== null) {
+        const nm = w.layers[next].moe!;
+        rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
+        matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
+        moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
+      }
+      for await (const wave of experts.waves(l, { ids: a.expertIds, T, predicted: next !== null ? a.nextIds : undefined })) run(wave, cfg.moe!.expertIntermediateSize);
     }
-    if (m.shared) this.ffn(m.shared, a.x, T, a.h);
-    moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h: a.h, T, hidden: cfg.hiddenSize, k });
+    if (m.shared) this.ffn(m.shared, x, T, h);
+    moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h, T, hidden: cfg.hiddenSize, k });
+  }
+
+  /** [experts] u32 0..experts-1: the slot table of experts kept in resident stacks. */
+  private identitySlots(experts: number): GPUBuffer {
+    return (this.identity ??= this.ctx.upload('identity slot table', Uint32Array.from({ length: experts }, (_, e) => e)));
   }
 
   /** logits[0..rows) = lm_head(norm(h)) for chunk rows r0..r0+rows (a.x holds the normed chunk). */
   private lmHead(r0: number, rows: number): void {
     const H = this.cfg.hiddenSize;
-    const tmp = this.ctx.createBuffer('lm_head rows', rows * H * 4);
-    this.ctx.copy(this.a.x, r0 * H * 4, tmp, 0, rows * H * 4);
-    vocabMatmul(this.ctx, { x: tmp, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
+    this.ctx.copy(this.a.x, r0 * H * 4, this.a.headIn, 0, rows * H * 4);
+    vocabMatmul(this.ctx, { x: this.a.headIn, m: this.w.lmHead, y: this.a.logits, tokens: rows, scratch: this.a.logitBlock });
     this.ctx.submit();
-    tmp.destroy();
   }
 
   /** Drop cached positions >= length (their K/V stay in memory and are overwritten later). */
   truncate(length: number): void {
     this.kv.length = Math.max(0, Math.min(length, this.kv.length));
   }
+}
+
+/** A resident stack's blocks as slot buffers: expert e of the stack is slot e. */
+function stackSlots(stack: ExpertStack): ExpertSlots[] {
+  return stack.blocks.map((b) => ({ buffer: b.weight.buffer, dtype: b.weight.dtype, N: b.weight.rows / b.experts, K: b.weight.cols, slotStart: b.expertStart, slots: b.experts }));
 }
 
 function appendRows(into: Float32Array[], chunk: Float32Array[]): void {

@@ -2,7 +2,7 @@
 // read: q/k/v/o as they are; gate and up side by side ([2*inter, hidden]) so one matmul
 // computes both. Routed experts go to the expert cache (src/experts/), which uploads all of
 // them now when its GPU budget holds them, or streams them as the router picks them.
-import { ErnieError, GpuError } from '../../errors.js';
+import { ErnieError, FileFormatError, GpuError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
 import type { VocabMatrix } from './vocab_matrix.js';
@@ -17,9 +17,14 @@ import { weightSourceExperts } from './expert_source.js';
 
 /** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
 export interface WeightSource {
+  /** The file errors about the whole checkpoint name (model.safetensors, the .gguf, manifest.json). */
+  readonly name?: string;
   has(name: string): boolean;
-  /** Shape in HF layout ([out, in] for matrices) and the stored dtype ('F32', 'F16', 'BF16', ...). */
-  info(name: string): { shape: number[]; dtype: string };
+  /**
+   * Shape in HF layout ([out, in] for matrices), the stored dtype ('F32', 'F16', 'BF16', ...)
+   * and, when known, the file holding the tensor's bytes.
+   */
+  info(name: string): { shape: number[]; dtype: string; file?: string };
   readF32(name: string, signal?: AbortSignal): Promise<Float32Array>;
   readRaw(name: string, signal?: AbortSignal): Promise<Uint8Array>;
 }
@@ -37,6 +42,18 @@ export interface MoeWeights {
   /** [experts] f32 correction bias (zeros when the checkpoint has none) */
   routerBias: GPUBuffer;
   shared: FfnWeights | null;
+  /**
+   * Experts kept resident in stacks (the VL model's vision experts): [experts * 2*inter, hidden]
+   * and [experts * hidden, inter], read through an identity slot table. Absent for text MoE
+   * layers, whose experts the expert cache (ModelWeights.experts) serves.
+   */
+  expertsGateUp?: ExpertStack;
+  expertsDown?: ExpertStack;
+}
+
+/** Experts' matrices stacked by expert, in blocks of whole experts that each fit one binding. */
+export interface ExpertStack {
+  blocks: { weight: GpuWeight; expertStart: number; experts: number }[];
 }
 
 export interface LayerWeights {
@@ -102,16 +119,34 @@ export async function loadWeights(
 ): Promise<ModelWeights> {
   const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize);
   const expect = expectedShapes(cfg);
+  const where = src.name ?? 'the checkpoint';
   const missing = [...expect.keys()].filter((n) => !src.has(n));
   if (missing.length) {
-    throw new ErnieError('MISSING_TENSOR', `checkpoint lacks ${missing.length} tensor(s) the config needs, e.g. ${missing.slice(0, 3).join(', ')}`);
+    throw new ErnieError('MISSING_TENSOR', `${where}: lacks ${missing.length} tensor(s) the config needs, e.g. ${missing.slice(0, 3).join(', ')}`);
   }
+  const fileOf = (name: string) => src.info(name).file ?? where;
   for (const [name, shape] of expect) {
     const got = src.info(name).shape;
-    // The router bias is [1, E] in the text checkpoints; compare element counts for vectors.
-    const same = got.length === shape.length ? got.every((d, i) => d === shape[i]) : got.reduce((a, b) => a * b, 1) === shape.reduce((a, b) => a * b, 1);
-    if (!same) throw new ErnieError('SHAPE_MISMATCH', `${name}: checkpoint shape [${got}] but config.json implies [${shape}]`);
+    // Rank and every dim: a [1, 128, 128] or [16384] q_proj has the right element count, not the right shape.
+    if (got.length !== shape.length || !got.every((d, i) => d === shape[i])) {
+      throw new ErnieError('SHAPE_MISMATCH', `${fileOf(name)}: tensor "${name}" has shape [${got}], but the config implies [${shape}]`);
+    }
   }
+  for (let l = 0; l < cfg.numLayers; l++) {
+    const bias = weightNames.layer(l).routerBias;
+    if (!isMoeLayer(cfg, l) || !src.has(bias)) continue;
+    // [E] or, as the text checkpoints store it, [1, E].
+    const got = src.info(bias).shape, E = cfg.moe!.numExperts;
+    if (!(got.length === 1 && got[0] === E) && !(got.length === 2 && got[0] === 1 && got[1] === E)) {
+      throw new ErnieError('SHAPE_MISMATCH', `${fileOf(bias)}: tensor "${bias}" has shape [${got}], but the config implies [${E}] (or [1, ${E}])`);
+    }
+  }
+  /** A NaN or infinity in a weight would turn every logit into NaN: refuse it, naming the tensor. */
+  const finite = <T extends Float32Array | Uint8Array>(name: string, data: T, dtype: StoredDtype): T => {
+    const bad = dtype === 'f32' ? firstNonFiniteF32(data as Float32Array) : dtype === 'f16' ? firstNonFiniteF16(data as Uint8Array) : -1;
+    if (bad >= 0) throw new FileFormatError(fileOf(name), `tensor "${name}" holds a NaN or infinite value (element ${bad}); the file is damaged`);
+    return data;
+  };
   const biases = [...Array(cfg.numLayers).keys()].filter((l) => isMoeLayer(cfg, l) && src.has(weightNames.layer(l).routerBias)).length;
   const expertSource = cfg.moe ? opts.experts ?? weightSourceExperts(cfg, src) : null;
   // slot buffers first: a budget too small for one layer's top-k fails before any upload
@@ -140,7 +175,7 @@ export async function loadWeights(
     const staging = total % 4 === 0 && names.every((n) => storedBytes(dtype, src.info(n).shape[0], cols) % 4 === 0) ? null : new Uint8Array(total);
     let offset = 0;
     for (const name of names) {
-      const data = dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal);
+      const data = finite(name, dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal), dtype);
       if (staging) staging.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), offset);
       else ctx.write(buffer, data, offset);
       offset += data.byteLength;
@@ -154,14 +189,14 @@ export async function loadWeights(
     return stack(name, [name], storedDtype(src, name), rows, cols);
   };
   const vector = async (name: string) => {
-    const data = await src.readF32(name, opts.signal);
+    const data = finite(name, await src.readF32(name, opts.signal), 'f32');
     tick(data.byteLength);
     return ctx.upload(name, data);
   };
   /** Matrices stacked into one buffer must share a storage format. */
   const commonDtype = (names: string[]): StoredDtype => {
     const dtypes = new Set(names.map((n) => storedDtype(src, n)));
-    if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${names[0]} and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
+    if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${fileOf(names[0]!)}: tensor "${names[0]}" and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
     return storedDtype(src, names[0]);
   };
   const ffn = async (label: string, gate: string, up: string, down: string): Promise<FfnWeights> => {
@@ -180,7 +215,7 @@ export async function loadWeights(
     if (rows * rowSize <= maxBinding) return { rows, cols, blocks: [{ weight: await matrix(name), rowStart: 0 }] };
     const blockRows = Math.floor(maxBinding / rowSize);
     if (blockRows < 1) throw new GpuError('GPU_LIMIT', `${name}: one row (${rowSize} bytes) exceeds the binding limit of ${maxBinding} bytes`);
-    const data = dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal);
+    const data = finite(name, dtype === 'f32' ? await src.readF32(name, opts.signal) : await src.readRaw(name, opts.signal), dtype);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const blocks: VocabMatrix['blocks'] = [];
     for (let r = 0; r < rows; r += blockRows) {
@@ -210,7 +245,7 @@ export async function loadWeights(
     if (isMoeLayer(cfg, l)) {
       const m = cfg.moe!;
       const E = m.numExperts, H = cfg.hiddenSize;
-      const routerData = await src.readF32(n.router, opts.signal);
+      const routerData = finite(n.router, await src.readF32(n.router, opts.signal), 'f32');
       tick(routerData.byteLength);
       layer.moe = {
         router: { buffer: ctx.upload(n.router, routerData), dtype: 'f32', rows: E, cols: H },
@@ -238,4 +273,19 @@ export async function loadWeights(
  */
 export function expectedShapes(cfg: ErnieConfig): Map<string, number[]> {
   return new Map(expectedTensors(cfg).filter((t) => t.role !== 'router_bias').map((t) => [t.name, t.shape]));
+}
+
+/** Index of the first NaN or infinity (exponent bits all ones), or -1. */
+export function firstNonFiniteF32(data: Float32Array): number {
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return i;
+  return -1;
+}
+
+/** The same for IEEE halves stored as raw bytes. */
+function firstNonFiniteF16(raw: Uint8Array): number {
+  const n = raw.byteLength >> 1;
+  const halves = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint16Array(raw.slice().buffer, 0, n);
+  for (let i = 0; i < n; i++) if ((halves[i]! & 0x7c00) === 0x7c00) return i;
+  return -1;
 }

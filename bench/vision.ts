@@ -1,0 +1,66 @@
+// `npm run bench:vision`: the VL vision tower + resampler on one image at ERNIE-4.5-VL-28B-A3B's
+// vision geometry (hidden 1280, 16 heads of 80, MLP 5120, patch 14, 2x2 merge, resampler to
+// 2560) with random f32 weights made in-process. `--depth N` blocks (default 2; the model has
+// 32, whose f32 weights are 2.5 GB), `--size S` for an S x S image (default 448).
+// Usage: npm run bench:vision -- [--size 448] [--depth 2]
+import { acquireDevice } from '../src/gpu/device.js';
+import { GpuContext } from '../src/gpu/context.js';
+import { nodeGpu } from '../src/node.js';
+import { parseVlConfig } from '../src/model/ernie45_vl/config.js';
+import { expectedVlTensors } from '../src/model/ernie45_vl/tensors.js';
+import { loadVisionWeights } from '../src/model/ernie45_vl/vision_weights.js';
+import { VisionEncoder } from '../src/model/ernie45_vl/vision.js';
+import { parsePreprocessorConfig, preprocessImage } from '../src/model/ernie45_vl/preprocess.js';
+import type { WeightSource } from '../src/model/ernie45/weights.js';
+
+const args = new Map<string, string>();
+process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1] ?? '1'));
+const size = Number(args.get('size') ?? 448);
+const depth = Number(args.get('depth') ?? 2);
+
+const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
+const info = ctx.adapterInfo;
+console.log(`# ${new Date().toISOString().slice(0, 10)} adapter: ${info.vendor} ${info.architecture} ${info.description}`);
+
+// the 28B in Baidu's flat spelling, text side shrunk (only the vision side runs here)
+const cfg = parseVlConfig({
+  model_type: 'ernie4_5_vl_moe', hidden_size: 2560, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 20, num_key_value_heads: 4,
+  vocab_size: 128, rms_norm_eps: 1e-5, rope_theta: 500000, moe_num_experts: [2, 2], moe_intermediate_size: [8, 8], moe_k: 1, moe_num_shared_experts: 0,
+  freq_allocation: 20, spatial_conv_size: 2, temporal_conv_size: 2,
+  vision_config: { depth, embed_dim: 1280, hidden_size: 1280, num_heads: 16, mlp_ratio: 4, patch_size: 14, in_channels: 3, spatial_merge_size: 2 },
+});
+let seed = 1;
+const rand = (n: number, scale: number) => {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) { seed = (seed * 1103515245 + 12345) >>> 0; out[i] = ((seed / 2 ** 32) * 2 - 1) * scale; }
+  return out;
+};
+const shapes = new Map(expectedVlTensors(cfg, 'vision_model.').filter((t) => t.part !== 'text').map((t) => [t.name, t.shape]));
+const src: WeightSource = {
+  has: (n) => shapes.has(n),
+  info: (n) => ({ shape: shapes.get(n)!, dtype: 'F32' }),
+  readF32: async (n) => { const s = shapes.get(n)!; return s.length === 1 ? rand(s[0], 0.1).map((x) => (n.endsWith('weight') ? 1 + x : x)) : rand(s[0] * s[1], 1 / Math.sqrt(s[1])); },
+  readRaw: async () => { throw new Error('not used'); },
+};
+const t0 = performance.now();
+const { vision, resampler } = await loadVisionWeights(ctx, cfg, src, 'vision_model.');
+await ctx.device.queue.onSubmittedWorkDone();
+console.log(`weights (depth ${depth}) made and uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+const pixels = new Uint8Array(size * size * 3);
+for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37) & 255;
+const t1 = performance.now();
+const patches = preprocessImage({ width: size, height: size, data: pixels }, parsePreprocessorConfig({}));
+const preMs = performance.now() - t1;
+const encoder = new VisionEncoder(ctx, cfg, vision, resampler);
+const tokens = (patches.grid.h * patches.grid.w) / 4;
+const run = async () => {
+  const s = performance.now();
+  const out = encoder.encode(patches);
+  await ctx.readF32(out, 0, 4);
+  out.destroy();
+  return (performance.now() - s) / 1000;
+};
+await run(); // pipelines compiled
+const secs = await run();
+console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens: preprocessing ${preMs.toFixed(0)} ms, tower (${depth} blocks) + resampler ${secs.toFixed(2)} s`);
