@@ -1,10 +1,10 @@
 // ERNIE 4.5's routed experts as an ExpertSource (src/experts/source.ts): from any WeightSource
 // (HF safetensors, GGUF: tensor by tensor) or from a package (one verified shard per expert).
-import { ErnieError } from '../../errors.js';
+import { ErnieError, FileFormatError } from '../../errors.js';
 import type { ExpertBytes, ExpertFormat, ExpertSource } from '../../experts/source.js';
 import type { ErniePackage } from '../../package/reader.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
-import { storedDtype, type WeightSource } from './weights.js';
+import { firstNonFiniteF16, firstNonFiniteF32, storedDtype, type WeightSource } from './weights.js';
 
 function moeLayers(cfg: ErnieConfig): number[] {
   return [...Array(cfg.numLayers).keys()].filter((l) => isMoeLayer(cfg, l));
@@ -22,6 +22,13 @@ function formatOf(cfg: ErnieConfig, src: WeightSource, layer: number): ExpertFor
   return { gateUp: { dtype: gate, rows: 2 * I, cols: H }, down: { dtype: down, rows: H, cols: I } };
 }
 
+/** A NaN or infinity in an expert would turn every logit into NaN: refuse it, naming the tensor (as loadWeights does). */
+function finite(src: WeightSource, name: string, bytes: Uint8Array, dtype: string): Uint8Array {
+  const bad = dtype === 'f32' ? firstNonFiniteF32(new Float32Array(bytes.byteOffset % 4 ? bytes.slice().buffer : bytes.buffer, bytes.byteOffset % 4 ? 0 : bytes.byteOffset, bytes.byteLength >> 2)) : dtype === 'f16' ? firstNonFiniteF16(bytes) : -1;
+  if (bad >= 0) throw new FileFormatError(src.info(name).file ?? 'the checkpoint', `tensor "${name}" holds a NaN or infinite value (element ${bad}); the file is damaged`);
+  return bytes;
+}
+
 function bytesOf(a: ArrayBufferView): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -37,7 +44,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function weightSourceExperts(cfg: ErnieConfig, src: WeightSource): ExpertSource {
   const layers = moeLayers(cfg);
   const formats = new Map(layers.map((l) => [l, formatOf(cfg, src, l)]));
-  const read = async (name: string, dtype: string, signal?: AbortSignal) => (dtype === 'f32' ? bytesOf(await src.readF32(name, signal)) : await src.readRaw(name, signal));
+  const read = async (name: string, dtype: string, signal?: AbortSignal) => finite(src, name, dtype === 'f32' ? bytesOf(await src.readF32(name, signal)) : await src.readRaw(name, signal), dtype);
   return {
     layers,
     experts: cfg.moe?.numExperts ?? 0,
@@ -65,7 +72,11 @@ export function packageExperts(cfg: ErnieConfig, pkg: ErniePackage, src: WeightS
       const part = (t: { offset: number; bytes: number }) => s.bytes.subarray(t.offset, t.offset + t.bytes);
       const f = base.format(layer);
       if (f.gateUp.dtype === 'f32' && s.gate.layout !== 'f32') return base.read(layer, expert, signal);
-      return { gateUp: concat(part(s.gate), part(s.up)), down: part(s.down) };
+      const n = weightNames.layer(layer);
+      return {
+        gateUp: concat(finite(src, n.expertGate(expert), part(s.gate), f.gateUp.dtype), finite(src, n.expertUp(expert), part(s.up), f.gateUp.dtype)),
+        down: finite(src, n.expertDown(expert), part(s.down), f.down.dtype),
+      };
     },
   };
 }

@@ -283,7 +283,7 @@ export function firstNonFiniteF32(data: Float32Array): number {
 }
 
 /** The same for IEEE halves stored as raw bytes. */
-function firstNonFiniteF16(raw: Uint8Array): number {
+export function firstNonFiniteF16(raw: Uint8Array): number {
   const n = raw.byteLength >> 1;
   const halves = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint16Array(raw.slice().buffer, 0, n);
   for (let i = 0; i < n; i++) if ((halves[i]! & 0x7c00) === 0x7c00) return i;
