@@ -7,7 +7,7 @@
 //     in-process; `--layers N` (default 4: one dense + three MoE, as the peer numbers in
 //     BENCHMARKS.md use), since all 28 layers with every expert resident need ~43 GB.
 //  4. the quantized matvec kernels (dequantise in registers) at the experts' shapes.
-// Usage: npm run bench -- [--layers 4] [--tokens 16] [--experts f16|q4|q2] [--skip-model]
+// Usage: npm run bench -- [--layers 4] [--tokens 16] [--experts f16|q4|q2] [--gpu-experts 10%,25%,50%,100%] [--prompt-tokens 16] [--skip-model] [--model-only]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -16,6 +16,7 @@ import type { GpuWeight } from '../src/kernels/common.js';
 import { parseConfig } from '../src/model/ernie45/config.js';
 import { expectedShapes, loadWeights, type WeightSource } from '../src/model/ernie45/weights.js';
 import { ErnieForward } from '../src/model/ernie45/forward.js';
+import { ExpertScheduler } from '../src/experts/scheduler.js';
 import { sample } from '../src/kernels/sample.js';
 import { benchMatmulQ } from '../src/kernels/matmul_q.js';
 import { quantize, rowBytes } from '../src/quant/layouts.js';
@@ -51,14 +52,15 @@ console.log(`copy bandwidth: ${copyGBs.toFixed(2)} GB/s (read + write of ${bytes
 a.destroy();
 b.destroy();
 
-// 2. decode matvec at 21B shapes
+// 2. decode matvec at 21B shapes (--model-only skips 2 and 4)
+const kernels = !args.has('model-only');
 const shapes: [string, number, number][] = [
   ['q_proj 2560x2560', 2560, 2560],
   ['expert gate+up 3072x2560', 3072, 2560],
   ['expert down 2560x1536', 2560, 1536],
   ['lm_head 103424x2560', 103424, 2560],
 ];
-for (const dtype of ['f32', 'f16'] as const) {
+for (const dtype of kernels ? (['f32', 'f16'] as const) : []) {
   for (const [name, N, K] of shapes) {
     const size = N * K * (dtype === 'f16' ? 2 : 4);
     if (size > ctx.limits.maxStorageBufferBindingSize) {
@@ -80,7 +82,7 @@ for (const dtype of ['f32', 'f16'] as const) {
 }
 
 // 4. quantized matvec at the experts' shapes (q4 -> Q4_K blocks, q2 -> Q2_K blocks)
-for (const layout of ['q4_k', 'q2_k', 'q8_0'] as const) {
+for (const layout of kernels ? (['q4_k', 'q2_k', 'q8_0'] as const) : []) {
   for (const [name, N, K] of [['expert gate+up 3072x2560', 3072, 2560], ['expert down 2560x1536', 2560, 1536]] as const) {
     const r = await benchMatmulQ(ctx, { layout, rows: N, cols: K });
     console.log(`matvec ${layout} ${name}: ${(r.seconds * 1e3).toFixed(2)} ms, ${r.gbs.toFixed(2)} GB/s of blocks = ${(r.gbs / copyGBs).toFixed(2)} x copy`);
@@ -125,28 +127,49 @@ if (!args.has('skip-model')) {
       const shape = shapesByName.get(n)!;
       return expertLayout && isExpert(n) ? fillQuant(shape[0], shape[1]) : fill(shape.reduce((x, y) => x * y, 1));
     },
-    readF32: async (n) => new Float32Array(shapesByName.get(n)!.reduce((x, y) => x * y, 1)).fill(n.includes('norm') ? 1 : 0.01),
+    // routers random (constant ones would route every token to the same experts), the rest constant
+    readF32: async (n) => {
+      const out = new Float32Array(shapesByName.get(n)!.reduce((x, y) => x * y, 1));
+      if (n.endsWith('mlp.gate.weight')) for (let i = 0; i < out.length; i++) out[i] = (Math.random() - 0.5) * 0.2;
+      else out.fill(n.includes('norm') ? 1 : 0.01);
+      return out;
+    },
   };
   const t0 = performance.now();
-  const weights = await loadWeights(ctx, cfg, src);
+  const budgets = (args.get('gpu-experts') ?? '100%').split(',');
+  const weights = await loadWeights(ctx, cfg, src, { expertCache: { gpuExperts: budgets[0] } });
   await ctx.device.queue.onSubmittedWorkDone();
   console.log(`21B-width model, ${layers} layers (${Math.max(0, layers - 1)} MoE), f16 weights, ${expertLayout ?? 'f16'} routed experts: uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const model = new ErnieForward(ctx, cfg, weights, { maxBatch: 16, kvCacheBytes: 64 * 2 ** 20 });
   const result = ctx.createBuffer('token', 4);
-  const prompt = Array.from({ length: 16 }, (_, i) => 1000 + i);
-  const tp = performance.now();
-  await model.run(prompt);
-  await ctx.readU32(result, 0, 1);
-  const prefillS = (performance.now() - tp) / 1000;
-  let id = 7;
-  const td = performance.now();
-  for (let i = 0; i < decodeTokens; i++) {
-    await model.run([id]);
-    sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: cfg.vocabSize, result, options: { temperature: 0 }, u: 0 });
-    id = (await ctx.readU32(result, 0, 1))[0];
+  const prompt = Array.from({ length: Number(args.get('prompt-tokens') ?? 16) }, (_, i) => 1000 + i);
+  // one run per GPU expert budget (--gpu-experts 10%,25%,50%,100%): the same model, a fresh expert cache each
+  for (const [b, budget] of budgets.entries()) {
+    if (b > 0) {
+      weights.experts!.destroy();
+      weights.experts = new ExpertScheduler(ctx, weights.experts!.source, { gpuExperts: budget, maxTokens: 16 });
+      if (weights.experts.holdsAll) await weights.experts.loadAll();
+      model.truncate(0);
+    }
+    const tp = performance.now();
+    await model.run(prompt);
+    await ctx.readU32(result, 0, 1);
+    const prefillS = (performance.now() - tp) / 1000;
+    let id = 7;
+    const before = weights.experts!.stats();
+    const td = performance.now();
+    for (let i = 0; i < decodeTokens; i++) {
+      await model.run([id]);
+      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: cfg.vocabSize, result, options: { temperature: 0 }, u: 0 });
+      id = (await ctx.readU32(result, 0, 1))[0];
+    }
+    const decodeS = (performance.now() - td) / 1000;
+    const s = weights.experts!.stats();
+    const tokens = s.tokens - before.tokens;
+    const perToken = (x: number, y: number) => ((x - y) / Math.max(1, tokens)).toFixed(1);
+    console.log(`GPU experts ${budget} (${s.gpu.slots} slots, ${(s.gpu.allocatedBytes / 2 ** 20).toFixed(0)} MiB):`);
+    console.log(`  prefill: ${prompt.length} tokens in ${prefillS.toFixed(2)} s = ${(prompt.length / prefillS).toFixed(2)} tok/s`);
+    console.log(`  decode: ${decodeTokens} tokens in ${decodeS.toFixed(2)} s = ${(decodeTokens / decodeS).toFixed(2)} tok/s (${ctx.dispatchCount} dispatches so far); per token: ${perToken(s.readbacks, before.readbacks)} expert readbacks + 1, ${perToken(s.gpu.misses, before.gpu.misses)} experts uploaded, ${perToken(s.waitMs, before.waitMs)} ms blocked in expert readbacks and reads`);
   }
-  const decodeS = (performance.now() - td) / 1000;
-  console.log(`prefill: ${prompt.length} tokens in ${prefillS.toFixed(2)} s = ${(prompt.length / prefillS).toFixed(2)} tok/s`);
-  console.log(`decode: ${decodeTokens} tokens in ${decodeS.toFixed(2)} s = ${(decodeTokens / decodeS).toFixed(2)} tok/s (${ctx.dispatchCount} dispatches so far)`);
 }
 ctx.destroy();

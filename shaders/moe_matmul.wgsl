@@ -1,6 +1,8 @@
-// Grouped expert matmul: for every assignment a routed to expert e,
-//   y[a, n] = sum_k x[row(a), k] * W[e, n, k]
-// with W the experts' stacked weights [experts, N, K]. row(a) = a / k_per_token when the
+// Grouped expert matmul: for every assignment a routed to an expert held in cache slot s,
+//   y[a, n] = sum_k x[row(a), k] * W[s, n, k]
+// with W a buffer of expert slots (slot s - slot_start at element (s - slot_start) * slot_stride,
+// [N, K] row-major). moe_group put each group's slot there through the layer's slot table, so
+// the experts of a layer may sit in any slots in any order. row(a) = a / k_per_token when the
 // input is per token (gate/up projections), or a when it is per assignment (down projection).
 // Workgroups (x: blocks of 64 output rows, y: active group g); one thread per output row n
 // reads the expert's weight row once for up to 8 of that expert's assignments at a time.
@@ -11,10 +13,10 @@ struct Params {
   K: u32,
   experts: u32,
   input_div: u32,     // k (per-token input) or 1 (per-assignment input)
-  expert_start: u32,  // W holds experts expert_start..expert_end-1 (a block of a split stack)
-  expert_end: u32,
+  slot_start: u32,    // W holds slots slot_start..slot_end-1 (one buffer of the cache)
+  slot_end: u32,
+  slot_stride: u32,   // elements from one slot to the next (>= N*K)
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -32,11 +34,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let n = wg.x * WG + lid;
   let g = wg.y;
   if (n >= p.N || g >= groups[0]) { return; }
-  let e = groups[1u + g];
-  if (e < p.expert_start || e >= p.expert_end) { return; }   // another block's expert
+  let s = groups[1u + g];
+  if (s < p.slot_start || s >= p.slot_end) { return; }   // in another buffer, or not resident
   let start = groups[1u + p.experts + g];
   let count = groups[1u + 2u * p.experts + g];
-  let w_row = ((e - p.expert_start) * p.N + n) * p.K;
+  let w_row = (s - p.slot_start) * p.slot_stride + n * p.K;
   for (var b0 = 0u; b0 < count; b0 += BATCH) {
     let nb = min(BATCH, count - b0);
     var rows: array<u32, BATCH>;

@@ -1,6 +1,8 @@
-// Grouped expert matmul on quantized weights: for every assignment a routed to expert e,
-//   y[a, n] = sum_k x[row(a), k] * dequant(W)[e*N + n, k]
-// with W the experts' stacked quantized rows ([experts * N, K] in one block layout). groups and
+// Grouped expert matmul on quantized weights: for every assignment a routed to an expert held
+// in cache slot s,
+//   y[a, n] = sum_k x[row(a), k] * dequant(W[s])[n, k]
+// with W a buffer of expert slots (slot s - slot_start at byte (s - slot_start) * slot_stride,
+// [N, K] quantized row by row in one block layout). groups and
 // order come from moe_group and are read exactly as moe_matmul.wgsl reads them; row(a) = a / k
 // for per-token input (gate/up), a for per-assignment input (down). Workgroups: x blocks of
 // output rows, y the active group g. Each row's 32-value units are decoded in registers (as in
@@ -15,8 +17,12 @@ struct Params {
   input_div: u32,    // k (per-token input) or 1 (per-assignment input)
   row_bytes: u32,
   units: u32,        // ceil(K / 32)
-  expert_start: u32, // W holds experts expert_start..expert_end-1 (a block of a split stack)
-  expert_end: u32,
+  slot_start: u32,   // W holds slots slot_start..slot_end-1 (one buffer of the cache)
+  slot_end: u32,
+  slot_stride: u32,  // bytes from one slot to the next (>= N * row_bytes, a multiple of 4)
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,12 +45,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, ids: Ids) {
   let n0 = (wg.x * (WG / lanes) + ids.lid / lanes) * 2u;
   let g = wg.y;
   if (g >= groups[0]) { return; }
-  let e = groups[1u + g];
-  if (e < p.expert_start || e >= p.expert_end) { return; }   // another block's expert
+  let s = groups[1u + g];
+  if (s < p.slot_start || s >= p.slot_end) { return; }   // in another buffer, or not resident
   let start = groups[1u + p.experts + g];
   let count = groups[1u + 2u * p.experts + g];
-  let row0 = ((e - p.expert_start) * p.N + min(n0, p.N - 1u)) * p.row_bytes;
-  let row1 = ((e - p.expert_start) * p.N + min(n0 + 1u, p.N - 1u)) * p.row_bytes;
+  let base = (s - p.slot_start) * p.slot_stride;
+  let row0 = base + min(n0, p.N - 1u) * p.row_bytes;
+  let row1 = base + min(n0 + 1u, p.N - 1u) * p.row_bytes;
   let full = p.K / 32u;
   for (var b0 = 0u; b0 < count; b0 += BATCH) {
     let nb = min(BATCH, count - b0);

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'NON_FINITE'          // the model computed NaN or infinite logits
   | 'TEMPLATE_LIMIT'      // a chat template ran past its rendering budget (steps, time, output size)
   | 'BAD_REQUEST'         // a malformed API request
+  | 'BUDGET_TOO_SMALL'    // a memory budget (GPU expert cache) smaller than one step needs
   | 'ABORTED'             // an AbortSignal fired
   | 'QUOTA_EXCEEDED'      // the model store has no room for a download (QuotaError)
   | 'INTEGRITY';          // a file's bytes do not match the SHA-256 its manifest lists (IntegrityError)
@@ -157,6 +158,16 @@ export class DeviceLostError extends GpuError {
     super('DEVICE_LOST', message, options);
     this.name = 'DeviceLostError';
     this.reason = reason;
+  }
+}
+
+/** A memory budget (expertCache.gpuBytes) too small for one step: `needBytes` is the least that works. */
+export class BudgetError extends ErnieError {
+  readonly needBytes: number;
+  constructor(message: string, needBytes: number) {
+    super('BUDGET_TOO_SMALL', message);
+    this.name = 'BudgetError';
+    this.needBytes = needBytes;
   }
 }
 

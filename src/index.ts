@@ -9,7 +9,7 @@ export { RemoteEngine, RemoteError, type RemoteEngineOptions } from './remote/re
 
 // Errors
 export {
-  ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
+  ErnieError, BudgetError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, GpuError, DeviceLostError, HttpError, IntegrityError, QuotaError,
   type DeletableModel, type ErrorCode, type HttpFailure,
 } from './errors.js';
 
@@ -32,9 +32,16 @@ export { ErnieForward } from './model/ernie45/forward.js';
 export { loadWeights, type WeightSource, type LoadProgress } from './model/ernie45/weights.js';
 export { openGgufWeights } from './model/ernie45/gguf_source.js';
 export { GpuLanguageModel } from './engine/gpu_model.js';
-export type { LanguageModel, SampleStep } from './engine/language_model.js';
+export type { LanguageModel, ModelStats, SampleStep } from './engine/language_model.js';
 export { resolveSampling, samplingFromGenerationConfig, SAMPLING_OFF } from './sampling/params.js';
 export type { SamplingParams, ResolvedSampling } from './sampling/params.js';
+
+// Routed experts on demand: the GPU expert cache, its RAM tier, the scheduler, the sources
+export { type ExpertCacheOptions, defaultGpuExpertBytes } from './experts/budget.js';
+export type { ExpertStats } from './experts/stats.js';
+export type { ExpertSource, ExpertFormat, ExpertBytes } from './experts/source.js';
+export { ExpertScheduler } from './experts/scheduler.js';
+export { weightSourceExperts, packageExperts } from './model/ernie45/expert_source.js';
 export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';
 export { GpuContext } from './gpu/context.js';
 

@@ -27,7 +27,7 @@
 // (a stop string that occurs inside the JSON still cuts it). usage.completion_tokens counts
 // every token the model sampled, the end token included.
 
-import type { LanguageModel } from '../engine/language_model';
+import type { LanguageModel, ModelStats } from '../engine/language_model';
 import { AbortError, ErnieError } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
 import { parseAssistantOutput } from '../text/assistant_output';
@@ -147,6 +147,15 @@ export class Engine {
   /** The chat prompt a request renders to (for inspection; no model work). */
   renderPrompt(req: ChatCompletionRequest): string {
     return this.render(this.validateChat(req));
+  }
+
+  /**
+   * Counters of the model's caches: for a MoE model on the GPU, the expert cache's per-tier
+   * hits and misses, bytes read and uploaded, prefetch precision/recall, readbacks and GPU wait
+   * per decoded token (src/experts/stats.ts).
+   */
+  stats(): ModelStats {
+    return this.model.stats?.() ?? { experts: null };
   }
 
   /** Frees the model. Later requests fail. */

@@ -27,6 +27,8 @@ import { checkSampled, sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
 import { type FlagTable, Flags, UsageError, parseFlags } from './args.js';
 import { Rng } from '../sampling/rng.js';
+import type { ExpertCacheOptions } from '../experts/budget.js';
+import type { ExpertSource } from '../experts/source.js';
 import { loadEngine } from '../engine/load.js';
 import { serveEngine } from '../server/openai_server.js';
 import type { ChatMessageParam } from '../api/types.js';
@@ -44,20 +46,23 @@ const SAMPLING = {
   'top-p': { kind: 'number', min: 0, max: 1 },
   seed: { kind: 'int', min: 0 },
 } as const;
+/** The routed-expert cache's budgets: a count per MoE layer (6) or a share of all experts (25%). */
+const EXPERTS = { 'gpu-experts': { kind: 'string' }, 'ram-experts': { kind: 'string' } } as const;
+const EXPERTS_USAGE = '[--gpu-experts <count per layer | N%>] [--ram-experts <count per layer | N%>]';
 
 /** Each command: its usage lines and the flags it takes (kind and range, checked before it runs). */
 const COMMANDS = {
   logits: {
-    usage: [`logits   ${MODEL} --ids 5,17,33 [--image a.png ...] --out logits.npy`],
-    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, out: { kind: 'string' } },
+    usage: [`logits   ${MODEL} --ids 5,17,33 [--image a.png ...] --out logits.npy ${EXPERTS_USAGE}`],
+    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, out: { kind: 'string' }, ...EXPERTS },
   },
   generate: {
-    usage: [`generate ${MODEL} --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0]`],
-    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, ...SAMPLING },
+    usage: [`generate ${MODEL} --ids 5,17,33 [--image a.png ...] [--max-tokens 24] [--temperature 0] [--top-k 0] [--top-p 1] [--seed 0] ${EXPERTS_USAGE}`],
+    flags: { ids: { kind: 'ids' }, image: { kind: 'list' }, ...SAMPLING, ...EXPERTS },
   },
   chat: {
-    usage: ['chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0]'],
-    flags: { prompt: { kind: 'string' }, tokenizer: { kind: 'string' }, system: { kind: 'string' }, 'max-tokens': SAMPLING['max-tokens'], temperature: SAMPLING.temperature, seed: SAMPLING.seed },
+    usage: [`chat     <model-folder> --prompt "Hello" [--tokenizer <folder>] [--system "..."] [--max-tokens 32] [--temperature 0.7] [--seed 0] ${EXPERTS_USAGE}`],
+    flags: { prompt: { kind: 'string' }, tokenizer: { kind: 'string' }, system: { kind: 'string' }, 'max-tokens': SAMPLING['max-tokens'], temperature: SAMPLING.temperature, seed: SAMPLING.seed, ...EXPERTS },
   },
   convert: {
     usage: [
@@ -108,7 +113,19 @@ function parseCommandLine(argv: string[]): { command: Command; modelPath: string
   return { command: command as Command, modelPath: positional[0]!, flags: new Flags(flags) };
 }
 
-async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource }> {
+/** --gpu-experts / --ram-experts: a count per MoE layer (6) or a share of all experts (25%). */
+function expertCacheFlags(flags: Flags): ExpertCacheOptions {
+  const o: ExpertCacheOptions = {};
+  for (const [flag, key] of [['gpu-experts', 'gpuExperts'], ['ram-experts', 'ramExperts']] as const) {
+    const v = flags.string(flag);
+    if (v === undefined) continue;
+    if (!/^\d+(\.\d+)?%$|^\d+$/.test(v)) throw new UsageError(`--${flag} takes a count of experts per layer (e.g. 6) or a percentage (e.g. 25%), got "${v}"`, `--${flag}`);
+    o[key] = v.endsWith('%') ? v : Number(v);
+  }
+  return o;
+}
+
+async function openModel(path: string): Promise<{ config: ErnieConfig; weights: WeightSource; experts?: ExpertSource }> {
   if (await isDirectory(path)) return openFolderWeights(nodeFolder(path));
   if (path.endsWith('.gguf')) return openGgufWeights(fromPath(path));
   throw new ErnieError('UNSUPPORTED', `${path}: expected an HF checkpoint folder (config.json + *.safetensors) or a .gguf file`);
@@ -126,11 +143,13 @@ async function main(argv: string[]): Promise<void> {
   if ((await isDirectory(modelPath)) && (await isVlFolder(nodeFolder(modelPath)))) return vl(modelPath, ids, images, out, flags);
   if (images.length) throw new ErnieError('BAD_REQUEST', `--image needs an ERNIE-4.5-VL model; ${modelPath} is a text-only model`);
   // Files first: a bad model fails before the GPU is set up.
-  const { config, weights: source } = await openModel(modelPath);
+  const { config, weights: source, experts } = await openModel(modelPath);
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
   const t0 = performance.now();
   let shown = -1;
   const weights = await loadWeights(ctx, config, source, {
+    experts,
+    expertCache: expertCacheFlags(flags),
     onProgress: (p) => {
       const pct = Math.floor((100 * p.tensorsDone) / p.tensorsTotal);
       if (pct === shown || (pct % 10 !== 0 && p.tensorsDone !== p.tensorsTotal)) return;
@@ -166,6 +185,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(`generated ids: ${generated.join(' ')}`);
     console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
   }
+  const s = weights.experts?.stats();
+  if (s) process.stderr.write(`experts: ${s.gpu.slots} GPU slots, ${s.gpu.hits} hits, ${s.gpu.misses} misses, ${(s.gpu.bytesUploaded / 2 ** 20).toFixed(1)} MiB uploaded, ${s.readbacksPerToken.toFixed(2)} expert readbacks / token\n`);
   ctx.destroy();
 }
 
@@ -206,6 +227,7 @@ async function chat(modelPath: string, flags: Flags): Promise<void> {
     model: nodeFolder(modelPath),
     tokenizer: nodeFolder(flags.string('tokenizer') ?? modelPath),
     gpu: await nodeGpu(),
+    expertCache: expertCacheFlags(flags),
   });
   const messages: ChatMessageParam[] = [];
   const system = flags.string('system');

@@ -6,7 +6,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { allowedBitmask, logitsMask, logitsPenalty, penaltyEntries } from '../kernels/logits_process.js';
 import { checkSampled, sample } from '../kernels/sample.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
-import type { LanguageModel, SampleStep } from './language_model.js';
+import type { LanguageModel, ModelStats, SampleStep } from './language_model.js';
 
 export class GpuLanguageModel implements LanguageModel {
   readonly contextLength: number;
@@ -81,7 +81,12 @@ export class GpuLanguageModel implements LanguageModel {
     return checkSampled(id, this.vocabSize, this.tokens.length);
   }
 
+  stats(): ModelStats {
+    return { experts: this.model.w.experts?.stats() ?? null };
+  }
+
   dispose(): void {
+    this.model.w.experts?.destroy();
     for (const b of [this.result, this.processed, this.entries, this.allowed]) b.destroy();
   }
 }

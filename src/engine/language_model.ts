@@ -1,9 +1,15 @@
 // The contract between the OpenAI-style API (src/api/) and a loaded model. The API knows
 // nothing of the GPU: it renders and tokenizes, then drives one of these. The WebGPU
 // implementation is src/engine/gpu_model.ts; tests may drive a CPU one.
+import type { ExpertStats } from '../experts/stats.js';
 import type { SampleStep } from '../sampling/params';
 
 export type { SampleStep };
+
+/** What engine.stats() reports: the routed-expert cache's counters (null without MoE layers or on the CPU). */
+export interface ModelStats {
+  experts: ExpertStats | null;
+}
 
 export interface LanguageModel {
   /** Maximum tokens the KV cache holds. */
@@ -18,5 +24,7 @@ export interface LanguageModel {
   forward(ids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Choose the next token from the last logits. Only the id is read back. */
   sample(step: SampleStep): Promise<number>;
+  /** Counters of the model's caches (optional: CPU and scripted models have none). */
+  stats?(): ModelStats;
   dispose(): void;
 }

@@ -20,6 +20,7 @@ import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
+import type { ExpertCacheOptions } from '../experts/budget.js';
 import { openModelStore, type ModelStore } from '../store/store.js';
 import type { DownloadProgress } from '../store/progress.js';
 
@@ -40,6 +41,12 @@ export interface LoadEngineOptions {
   /** GPU memory for the KV cache; its capacity in tokens follows from it. */
   kvCacheBytes?: number;
   maxBatch?: number;
+  /**
+   * The routed-expert cache: `gpuBytes` (or `gpuExperts`: per layer / '25%') of GPU slots,
+   * `ramBytes` (or `ramExperts`) of verified bytes in RAM, the eviction `policy`, `prefetch`.
+   * Default: every expert resident when they fit 8 x the adapter's maxBufferSize (README).
+   */
+  expertCache?: ExpertCacheOptions;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
   /**

@@ -93,11 +93,12 @@ export function matmulQ(
 }
 
 /**
- * The grouped expert matmul of moe.ts moeMatmul on quantized stacked experts:
- * y[a, :] = dequant(W)[expert(a)] · x[row(a), :] for every assignment, `w` holding all experts
- * stacked ([experts * N, K] quantized row by row). groups/order come from moeGroup; `perToken`:
- * x has one row per token (row(a) = a / k), else one per assignment. `maxGroups` bounds the
- * active experts (min(experts, assignments)).
+ * The grouped expert matmul of moe.ts moeMatmul on quantized expert slots: y[a, :] =
+ * dequant(W[slot(a)]) · x[row(a), :] for every assignment whose expert's slot lies in
+ * slotStart..slotStart+slots-1; `w` is one expert's [N, K] (rows, cols), slot i at byte
+ * (i - slotStart) * slotStride of w.buffer. groups/order come from moeGroup; `perToken`: x has
+ * one row per token (row(a) = a / k), else one per assignment. `maxGroups` bounds the active
+ * experts (min(experts, assignments)).
  */
 export function moeMatmulQ(
   ctx: GpuContext,
@@ -112,18 +113,20 @@ export function moeMatmulQ(
     perToken: boolean;
     maxGroups: number;
     kernel?: MatmulQKernel;
-    /** When `w` holds only experts expertStart..expertStart+expertCount-1 (a split stack). */
-    expertStart?: number;
-    expertCount?: number;
+    slotStart: number;
+    slots: number;
+    /** bytes between slots: >= rows * rowBytes, a multiple of 4 */
+    slotStride: number;
   },
 ): void {
   const rb = checkWeight(a.w, 'moeMatmulQ');
-  const first = a.expertStart ?? 0, held = a.expertCount ?? a.experts;
-  if (!(held >= 1 && a.w.rows % held === 0)) throw new Error(`moeMatmulQ: ${a.w.rows} rows are not ${held} experts' worth`);
-  const N = a.w.rows / held;
-  const K = a.w.cols;
+  const N = a.w.rows, K = a.w.cols;
+  if (a.slotStride < N * rb || a.slotStride % 4 !== 0) throw new Error(`moeMatmulQ: slot stride ${a.slotStride} is not a multiple of 4 holding ${N * rb} bytes`);
+  if (a.w.buffer.size < a.slots * a.slotStride) throw new Error(`moeMatmulQ: ${a.slots} slots of ${a.slotStride} bytes do not fit the ${a.w.buffer.size}-byte buffer`);
+  if (a.slots * a.slotStride > 2 ** 32 - 4) throw new Error('moeMatmulQ: slot buffers over 4 GiB are not addressable by the kernel');
   const lanes = lanesFor(ctx, a.kernel);
-  const params = new Params(8).u32(N).u32(K).u32(a.experts).u32(a.perToken ? a.k : 1).u32(rb).u32(Math.ceil(K / 32)).u32(first).u32(first + held);
+  const params = new Params(12).u32(N).u32(K).u32(a.experts).u32(a.perToken ? a.k : 1).u32(rb).u32(Math.ceil(K / 32))
+    .u32(a.slotStart).u32(a.slotStart + a.slots).u32(a.slotStride).u32(0).u32(0).u32(0);
   const pipeline = qPipeline(ctx, 'moe_matmul_q', moeMatmulQSource, a.w.layout, lanes > 1, K % 4 === 0);
   ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil((N * lanes) / (64 * ROWS_PER_THREAD)), a.maxGroups]);
 }

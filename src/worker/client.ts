@@ -13,6 +13,7 @@ import { AbortError } from '../errors.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import { installErrorTransfer } from './error_transfer.js';
 import type { AnyChunk, EngineHostApi, EngineInfo, RequestKind, WorkerLoadOptions } from './protocol.js';
+import type { ModelStats } from '../engine/language_model.js';
 
 export interface WorkerEngineOptions extends WorkerLoadOptions {
   onProgress?: (p: LoadProgress) => void;
@@ -52,6 +53,11 @@ export class WorkerEngine {
   createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>>;
   createCompletion(req: CompletionRequest): Promise<Completion | AsyncIterable<CompletionChunk>> {
     return this.request('completion', req) as Promise<Completion | AsyncIterable<CompletionChunk>>;
+  }
+
+  /** engine.stats() of the engine in the worker. */
+  stats(): Promise<ModelStats> {
+    return this.host.stats();
   }
 
   dispose(): void {

@@ -7,6 +7,7 @@ import { BadRequestError } from '../api/errors.js';
 import { installErrorTransfer } from './error_transfer.js';
 import type { EngineHostApi, EngineInfo, RequestKind, AnyRequest, AnyChunk, WorkerLoadOptions } from './protocol.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
+import type { ModelStats } from '../engine/language_model.js';
 
 /** What an EngineFactory builds: the engine, its adapter's description and its device's `lost` promise. */
 export interface HostedEngine {
@@ -29,6 +30,7 @@ async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadP
     kind: options.kind,
     modelName: options.modelName,
     kvCacheBytes: options.kvCacheBytes,
+    expertCache: options.expertCache,
     maxBatch: options.maxBatch,
     onProgress,
   });
@@ -130,6 +132,11 @@ export class EngineHost implements EngineHostApi {
     const it = this.streams.get(id);
     this.forget(id);
     await it?.return?.();
+  }
+
+  stats(): ModelStats {
+    if (!this.engine) throw new ErnieError('BAD_REQUEST', 'no engine loaded');
+    return this.engine.stats();
   }
 
   dispose(): void {

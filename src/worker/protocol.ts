@@ -10,6 +10,8 @@ import type {
   CompletionRequest,
 } from '../api/types.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
+import type { ExpertCacheOptions } from '../experts/budget.js';
+import type { ModelStats } from '../engine/language_model.js';
 
 /** Load options that survive structured cloning: URLs or picked files, no functions. */
 export interface WorkerLoadOptions {
@@ -20,6 +22,8 @@ export interface WorkerLoadOptions {
   modelName?: string;
   kvCacheBytes?: number;
   maxBatch?: number;
+  /** The routed-expert cache's budgets (loadEngine's expertCache). */
+  expertCache?: ExpertCacheOptions;
 }
 
 export interface EngineInfo {
@@ -43,5 +47,7 @@ export interface EngineHostApi {
   abort(id: number): void;
   /** The page stopped reading a stream early. */
   release(id: number): Promise<void>;
+  /** engine.stats() of the loaded engine. */
+  stats(): ModelStats;
   dispose(): void;
 }

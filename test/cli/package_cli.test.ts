@@ -117,7 +117,7 @@ describe('convert CLI -> package -> GPU', () => {
     // the same package with its quantized vocabulary and expert stacks split into blocks of <= 50 kB
     const split = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights, { maxBindingBytes: 50_000 }), { kvCacheBytes: 1 << 22 });
     expect(split.w.embed.blocks.length).toBeGreaterThan(2);
-    expect(split.w.layers[1].moe!.expertsGateUp.blocks.length).toBe(2);
+    expect(split.w.experts!.cache.layout().gateUp.length).toBeGreaterThan(1);
     await model.run([7]); // the unsplit model continues prompt 2 by one token...
     const whole = await ctx.readF32(model.logitsBuffer, 0, 2048);
     await split.run([...ref.prompts[2], 7]); // ...the split one runs the same tokens from scratch

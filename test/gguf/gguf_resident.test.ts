@@ -13,16 +13,16 @@ import { expectedTensors } from '../../src/package/tensors';
 import { gpuContext } from '../helpers/gpu';
 import { ggufPath, openGguf } from './helpers';
 
-/** Every matrix of the loaded model with its HF name (experts: the stack's first expert). */
-function matrices(w: ModelWeights): [string, GpuWeight][] {
-  const out: [string, GpuWeight][] = w.embed.blocks.map((b) => ['model.embed_tokens.weight', b.weight]);
+/** Every matrix of the loaded model with its HF name (experts: expert 0, in the format of the expert cache's slots). */
+function matrices(w: ModelWeights): [string, Pick<GpuWeight, 'dtype'>][] {
+  const out: [string, Pick<GpuWeight, 'dtype'>][] = w.embed.blocks.map((b) => ['model.embed_tokens.weight', b.weight]);
   w.layers.forEach((l, i) => {
     const p = `model.layers.${i}`;
     out.push([`${p}.self_attn.q_proj.weight`, l.q], [`${p}.self_attn.k_proj.weight`, l.k], [`${p}.self_attn.v_proj.weight`, l.v], [`${p}.self_attn.o_proj.weight`, l.o]);
     if (l.dense) out.push([`${p}.mlp.gate_proj.weight`, l.dense.gateUp], [`${p}.mlp.down_proj.weight`, l.dense.down]);
     if (l.moe) {
-      for (const b of l.moe.expertsGateUp.blocks) out.push([`${p}.mlp.experts.${b.expertStart}.gate_proj.weight`, b.weight]);
-      for (const b of l.moe.expertsDown.blocks) out.push([`${p}.mlp.experts.${b.expertStart}.down_proj.weight`, b.weight]);
+      const f = w.experts!.source.format(i);
+      out.push([`${p}.mlp.experts.0.gate_proj.weight`, f.gateUp], [`${p}.mlp.experts.0.down_proj.weight`, f.down]);
       if (l.moe.shared) out.push([`${p}.mlp.shared_experts.gate_proj.weight`, l.moe.shared.gateUp], [`${p}.mlp.shared_experts.down_proj.weight`, l.moe.shared.down]);
     }
   });
@@ -64,8 +64,9 @@ describe.each(['ernie45-moe-tiny-q4_0', 'ernie45-moe-k256-q4_k_m'])('%s opened d
     for (const [hf, m] of matrices(w)) {
       expect(m.dtype, hf).toBe(layoutOfGgmlType(lookup.resolve(hf).type));
     }
-    // each buffer rounds up to 16 bytes; a router bias the file lacks is one [experts] f32 zero vector
-    const slack = buffers * 16 + (config.moe ? config.numLayers * config.moe.numExperts * 4 : 0);
+    // each buffer rounds up to 16 bytes; a router bias the file lacks is one [experts] f32 zero vector;
+    // the expert cache adds its slot table ([moe layers, experts] u32) and the ids readback
+    const slack = buffers * 16 + (config.moe ? 2 * config.numLayers * config.moe.numExperts * 4 + 65 * config.moe.topK * 4 : 0);
     expect(bytes).toBeGreaterThanOrEqual(quantized);
     expect(bytes).toBeLessThanOrEqual(quantized + slack);
     expect(bytes / asF32).toBeLessThan(0.3);

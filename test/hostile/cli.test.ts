@@ -62,9 +62,9 @@ describe('the CLI', () => {
   };
 
   test('an unknown flag exits 2 before any model or GPU work, naming the flag', () => {
-    const r = run(['logits', TINY_DIR, '--ids', '1,2', '--out', '/dev/null', '--gpu-experts', '3']);
+    const r = run(['logits', TINY_DIR, '--ids', '1,2', '--out', '/dev/null', '--cpu-experts', '3']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/unknown flag --gpu-experts for "logits"/);
+    expect(r.stderr).toMatch(/unknown flag --cpu-experts for "logits"/);
     expect(r.stderr).toContain('usage:');
   });
 

@@ -4,9 +4,8 @@
 // f16 stacked expert weights. Outputs are poisoned (NaN / 0xffffffff) before each run.
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../src/kernels/moe.js';
+import { type ExpertSlots, expertSlotBytes, moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute, NO_SLOT } from '../../src/kernels/moe.js';
 import { siluMul } from '../../src/kernels/silu_mul.js';
-import type { GpuWeight } from '../../src/kernels/common.js';
 import * as ref from '../reference/ops.js';
 import { f32ToF16Bits, gpuContext, poisoned, randn, rng } from '../helpers/gpu.js';
 
@@ -46,14 +45,14 @@ function f16Decode(h: number): number {
   return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
 }
 
-/** Upload a [rows, cols] weight in `dtype`; returns the values the GPU actually sees. */
-function weight(ctx: GpuContext, values: Float32Array, rows: number, cols: number, dtype: Dtype): { w: GpuWeight; values: Float32Array } {
-  if (dtype === 'f32') return { w: { buffer: ctx.upload('w', values), dtype, rows, cols }, values };
+/** A weight's bytes in `dtype` and the values the GPU actually sees. */
+function weight(values: Float32Array, dtype: Dtype): { bytes: Uint8Array; dtype: Dtype; values: Float32Array } {
+  if (dtype === 'f32') return { bytes: new Uint8Array(values.buffer, values.byteOffset, values.byteLength), dtype, values };
   const u32 = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const bits = new Uint16Array(values.length);
   const rounded = new Float32Array(values.length);
   for (let i = 0; i < values.length; i++) rounded[i] = f16Decode((bits[i] = f16Bits(u32[i])));
-  return { w: { buffer: ctx.upload('w16', bits), dtype, rows, cols }, values: rounded };
+  return { bytes: new Uint8Array(bits.buffer), dtype, values: rounded };
 }
 
 function poisonedU32(ctx: GpuContext, label: string, n: number): GPUBuffer {
@@ -89,8 +88,8 @@ function selectionMargin(logits: Float32Array, bias: Float32Array, T: number, E:
   return margin;
 }
 
-/** CPU check that groups/order describe a valid grouping of `ids` (see moe_group.wgsl). */
-function checkGrouping(ids: ArrayLike<number>, E: number, groups: Uint32Array, order: Uint32Array): void {
+/** CPU check that groups/order describe a valid grouping of `ids` through `table` (see moe_group.wgsl). */
+function checkGrouping(ids: ArrayLike<number>, E: number, table: Uint32Array, groups: Uint32Array, order: Uint32Array): void {
   const A = ids.length;
   const byExpert = new Map<number, number[]>();
   for (let a = 0; a < A; a++) {
@@ -103,8 +102,8 @@ function checkGrouping(ids: ArrayLike<number>, E: number, groups: Uint32Array, o
   let start = 0;
   const seen = new Uint8Array(A);
   for (let g = 0; g < experts.length; g++) {
-    const e = groups[1 + g], s = groups[1 + E + g], c = groups[1 + 2 * E + g];
-    expect(e, `group ${g} expert`).toBe(experts[g]); // ascending expert id, each active expert once
+    const e = experts[g], s = groups[1 + E + g], c = groups[1 + 2 * E + g];
+    expect(groups[1 + g], `group ${g} slot`).toBe(table[e]); // ascending expert id, each active expert once, as its slot
     expect(s, `group ${g} start`).toBe(start); // contiguous, in group order
     expect(c, `group ${g} count`).toBe(byExpert.get(e)!.length);
     const members = Array.from(order.subarray(s, s + c));
@@ -121,7 +120,38 @@ function expertSlice(w: Float32Array, e: number, N: number, K: number): Float32A
   return w.subarray(e * N * K, (e + 1) * N * K);
 }
 
+/** A shuffled expert -> slot table over `slots` >= E slots (leaves slots unused when more). */
+function shuffledTable(r: () => number, E: number, slots: number): Uint32Array {
+  const free = Array.from({ length: slots }, (_, i) => i);
+  for (let i = slots - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [free[i], free[j]] = [free[j], free[i]];
+  }
+  return Uint32Array.from({ length: E }, (_, e) => free[e]);
+}
+
+/**
+ * Lays stacked expert weights ([E, N, K] in `w`'s dtype) into slot buffers as the GPU expert
+ * cache does: expert e at slot table[e] (skipped when NO_SLOT), `split` slots per buffer.
+ */
+function slotBuffers(ctx: GpuContext, w: { bytes: Uint8Array; dtype: Dtype }, E: number, N: number, K: number, table: Uint32Array, slots: number, split = slots): ExpertSlots[] {
+  const stride = expertSlotBytes(w.dtype, N, K);
+  const perExpert = w.bytes.length / E;
+  const out: ExpertSlots[] = [];
+  for (let first = 0; first < slots; first += split) {
+    const n = Math.min(split, slots - first);
+    const buf = new Uint8Array(n * stride).fill(0xff); // NaN in unused slots
+    for (let e = 0; e < E; e++) {
+      const s = table[e];
+      if (s !== NO_SLOT && s >= first && s < first + n) buf.set(w.bytes.subarray(e * perExpert, (e + 1) * perExpert), (s - first) * stride);
+    }
+    out.push({ buffer: ctx.upload('slots', buf), dtype: w.dtype, N, K, slotStart: first, slots: n });
+  }
+  return out;
+}
+
 describe('test helpers', () => {
+
   it('the fast f16 rounding here agrees with the shared helper', () => {
     const r = rng(99);
     const xs = Float32Array.from([0, -0, 1, -1, 65504, 65520, 1e6, -1e6, 6e-8, 3e-8, 2.9e-8, 1e-9, 6.1e-5, 6.2e-5, Infinity, -Infinity, ...randn(r, 5000, 3), ...randn(r, 2000, 1e-5)]);
@@ -196,32 +226,38 @@ describe('moe_group builds a valid grouping', () => {
     else ids = new Uint32Array(A).fill(E - 1);
     const groups = poisonedU32(ctx, 'groups', moeGroupsLength(E));
     const order = poisonedU32(ctx, 'order', A);
-    moeGroup(ctx, { ids: ctx.upload('ids', ids), groups, order, assignments: A, experts: E });
-    checkGrouping(ids, E, await ctx.readU32(groups, 0, moeGroupsLength(E)), await ctx.readU32(order, 0, A));
+    // the layer's row (row 2 of 3) of a table of shuffled slots, one expert not resident
+    const table = shuffledTable(r, E, E + 3);
+    table[Math.floor(r() * E)] = NO_SLOT;
+    const rows = new Uint32Array(3 * E).fill(7);
+    rows.set(table, 2 * E);
+    moeGroup(ctx, { ids: ctx.upload('ids', ids), slotTable: ctx.upload('table', rows), tableOffset: 2 * E, groups, order, assignments: A, experts: E });
+    checkGrouping(ids, E, table, await ctx.readU32(groups, 0, moeGroupsLength(E)), await ctx.readU32(order, 0, A));
   });
 
   it('more experts than one workgroup can hold are refused, not silently dropped', async () => {
     const ctx = await gpuContext();
     const ids = ctx.upload('ids', new Uint32Array([300]));
     const groups = poisonedU32(ctx, 'groups', moeGroupsLength(300));
-    expect(() => moeGroup(ctx, { ids, groups, order: poisonedU32(ctx, 'order', 1), assignments: 1, experts: 300 })).toThrow(/300 experts/);
+    expect(() => moeGroup(ctx, { ids, slotTable: poisonedU32(ctx, 'table', 300), groups, order: poisonedU32(ctx, 'order', 1), assignments: 1, experts: 300 })).toThrow(/300 experts/);
   });
 });
 
-describe('moe_matmul vs CPU matmul of the selected expert slices', () => {
+describe('moe_matmul vs CPU matmul of the selected expert slices, read through a shuffled slot table', () => {
   const cases = [
-    // T, experts, k, N, K, dtype, perToken, ids kind
+    // T, experts, k, N, K, dtype, perToken, ids kind, slot buffers
     // (SwiftShader runs ~N x active-experts workgroups at well under 1 ms each: shapes kept small)
-    [1, 4, 1, 48, 96, 'f32', true, 'routed'],
-    [3, 16, 2, 130, 48, 'f16', true, 'routed'],
-    [17, 64, 6, 48, 130, 'f32', false, 'routed'],
-    [17, 4, 4, 96, 48, 'f16', false, 'routed'], // every expert gets all 17 tokens: batches of 8, 8, 1
-    [40, 16, 4, 130, 96, 'f32', true, 'routed'],
-    [3, 130, 8, 48, 96, 'f16', true, 'routed'],
-    [17, 130, 2, 48, 130, 'f32', false, 'routed'],
-    [40, 16, 6, 48, 130, 'f16', false, 'hot'], // one expert holds all 40 tokens: 5 batches of 8
+    [1, 4, 1, 48, 96, 'f32', true, 'routed', 1],
+    [3, 16, 2, 130, 48, 'f16', true, 'routed', 2],
+    [17, 64, 6, 48, 130, 'f32', false, 'routed', 3],
+    [17, 4, 4, 96, 48, 'f16', false, 'routed', 1], // every expert gets all 17 tokens: batches of 8, 8, 1
+    [40, 16, 4, 130, 96, 'f32', true, 'routed', 2],
+    [3, 130, 8, 48, 96, 'f16', true, 'routed', 1],
+    [17, 130, 2, 48, 130, 'f32', false, 'routed', 4],
+    [40, 16, 6, 48, 130, 'f16', false, 'hot', 1], // one expert holds all 40 tokens: 5 batches of 8
+    [5, 16, 3, 33, 47, 'f16', true, 'missing', 2], // odd N*K (f16 slots padded); one expert not resident
   ] as const;
-  it.each(cases)('T %i, experts %i, k %i, N %i, K %i, %s weights, perToken %s, %s', async (T, E, k, N, K, dtype, perToken, kind) => {
+  it.each(cases)('T %i, experts %i, k %i, N %i, K %i, %s weights, perToken %s, %s, %i slot buffers', async (T, E, k, N, K, dtype, perToken, kind, buffers) => {
     const ctx = await gpuContext();
     const r = rng(T * 7 + E * 13 + k * 101 + N + K * 3 + (perToken ? 1 : 0));
     const A = T * k;
@@ -229,19 +265,28 @@ describe('moe_matmul vs CPU matmul of the selected expert slices', () => {
     if (kind === 'hot') for (let t = 0; t < T; t++) if (!ids.subarray(t * k, (t + 1) * k).includes(5)) ids[t * k] = 5;
     const rows = perToken ? T : A;
     const x = randn(r, rows * K);
-    const { w, values } = weight(ctx, randn(r, E * N * K, 0.1), E * N, K, dtype);
+    const w = weight(randn(r, E * N * K, 0.1), dtype);
+    const slots = E + 5;
+    const table = shuffledTable(r, E, slots);
+    const absent = kind === 'missing' ? ids[0] : -1;
+    if (absent >= 0) table[absent] = NO_SLOT;
     const groups = poisonedU32(ctx, 'groups', moeGroupsLength(E));
     const order = poisonedU32(ctx, 'order', A);
-    moeGroup(ctx, { ids: ctx.upload('ids', ids), groups, order, assignments: A, experts: E });
+    moeGroup(ctx, { ids: ctx.upload('ids', ids), slotTable: ctx.upload('table', table), groups, order, assignments: A, experts: E });
     const y = poisoned(ctx, 'y', A * N);
-    // maxGroups = min(experts, assignments), the bound the forward pass uses
-    moeMatmul(ctx, { x: ctx.upload('x', x), w, groups, order, y, experts: E, k, perToken, maxGroups: Math.min(E, A) });
-    const want = new Float64Array(A * N);
+    const xb = ctx.upload('x', x);
+    // maxGroups = min(experts, assignments), the bound the forward pass uses; one call per slot buffer
+    for (const part of slotBuffers(ctx, w, E, N, K, table, slots, Math.ceil(slots / buffers))) {
+      moeMatmul(ctx, { x: xb, w: part, groups, order, y, experts: E, k, perToken, maxGroups: Math.min(E, A) });
+    }
+    const got = await ctx.readF32(y, 0, A * N);
     for (let a = 0; a < A; a++) {
       const row = perToken ? Math.floor(a / k) : a;
-      want.set(ref.matmul(x.subarray(row * K, (row + 1) * K), expertSlice(values, ids[a], N, K), 1, K, N), a * N);
+      const out = got.subarray(a * N, (a + 1) * N);
+      // an expert that is not resident is skipped: its rows keep their old (NaN) contents
+      if (ids[a] === absent) expect(out.every(Number.isNaN), `assignment ${a} of the absent expert`).toBe(true);
+      else expect(relErr(out, ref.matmul(x.subarray(row * K, (row + 1) * K), expertSlice(w.values, ids[a], N, K), 1, K, N)), `assignment ${a}`).toBeLessThan(1e-5);
     }
-    expect(relErr(await ctx.readF32(y, 0, A * N), want)).toBeLessThan(1e-5);
   });
 });
 
@@ -285,8 +330,11 @@ describe('whole MoE layer: route -> group -> gate_up -> silu_mul -> down -> comb
     // f32 scores on the GPU are within ~1e-7 of these: a gap above 2e-6 makes the ids well defined
     expect(selectionMargin(logits, bias, T, E, k), 'test input has a near-tie; pick another seed').toBeGreaterThan(2e-6);
     // stacked [E, 2I, H] (gate rows then up rows per expert) and [E, H, I]
-    const gu = weight(ctx, randn(r, E * 2 * I * H, 1 / Math.sqrt(H)), E * 2 * I, H, dtype);
-    const down = weight(ctx, randn(r, E * H * I, 1 / Math.sqrt(I)), E * H, I, dtype);
+    const gu = weight(randn(r, E * 2 * I * H, 1 / Math.sqrt(H)), dtype);
+    const down = weight(randn(r, E * H * I, 1 / Math.sqrt(I)), dtype);
+    const table = shuffledTable(r, E, E);
+    const [guSlots] = slotBuffers(ctx, gu, E, 2 * I, H, table, E);
+    const [downSlots] = slotBuffers(ctx, down, E, H, I, table, E);
 
     const ids = poisonedU32(ctx, 'ids', A);
     const weights = poisoned(ctx, 'weights', A);
@@ -298,10 +346,10 @@ describe('whole MoE layer: route -> group -> gate_up -> silu_mul -> down -> comb
     const h = ctx.upload('h', h0);
     const maxGroups = Math.min(E, A);
     moeRoute(ctx, { logits: ctx.upload('logits', logits), bias: ctx.upload('bias', bias), ids, weights, T, experts: E, k, normMin });
-    moeGroup(ctx, { ids, groups, order, assignments: A, experts: E });
-    moeMatmul(ctx, { x: ctx.upload('x', x), w: gu.w, groups, order, y: guOut, experts: E, k, perToken: true, maxGroups });
+    moeGroup(ctx, { ids, slotTable: ctx.upload('table', table), groups, order, assignments: A, experts: E });
+    moeMatmul(ctx, { x: ctx.upload('x', x), w: guSlots, groups, order, y: guOut, experts: E, k, perToken: true, maxGroups });
     siluMul(ctx, { gu: guOut, out: act, rows: A, inter: I });
-    moeMatmul(ctx, { x: act, w: down.w, groups, order, y, experts: E, k, perToken: false, maxGroups });
+    moeMatmul(ctx, { x: act, w: downSlots, groups, order, y, experts: E, k, perToken: false, maxGroups });
     moeCombine(ctx, { y, weights, h, T, hidden: H, k });
     const got = await ctx.readF32(h, 0, T * H);
 

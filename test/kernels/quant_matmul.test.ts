@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { QUANT_LAYOUTS, type GpuQuantWeight, type MatmulQKernel, type QuantLayout, matmulQ, moeMatmulQ } from '../../src/kernels/matmul_q.js';
-import { moeGroup, moeGroupsLength } from '../../src/kernels/moe.js';
+import { expertSlotBytes, moeGroup, moeGroupsLength, moeMatmul } from '../../src/kernels/moe.js';
 import { LAYOUTS, dequantizeRows, quantize, rowBytes } from '../../src/quant/layouts.js';
 import { GgufFile } from '../../src/formats/gguf.js';
 import { fromPath } from '../../src/formats/node_source.js';
@@ -180,7 +180,25 @@ function randomRouting(r: () => number, T: number, E: number, k: number): Uint32
   return ids;
 }
 
-describe('moeMatmulQ vs CPU matmul of the selected experts (dequantizeRows)', () => {
+/**
+ * Stacked quantized experts ([E * N, K], `rb` bytes a row) laid into one slot buffer as the
+ * GPU expert cache does: expert e at slot table[e] of `slots` (a shuffled permutation), each
+ * slot expertSlotBytes() long. Unused slots are 0xff bytes.
+ */
+function slotted(ctx: GpuContext, layout: QuantLayout, bytes: Uint8Array, E: number, N: number, K: number, r: () => number): { buffer: GPUBuffer; table: Uint32Array; slots: number; stride: number } {
+  const slots = E + 3, stride = expertSlotBytes(layout, N, K), per = N * rowBytes(layout, K);
+  const perm = Array.from({ length: slots }, (_, i) => i);
+  for (let i = slots - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+  }
+  const table = Uint32Array.from({ length: E }, (_, e) => perm[e]!);
+  const out = new Uint8Array(slots * stride).fill(0xff);
+  for (let e = 0; e < E; e++) out.set(bytes.subarray(e * per, (e + 1) * per), table[e]! * stride);
+  return { buffer: ctx.upload('slots', out), table, slots, stride };
+}
+
+describe('moeMatmulQ vs CPU matmul of the selected experts (dequantizeRows), through a shuffled slot table', () => {
   const shapes = [
     // T, experts, k, N (rows per expert), perToken, hot (one expert takes every token)
     [3, 8, 2, 48, true, false],
@@ -200,12 +218,13 @@ describe('moeMatmulQ vs CPU matmul of the selected experts (dequantizeRows)', ()
     const q = quantized(layout, randomWeights(r, E * N, K, 0.1), E * N, K);
     const groups = ctx.upload('groups', new Uint32Array(moeGroupsLength(E)).fill(0xffffffff));
     const order = ctx.upload('order', new Uint32Array(Math.max(A, 4)).fill(0xffffffff));
-    moeGroup(ctx, { ids: ctx.upload('ids', ids), groups, order, assignments: A, experts: E });
-    const w: GpuQuantWeight = { buffer: ctx.upload('wq', q.bytes), layout, rows: E * N, cols: K };
+    const sl = slotted(ctx, layout, q.bytes, E, N, K, r);
+    moeGroup(ctx, { ids: ctx.upload('ids', ids), slotTable: ctx.upload('table', sl.table), groups, order, assignments: A, experts: E });
+    const w: GpuQuantWeight = { buffer: sl.buffer, layout, rows: N, cols: K };
     const xb = ctx.upload('x', x);
     for (const kernel of await kernels()) {
       const y = poisoned(ctx, 'y', A * N);
-      moeMatmulQ(ctx, { x: xb, w, groups, order, y, experts: E, k, perToken, maxGroups: Math.min(E, A), kernel });
+      moeMatmulQ(ctx, { x: xb, w, groups, order, y, experts: E, k, perToken, maxGroups: Math.min(E, A), kernel, slotStart: 0, slots: sl.slots, slotStride: sl.stride });
       const got = await ctx.readF32(y, 0, A * N);
       // per assignment: x row · expert slice
       for (let a = 0; a < A; a++) {
@@ -254,9 +273,10 @@ describe('GGUF tensors as llama.cpp quantized them (test/fixtures/gguf) through 
       const x = randn(r, T * cols);
       const groups = ctx.upload('groups', new Uint32Array(moeGroupsLength(experts)).fill(0xffffffff));
       const order = ctx.upload('order', new Uint32Array(A).fill(0xffffffff));
-      moeGroup(ctx, { ids: ctx.upload('ids', ids), groups, order, assignments: A, experts });
+      const sl = slotted(ctx, layout, bytes, experts, N, cols, r);
+      moeGroup(ctx, { ids: ctx.upload('ids', ids), slotTable: ctx.upload('table', sl.table), groups, order, assignments: A, experts });
       const y = poisoned(ctx, 'y', A * N);
-      moeMatmulQ(ctx, { x: ctx.upload('x', x), w, groups, order, y, experts, k, perToken: true, maxGroups: Math.min(experts, A), kernel });
+      moeMatmul(ctx, { x: ctx.upload('x', x), w: { buffer: sl.buffer, dtype: layout, N, K: cols, slotStart: 0, slots: sl.slots }, groups, order, y, experts, k, perToken: true, maxGroups: Math.min(experts, A), kernel });
       const got = await ctx.readF32(y, 0, A * N);
       for (let a = 0; a < A; a++) {
         const e = ids[a]!, row = Math.floor(a / k);

@@ -32,6 +32,7 @@ function openChannel(): MessagePort {
       tokenizer: nodeFolder(opts.tokenizer as string),
       gpu: await nodeGpu(),
       kvCacheBytes: opts.kvCacheBytes,
+      expertCache: opts.expertCache,
       onProgress,
     });
     hosted.push(engine);
@@ -45,7 +46,19 @@ beforeAll(async () => {
     model: 'test/fixtures/ernie45-moe-tiny',
     tokenizer: 'test/fixtures/ernie-tokenizer-tiny',
     kvCacheBytes: 1 << 22,
+    expertCache: { gpuExperts: '100%', ramBytes: 0 },
     onProgress: (p) => progress.push(p),
+  });
+});
+
+describe('WorkerEngine.stats()', () => {
+  it('returns the engine\'s expert-cache counters across the boundary (budgets given in the load options)', async () => {
+    await client.chat.completions.create({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 3, temperature: 0 });
+    const s = (await client.stats()).experts!;
+    expect(s.gpu.slots).toBe(48);
+    expect(s.ram.budgetBytes).toBe(0);
+    expect(s.gpu.misses).toBe(0);
+    expect(s.tokens).toBeGreaterThan(0);
   });
 });
 

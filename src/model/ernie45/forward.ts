@@ -8,13 +8,14 @@ import { ErnieError, NonFiniteError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul } from '../../kernels/matmul.js';
-import { moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
+import { type ExpertSlots, moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
+import type { MoeWave } from '../../experts/scheduler.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import { rope, ropeTable } from '../../kernels/rope.js';
 import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
-import { type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
+import { type ExpertStack, type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
 import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
@@ -33,7 +34,7 @@ export interface ForwardHooks {
    * An MoE layer's block for tokens start..start+T-1 (x: normed input, h: residual stream, both
    * [T, hidden]); `moe` runs one MoE on the first `rows` rows of a pair of buffers. Default: the text MoE.
    */
-  moeBlock?(layer: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => void): void;
+  moeBlock?(layer: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => Promise<void>): Promise<void>;
 }
 
 /** Activation buffers, sized for maxBatch tokens. Shapes in comments are per step of T tokens. */
@@ -56,6 +57,10 @@ class Activations {
   readonly expertGateUp: GPUBuffer; // [T*k, 2*expertInter]
   readonly expertAct: GPUBuffer; //  [T*k, expertInter]
   readonly expertOut: GPUBuffer; //  [T*k, hidden]
+  readonly nextX: GPUBuffer; //      [hidden]   decode: h normed for the next MoE layer (prefetch guess)
+  readonly nextLogits: GPUBuffer; // [experts]  its router logits
+  readonly nextIds: GPUBuffer; //    [k] u32    the next layer's predicted experts
+  readonly nextWeights: GPUBuffer; // [k]
   readonly last: GPUBuffer; //       [hidden]  normed hidden state of the last token
   readonly headIn: GPUBuffer; //     [logitRows, hidden]  normed rows of a chunk (all-position logits)
   readonly logits: GPUBuffer; //     [logitRows, vocab]
@@ -85,6 +90,10 @@ class Activations {
     this.expertGateUp = f('expert_gate_up', T * k * 2 * EI);
     this.expertAct = f('expert_act', T * k * EI);
     this.expertOut = f('expert_out', T * k * H);
+    this.nextX = f('next_x', H);
+    this.nextLogits = f('next_router_logits', E);
+    this.nextIds = f('next_expert_ids', k);
+    this.nextWeights = f('next_expert_weights', k);
     this.last = f('last', H);
     this.headIn = f('lm_head rows', logitRows * H);
     this.logits = f('logits', logitRows * cfg.vocabSize);
@@ -96,6 +105,7 @@ export class ErnieForward {
   readonly kv: KvCache;
   readonly maxBatch: number;
   private readonly a: Activations;
+  private identity: GPUBuffer | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -177,6 +187,7 @@ export class ErnieForward {
       captured.push(copy);
     };
 
+    w.experts?.beginStep(T);
     gatherRows(ctx, { m: w.embed, ids: a.ids, out: a.h, tokens: T });
     this.hooks.afterEmbed?.(a.h, start, T);
     snapshot(a.h);
@@ -184,8 +195,8 @@ export class ErnieForward {
       const layer = w.layers[l];
       this.attentionBlock(l, layer, T, start);
       rmsnorm(ctx, { x: a.h, w: layer.postNorm, y: a.x, rows: T, cols: H, eps: cfg.rmsNormEps });
-      if (layer.moe && this.hooks.moeBlock) this.hooks.moeBlock(l, a.x, a.h, start, T, (m, x, h, rows) => this.moeBlock(m, x, h, rows));
-      else if (layer.moe) this.moeBlock(layer.moe, a.x, a.h, T);
+      if (layer.moe && this.hooks.moeBlock) await this.hooks.moeBlock(l, a.x, a.h, start, T, (m, x, h, rows) => this.moeBlock(l, m, x, h, rows));
+      else if (layer.moe) await this.moeBlock(l, layer.moe, a.x, a.h, T);
       else this.ffn(layer.dense!, a.x, T, a.h);
       if (l < cfg.numLayers - 1) snapshot(a.h);
       if (signal && T > 1) {
@@ -233,26 +244,50 @@ export class ErnieForward {
     matmul(ctx, { x: a.act, w: f.down, y: out, tokens: T, accumulate: true });
   }
 
-  /** h += shared(x) + sum over the top-k experts of weight * expert(x), for the first T rows of x and h */
-  private moeBlock(m: MoeWeights, x: GPUBuffer, h: GPUBuffer, T: number): void {
-    const { ctx, cfg, a } = this;
-    const expertInter = m.expertsDown.blocks[0].weight.cols;
+  /**
+   * h += shared(x) + sum over the top-k experts of weight * expert(x), for the first T rows of x
+   * and h. Routed experts are read through a slot table: the expert cache's (w.experts) for a
+   * text MoE layer, whose scheduler yields one wave when the chosen experts are (or can all be
+   * made) resident and several when a prefill chunk needs more than the cache holds; or, for
+   * experts kept in resident stacks (the VL model's vision experts), an identity table. While
+   * streaming a decode step, the next MoE layer's router is applied to this layer's hidden state
+   * as a guess of its experts (read back with this layer's ids).
+   */
+  private async moeBlock(l: number, m: MoeWeights, x: GPUBuffer, h: GPUBuffer, T: number): Promise<void> {
+    const { ctx, cfg, w, a } = this;
     const { numExperts: E, topK: k, normMin } = cfg.moe!;
     const assignments = T * k;
     const maxGroups = Math.min(E, assignments);
     matmul(ctx, { x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
-    moeGroup(ctx, { ids: a.expertIds, groups: a.groups, order: a.order, assignments, experts: E });
-    // expert stacks too big for one binding come in blocks of whole experts: one call per block
-    for (const b of m.expertsGateUp.blocks) {
-      moeMatmul(ctx, { x, w: b.weight, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
-    }
-    siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter: expertInter });
-    for (const b of m.expertsDown.blocks) {
-      moeMatmul(ctx, { x: a.expertAct, w: b.weight, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, expertStart: b.expertStart, expertCount: b.experts });
+    const run = (wave: MoeWave, inter: number) => {
+      moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
+      // one dispatch per slot buffer that holds some of this wave's experts
+      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
+      siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter });
+      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
+    };
+    if (m.expertsGateUp && m.expertsDown) {
+      run({ slotTable: this.identitySlots(E), tableOffset: 0, gateUp: stackSlots(m.expertsGateUp), down: stackSlots(m.expertsDown) }, m.expertsDown.blocks[0]!.weight.cols);
+    } else {
+      const experts = w.experts!;
+      // the guess needs this layer's h as the whole residual stream (not a hook's packed rows)
+      const next = h === a.h ? experts.predictionFor(l, T) : null;
+      if (next !== null) {
+        const nm = w.layers[next].moe!;
+        rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
+        matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
+        moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
+      }
+      for await (const wave of experts.waves(l, { ids: a.expertIds, T, predicted: next !== null ? a.nextIds : undefined })) run(wave, cfg.moe!.expertIntermediateSize);
     }
     if (m.shared) this.ffn(m.shared, x, T, h);
     moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h, T, hidden: cfg.hiddenSize, k });
+  }
+
+  /** [experts] u32 0..experts-1: the slot table of experts kept in resident stacks. */
+  private identitySlots(experts: number): GPUBuffer {
+    return (this.identity ??= this.ctx.upload('identity slot table', Uint32Array.from({ length: experts }, (_, e) => e)));
   }
 
   /** logits[0..rows) = lm_head(norm(h)) for chunk rows r0..r0+rows (a.x holds the normed chunk). */
@@ -267,6 +302,11 @@ export class ErnieForward {
   truncate(length: number): void {
     this.kv.length = Math.max(0, Math.min(length, this.kv.length));
   }
+}
+
+/** A resident stack's blocks as slot buffers: expert e of the stack is slot e. */
+function stackSlots(stack: ExpertStack): ExpertSlots[] {
+  return stack.blocks.map((b) => ({ buffer: b.weight.buffer, dtype: b.weight.dtype, N: b.weight.rows / b.experts, K: b.weight.cols, slotStart: b.expertStart, slots: b.experts }));
 }
 
 function appendRows(into: Float32Array[], chunk: Float32Array[]): void {

@@ -11,6 +11,9 @@ import { ErnieForward, type ForwardOptions } from './forward.js';
 import { type LoadProgress, loadWeights, type WeightSource } from './weights.js';
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
+import type { ExpertCacheOptions } from '../../experts/budget.js';
+import type { ExpertSource } from '../../experts/source.js';
+import { packageExperts } from './expert_source.js';
 import { checkTensorBudget } from '../../package/tensors.js';
 
 /** Side files (config, tokenizer, template, generation config) are refused above this size. */
@@ -56,6 +59,8 @@ export interface LoadOptions extends ForwardOptions {
   /** Cap on one storage binding (default: the device's limit); the vocabulary matrix and expert stacks are split to fit. */
   maxBindingBytes?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** GPU and RAM budgets of the routed-expert cache (src/experts/budget.ts). */
+  expertCache?: ExpertCacheOptions;
 }
 
 export interface OpenedModel {
@@ -63,6 +68,8 @@ export interface OpenedModel {
   config: ErnieConfig;
   weights: WeightSource;
   files: ModelFiles;
+  /** Routed experts from the package's verified shards (packages only; else read from `weights`). */
+  experts?: ExpertSource;
 }
 
 /**
@@ -80,7 +87,7 @@ export async function openFolderWeights(folder: FolderSource, signal?: AbortSign
       readOptional: async (path, s) => (pkg.fileInfo(path) ? pkg.readFile(path, s) : undefined),
       listsFiles: true,
     };
-    return { format: 'package', config, weights, files };
+    return { format: 'package', config, weights, files, experts: config.moe ? packageExperts(config, pkg, weights) : undefined };
   } catch (err) {
     if (!isMissingFile(err)) throw err;
     noManifest = err;
@@ -110,6 +117,6 @@ export async function loadErnieFromFolder(ctx: GpuContext, folder: FolderSource,
 
 /** Uploads an opened model's weights and builds its forward pass. */
 export async function loadErnie(ctx: GpuContext, model: OpenedModel, opts: LoadOptions = {}): Promise<{ config: ErnieConfig; forward: ErnieForward }> {
-  const weights = await loadWeights(ctx, model.config, model.weights, opts);
+  const weights = await loadWeights(ctx, model.config, model.weights, { ...opts, experts: model.experts });
   return { config: model.config, forward: new ErnieForward(ctx, model.config, weights, opts) };
 }

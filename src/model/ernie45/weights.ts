@@ -1,6 +1,7 @@
 // Upload an ERNIE 4.5 checkpoint to the GPU, tensor by tensor, into the layout the kernels
 // read: q/k/v/o as they are; gate and up side by side ([2*inter, hidden]) so one matmul
-// computes both; routed experts stacked per layer ([experts * rows, cols]).
+// computes both. Routed experts go to the expert cache (src/experts/), which uploads all of
+// them now when its GPU budget holds them, or streams them as the router picks them.
 import { ErnieError, FileFormatError, GpuError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
@@ -9,6 +10,10 @@ import { isQuantLayout } from '../../kernels/matmul_q.js';
 import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
 import { expectedTensors } from '../../package/tensors.js';
+import type { ExpertCacheOptions } from '../../experts/budget.js';
+import { ExpertScheduler } from '../../experts/scheduler.js';
+import type { ExpertSource } from '../../experts/source.js';
+import { weightSourceExperts } from './expert_source.js';
 
 /** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
 export interface WeightSource {
@@ -36,14 +41,17 @@ export interface MoeWeights {
   router: GpuWeight;
   /** [experts] f32 correction bias (zeros when the checkpoint has none) */
   routerBias: GPUBuffer;
-  /** [experts * 2*inter, hidden]: per expert, gate rows then up rows */
-  expertsGateUp: ExpertStack;
-  /** [experts * hidden, inter] */
-  expertsDown: ExpertStack;
   shared: FfnWeights | null;
+  /**
+   * Experts kept resident in stacks (the VL model's vision experts): [experts * 2*inter, hidden]
+   * and [experts * hidden, inter], read through an identity slot table. Absent for text MoE
+   * layers, whose experts the expert cache (ModelWeights.experts) serves.
+   */
+  expertsGateUp?: ExpertStack;
+  expertsDown?: ExpertStack;
 }
 
-/** Routed experts' matrices stacked by expert, in blocks of whole experts that each fit one binding. */
+/** Experts' matrices stacked by expert, in blocks of whole experts that each fit one binding. */
 export interface ExpertStack {
   blocks: { weight: GpuWeight; expertStart: number; experts: number }[];
 }
@@ -64,6 +72,8 @@ export interface ModelWeights {
   finalNorm: GPUBuffer; // [hidden] f32
   lmHead: VocabMatrix; // [vocab, hidden]; the embedding itself when tied
   layers: LayerWeights[];
+  /** The routed experts: GPU slot cache + RAM tier + scheduler (null for a model without MoE layers). */
+  experts: ExpertScheduler | null;
 }
 
 export interface LoadProgress {
@@ -78,7 +88,7 @@ type StoredDtype = GpuWeight['dtype'];
  * How a matrix is kept on the GPU: quantized package layouts as they are (the kernels
  * dequantise in registers), F16 as f16 (read without shader-f16), everything else as f32.
  */
-function storedDtype(src: WeightSource, name: string): StoredDtype {
+export function storedDtype(src: WeightSource, name: string): StoredDtype {
   const dtype = src.info(name).dtype;
   if (dtype === 'F16') return 'f16';
   const layout = dtype.toLowerCase();
@@ -95,7 +105,17 @@ export async function loadWeights(
   ctx: GpuContext,
   cfg: ErnieConfig,
   src: WeightSource,
-  opts: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void; maxBindingBytes?: number } = {},
+  opts: {
+    signal?: AbortSignal;
+    onProgress?: (p: LoadProgress) => void;
+    maxBindingBytes?: number;
+    /** GPU / RAM budgets of the expert cache (default: src/experts/budget.ts). */
+    expertCache?: ExpertCacheOptions;
+    /** Where routed experts are read from (default: `src`, tensor by tensor; packages pass verified shards). */
+    experts?: ExpertSource;
+    /** Largest number of tokens one forward step processes (sizes the expert-id readback). */
+    maxBatch?: number;
+  } = {},
 ): Promise<ModelWeights> {
   const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize);
   const expect = expectedShapes(cfg);
@@ -128,7 +148,12 @@ export async function loadWeights(
     return data;
   };
   const biases = [...Array(cfg.numLayers).keys()].filter((l) => isMoeLayer(cfg, l) && src.has(weightNames.layer(l).routerBias)).length;
-  const total = expect.size + biases;
+  const expertSource = cfg.moe ? opts.experts ?? weightSourceExperts(cfg, src) : null;
+  // slot buffers first: a budget too small for one layer's top-k fails before any upload
+  const experts = expertSource ? new ExpertScheduler(ctx, expertSource, { ...opts.expertCache, maxBindingBytes: maxBinding, maxTokens: opts.maxBatch }) : null;
+  // expert tensors count as loaded only when the cache holds them all (then they are uploaded at the end)
+  const expertTensors = expectedTensors(cfg).filter((t) => t.role === 'expert').length;
+  const total = expect.size - (experts && !experts.holdsAll ? expertTensors : 0) + biases;
   let done = 0;
   let bytes = 0;
   const tick = (n: number) => {
@@ -173,20 +198,6 @@ export async function loadWeights(
     const dtypes = new Set(names.map((n) => storedDtype(src, n)));
     if (dtypes.size > 1) throw new ErnieError('UNSUPPORTED', `${fileOf(names[0]!)}: tensor "${names[0]}" and the matrices stacked with it use different formats (${[...dtypes].join(', ')})`);
     return storedDtype(src, names[0]);
-  };
-  /** `names` holds `perExpert` tensors per expert; `rows` rows per expert. */
-  const expertStack = async (label: string, names: string[], perExpert: number, rows: number, cols: number): Promise<ExpertStack> => {
-    const dtype = commonDtype(names);
-    const experts = names.length / perExpert;
-    const perBlock = Math.min(experts, Math.floor(maxBinding / storedBytes(dtype, rows, cols)));
-    if (perBlock < 1) throw new GpuError('GPU_LIMIT', `${label}: one expert (${storedBytes(dtype, rows, cols)} bytes) exceeds the binding limit of ${maxBinding} bytes`);
-    const blocks: ExpertStack['blocks'] = [];
-    for (let e = 0; e < experts; e += perBlock) {
-      const n = Math.min(perBlock, experts - e);
-      const part = names.slice(e * perExpert, (e + n) * perExpert);
-      blocks.push({ weight: await stack(n === experts ? label : `${label} ${e}..${e + n}`, part, dtype, n * rows, cols), expertStart: e, experts: n });
-    }
-    return { blocks };
   };
   const ffn = async (label: string, gate: string, up: string, down: string): Promise<FfnWeights> => {
     const [inter, hidden] = src.info(gate).shape;
@@ -233,17 +244,12 @@ export async function loadWeights(
     };
     if (isMoeLayer(cfg, l)) {
       const m = cfg.moe!;
-      const E = m.numExperts, I = m.expertIntermediateSize, H = cfg.hiddenSize;
-      const experts = [...Array(E).keys()];
-      const gateUpNames = experts.flatMap((e) => [n.expertGate(e), n.expertUp(e)]);
-      const downNames = experts.map(n.expertDown);
+      const E = m.numExperts, H = cfg.hiddenSize;
       const routerData = finite(n.router, await src.readF32(n.router, opts.signal), 'f32');
       tick(routerData.byteLength);
       layer.moe = {
         router: { buffer: ctx.upload(n.router, routerData), dtype: 'f32', rows: E, cols: H },
         routerBias: src.has(n.routerBias) ? await vector(n.routerBias) : ctx.upload('zero bias', new Float32Array(E)),
-        expertsGateUp: await expertStack(`layer ${l} experts gate_up`, gateUpNames, 2, 2 * I, H),
-        expertsDown: await expertStack(`layer ${l} experts down`, downNames, 1, H, I),
         shared: m.sharedIntermediateSize > 0 ? await ffn(`layer ${l} shared`, n.sharedGate, n.sharedUp, n.sharedDown) : null,
       };
     } else {
@@ -253,7 +259,12 @@ export async function loadWeights(
   }
   const finalNorm = await vector(weightNames.finalNorm);
   const lmHead = cfg.tieWordEmbeddings ? embed : await vocabMatrix(weightNames.lmHead);
-  return { embed, finalNorm, lmHead, layers };
+  if (experts?.holdsAll) {
+    await experts.loadAll(opts.signal, (n) => {
+      for (let i = 0; i < 3; i++) tick(n / 3);
+    });
+  }
+  return { embed, finalNorm, lmHead, layers, experts };
 }
 
 /**
@@ -272,7 +283,7 @@ export function firstNonFiniteF32(data: Float32Array): number {
 }
 
 /** The same for IEEE halves stored as raw bytes. */
-function firstNonFiniteF16(raw: Uint8Array): number {
+export function firstNonFiniteF16(raw: Uint8Array): number {
   const n = raw.byteLength >> 1;
   const halves = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint16Array(raw.slice().buffer, 0, n);
   for (let i = 0; i < n; i++) if ((halves[i]! & 0x7c00) === 0x7c00) return i;

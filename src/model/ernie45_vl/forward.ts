@@ -149,10 +149,10 @@ export class ErnieVlForward {
     }
   }
 
-  private dualMoe(l: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => void): void {
+  private async dualMoe(l: number, x: GPUBuffer, h: GPUBuffer, start: number, T: number, moe: (m: MoeWeights, x: GPUBuffer, h: GPUBuffer, rows: number) => Promise<void>): Promise<void> {
     const textW = this.w.text.layers[l].moe!, visionW = this.w.vision[l]!;
     const vision = this.pos.vision.slice(start, start + T);
-    if (!vision.includes(1)) return moe(textW, x, h, T);
+    if (!vision.includes(1)) return await moe(textW, x, h, T);
     const row = this.cfg.text.hiddenSize * 4;
     for (const [flag, weights] of [[0, textW], [1, visionW]] as const) {
       const rs = runs(vision, flag);
@@ -163,7 +163,7 @@ export class ErnieVlForward {
         this.ctx.copy(h, a * row, this.hc, packed * row, (b - a) * row);
         packed += b - a;
       }
-      moe(weights, this.xc, this.hc, packed);
+      await moe(weights, this.xc, this.hc, packed);
       packed = 0;
       for (const [a, b] of rs) {
         this.ctx.copy(this.hc, packed * row, h, a * row, (b - a) * row);

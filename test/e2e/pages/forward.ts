@@ -5,6 +5,7 @@ import { GpuContext } from '../../../src/gpu/context.js';
 import { urlFolder } from '../../../src/formats/sources.js';
 import { loadErnieFromFolder } from '../../../src/model/ernie45/load.js';
 import { GpuLanguageModel } from '../../../src/engine/gpu_model.js';
+import type { ExpertCacheOptions } from '../../../src/experts/budget.js';
 
 export interface ForwardCase {
   folder: string; // URL path of the checkpoint folder, e.g. /test/fixtures/ernie45-moe-tiny/
@@ -29,6 +30,38 @@ export async function tinyForward(c: ForwardCase): Promise<{ logits: Float32Arra
       if (i < c.greedyTokens - 1) await lm.forward([id]);
     }
     return { logits: logits!, greedy, adapter: `${ctx.adapterInfo.vendor} ${ctx.adapterInfo.architecture}` };
+  } finally {
+    ctx.destroy();
+  }
+}
+
+/**
+ * The same checkpoint twice in one page: every expert resident, then `expertCache` (a
+ * streaming budget); all-position logits and greedy tokens of both.
+ */
+export async function streamingForward(c: ForwardCase & { expertCache: ExpertCacheOptions }): Promise<{ runs: { logits: Float32Array; greedy: number[]; misses: number; readbacks: number }[] }> {
+  const ctx = new GpuContext(await acquireDevice(navigator.gpu));
+  try {
+    const runs = [];
+    for (const expertCache of [{ gpuExperts: '100%' }, c.expertCache]) {
+      const { forward } = await loadErnieFromFolder(ctx, urlFolder(location.origin + c.folder), { maxBatch: 4, expertCache });
+      const { logits } = await forward.run(c.prompt, { allLogits: true });
+      const lm = new GpuLanguageModel(ctx, forward);
+      forward.truncate(0);
+      await lm.forward(c.prompt);
+      const greedy: number[] = [];
+      for (let i = 0; i < c.greedyTokens; i++) {
+        const id = await lm.sample({
+          temperature: 0, topK: 0, topP: 1, minP: 0, u: 0, repetitionPenalty: 1, frequencyPenalty: 0, presencePenalty: 0, penaltyTokens: [], logitBias: new Map(),
+        });
+        greedy.push(id);
+        if (i < c.greedyTokens - 1) await lm.forward([id]);
+      }
+      const s = forward.w.experts!.stats();
+      runs.push({ logits: logits!, greedy, misses: s.gpu.misses, readbacks: s.readbacks });
+      lm.dispose();
+    }
+    return { runs };
   } finally {
     ctx.destroy();
   }

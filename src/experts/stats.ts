@@ -1,0 +1,70 @@
+// Counters of the expert caches and the scheduler; engine.stats() reports a copy.
+
+export interface ExpertStats {
+  gpu: {
+    /** expert uses served by a resident slot */
+    hits: number;
+    /** expert uses that needed an upload first */
+    misses: number;
+    evictions: number;
+    bytesUploaded: number;
+    /** slots in the cache, bytes per slot, bytes of slot buffers allocated, the budget */
+    slots: number;
+    slotBytes: number;
+    allocatedBytes: number;
+    budgetBytes: number;
+  };
+  ram: { hits: number; misses: number; budgetBytes: number };
+  source: { reads: number; bytesRead: number };
+  prefetch: {
+    /** experts predicted for the next MoE layer */
+    predicted: number;
+    /** of those, the ones the next layer used */
+    correct: number;
+    /** experts used by layers that had a prediction */
+    actual: number;
+    /** correct / predicted, correct / actual (0 when nothing was predicted) */
+    precision: number;
+    recall: number;
+  };
+  /** decode tokens (steps of one token) and the scheduler's readbacks of expert ids over them */
+  tokens: number;
+  readbacks: number;
+  /** readbacks during decode steps / tokens (the sampled id's readback not included) */
+  readbacksPerToken: number;
+  /**
+   * Milliseconds per decoded token the CPU was blocked in the scheduler: expert-id readbacks
+   * (a readback also waits for the GPU work queued before it) and expert reads. 0 when every
+   * expert is resident.
+   */
+  waitMsPerToken: number;
+  /** totals over every step (prefill included) */
+  waitMs: number;
+  /** prefill layers whose chunk needed more experts than the cache holds, run in waves */
+  waves: number;
+}
+
+export function emptyStats(): ExpertStats {
+  return {
+    gpu: { hits: 0, misses: 0, evictions: 0, bytesUploaded: 0, slots: 0, slotBytes: 0, allocatedBytes: 0, budgetBytes: 0 },
+    ram: { hits: 0, misses: 0, budgetBytes: 0 },
+    source: { reads: 0, bytesRead: 0 },
+    prefetch: { predicted: 0, correct: 0, actual: 0, precision: 0, recall: 0 },
+    tokens: 0,
+    readbacks: 0,
+    readbacksPerToken: 0,
+    waitMsPerToken: 0,
+    waitMs: 0,
+    waves: 0,
+  };
+}
+
+/** A snapshot with the derived ratios filled in. */
+export function snapshot(s: ExpertStats, decodeReadbacks: number, decodeWaitMs: number): ExpertStats {
+  const c = structuredClone(s);
+  c.prefetch.precision = c.prefetch.predicted ? c.prefetch.correct / c.prefetch.predicted : 0;
+  c.prefetch.recall = c.prefetch.actual ? c.prefetch.correct / c.prefetch.actual : 0;
+  c.readbacksPerToken = c.tokens ? decodeReadbacks / c.tokens : 0;
+  c.waitMsPerToken = c.tokens ? decodeWaitMs / c.tokens : 0;
+  return c;
+}

@@ -1,0 +1,49 @@
+// engine.stats() through loadEngine, as a user sees it: a streaming budget (top-k per layer)
+// gives the same text as all experts resident, and counters that add up.
+import { describe, expect, it } from 'vitest';
+import { loadEngine } from '../../src/engine/load.js';
+import { nodeFolder } from '../../src/formats/node_source.js';
+import { nodeGpu } from '../../src/node.js';
+import type { ChatCompletion } from '../../src/api/types.js';
+import type { ExpertCacheOptions } from '../../src/experts/budget.js';
+
+const open = async (expertCache: ExpertCacheOptions) =>
+  loadEngine({ model: nodeFolder('test/fixtures/ernie45-moe-tiny'), tokenizer: nodeFolder('test/fixtures/ernie-tokenizer-tiny'), gpu: await nodeGpu(), kvCacheBytes: 1 << 21, expertCache });
+
+describe('engine.stats()', () => {
+  it('reports per-tier hits/misses, bytes, prefetch accuracy, readbacks and GPU wait per token', async () => {
+    const req = { messages: [{ role: 'user' as const, content: 'Say hello.' }], max_tokens: 6, temperature: 0 };
+    const resident = await open({});
+    const want = ((await resident.chat.completions.create(req)) as ChatCompletion).choices[0]!.message.content;
+    const r = resident.stats().experts!;
+    expect(r.gpu.misses).toBe(0);
+    expect(r.readbacks).toBe(0);
+    expect(r.gpu.bytesUploaded).toBe(r.gpu.slots * r.gpu.slotBytes); // every expert once, at load
+    expect(r.source.reads).toBe(3 * 16);
+    resident.dispose();
+
+    const streaming = await open({ gpuExperts: 4, ramExperts: '100%' });
+    const got = ((await streaming.chat.completions.create(req)) as ChatCompletion).choices[0]!.message.content;
+    expect(got).toBe(want);
+    const s = streaming.stats().experts!;
+    expect(s.gpu.slots).toBe(12);
+    expect(s.gpu.allocatedBytes).toBeLessThanOrEqual(s.gpu.budgetBytes);
+    expect(s.gpu.misses).toBeGreaterThan(0);
+    expect(s.gpu.hits).toBeGreaterThan(0);
+    // every GPU miss read its bytes from RAM (a hit there) or from the source (a RAM miss)
+    expect(s.ram.hits + s.ram.misses).toBeGreaterThanOrEqual(s.gpu.misses);
+    expect(s.source.reads).toBe(s.ram.misses);
+    expect(s.source.reads).toBeLessThanOrEqual(3 * 16); // the RAM tier holds them all: each read once
+    expect(s.gpu.bytesUploaded).toBe(s.gpu.misses * s.gpu.slotBytes);
+    expect(s.tokens).toBe(5); // the first token comes from the prompt's step
+    expect(s.readbacksPerToken).toBeGreaterThan(0);
+    expect(s.readbacksPerToken).toBeLessThanOrEqual(3);
+    expect(s.prefetch.predicted).toBeGreaterThan(0);
+    expect(s.prefetch.precision).toBeGreaterThanOrEqual(0);
+    expect(s.prefetch.precision).toBeLessThanOrEqual(1);
+    expect(s.prefetch.recall).toBeLessThanOrEqual(1);
+    expect(s.waitMsPerToken).toBeGreaterThan(0);
+    console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
+    streaming.dispose();
+  });
+});
