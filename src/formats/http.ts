@@ -276,7 +276,9 @@ async function tryOnce(url: string, file: string, opts: HttpRequestOptions): Pro
   let res: Response;
   let timer = arm();
   try {
-    res = await doFetch(url, { method, headers, signal: ctl.signal });
+    // Ranged reads bypass the HTTP cache: Chromium can answer overlapping ranged reads of one URL from
+    // a partial cache entry with an empty 206 body (seen in the expert-streaming e2e test).
+    res = await doFetch(url, { method, headers, signal: ctl.signal, ...(opts.range ? { cache: 'no-store' as const } : {}) });
   } catch (err) {
     release();
     if (user?.aborted) throw abortErrorOf(user);
