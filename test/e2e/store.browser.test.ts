@@ -203,7 +203,16 @@ describe('model store on IndexedDB in Chromium', { timeout: 300_000 }, () => {
       // room for it at the start; "another tab" fills the origin's storage while it downloads
       await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await usage()) + early.error.needed! + 100_000 });
       reset();
-      const mid = await run<{ error?: Err; stored?: Stored }>('downloadWhileFilling', { url: url('k256'), fillBytes: early.error.needed! });
+      let release!: () => void;
+      server.misbehave.holdAfterFirstPiece = new Promise<void>((r) => (release = r));
+      const midRun = run<{ error?: Err; stored?: Stored }>('downloadWhileFilling', { url: url('k256'), fillBytes: early.error.needed! });
+      try {
+        const filled = () => page.evaluate(() => (window as { __fillDone?: boolean }).__fillDone === true).catch(() => false);
+        for (const until = Date.now() + 120_000; !(await filled()) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        release(); // held until the other "tab" filled the origin: the race is gone
+      }
+      const mid = await midRun;
       expect(mid.error).toMatchObject({ name: 'QuotaError', code: 'QUOTA_EXCEEDED' });
       expect(mid.error!.message).toContain('ran out of space');
       expect(server.log.filter((l) => l.file !== 'manifest.json').length).toBeGreaterThan(0);

@@ -28,6 +28,8 @@ export interface Misbehaviour {
   corrupt?: Set<string>;
   /** Body sent in 64 KiB pieces with this many ms between them. */
   slowMs?: number;
+  /** Every body pauses after its first 64 KiB piece until this promise settles (a download held mid-way). */
+  holdAfterFirstPiece?: Promise<void>;
   /** No Access-Control-* headers. */
   noCors?: boolean;
   /** Missing files answered 200 with an HTML page (an SPA fallback), and these files treated as missing. */
@@ -126,6 +128,7 @@ export async function startPackageServer(folders: Record<string, string>): Promi
       await write(res, part);
       entry.bytes += part.length;
       if (misbehave.slowMs) await new Promise((r) => setTimeout(r, misbehave.slowMs));
+      if (o === start && misbehave.holdAfterFirstPiece) await misbehave.holdAfterFirstPiece;
     }
     res.end();
   };

@@ -87,12 +87,17 @@ export async function download(arg: { url: string; abortAfterBytes?: number; par
 /**
  * store.download() while "another tab" fills the origin's storage: once the first bytes arrive,
  * `fillBytes` of random data go into another IndexedDB database of the origin (removed afterwards).
+ * The test server holds every body after its first piece until the page sets `__fillDone`.
  */
 export async function downloadWhileFilling(arg: { url: string; fillBytes: number }) {
   const filler = createStore('filler', 'f');
   let filling: Promise<void> | undefined;
   const fill = async () => {
-    for (let at = 0; at < arg.fillBytes; at += 1 << 20) await set(at, randomBytes(1 << 20), filler);
+    try {
+      for (let at = 0; at < arg.fillBytes; at += 1 << 20) await set(at, randomBytes(1 << 20), filler);
+    } finally {
+      (window as { __fillDone?: boolean }).__fillDone = true; // the test releases the held download now
+    }
   };
   const store = await open();
   let result: { error?: ErrorInfo; stored?: unknown };
