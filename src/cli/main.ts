@@ -66,13 +66,16 @@ const COMMANDS = {
   },
   convert: {
     usage: [
-      'convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>',
+      'convert  <hf-folder | file.gguf> --experts q2|q4|f32 --core q4|f16|f32 [--head q4|q6|q8|f16|f32] --out <dir>',
+      'convert  <vl-hf-folder> ... [--vision f16|q8|f32] [--vision-experts q2|q4|f32]   (ERNIE-4.5-VL: vision tower + resampler, vision experts)',
       'convert  <file.gguf> --keep --out <dir>   (lossless: each tensor keeps its GGUF type where the package has it)',
     ],
     flags: {
-      experts: { kind: 'choice', choices: ['q2', 'q4'] },
-      core: { kind: 'choice', choices: ['q4', 'f16'] },
-      head: { kind: 'choice', choices: ['q4', 'q6', 'q8', 'f16'] },
+      experts: { kind: 'choice', choices: ['q2', 'q4', 'f32'] },
+      core: { kind: 'choice', choices: ['q4', 'f16', 'f32'] },
+      head: { kind: 'choice', choices: ['q4', 'q6', 'q8', 'f16', 'f32'] },
+      vision: { kind: 'choice', choices: ['f16', 'q8', 'f32'] },
+      'vision-experts': { kind: 'choice', choices: ['q2', 'q4', 'f32'] },
       keep: { kind: 'switch' },
       out: { kind: 'string' },
     },
@@ -274,9 +277,11 @@ async function convert(input: string, flags: Flags): Promise<void> {
   let shown = -1;
   const report = await convertModel({
     input: (await isDirectory(input)) ? { kind: 'hf', folder: nodeFolder(input) } : { kind: 'gguf', source: fromPath(input) },
-    experts: experts as 'q2' | 'q4',
-    core: core as 'q4' | 'f16',
-    head: flags.string('head') as 'q4' | 'q6' | 'q8' | 'f16' | undefined,
+    experts: experts as 'q2' | 'q4' | 'f32',
+    core: core as 'q4' | 'f16' | 'f32',
+    head: flags.string('head') as 'q4' | 'q6' | 'q8' | 'f16' | 'f32' | undefined,
+    vision: flags.string('vision') as 'f16' | 'q8' | 'f32' | undefined,
+    visionExperts: flags.string('vision-experts') as 'q2' | 'q4' | 'f32' | undefined,
     keep: flags.has('keep'),
     out: nodeDirectoryWriter(out),
     onProgress: (p) => {

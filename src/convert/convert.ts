@@ -14,7 +14,8 @@ import { type GgufWeightLookup, ernieConfigFromGguf, ggufConfigOrigin, ggufWeigh
 import { SafetensorsModel } from '../formats/safetensors';
 import type { ByteSource, FolderSource } from '../formats/source';
 import { isMissingFile } from '../formats/sources';
-import { type ErnieConfig, parseConfig } from '../model/ernie45/config';
+import { checkpointName, visionPrefix } from '../model/ernie45_vl/tensors';
+import { type ModelFamily, modelFamily } from '../package/family';
 import { GgmlType } from '../quant/ggml_blocks';
 import { LAYOUTS, type LayoutId, type Scheme, layoutFor, layoutOfGgmlType, matrixDims, quantize, rowBytes, tensorBytes } from '../quant/layouts';
 import { sha256Hex } from '../package/hash';
@@ -22,22 +23,26 @@ import {
   MANIFEST_FILE, PACKAGE_FORMAT_VERSION, PACKAGE_MAGIC, TENSOR_ALIGNMENT,
   type FileRole, type Manifest, type ManifestFile, type ManifestShard, type ManifestTensor, validateManifest,
 } from '../package/manifest';
-import { type ExpectedTensor, checkTensorBudget, coreShardName, expectedTensors, expertShardName } from '../package/tensors';
+import { type ExpectedTensor, coreShardName } from '../package/tensors';
 import type { PackageWriter } from '../package/writer';
 
 export type ConvertInput = { kind: 'hf'; folder: FolderSource } | { kind: 'gguf'; source: ByteSource };
 
 export interface ConvertOptions {
   input: ConvertInput;
-  /** Scheme of the routed experts' matrices. */
-  experts: 'q2' | 'q4';
+  /** Scheme of the routed experts' matrices ('f32': lossless, for F32 checkpoints and parity checks). */
+  experts: 'q2' | 'q4' | 'f32';
   /** Scheme of the other weight matrices (attention, dense FFN, shared experts, embeddings). */
-  core: 'q4' | 'f16';
+  core: 'q4' | 'f16' | 'f32';
   /**
    * Scheme of the output matrix (lm_head, or the tied embedding that serves as lm_head). Default:
    * 'q6' with core 'q4' (as llama.cpp's K-quant mixes do), 'f16' with core 'f16'.
    */
-  head?: 'q4' | 'q6' | 'q8' | 'f16';
+  head?: 'q4' | 'q6' | 'q8' | 'f16' | 'f32';
+  /** ERNIE-4.5-VL only: scheme of the vision tower's and the resampler's matrices. Default 'f16'. */
+  vision?: 'f16' | 'q8' | 'f32';
+  /** ERNIE-4.5-VL only: scheme of the vision experts' matrices (text experts take `experts`). Default 'q4'. */
+  visionExperts?: 'q2' | 'q4' | 'f32';
   out: PackageWriter;
   onProgress?: (p: ConvertProgress) => void;
   signal?: AbortSignal;
@@ -117,6 +122,7 @@ const AUX_FILES: [string, FileRole][] = [
   ['chat_template.jinja', 'chat_template'],
   ['chat_template.json', 'chat_template'],
   ['generation_config.json', 'generation_config'],
+  ['preprocessor_config.json', 'other'], // ERNIE-4.5-VL's image processor settings
 ];
 /** Where one package tensor's values come from. */
 interface Source {
@@ -136,7 +142,7 @@ interface Planned {
 
 interface Opened {
   rawConfig: Record<string, unknown>;
-  config: ErnieConfig;
+  family: ModelFamily;
   /** The source of every expected tensor, with its target layout (`keep`: lossless mode). */
   source(exp: ExpectedTensor, scheme: Scheme, keep: boolean): Source;
   skipped(): string[];
@@ -148,10 +154,10 @@ interface Opened {
 export async function convertModel(opts: ConvertOptions): Promise<ConvertReport> {
   const { signal } = opts;
   throwIfAborted(signal);
-  if (opts.experts !== 'q2' && opts.experts !== 'q4') throw new ErnieError('BAD_REQUEST', `experts must be 'q2' or 'q4', got ${JSON.stringify(opts.experts)}`);
-  if (opts.core !== 'q4' && opts.core !== 'f16') throw new ErnieError('BAD_REQUEST', `core must be 'q4' or 'f16', got ${JSON.stringify(opts.core)}`);
-  const head = opts.head ?? (opts.core === 'q4' ? 'q6' : 'f16');
-  if (!['q4', 'q6', 'q8', 'f16'].includes(head)) throw new ErnieError('BAD_REQUEST', `head must be 'q4', 'q6', 'q8' or 'f16', got ${JSON.stringify(head)}`);
+  if (!['q2', 'q4', 'f32'].includes(opts.experts)) throw new ErnieError('BAD_REQUEST', `experts must be 'q2', 'q4' or 'f32', got ${JSON.stringify(opts.experts)}`);
+  if (!['q4', 'f16', 'f32'].includes(opts.core)) throw new ErnieError('BAD_REQUEST', `core must be 'q4', 'f16' or 'f32', got ${JSON.stringify(opts.core)}`);
+  const head = opts.head ?? (opts.core === 'q4' ? 'q6' : opts.core);
+  if (!['q4', 'q6', 'q8', 'f16', 'f32'].includes(head)) throw new ErnieError('BAD_REQUEST', `head must be 'q4', 'q6', 'q8', 'f16' or 'f32', got ${JSON.stringify(head)}`);
   const maxShard = opts.maxShardBytes ?? DEFAULT_SHARD_BYTES;
   if (!Number.isSafeInteger(maxShard) || maxShard < TENSOR_ALIGNMENT) throw new ErnieError('BAD_REQUEST', `maxShardBytes must be an integer >= ${TENSOR_ALIGNMENT}`);
   const effort = opts.effort ?? 'best';
@@ -162,12 +168,18 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
   }
 
   const input = opts.input.kind === 'hf' ? await openHf(opts.input.folder, signal) : await openGguf(opts.input.source, signal);
-  const { config } = input;
-  const expected = expectedTensors(config);
+  const { family } = input;
+  const vl = family.kind === 'vl';
+  const vision = opts.vision ?? 'f16', visionExperts = opts.visionExperts ?? 'q4';
+  if (!['f16', 'q8', 'f32'].includes(vision)) throw new ErnieError('BAD_REQUEST', `vision must be 'f16', 'q8' or 'f32', got ${JSON.stringify(vision)}`);
+  if (!['q2', 'q4', 'f32'].includes(visionExperts)) throw new ErnieError('BAD_REQUEST', `visionExperts must be 'q2', 'q4' or 'f32', got ${JSON.stringify(visionExperts)}`);
+  if (!vl && (opts.vision !== undefined || opts.visionExperts !== undefined)) throw new ErnieError('BAD_REQUEST', 'vision and visionExperts are for ERNIE-4.5-VL checkpoints; this one is a text model');
+  const expected = family.tensors();
 
   // ---- plan: every tensor's layout, shard and offset, before any weight is read ----
   const schemeOf = (e: ExpectedTensor): Scheme =>
-    e.role === 'expert' ? opts.experts : e.role === 'head' ? head : e.role === 'matrix' ? opts.core : 'f32';
+    e.role === 'expert' ? (e.modality === 'vision' ? visionExperts : opts.experts)
+      : e.role === 'head' ? head : e.role === 'matrix' ? opts.core : e.role === 'vision_matrix' ? vision : 'f32';
   const plan: Planned[] = [];
   const shards = new Map<string, { shard: ManifestShard; tensors: Planned[]; size: number }>();
   let core: { shard: ManifestShard; tensors: Planned[]; size: number } | undefined;
@@ -178,7 +190,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
     const bytes = tensorBytes(source.layout, rows, cols);
     let target: { shard: ManifestShard; tensors: Planned[]; size: number };
     if (exp.role === 'expert') {
-      const file = expertShardName(config, exp.layer!, exp.expert!);
+      const file = family.expertShardName(exp.layer!, exp.expert!);
       target = shards.get(file) ?? { shard: { file, kind: 'expert', layer: exp.layer!, expert: exp.expert!, bytes: 0, sha256: '' }, tensors: [], size: 0 };
     } else {
       if (!core || (core.size > 0 && align(core.size) + bytes > maxShard)) {
@@ -224,7 +236,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
     const file = p.tensor.shard;
     let buf = buffers.get(file);
     if (!buf) buffers.set(file, (buf = new Uint8Array(shards.get(file)!.size)));
-    await fillTensor(p, buf, p.exp.role === 'norm' || p.exp.role === 'router' || p.exp.role === 'router_bias' ? undefined : columnWeights(p.exp), effort, signal);
+    await fillTensor(p, buf, isStored(p.exp) ? undefined : columnWeights(p.exp), effort, signal);
     const left = remaining.get(file)! - 1;
     remaining.set(file, left);
     if (left === 0) {
@@ -253,7 +265,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
     shards: [...shards.values()].map((s) => s.shard),
     tensors: plan.map((p) => p.tensor),
     metadata: {
-      converter: { experts: opts.experts, core: opts.core, head, effort, normWeighted, maxShardBytes: maxShard, ...(keep ? { keep } : {}) },
+      converter: { experts: opts.experts, core: opts.core, head, ...(vl ? { vision, visionExperts } : {}), effort, normWeighted, maxShardBytes: maxShard, ...(keep ? { keep } : {}) },
       source: input.describe,
     },
   };
@@ -268,7 +280,7 @@ export async function convertModel(opts: ConvertOptions): Promise<ConvertReport>
     ab += p.tensor.bytes;
     av += n;
     if (p.exp.role === 'expert') (eb += p.tensor.bytes), (ev += n);
-    else if (p.exp.role === 'matrix' || p.exp.role === 'head') (cb += p.tensor.bytes), (cv += n);
+    else if (p.exp.role === 'matrix' || p.exp.role === 'head' || p.exp.role === 'vision_matrix') (cb += p.tensor.bytes), (cv += n);
   }
   const pkgFiles = [
     ...[...shards.values()].map((s) => ({ path: s.shard.file, bytes: s.size })),
@@ -299,6 +311,11 @@ export function manifestJson(m: Manifest): string {
     .filter(([k]) => k !== 'files' && k !== 'shards' && k !== 'tensors')
     .map(([k, v]) => ` ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
   return `{\n${[...head, ` "files": ${list(m.files)}`, ` "shards": ${list(m.shards)}`, ` "tensors": ${list(m.tensors)}`].join(',\n')}\n}\n`;
+}
+
+/** Tensors kept f32 whatever the schemes: norms, biases, routers and their correction bias. */
+function isStored(exp: ExpectedTensor): boolean {
+  return exp.role === 'norm' || exp.role === 'bias' || exp.role === 'router' || exp.role === 'router_bias';
 }
 
 function align(n: number): number {
@@ -354,25 +371,27 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
     if (err instanceof ErnieError) throw err;
     throw new FileFormatError('config.json', `is not valid JSON (${err instanceof Error ? err.message : String(err)})`, { cause: err });
   }
-  const config = parseConfig(raw);
   const model = await SafetensorsModel.open(folder, signal);
-  checkTensorBudget(config, model.names().length, { file: 'config.json', checkpoint: 'the safetensors checkpoint' });
+  const family = modelFamily(raw, { held: model.names().length, checkpoint: 'the safetensors checkpoint' });
+  // VL checkpoints name the vision tower `vision_model.*` (Baidu) or `model.vision_model.*` (transformers 5); the package uses the latter
+  const prefix = family.kind === 'vl' ? visionPrefix(model.names(), model.name) : 'model.vision_model.';
   let bytesRead = 0;
   const used = new Set<string>();
   return {
     rawConfig: raw as Record<string, unknown>,
-    config,
+    family,
     describe: { kind: 'hf' },
     bytesRead: () => bytesRead,
     skipped: () => model.names().filter((n) => !used.has(n)),
     source(exp, scheme) {
-      if (!model.has(exp.name)) throw new ErnieError('MISSING_TENSOR', `${model.name}: no tensor "${exp.name}", which config.json needs`);
-      const info = model.info(exp.name);
-      if (!sameShape(info.shape, exp)) throw shapeMismatch(info.file, exp.name, info.shape, exp);
-      used.add(exp.name);
+      const name = checkpointName(exp.name, prefix);
+      if (!model.has(name)) throw new ErnieError('MISSING_TENSOR', `${model.name}: no tensor "${name}", which config.json needs`);
+      const info = model.info(name);
+      if (!sameShape(info.shape, exp)) throw shapeMismatch(info.file, name, info.shape, exp);
+      used.add(name);
       const [, cols] = matrixDims(exp.shape);
       const elem = info.dtype === 'F32' ? 4 : info.dtype === 'F64' ? 8 : 2;
-      const stored = exp.role === 'norm' || exp.role === 'router' || exp.role === 'router_bias';
+      const stored = isStored(exp);
       return {
         from: info.dtype,
         action: stored ? 'stored' : 'quantized',
@@ -380,8 +399,8 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
         async readRows(row, count, sig) {
           bytesRead += count * cols * elem;
           // router bias [1, E]: its single row is the whole tensor
-          if (exp.shape.length === 1) return model.readF32(exp.name, sig);
-          return model.readRows(exp.name, row, count, sig);
+          if (exp.shape.length === 1) return model.readF32(name, sig);
+          return model.readRows(name, row, count, sig);
         },
       };
     },
@@ -404,13 +423,13 @@ async function openHf(folder: FolderSource, signal?: AbortSignal): Promise<Opene
 async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> {
   const gguf = await GgufFile.open(src, signal);
   const rawConfig = ernieConfigFromGguf(gguf);
-  const config = parseConfig(rawConfig, ggufConfigOrigin(gguf));
+  const family = modelFamily(rawConfig, { origin: ggufConfigOrigin(gguf) });
   const lookup: GgufWeightLookup = ggufWeightLookup(gguf);
   let bytesRead = 0;
   const usedTensors = new Set<string>();
   return {
     rawConfig,
-    config,
+    family,
     describe: { kind: 'gguf', file: gguf.name.split(/[\\/]/).pop() },
     bytesRead: () => bytesRead,
     skipped: () => [...gguf.tensors.keys()].filter((n) => !usedTensors.has(n)),
@@ -420,7 +439,7 @@ async function openGguf(src: ByteSource, signal?: AbortSignal): Promise<Opened> 
       if (!sameShape(ref.shape, exp)) throw shapeMismatch(gguf.name, `${ref.tensor} (${exp.name})`, ref.shape, exp);
       usedTensors.add(ref.tensor);
       const [, cols] = matrixDims(exp.shape);
-      const stored = exp.role === 'norm' || exp.role === 'router' || exp.role === 'router_bias';
+      const stored = isStored(exp);
       const readRows = async (row: number, count: number, sig?: AbortSignal) => {
         const first = ref.elementOffset + row * cols, n = count * cols;
         const values = await gguf.readF32Elements(ref.tensor, first, n, sig);

@@ -1,9 +1,10 @@
 // manifest.json of an ernie-webgpu package: its types and a strict validator. FORMAT.md is the
 // specification; every rule checked here is written there.
 import { ConfigError, ErnieError, FileFormatError } from '../errors';
-import { type ErnieConfig, isMoeLayer, parseConfig } from '../model/ernie45/config';
+import type { ErnieConfig } from '../model/ernie45/config';
 import { LAYOUTS, type LayoutId, type Scheme, isLayoutId, matrixDims, tensorBytes } from '../quant/layouts';
-import { type ExpectedTensor, checkTensorBudget, expectedTensors } from './tensors';
+import { type ModelFamily, modelFamily } from './family';
+import type { ExpectedTensor } from './tensors';
 
 export const PACKAGE_MAGIC = 'ernie-webgpu-package';
 export const PACKAGE_FORMAT_VERSION = 1;
@@ -65,7 +66,10 @@ export interface Manifest {
 /** A validated manifest with its parsed config and indexes. */
 export interface ValidManifest {
   manifest: Manifest;
+  /** The language stack's config (for a VL package: its text side; `family.vl` has the rest). */
   config: ErnieConfig;
+  /** The model family its config's model_type selects (tensor list, experts per layer). */
+  family: ModelFamily;
   tensors: Map<string, ManifestTensor>;
   shards: Map<string, ManifestShard>;
   /** "layer/expert" -> shard */
@@ -174,15 +178,15 @@ export function validateManifest(json: unknown): ValidManifest {
   if (json.metadata !== undefined && !isObject(json.metadata)) throw bad('"metadata" must be an object');
 
   if (!isObject(json.config)) throw bad('"config" must be the model\'s config.json object');
-  let config: ErnieConfig;
+  let family: ModelFamily;
   try {
-    config = parseConfig(json.config, { file: MANIFEST_FILE });
     // Before anything is sized from it: the tensor list bounds the layers and experts the config may claim.
-    if (Array.isArray(json.tensors)) checkTensorBudget(config, json.tensors.length, { file: MANIFEST_FILE, checkpoint: 'its "tensors" list' });
+    family = modelFamily(json.config, { origin: { file: MANIFEST_FILE }, held: Array.isArray(json.tensors) ? json.tensors.length : undefined, checkpoint: 'its "tensors" list' });
   } catch (err) {
     if (err instanceof ConfigError) throw bad(`config: ${err.detail}`, err);
     throw err;
   }
+  const config = family.text;
 
   // ---- files ----
   if (!Array.isArray(json.files)) throw bad('"files" must be an array');
@@ -203,6 +207,7 @@ export function validateManifest(json: unknown): ValidManifest {
   const shards = new Map<string, ManifestShard>();
   const expertShards = new Map<string, ManifestShard>();
   const moe = config.moe;
+  const perLayer = family.expertsPerLayer;
   for (const [i, s] of json.shards.entries()) {
     const what = `shards[${i}]`;
     if (!isObject(s)) throw bad(`${what} must be an object`);
@@ -214,8 +219,8 @@ export function validateManifest(json: unknown): ValidManifest {
     else if (s.kind === 'expert') {
       checkKeys(s, `${what} ("${file}")`, ['file', 'kind', 'layer', 'expert', 'bytes', 'sha256']);
       const layer = count(s.layer, `${what}.layer`), expert = count(s.expert, `${what}.expert`);
-      if (!moe || layer >= config.numLayers || !isMoeLayer(config, layer)) throw bad(`${what} ("${file}"): layer ${layer} is not an MoE layer of this model`);
-      if (expert >= moe.numExperts) throw bad(`${what} ("${file}"): expert ${expert} is out of range (the model has ${moe.numExperts})`);
+      if (!moe || layer >= config.numLayers || !family.isExpertLayer(layer)) throw bad(`${what} ("${file}"): layer ${layer} is not an MoE layer of this model`);
+      if (expert >= perLayer) throw bad(`${what} ("${file}"): expert ${expert} is out of range (the model has ${perLayer} per MoE layer)`);
       const key = `${layer}/${expert}`;
       if (expertShards.has(key)) throw bad(`${what} ("${file}"): layer ${layer} expert ${expert} already has shard "${expertShards.get(key)!.file}"`);
       Object.assign(shard, { kind: 'expert', layer, expert });
@@ -226,7 +231,7 @@ export function validateManifest(json: unknown): ValidManifest {
 
   // ---- tensors ----
   if (!Array.isArray(json.tensors)) throw bad('"tensors" must be an array');
-  const expected = new Map(expectedTensors(config).map((t) => [t.name, t]));
+  const expected = new Map(family.tensors().map((t) => [t.name, t]));
   const tensors = new Map<string, ManifestTensor>();
   const byShard = new Map<string, ManifestTensor[]>();
   for (const [i, t] of json.tensors.entries()) {
@@ -236,7 +241,7 @@ export function validateManifest(json: unknown): ValidManifest {
     checkKeys(t, what, ['name', 'shape', 'scheme', 'layout', 'shard', 'offset', 'bytes']);
     if (tensors.has(name)) throw bad(`${what} is listed twice`);
     const exp = expected.get(name);
-    if (!exp) throw bad(`${what} is not a tensor of this model (config: ${config.numLayers} layers, ${moe ? `${moe.numExperts} experts` : 'dense'})`);
+    if (!exp) throw bad(`${what} is not a tensor of this model (config: ${family.kind === 'vl' ? 'ERNIE-4.5-VL, ' : ''}${config.numLayers} layers, ${moe ? `${perLayer} experts per MoE layer` : 'dense'})`);
     if (!Array.isArray(t.shape) || t.shape.length === 0 || t.shape.length > 2 || !t.shape.every((d) => Number.isSafeInteger(d) && (d as number) > 0)) {
       throw bad(`${what}: shape ${JSON.stringify(t.shape)} must be 1 or 2 positive integers`);
     }
@@ -277,8 +282,8 @@ export function validateManifest(json: unknown): ValidManifest {
   }
   if (moe) {
     for (let l = 0; l < config.numLayers; l++) {
-      if (!isMoeLayer(config, l)) continue;
-      for (let e = 0; e < moe.numExperts; e++) if (!expertShards.has(`${l}/${e}`)) throw bad(`no shard for layer ${l} expert ${e}`);
+      if (!family.isExpertLayer(l)) continue;
+      for (let e = 0; e < perLayer; e++) if (!expertShards.has(`${l}/${e}`)) throw bad(`no shard for layer ${l} expert ${e}`);
     }
   }
   for (const [file, list] of byShard) {
@@ -298,5 +303,5 @@ export function validateManifest(json: unknown): ValidManifest {
     tensors: [...tensors.values()],
     ...(json.metadata !== undefined ? { metadata: json.metadata as Json } : {}),
   };
-  return { manifest, config, tensors, shards, expertShards, expected };
+  return { manifest, config, family, tensors, shards, expertShards, expected };
 }

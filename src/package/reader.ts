@@ -3,6 +3,7 @@
 // a routed expert's shard can be fetched whole and checked against its SHA-256.
 import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
 import type { ErnieConfig } from '../model/ernie45/config';
+import type { ModelFamily } from './family';
 import type { ByteSource, FolderSource } from '../formats/source';
 import { FileNotFoundError, readWholeFile } from '../formats/sources';
 import { dequantizeRows, matrixDims } from '../quant/layouts';
@@ -54,8 +55,14 @@ export class ErniePackage {
     return this.valid.manifest;
   }
 
+  /** The language stack's config (a VL package's text side). */
   get config(): ErnieConfig {
     return this.valid.config;
+  }
+
+  /** The model family the config selects (text, or VL with `family.vl`). */
+  get family(): ModelFamily {
+    return this.valid.family;
   }
 
   names(): string[] {

@@ -15,8 +15,12 @@ export type TensorRole =
   | 'norm'
   /** the MoE router (gate) matrix, kept f32 */
   | 'router'
-  /** the router's score-correction bias, [n_experts] */
-  | 'router_bias';
+  /** the router's score-correction bias, [n_experts] ([2, n_experts] in VL: text row, vision row) */
+  | 'router_bias'
+  /** VL: a matrix of the vision tower or the resampler */
+  | 'vision_matrix'
+  /** VL: a bias vector (vision tower, resampler), kept f32 */
+  | 'bias';
 
 export interface ExpectedTensor {
   name: string;
@@ -26,6 +30,8 @@ export interface ExpectedTensor {
   layer?: number;
   /** routed expert index, for role 'expert' */
   expert?: number;
+  /** for role 'expert' in VL models: 'vision' for the vision experts (text experts leave it out) */
+  modality?: 'vision';
   /** for role 'expert': which of the expert's matrices */
   proj?: 'gate' | 'up' | 'down';
   /** The name of the RMSNorm whose output this matrix multiplies (its column importance), if any. */
@@ -113,9 +119,12 @@ export function expectedTensors(cfg: ErnieConfig): ExpectedTensor[] {
   return out;
 }
 
-/** The package's file name for the shard of routed expert `expert` of layer `layer`. */
-export function expertShardName(cfg: ErnieConfig, layer: number, expert: number): string {
-  const lw = String(cfg.numLayers - 1).length, ew = String(cfg.moe!.numExperts - 1).length;
+/**
+ * The package's file name for the shard of routed expert `expert` of layer `layer`; indices are
+ * zero-padded to the widths of the largest (`experts`: the experts per layer, VL text + vision).
+ */
+export function expertShardName(cfg: ErnieConfig, layer: number, expert: number, experts = cfg.moe!.numExperts): string {
+  const lw = String(cfg.numLayers - 1).length, ew = String(experts - 1).length;
   return `experts/layer-${String(layer).padStart(lw, '0')}/expert-${String(expert).padStart(ew, '0')}.bin`;
 }
 

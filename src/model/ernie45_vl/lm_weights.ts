@@ -7,7 +7,10 @@ import { ErnieError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
 import { weightNames } from '../ernie45/config.js';
-import { type ExpertStack, type FfnWeights, type ModelWeights, type MoeWeights, type WeightSource, loadWeights } from '../ernie45/weights.js';
+import { type ExpertStack, type FfnWeights, type ModelWeights, type MoeWeights, type WeightSource, loadWeights, storedDtype } from '../ernie45/weights.js';
+import type { ExpertCacheOptions } from '../../experts/budget.js';
+import type { ExpertSource } from '../../experts/source.js';
+import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieVlConfig, isVlMoeLayer } from './config.js';
 import { vlLayerNames } from './tensors.js';
 
@@ -43,7 +46,12 @@ export function textView(cfg: ErnieVlConfig, src: WeightSource): WeightSource {
   };
 }
 
-/** Vision-expert MoE weights of one dual-MoE layer (f32), sharing the text side's shared expert. */
+/**
+ * Vision-expert MoE weights of one dual-MoE layer, sharing the text side's shared expert. The
+ * experts keep their stored format (a package's q4 layouts, f16; f32 otherwise), stacked by
+ * expert so the grouped expert matmul reads them through an identity slot table, as it reads the
+ * expert cache's slots for text experts.
+ */
 async function visionMoe(ctx: GpuContext, cfg: ErnieVlConfig, src: WeightSource, l: number, shared: FfnWeights | null, maxBinding: number, signal?: AbortSignal): Promise<MoeWeights> {
   const E = cfg.visionExperts.numExperts, I = cfg.visionExperts.intermediateSize, H = cfg.text.hiddenSize, first = cfg.text.moe!.numExperts;
   const n = weightNames.layer(l), v = vlLayerNames(l);
@@ -51,15 +59,26 @@ async function visionMoe(ctx: GpuContext, cfg: ErnieVlConfig, src: WeightSource,
   const bias = (await src.readF32(v.routerBias, signal)).slice(E, 2 * E);
   /** Experts stacked in blocks of whole experts that fit one binding; each expert gives `rows` rows. */
   const stack = async (label: string, names: (e: number) => string[], rows: number, cols: number): Promise<ExpertStack> => {
-    const perBlock = Math.min(E, Math.floor(maxBinding / (rows * cols * 4)));
-    if (perBlock < 1) throw new ErnieError('GPU_LIMIT', `${label}: one expert (${rows * cols * 4} bytes) exceeds the binding limit of ${maxBinding} bytes`);
+    const dtype = storedDtype(src, names(first)[0]!);
+    for (let e = first; e < first + E; e++) {
+      for (const name of names(e)) if (storedDtype(src, name) !== dtype) throw new ErnieError('UNSUPPORTED', `${name} is ${storedDtype(src, name)}, but layer ${l}'s other vision experts are ${dtype}: a layer's vision experts must share one format`);
+    }
+    const expertBytes = rows * (dtype === 'f32' ? cols * 4 : dtype === 'f16' ? cols * 2 : rowBytes(dtype, cols));
+    const perBlock = Math.min(E, Math.floor(maxBinding / expertBytes));
+    if (perBlock < 1) throw new ErnieError('GPU_LIMIT', `${label}: one expert (${expertBytes} bytes) exceeds the binding limit of ${maxBinding} bytes`);
     const blocks: ExpertStack['blocks'] = [];
     for (let e0 = 0; e0 < E; e0 += perBlock) {
       const count = Math.min(perBlock, E - e0);
-      const data = new Float32Array(count * rows * cols);
+      const data = new Uint8Array(count * expertBytes);
       let off = 0;
-      for (let e = e0; e < e0 + count; e++) for (const name of names(first + e)) { const t = await src.readF32(name, signal); data.set(t, off); off += t.length; }
-      const weight: GpuWeight = { buffer: ctx.upload(`${label} ${e0}..${e0 + count}`, data), dtype: 'f32', rows: count * rows, cols };
+      for (let e = e0; e < e0 + count; e++) {
+        for (const name of names(first + e)) {
+          const t = dtype === 'f32' ? await src.readF32(name, signal) : await src.readRaw(name, signal);
+          data.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), off);
+          off += t.byteLength;
+        }
+      }
+      const weight: GpuWeight = { buffer: ctx.upload(`${label} ${e0}..${e0 + count}`, data), dtype, rows: count * rows, cols };
       blocks.push({ weight, expertStart: e0, experts: count });
     }
     return { blocks };
@@ -80,12 +99,24 @@ export interface VlLmWeights {
   vision: (MoeWeights | null)[];
 }
 
-export async function loadVlLmWeights(ctx: GpuContext, cfg: ErnieVlConfig, src: WeightSource, opts: { signal?: AbortSignal; maxBindingBytes?: number } = {}): Promise<VlLmWeights> {
+export async function loadVlLmWeights(
+  ctx: GpuContext,
+  cfg: ErnieVlConfig,
+  src: WeightSource,
+  opts: {
+    signal?: AbortSignal;
+    maxBindingBytes?: number;
+    maxBatch?: number;
+    expertCache?: ExpertCacheOptions;
+    /** Where the text experts are read from (default: `src` through the text view; packages pass their verified expert shards). */
+    textExperts?: ExpertSource;
+  } = {},
+): Promise<VlLmWeights> {
   if (cfg.visionExperts.intermediateSize > cfg.text.moe!.expertIntermediateSize) {
     throw new ErnieError('UNSUPPORTED', `vision experts wider (${cfg.visionExperts.intermediateSize}) than text experts (${cfg.text.moe!.expertIntermediateSize}) are not supported`);
   }
   const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize);
-  const text = await loadWeights(ctx, cfg.text, textView(cfg, src), opts);
+  const text = await loadWeights(ctx, cfg.text, textView(cfg, src), { signal: opts.signal, maxBindingBytes: opts.maxBindingBytes, maxBatch: opts.maxBatch, expertCache: opts.expertCache, experts: opts.textExperts });
   const vision: (MoeWeights | null)[] = [];
   for (let l = 0; l < cfg.text.numLayers; l++) {
     const m = text.layers[l].moe;

@@ -3,16 +3,13 @@
 // 0..E-1 and vision experts E..2E-1 of their own width), the vision tower and the resampler.
 // Original -PT files name the tower `vision_model.*`, transformers 5 files `model.vision_model.*`.
 import { ErnieError } from '../../errors.js';
-import { type ErnieVlConfig, isVlMoeLayer, mergedDim } from './config.js';
+import { type ErnieVlConfig, mergedDim } from './config.js';
 import { weightNames } from '../ernie45/config.js';
+import { type ExpectedTensor, expectedTensors } from '../../package/tensors.js';
 
-export interface VlTensor {
-  name: string;
-  shape: number[];
+/** A tensor of the VL model: the package's ExpectedTensor (name, shape, role) plus which part holds it. */
+export interface VlTensor extends ExpectedTensor {
   part: 'text' | 'vision' | 'resampler';
-  layer?: number;
-  /** checkpoint expert index, for routed experts */
-  expert?: number;
 }
 
 /** Prefixes under which checkpoints store the vision tower. */
@@ -56,53 +53,60 @@ export function visionPrefix(names: Iterable<string>, file = 'checkpoint'): Visi
   throw new ErnieError('MISSING_TENSOR', `${file}: no vision tower: neither ${VISION_PREFIXES.map((p) => visionNames(p).patchEmbed).join(' nor ')} is present`);
 }
 
-/** Every tensor of the model with its shape, in a canonical order. */
+/**
+ * Every tensor of the model with its shape and package role, in the package's canonical order: the
+ * text model's list (expectedTensors of the language stack) with each dual-MoE layer's routers
+ * transposed ([H, E] text, [H, Ev] vision after it), its bias [2, E] and, after the text experts,
+ * the vision experts E..E+Ev-1 of their own width; then the vision tower and the resampler.
+ */
 export function expectedVlTensors(cfg: ErnieVlConfig, prefix: VisionPrefix = 'model.vision_model.'): VlTensor[] {
   const out: VlTensor[] = [];
-  const t = cfg.text, H = t.hiddenSize, moe = t.moe!;
-  const push = (part: VlTensor['part'], name: string, shape: number[], extra: Partial<VlTensor> = {}) => out.push({ name, shape, part, ...extra });
-  push('text', weightNames.embed, [t.vocabSize, H]);
-  if (!t.tieWordEmbeddings) push('text', weightNames.lmHead, [t.vocabSize, H]);
-  const qDim = t.numHeads * t.headDim, kvDim = t.numKvHeads * t.headDim;
-  for (let l = 0; l < t.numLayers; l++) {
-    const n = weightNames.layer(l), layer = { layer: l };
-    push('text', n.inputNorm, [H], layer);
-    push('text', n.q, [qDim, H], layer); push('text', n.k, [kvDim, H], layer); push('text', n.v, [kvDim, H], layer); push('text', n.o, [H, qDim], layer);
-    push('text', n.postNorm, [H], layer);
-    if (!isVlMoeLayer(cfg, l)) {
-      const I = t.intermediateSize;
-      push('text', n.gate, [I, H], layer); push('text', n.up, [I, H], layer); push('text', n.down, [H, I], layer);
+  const t = cfg.text, H = t.hiddenSize, moe = t.moe!, E = moe.numExperts, Ev = cfg.visionExperts.numExperts, Iv = cfg.visionExperts.intermediateSize;
+  for (const x of expectedTensors(t)) {
+    const l = x.layer!;
+    if (x.role === 'router') {
+      out.push({ ...x, shape: [H, E], part: 'text' });
+      out.push({ name: vlLayerNames(l).visionRouter, shape: [H, Ev], role: 'router', layer: l, part: 'text' });
       continue;
     }
-    const v = vlLayerNames(l), E = moe.numExperts, Ev = cfg.visionExperts.numExperts;
-    push('text', v.textRouter, [H, E], layer);
-    push('text', v.visionRouter, [H, Ev], layer);
-    push('text', v.routerBias, [2, E], layer);
-    const S = moe.sharedIntermediateSize;
-    if (S > 0) { push('text', n.sharedGate, [S, H], layer); push('text', n.sharedUp, [S, H], layer); push('text', n.sharedDown, [H, S], layer); }
-    for (let e = 0; e < E + Ev; e++) {
-      const I = e < E ? moe.expertIntermediateSize : cfg.visionExperts.intermediateSize;
-      const x = { layer: l, expert: e };
-      push('text', n.expertGate(e), [I, H], x); push('text', n.expertUp(e), [I, H], x); push('text', n.expertDown(e), [H, I], x);
+    if (x.role === 'router_bias') { out.push({ ...x, shape: [2, E], part: 'text' }); continue; }
+    out.push({ ...x, part: 'text' });
+    // after the last text expert's down_proj: the vision experts
+    if (x.role === 'expert' && x.expert === E - 1 && x.proj === 'down') {
+      const n = weightNames.layer(l);
+      for (let e = E; e < E + Ev; e++) {
+        const v = { role: 'expert' as const, layer: l, expert: e, modality: 'vision' as const, part: 'text' as const };
+        out.push({ ...v, name: n.expertGate(e), shape: [Iv, H], proj: 'gate', inputNorm: n.postNorm });
+        out.push({ ...v, name: n.expertUp(e), shape: [Iv, H], proj: 'up', inputNorm: n.postNorm });
+        out.push({ ...v, name: n.expertDown(e), shape: [H, Iv], proj: 'down' });
+      }
     }
   }
-  push('text', weightNames.finalNorm, [H]);
 
   const vc = cfg.vision, D = vc.hiddenSize, vn = visionNames(prefix);
-  push('vision', vn.patchEmbed, [D, vc.inChannels * vc.patchSize * vc.patchSize]);
+  const matrix = (part: VlTensor['part'], name: string, shape: number[], layer?: number) => out.push({ name, shape, role: 'vision_matrix', part, ...(layer !== undefined ? { layer } : {}) });
+  const vector = (part: VlTensor['part'], name: string, n: number, role: 'norm' | 'bias', layer?: number) => out.push({ name, shape: [n], role, part, ...(layer !== undefined ? { layer } : {}) });
+  matrix('vision', vn.patchEmbed, [D, vc.inChannels * vc.patchSize * vc.patchSize]);
   for (let j = 0; j < vc.depth; j++) {
-    const b = vn.block(j), layer = { layer: j };
-    const wb = (x: { weight: string; bias: string }, w: number[], bias: number) => { push('vision', x.weight, w, layer); push('vision', x.bias, [bias], layer); };
-    wb(b.norm1, [D], D); wb(b.qkv, [3 * D, D], 3 * D); wb(b.proj, [D, D], D);
-    wb(b.norm2, [D], D); wb(b.fc1, [vc.intermediateSize, D], vc.intermediateSize); wb(b.fc2, [D, vc.intermediateSize], D);
+    const b = vn.block(j);
+    const affine = (x: { weight: string; bias: string }, w: number[]) => { matrix('vision', x.weight, w, j); vector('vision', x.bias, w[0], 'bias', j); };
+    const norm = (x: { weight: string; bias: string }) => { vector('vision', x.weight, D, 'norm', j); vector('vision', x.bias, D, 'bias', j); };
+    norm(b.norm1); affine(b.qkv, [3 * D, D]); affine(b.proj, [D, D]);
+    norm(b.norm2); affine(b.fc1, [vc.intermediateSize, D]); affine(b.fc2, [D, vc.intermediateSize]);
   }
-  push('vision', vn.finalNorm.weight, [D]); push('vision', vn.finalNorm.bias, [D]);
+  vector('vision', vn.finalNorm.weight, D, 'norm'); vector('vision', vn.finalNorm.bias, D, 'bias');
 
   const M = mergedDim(cfg), r = resamplerNames;
-  const wb = (x: { weight: string; bias: string }, w: number[]) => { push('resampler', x.weight, w); push('resampler', x.bias, [w[0]]); };
-  wb(r.spatial.fc1, [M, M]); wb(r.spatial.fc2, [M, M]); wb(r.spatial.norm, [M]);
-  wb(r.temporal.fc1, [M, M * vc.temporalMergeSize]); wb(r.temporal.fc2, [M, M]); wb(r.temporal.norm, [M]);
-  wb(r.mlp, [H, M]);
-  push('resampler', r.afterNorm, [H]);
+  const affine = (x: { weight: string; bias: string }, w: number[]) => { matrix('resampler', x.weight, w); vector('resampler', x.bias, w[0], 'bias'); };
+  const norm = (x: { weight: string; bias: string }, n: number) => { vector('resampler', x.weight, n, 'norm'); vector('resampler', x.bias, n, 'bias'); };
+  affine(r.spatial.fc1, [M, M]); affine(r.spatial.fc2, [M, M]); norm(r.spatial.norm, M);
+  affine(r.temporal.fc1, [M, M * vc.temporalMergeSize]); affine(r.temporal.fc2, [M, M]); norm(r.temporal.norm, M);
+  affine(r.mlp, [H, M]);
+  vector('resampler', r.afterNorm, H, 'norm');
   return out;
+}
+
+/** The package's tensor names use the transformers 5 prefix; `checkpointName` maps one to a checkpoint using `prefix`. */
+export function checkpointName(name: string, prefix: VisionPrefix): string {
+  return prefix !== 'model.vision_model.' && name.startsWith('model.vision_model.') ? prefix + name.slice('model.vision_model.'.length) : name;
 }

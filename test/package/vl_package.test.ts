@@ -1,0 +1,134 @@
+// The tiny ERNIE-4.5-VL fixture converted to packages (FORMAT.md, VL sections) and loaded through
+// the package reader (every shard SHA-256-verified) into the GPU VL forward: f32 everywhere gives
+// HF's logits; q4 / q2 experts (text and vision) run the quantized kernels with a bounded KL;
+// a corrupt shard and a manifest missing a vision tensor are typed errors naming the file / tensor.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ConvertReport, convertModel } from '../../src/convert/convert.js';
+import { decodeImage } from '../../src/image/decode.js';
+import { nodeFolder } from '../../src/formats/node_source.js';
+import type { GpuContext } from '../../src/gpu/context.js';
+import { loadErnieVl } from '../../src/model/ernie45_vl/load.js';
+import { preprocessImage } from '../../src/model/ernie45_vl/preprocess.js';
+import type { VisionInput } from '../../src/model/ernie45_vl/vision.js';
+import { MANIFEST_FILE, validateManifest } from '../../src/package/manifest.js';
+import { nodeDirectoryWriter } from '../../src/package/node_writer.js';
+import { gpuContext } from '../helpers/gpu.js';
+import { VL, loadAllTensors } from '../helpers/vl_fixture.js';
+import { maxAbsDiff } from '../reference/ops.js';
+
+const ref = JSON.parse(readFileSync(`${VL}/reference.json`, 'utf8')) as { input_ids: number[] };
+const dir = mkdtempSync(join(tmpdir(), 'vl-package-'));
+let ctx: GpuContext;
+let hfLogits: Float32Array;
+let image: VisionInput;
+const V = 2048;
+
+type Schemes = Pick<Parameters<typeof convertModel>[0], 'experts' | 'core' | 'head' | 'vision' | 'visionExperts'>;
+async function convert(name: string, schemes: Schemes): Promise<{ pkg: string; report: ConvertReport }> {
+  const pkg = join(dir, name);
+  const report = await convertModel({ input: { kind: 'hf', folder: nodeFolder(VL) }, out: nodeDirectoryWriter(pkg), effort: 'fast', maxShardBytes: 256 * 1024, ...schemes });
+  return { pkg, report };
+}
+
+async function logitsOf(folder: string): Promise<{ logits: Float32Array; format: string }> {
+  const { forward, format } = await loadErnieVl(ctx, nodeFolder(folder), { maxBatch: 8 });
+  const { logits } = await forward.prefill(ref.input_ids, [image], { allLogits: true });
+  return { logits: logits!, format };
+}
+
+/** Mean and max over positions of KL(HF || ours) of the softmax. */
+function kl(p: Float32Array, q: Float32Array): { mean: number; max: number } {
+  const T = p.length / V, lsm = (x: Float32Array, t: number) => {
+    let m = -Infinity;
+    for (let i = 0; i < V; i++) m = Math.max(m, x[t * V + i]!);
+    let s = 0;
+    for (let i = 0; i < V; i++) s += Math.exp(x[t * V + i]! - m);
+    return (i: number) => x[t * V + i]! - m - Math.log(s);
+  };
+  let sum = 0, max = 0;
+  for (let t = 0; t < T; t++) {
+    const lp = lsm(p, t), lq = lsm(q, t);
+    let k = 0;
+    for (let i = 0; i < V; i++) k += Math.exp(lp(i)) * (lp(i) - lq(i));
+    sum += k;
+    max = Math.max(max, k);
+  }
+  return { mean: sum / T, max };
+}
+
+beforeAll(async () => {
+  ctx = await gpuContext();
+  const refs = await loadAllTensors(`${VL}/reference.safetensors`, ['image_grid_thw']);
+  hfLogits = refs.get('logits')!;
+  const pre = (await import('../../src/model/ernie45_vl/preprocess.js')).parsePreprocessorConfig(JSON.parse(readFileSync(`${VL}/preprocessor_config.json`, 'utf8')));
+  image = preprocessImage(decodeImage(readFileSync(`${VL}/test_image.png`)), pre);
+});
+
+afterAll(() => ctx?.destroy());
+
+describe('ERNIE-4.5-VL packages', () => {
+  it('f32 everywhere: the package loads through the reader and gives the HF folder\'s logits (<= 1e-5), HF\'s within 1e-4', async () => {
+    const { pkg, report } = await convert('f32', { experts: 'f32', visionExperts: 'f32', core: 'f32', vision: 'f32' });
+    expect(report.skipped).toEqual([]);
+    expect(report.files.map((f) => f.path)).toContain('preprocessor_config.json');
+    const fromPkg = await logitsOf(pkg), fromHf = await logitsOf(VL);
+    expect(fromPkg.format).toBe('package');
+    expect(fromHf.format).toBe('safetensors');
+    expect(maxAbsDiff(fromPkg.logits, fromHf.logits)).toBeLessThanOrEqual(1e-5);
+    expect(maxAbsDiff(fromPkg.logits, hfLogits)).toBeLessThan(1e-4);
+  });
+
+  it('q4 text and vision experts, f16 core and vision tower: quantized layouts on the GPU, KL vs HF bounded', async () => {
+    const { pkg, report } = await convert('q4', { experts: 'q4', visionExperts: 'q4', core: 'f16', vision: 'f16' });
+    const layoutOf = (name: string) => report.manifest.tensors.find((t) => t.name === name)!.layout;
+    expect(layoutOf('model.layers.1.mlp.experts.0.gate_proj.weight')).toBe('iq4_nl'); // text expert
+    expect(layoutOf('model.layers.1.mlp.experts.16.down_proj.weight')).toBe('iq4_nl'); // vision expert, rows of 16
+    expect(layoutOf('model.vision_model.blocks.0.attn.qkv.weight')).toBe('f16');
+    expect(report.manifest.shards.filter((s) => s.kind === 'expert')).toHaveLength(2 * 32); // 2 MoE layers x (16 text + 16 vision)
+    const { logits } = await logitsOf(pkg);
+    const d = kl(hfLogits, logits);
+    console.log(`tiny VL package, q4 experts + f16 core/vision: KL vs HF mean ${d.mean.toExponential(2)} max ${d.max.toExponential(2)}`);
+    expect(d.mean).toBeGreaterThan(0);
+    expect(d.max).toBeLessThan(2e-2);
+  });
+
+  it('q2 text experts, q4 vision experts, q4 core, q8 vision tower: KL vs HF bounded', async () => {
+    const { pkg, report } = await convert('q2', { experts: 'q2', visionExperts: 'q4', core: 'q4', vision: 'q8' });
+    const layoutOf = (name: string) => report.manifest.tensors.find((t) => t.name === name)!.layout;
+    expect(layoutOf('model.layers.2.mlp.experts.3.up_proj.weight')).toBe('q2_g32');
+    expect(layoutOf('model.layers.2.mlp.experts.20.up_proj.weight')).toBe('iq4_nl');
+    expect(layoutOf('model.vision_model.patch_embed.proj.weight')).toBe('q8_0');
+    const { logits } = await logitsOf(pkg);
+    const d = kl(hfLogits, logits);
+    console.log(`tiny VL package, q2 text experts + q4 vision experts + q4 core + q8 vision: KL vs HF mean ${d.mean.toExponential(2)} max ${d.max.toExponential(2)}`);
+    expect(d.max).toBeLessThan(1e-1);
+  });
+
+  it('a corrupt vision-expert shard fails the load with a BAD_FILE error naming it', async () => {
+    const { pkg, report } = await convert('corrupt', { experts: 'q4', visionExperts: 'q4', core: 'f16' });
+    const shard = report.manifest.shards.find((s) => s.kind === 'expert' && s.layer === 2 && s.expert === 20)!;
+    const path = join(pkg, shard.file), bytes = readFileSync(path);
+    bytes[7] ^= 0x40;
+    writeFileSync(path, bytes);
+    await expect(loadErnieVl(ctx, nodeFolder(pkg))).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(new RegExp(`${shard.file}: SHA-256 is [0-9a-f]{64}, but manifest.json says`)) });
+  });
+
+  it('validateManifest checks a VL manifest against the VL tensor list: a missing vision tensor is MISSING_TENSOR naming it', () => {
+    const manifest = JSON.parse(readFileSync(join(dir, 'q4', MANIFEST_FILE), 'utf8'));
+    expect(validateManifest(manifest).family.kind).toBe('vl');
+    const name = 'model.vision_model.blocks.1.mlp.fc2.bias';
+    const without = { ...manifest, tensors: manifest.tensors.filter((t: { name: string }) => t.name !== name) };
+    expect(() => validateManifest(without)).toThrow(expect.objectContaining({ code: 'MISSING_TENSOR', message: expect.stringContaining(`no tensor "${name}" [64]`) }));
+    // a vision expert's shape comes from the vision experts' own width
+    const wrong = structuredClone(manifest);
+    wrong.tensors.find((t: { name: string }) => t.name === 'model.layers.1.mlp.experts.17.gate_proj.weight').shape = [32, 128];
+    expect(() => validateManifest(wrong)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH', message: expect.stringContaining('implies [16, 128]') }));
+    // expert shards go up to text + vision experts, no further
+    const extra = structuredClone(manifest);
+    extra.shards.push({ ...extra.shards.find((s: { kind: string }) => s.kind === 'expert'), file: 'experts/x.bin', expert: 32 });
+    expect(() => validateManifest(extra)).toThrow(/expert 32 is out of range \(the model has 32 per MoE layer\)/);
+  });
+});
