@@ -289,8 +289,9 @@ describe('bad checkpoints and options', () => {
 
   test('bad options and an aborted conversion', async () => {
     const base = { input: { kind: 'hf' as const, folder: nodeFolder(TINY_DIR) }, out: memoryPackage().writer };
-    await expect(convertModel({ ...base, experts: 'q3' as 'q2', core: 'q4' })).rejects.toThrow(/experts must be 'q2' or 'q4'/);
-    await expect(convertModel({ ...base, experts: 'q2', core: 'q8' as 'q4' })).rejects.toThrow(/core must be 'q4' or 'f16'/);
+    await expect(convertModel({ ...base, experts: 'q3' as 'q2', core: 'q4' })).rejects.toThrow(/experts must be 'q2', 'q4' or 'f32'/);
+    await expect(convertModel({ ...base, experts: 'q2', core: 'q8' as 'q4' })).rejects.toThrow(/core must be 'q4', 'f16' or 'f32'/);
+    await expect(convertModel({ ...base, experts: 'q2', core: 'q4', vision: 'q8' })).rejects.toThrow(/vision and visionExperts are for ERNIE-4.5-VL checkpoints; this one is a text model/);
     const ctl = new AbortController();
     const mem = memoryPackage();
     const run = convertModel({ ...base, out: mem.writer, experts: 'q2', core: 'q4', signal: ctl.signal, onProgress: (p) => p.tensorsDone === 5 && ctl.abort() });

@@ -11,9 +11,9 @@ import { decodeImage } from '../../src/image/decode.js';
 import { nodeFolder } from '../../src/formats/node_source.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { loadErnieVl } from '../../src/model/ernie45_vl/load.js';
-import { preprocessImage } from '../../src/model/ernie45_vl/preprocess.js';
+import { parsePreprocessorConfig, preprocessImage } from '../../src/model/ernie45_vl/preprocess.js';
 import type { VisionInput } from '../../src/model/ernie45_vl/vision.js';
-import { MANIFEST_FILE, validateManifest } from '../../src/package/manifest.js';
+import { MANIFEST_FILE, type Manifest, type ManifestShard, validateManifest } from '../../src/package/manifest.js';
 import { nodeDirectoryWriter } from '../../src/package/node_writer.js';
 import { gpuContext } from '../helpers/gpu.js';
 import { VL, loadAllTensors } from '../helpers/vl_fixture.js';
@@ -63,7 +63,7 @@ beforeAll(async () => {
   ctx = await gpuContext();
   const refs = await loadAllTensors(`${VL}/reference.safetensors`, ['image_grid_thw']);
   hfLogits = refs.get('logits')!;
-  const pre = (await import('../../src/model/ernie45_vl/preprocess.js')).parsePreprocessorConfig(JSON.parse(readFileSync(`${VL}/preprocessor_config.json`, 'utf8')));
+  const pre = parsePreprocessorConfig(JSON.parse(readFileSync(`${VL}/preprocessor_config.json`, 'utf8')));
   image = preprocessImage(decodeImage(readFileSync(`${VL}/test_image.png`)), pre);
 });
 
@@ -92,7 +92,7 @@ describe('ERNIE-4.5-VL packages', () => {
     const d = kl(hfLogits, logits);
     console.log(`tiny VL package, q4 experts + f16 core/vision: KL vs HF mean ${d.mean.toExponential(2)} max ${d.max.toExponential(2)}`);
     expect(d.mean).toBeGreaterThan(0);
-    expect(d.max).toBeLessThan(2e-2);
+    expect(d.max).toBeLessThan(4e-3);
   });
 
   it('q2 text experts, q4 vision experts, q4 core, q8 vision tower: KL vs HF bounded', async () => {
@@ -104,16 +104,8 @@ describe('ERNIE-4.5-VL packages', () => {
     const { logits } = await logitsOf(pkg);
     const d = kl(hfLogits, logits);
     console.log(`tiny VL package, q2 text experts + q4 vision experts + q4 core + q8 vision: KL vs HF mean ${d.mean.toExponential(2)} max ${d.max.toExponential(2)}`);
-    expect(d.max).toBeLessThan(1e-1);
-  });
-
-  it('a corrupt vision-expert shard fails the load with a BAD_FILE error naming it', async () => {
-    const { pkg, report } = await convert('corrupt', { experts: 'q4', visionExperts: 'q4', core: 'f16' });
-    const shard = report.manifest.shards.find((s) => s.kind === 'expert' && s.layer === 2 && s.expert === 20)!;
-    const path = join(pkg, shard.file), bytes = readFileSync(path);
-    bytes[7] ^= 0x40;
-    writeFileSync(path, bytes);
-    await expect(loadErnieVl(ctx, nodeFolder(pkg))).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(new RegExp(`${shard.file}: SHA-256 is [0-9a-f]{64}, but manifest.json says`)) });
+    expect(d.mean).toBeGreaterThan(0);
+    expect(d.max).toBeLessThan(6e-2);
   });
 
   it('validateManifest checks a VL manifest against the VL tensor list: a missing vision tensor is MISSING_TENSOR naming it', () => {
@@ -130,5 +122,15 @@ describe('ERNIE-4.5-VL packages', () => {
     const extra = structuredClone(manifest);
     extra.shards.push({ ...extra.shards.find((s: { kind: string }) => s.kind === 'expert'), file: 'experts/x.bin', expert: 32 });
     expect(() => validateManifest(extra)).toThrow(/expert 32 is out of range \(the model has 32 per MoE layer\)/);
+  });
+
+  // (runs last: it damages the q4 package)
+  it('a corrupt vision-expert shard fails the load with a BAD_FILE error naming it', async () => {
+    const pkg = join(dir, 'q4'), manifest = JSON.parse(readFileSync(join(pkg, MANIFEST_FILE), 'utf8')) as Manifest;
+    const shard = manifest.shards.find((s: ManifestShard) => s.kind === 'expert' && s.layer === 2 && s.expert === 20)!;
+    const path = join(pkg, shard.file), bytes = readFileSync(path);
+    bytes[7] ^= 0x40;
+    writeFileSync(path, bytes);
+    await expect(loadErnieVl(ctx, nodeFolder(pkg))).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(new RegExp(`${shard.file}: SHA-256 is [0-9a-f]{64}, but manifest.json says`)) });
   });
 });
