@@ -20,10 +20,24 @@ export function referenceForward(cfg: ErnieConfig, w: WeightLookup, ids: number[
     referenceLayer(cfg, w, l, h, T, 0);
     if (l < cfg.numLayers - 1) hidden.push(Float64Array.from(h));
   }
-  const hn = ops.rmsnorm(h, w(weightNames.finalNorm), T, Hd, cfg.rmsNormEps);
+  const { hn, logits } = referenceHead(cfg, w, h, T);
   hidden.push(hn);
+  return { logits, hidden };
+}
+
+/** Final RMSNorm and the output matrix (lm_head, or the tied embedding) over T rows of h. */
+export function referenceHead(cfg: ErnieConfig, w: WeightLookup, h: Float64Array, T: number): { hn: Float64Array; logits: Float64Array } {
+  const hn = ops.rmsnorm(h, w(weightNames.finalNorm), T, cfg.hiddenSize, cfg.rmsNormEps);
   const head = cfg.tieWordEmbeddings ? w(weightNames.embed) : w(weightNames.lmHead);
-  return { logits: ops.matmul(hn, head, T, Hd, cfg.vocabSize), hidden };
+  return { hn, logits: ops.matmul(hn, head, T, cfg.hiddenSize, cfg.vocabSize) };
+}
+
+/** What another model family (ERNIE-4.5-VL) changes in the decoder layer. */
+export interface LayerHooks {
+  /** RoPE on [T, heads, headDim] rows (default: 1D RoPE at positions start..start+T-1). */
+  rope?: (x: Float64Array, T: number, heads: number) => Float64Array;
+  /** An MoE layer's routed + shared experts on its post-attention-normed rows (default: the text MoE). */
+  moe?: (x: Float64Array, T: number) => Float64Array;
 }
 
 /** Per layer, keys (after RoPE) and values of every cached position: [capacity, kvHeads, headDim]. */
@@ -37,13 +51,14 @@ export interface RefKvCache {
  * start..start+T-1. With `kv`, their keys/values are stored there and attention sees positions
  * 0..start+T-1 of the cache (incremental decoding); without it, only these T tokens (start 0).
  */
-export function referenceLayer(cfg: ErnieConfig, w: WeightLookup, l: number, h: Float64Array, T: number, start: number, kv?: RefKvCache): void {
+export function referenceLayer(cfg: ErnieConfig, w: WeightLookup, l: number, h: Float64Array, T: number, start: number, kv?: RefKvCache, hooks: LayerHooks = {}): void {
   const Hd = cfg.hiddenSize, H = cfg.numHeads, KVH = cfg.numKvHeads, D = cfg.headDim;
   const positions = Array.from({ length: T }, (_, i) => start + i);
+  const rope = hooks.rope ?? ((x: Float64Array, rows: number, heads: number) => ops.rope(x, rows, heads, D, positions, cfg.ropeTheta));
   const n = weightNames.layer(l);
   const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, cfg.rmsNormEps);
-  const q = ops.rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, positions, cfg.ropeTheta);
-  let k = ops.rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, positions, cfg.ropeTheta);
+  const q = rope(ops.matmul(a, w(n.q), T, Hd, H * D), T, H);
+  let k = rope(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH);
   let v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
   if (kv) {
     kv.keys[l].set(k, start * KVH * D);
@@ -55,7 +70,7 @@ export function referenceLayer(cfg: ErnieConfig, w: WeightLookup, l: number, h: 
   const o = ops.matmul(att, w(n.o), T, H * D, Hd);
   for (let i = 0; i < h.length; i++) h[i] += o[i];
   const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, cfg.rmsNormEps);
-  const f = isMoeLayer(cfg, l) ? moe(cfg, w, l, m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
+  const f = isMoeLayer(cfg, l) ? (hooks.moe ?? ((x, rows) => moe(cfg, w, l, x, rows)))(m, T) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, cfg.intermediateSize);
   for (let i = 0; i < h.length; i++) h[i] += f[i];
 }
 

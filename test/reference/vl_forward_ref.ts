@@ -2,10 +2,10 @@
 // resampler -> image features scattered at the placeholders -> decoder layers with 3D RoPE and
 // modality-isolated MoE. Slow and plain on purpose: the oracle for the GPU VL forward.
 import { weightNames } from '../../src/model/ernie45/config.js';
-import { type ErnieVlConfig, isVlMoeLayer, mergedDim } from '../../src/model/ernie45_vl/config.js';
+import { type ErnieVlConfig, mergedDim } from '../../src/model/ernie45_vl/config.js';
 import { type Grid, type PromptLayout, mergedTokens, patchPositions, promptLayout, visionSegments } from '../../src/model/ernie45_vl/positions3d.js';
 import { type VisionPrefix, resamplerNames, visionNames, vlLayerNames } from '../../src/model/ernie45_vl/tensors.js';
-import type { RefKvCache, RefOutput, WeightLookup } from './forward_ref.js';
+import { type RefKvCache, type RefOutput, type WeightLookup, referenceHead, referenceLayer } from './forward_ref.js';
 import * as ops from './ops.js';
 import * as vl from './vl_ops.js';
 
@@ -95,10 +95,9 @@ export function referenceVlForward(cfg: ErnieVlConfig, w: WeightLookup, prefix: 
     referenceVlLayer(cfg, w, l, h, T, 0, layout, kv);
     if (l < t.numLayers - 1) hidden.push(Float64Array.from(h));
   }
-  const hn = ops.rmsnorm(h, w(weightNames.finalNorm), T, Hd, t.rmsNormEps);
+  const { hn, logits } = referenceHead(t, w, h, T);
   hidden.push(hn);
-  const head = t.tieWordEmbeddings ? w(weightNames.embed) : w(weightNames.lmHead);
-  return { logits: ops.matmul(hn, head, T, Hd, t.vocabSize), hidden, layout };
+  return { logits, hidden, layout };
 }
 
 /** Positions and modality of the tokens start..start+T-1 within `layout` (or generated text after it). */
@@ -111,27 +110,13 @@ function slice(layout: PromptLayout, start: number, T: number): { t: number[]; h
   return out;
 }
 
-/** Decoder layer l in place on h ([T, hidden]) for tokens start..start+T-1 of the prompt `layout`. */
+/** Decoder layer l in place on h ([T, hidden]) for tokens start..start+T-1 of the prompt `layout`: the text layer with 3D RoPE and the dual MoE. */
 export function referenceVlLayer(cfg: ErnieVlConfig, w: WeightLookup, l: number, h: Float64Array, T: number, start: number, layout: PromptLayout, kv?: RefKvCache): void {
-  const t = cfg.text, Hd = t.hiddenSize, H = t.numHeads, KVH = t.numKvHeads, D = t.headDim;
-  const pos = slice(layout, start, T);
-  const n = weightNames.layer(l);
-  const a = ops.rmsnorm(h, w(n.inputNorm), T, Hd, t.rmsNormEps);
-  const q = vl.rope3d(ops.matmul(a, w(n.q), T, Hd, H * D), T, H, D, pos, cfg.mropeSection, t.ropeTheta);
-  let k: Float64Array = vl.rope3d(ops.matmul(a, w(n.k), T, Hd, KVH * D), T, KVH, D, pos, cfg.mropeSection, t.ropeTheta);
-  let v = ops.matmul(a, w(n.v), T, Hd, KVH * D);
-  if (kv) {
-    kv.keys[l].set(k, start * KVH * D);
-    kv.values[l].set(v, start * KVH * D);
-    k = kv.keys[l].subarray(0, (start + T) * KVH * D);
-    v = kv.values[l].subarray(0, (start + T) * KVH * D);
-  }
-  const att = ops.attention(q, k, v, T, start, H, KVH, D);
-  const o = ops.matmul(att, w(n.o), T, H * D, Hd);
-  for (let i = 0; i < h.length; i++) h[i] += o[i];
-  const m = ops.rmsnorm(h, w(n.postNorm), T, Hd, t.rmsNormEps);
-  const f = isVlMoeLayer(cfg, l) ? dualMoe(cfg, w, l, m, T, pos.vision) : ops.swiglu(m, w(n.gate), w(n.up), w(n.down), T, Hd, t.intermediateSize);
-  for (let i = 0; i < h.length; i++) h[i] += f[i];
+  const t = cfg.text, pos = slice(layout, start, T);
+  referenceLayer(t, w, l, h, T, start, kv, {
+    rope: (x, rows, heads) => vl.rope3d(x, rows, heads, t.headDim, pos, cfg.mropeSection, t.ropeTheta),
+    moe: (x, rows) => dualMoe(cfg, w, l, x, rows, pos.vision),
+  });
 }
 
 /** Text tokens: text router (row 0 bias) over text experts; vision tokens: vision router over vision experts; shared for all. */
@@ -179,8 +164,7 @@ export function referenceVlGreedy(cfg: ErnieVlConfig, w: WeightLookup, prefix: V
     const pos = ids.length + s;
     const h = ops.embedding(w(weightNames.embed), t.hiddenSize, [next]);
     for (let l = 0; l < t.numLayers; l++) referenceVlLayer(cfg, w, l, h, 1, pos, prefill.layout, kv);
-    const hn = ops.rmsnorm(h, w(weightNames.finalNorm), 1, t.hiddenSize, t.rmsNormEps);
-    next = argmax(ops.matmul(hn, t.tieWordEmbeddings ? w(weightNames.embed) : w(weightNames.lmHead), 1, t.hiddenSize, V));
+    next = argmax(referenceHead(t, w, h, 1).logits);
   }
   return out;
 }
