@@ -99,7 +99,9 @@ describe('ERNIE-4.5-VL packages', () => {
     const d = kl(hfLogits, logits);
     console.log(`tiny VL package, q4 experts + q8 vision + f16 core: KL vs HF mean ${d.mean.toExponential(2)} max ${d.max.toExponential(2)}`);
     expect(d.mean).toBeGreaterThan(0);
-    expect(d.max).toBeLessThan(5e-3);
+    // measured 1.3e-4 / 7.9e-4; vision experts decoded as q4_0 instead of iq4_nl give 2.8e-3 / 5.5e-3
+    expect(d.mean).toBeLessThan(1e-3);
+    expect(d.max).toBeLessThan(2.5e-3);
   });
 
   it('validateManifest checks a VL manifest against the VL tensor list: a missing vision tensor is MISSING_TENSOR naming it', () => {
