@@ -1,8 +1,10 @@
 // `npm run bench:vision`: the VL vision tower + resampler on one image at ERNIE-4.5-VL-28B-A3B's
 // vision geometry (hidden 1280, 16 heads of 80, MLP 5120, patch 14, 2x2 merge, resampler to
 // 2560) with random f32 weights made in-process. `--depth N` blocks (default 2; the model has
-// 32, whose f32 weights are 2.5 GB), `--size S` for an S x S image (default 448).
-// Usage: npm run bench:vision -- [--size 448] [--depth 2]
+// 32, whose f32 weights are 2.5 GB), `--size S` for an S x S image (default 448), `--dtype f16`
+// for the tower's and resampler's matrices stored f16 as a converted package holds them (default f32).
+// `--warmup 0` skips the untimed first run (its time then includes compiling the pipelines).
+// Usage: npm run bench:vision -- [--size 448] [--depth 2] [--dtype f32|f16] [--warmup 1]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -12,11 +14,14 @@ import { loadVisionWeights } from '../src/model/ernie45_vl/vision_weights.js';
 import { VisionEncoder } from '../src/model/ernie45_vl/vision.js';
 import { parsePreprocessorConfig, preprocessImage } from '../src/model/ernie45_vl/preprocess.js';
 import type { WeightSource } from '../src/model/ernie45/weights.js';
+import { quantize } from '../src/quant/layouts.js';
 
 const args = new Map<string, string>();
 process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1] ?? '1'));
 const size = Number(args.get('size') ?? 448);
 const depth = Number(args.get('depth') ?? 2);
+const dtype = args.get('dtype') ?? 'f32';
+if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, not ${dtype}`);
 
 const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
 const info = ctx.adapterInfo;
@@ -36,16 +41,17 @@ const rand = (n: number, scale: number) => {
   return out;
 };
 const shapes = new Map(expectedVlTensors(cfg, 'vision_model.').filter((t) => t.part !== 'text').map((t) => [t.name, t.shape]));
+const values = (n: string) => { const s = shapes.get(n)!; return s.length === 1 ? rand(s[0], 0.1).map((x) => (n.endsWith('weight') ? 1 + x : x)) : rand(s[0] * s[1], 1 / Math.sqrt(s[1])); };
 const src: WeightSource = {
   has: (n) => shapes.has(n),
-  info: (n) => ({ shape: shapes.get(n)!, dtype: 'F32' }),
-  readF32: async (n) => { const s = shapes.get(n)!; return s.length === 1 ? rand(s[0], 0.1).map((x) => (n.endsWith('weight') ? 1 + x : x)) : rand(s[0] * s[1], 1 / Math.sqrt(s[1])); },
-  readRaw: async () => { throw new Error('not used'); },
+  info: (n) => ({ shape: shapes.get(n)!, dtype: dtype === 'f16' && shapes.get(n)!.length === 2 ? 'F16' : 'F32' }),
+  readF32: async (n) => values(n),
+  readRaw: async (n) => { const [rows, cols] = shapes.get(n)!; return quantize('f16', values(n), rows, cols); },
 };
 const t0 = performance.now();
 const { vision, resampler } = await loadVisionWeights(ctx, cfg, src, 'vision_model.');
 await ctx.device.queue.onSubmittedWorkDone();
-console.log(`weights (depth ${depth}) made and uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+console.log(`weights (depth ${depth}, ${dtype} matrices) made and uploaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const pixels = new Uint8Array(size * size * 3);
 for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37) & 255;
@@ -61,6 +67,7 @@ const run = async () => {
   out.destroy();
   return (performance.now() - s) / 1000;
 };
-await run(); // pipelines compiled
+const warmup = Number(args.get('warmup') ?? 1);
+if (warmup > 0) await run(); // pipelines compiled
 const secs = await run();
-console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens: preprocessing ${preMs.toFixed(0)} ms, tower (${depth} blocks) + resampler ${secs.toFixed(2)} s`);
+console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens: preprocessing ${preMs.toFixed(0)} ms, tower (${depth} blocks, ${dtype}) + resampler ${secs.toFixed(2)} s${warmup > 0 ? '' : ' (first run: pipeline compilation included)'}`);

@@ -11,7 +11,11 @@ import { type ConvertReport, convertModel } from '../../src/convert/convert.js';
 import { decodeImage } from '../../src/image/decode.js';
 import { nodeFolder } from '../../src/formats/node_source.js';
 import type { GpuContext } from '../../src/gpu/context.js';
-import { loadErnieVl } from '../../src/model/ernie45_vl/load.js';
+import { parseVlConfig } from '../../src/model/ernie45_vl/config.js';
+import { isVlFolder, loadErnieVl } from '../../src/model/ernie45_vl/load.js';
+import { loadVlLmWeights } from '../../src/model/ernie45_vl/lm_weights.js';
+import type { WeightSource } from '../../src/model/ernie45/weights.js';
+import { SafetensorsModel } from '../../src/formats/safetensors.js';
 import { parsePreprocessorConfig, preprocessImage } from '../../src/model/ernie45_vl/preprocess.js';
 import type { VisionInput } from '../../src/model/ernie45_vl/vision.js';
 import { MANIFEST_FILE, type Manifest, type ManifestShard, validateManifest } from '../../src/package/manifest.js';
@@ -80,6 +84,9 @@ describe('ERNIE-4.5-VL packages', () => {
     expect(report.files.map((f) => f.path)).toContain('preprocessor_config.json');
     const fromPkg = await logitsOf(pkg), fromHf = await logitsOf(VL);
     expect(fromPkg.format).toBe('package');
+    // the CLI's test for a VL folder sees the package's config (it has no config.json)
+    expect(await isVlFolder(nodeFolder(pkg))).toBe(true);
+    expect(await isVlFolder(nodeFolder('test/fixtures/ernie45-moe-tiny'))).toBe(false);
     expect(fromHf.format).toBe('safetensors');
     expect(maxAbsDiff(fromPkg.logits, fromHf.logits)).toBeLessThanOrEqual(1e-5);
     expect(maxAbsDiff(fromPkg.logits, hfLogits)).toBeLessThan(1e-4);
@@ -129,6 +136,8 @@ describe('ERNIE-4.5-VL packages', () => {
     writeSafetensors(join(hf, 'model.safetensors'), [...values].map(([name, data]) => ({ name, shape: shapes.get(name)!, data })));
     execFileSync(process.execPath, ['bin/ernie-webgpu.mjs', 'convert', hf, '--experts', 'f32', '--vision-experts', 'f32', '--core', 'f32', '--vision', 'f32', '--out', pkg], { stdio: 'pipe' });
     const manifest = JSON.parse(readFileSync(join(pkg, MANIFEST_FILE), 'utf8')) as Manifest;
+    // 6 text + 6 vision experts: shard names padded to two digits
+    expect(manifest.shards.map((x) => x.file)).toContain('experts/layer-2/expert-07.bin');
     expect(manifest.tensors.filter((t) => t.name.startsWith('model.vision_model.')).length).toBe(values.size - [...values.keys()].filter((n) => !n.startsWith('vision_model.')).length);
     const pixels = Uint8Array.from({ length: 56 * 84 * 3 }, (_, i) => (i * 29 + 3) & 255);
     const im = preprocessImage({ width: 56, height: 84, data: pixels }, parsePreprocessorConfig({}));
@@ -137,6 +146,14 @@ describe('ERNIE-4.5-VL packages', () => {
     expect(format).toBe('package');
     const { logits } = await forward.prefill(ids, [im], { allLogits: true });
     expect(maxAbsDiff(logits!, referenceVlForward(cfg, (n) => values.get(n)!, 'vision_model.', ids, [im]).logits)).toBeLessThan(1e-4);
+  });
+
+  it('a layer\'s vision experts in two formats are an UNSUPPORTED error naming the odd one', async () => {
+    const st = await SafetensorsModel.open(nodeFolder(VL));
+    const odd = 'model.layers.1.mlp.experts.18.up_proj.weight';
+    const src: WeightSource = { has: (n) => st.has(n), info: (n) => (n === odd ? { ...st.info(n), dtype: 'F16' } : st.info(n)), readF32: (n, s) => st.readF32(n, s), readRaw: (n, s) => st.readRaw(n, s) };
+    const cfg = parseVlConfig(JSON.parse(readFileSync(`${VL}/config.json`, 'utf8')));
+    await expect(loadVlLmWeights(ctx, cfg, src)).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining(`${odd} is f16, but layer 1's other vision experts are f32`) });
   });
 
   // (runs last: it damages the q4 package)
