@@ -114,6 +114,16 @@ describe('ERNIE-4.5-VL packages', () => {
   it('validateManifest checks a VL manifest against the VL tensor list: a missing vision tensor is MISSING_TENSOR naming it', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'q4', MANIFEST_FILE), 'utf8'));
     expect(validateManifest(manifest).family.kind).toBe('vl');
+    // the same model in Baidu's flat config spelling implies the same tensor list
+    const flat = {
+      model_type: 'ernie4_5_vl_moe', hidden_size: 128, intermediate_size: 256, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2,
+      vocab_size: 2048, rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: true, moe_num_experts: [16, 16], moe_intermediate_size: [32, 16],
+      moe_k: 4, moe_num_shared_experts: 2, moe_layer_start_index: 1, freq_allocation: 4, spatial_conv_size: 2, temporal_conv_size: 2, im_patch_id: 2000,
+      vision_config: { depth: 2, embed_dim: 64, hidden_size: 64, num_heads: 4, mlp_ratio: 2, patch_size: 14, in_channels: 3, spatial_merge_size: 2 },
+    };
+    const fromFlat = validateManifest({ ...manifest, config: flat });
+    expect(fromFlat.family.vl).toMatchObject({ mropeSection: [6, 6, 4], visionExperts: { numExperts: 16, intermediateSize: 16 } });
+    expect([...fromFlat.expected.keys()]).toEqual([...validateManifest(manifest).expected.keys()]);
     const name = 'model.vision_model.blocks.1.mlp.fc2.bias';
     const without = { ...manifest, tensors: manifest.tensors.filter((t: { name: string }) => t.name !== name) };
     expect(() => validateManifest(without)).toThrow(expect.objectContaining({ code: 'MISSING_TENSOR', message: expect.stringContaining(`no tensor "${name}" [64]`) }));
