@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTokensPerSecond } from '../../demo/stats.js';
 import { DEFAULT_SETTINGS, requestFields } from '../../demo/settings.js';
-import { explainStoreError, shortName } from '../../demo/downloads.js';
+import { explainStoreError } from '../../demo/downloads.js';
+import { shortName } from '../../demo/names.js';
 import { QuotaError } from '../../src/errors.js';
 
 describe('decodeTokensPerSecond', () => {
