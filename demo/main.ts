@@ -32,7 +32,7 @@ const announce = $('announce');
 const LAST_MODEL = 'ernie-demo-model';
 
 /** Test and debugging hook: the requests the engine worker received, newest last. */
-const hook = { requests: [] as Record<string, unknown>[], modelReady: false, webgpu: undefined as string | undefined, engine: '' };
+const hook = { requests: [] as Record<string, unknown>[], modelReady: false, webgpu: undefined as string | undefined, engine: '', loads: 0 };
 (window as unknown as { __ernieDemo: typeof hook }).__ernieDemo = hook;
 new BroadcastChannel(REQUEST_CHANNEL).onmessage = (e: MessageEvent<Record<string, unknown>>) => hook.requests.push(e.data);
 
@@ -48,6 +48,8 @@ let engine: ChatEngine | null = null;
 let workerEngine: WorkerEngine | null = null;
 let worker: Worker | null = null;
 let controller: AbortController | null = null;
+/** The server's API root while chatting through one. */
+let remoteUrl = '';
 
 function setStatus(text: string): void {
   status.textContent = text;
@@ -128,6 +130,7 @@ async function useModel(source: string | PickedModel['source'], name: string): P
     attachments.setEnabled(vision, `${name} reads text only: images need a vision-language model such as ERNIE-4.5-VL-28B-A3B${source instanceof File ? ' (a .gguf holds the text model only)' : ''}.`);
     setStatus(`Ready: ${name} on ${workerEngine.info.adapter || 'WebGPU'}, context ${workerEngine.info.contextLength} tokens.`);
     hook.modelReady = true;
+    hook.loads++;
   } catch (e) {
     loaded = true;
     setStatus(`Could not load ${name}: ${explainEngineError(e)}`);
@@ -148,9 +151,9 @@ bindRemoteForm({ form: $('remote-form'), url: $('remote-url'), key: $('remote-ke
   attachments.setEnabled(true);
   setStatus(`Ready: ${c.model} on the server at ${c.baseURL} (the chat leaves this device).`);
   hook.modelReady = true;
+  hook.loads++;
   updateButtons();
 });
-let remoteUrl = '';
 $('use-remote').addEventListener('click', () => {
   const box = $<HTMLDetailsElement>('remote-box');
   box.open = true;
