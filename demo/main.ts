@@ -149,6 +149,7 @@ bindRemoteForm({ form: $('remote-form'), url: $('remote-url'), key: $('remote-ke
   remoteUrl = c.baseURL;
   // the server decides what it reads: images are sent, and refused there if its model is text-only
   attachments.setEnabled(true);
+  $('no-webgpu').hidden = true;
   setStatus(`Ready: ${c.model} on the server at ${c.baseURL} (the chat leaves this device).`);
   hook.modelReady = true;
   hook.loads++;
@@ -257,7 +258,7 @@ async function generate(): Promise<void> {
   if (ac.signal.aborted) answer.stopped = true;
   const tokens = usageTokens ?? chunks;
   const tps = decodeTokensPerSecond({ tokens, firstTokenMs: first, lastTokenMs: last });
-  answer.stats = `${tokens} token${tokens === 1 ? '' : 's'}${tps === undefined ? '' : `, ${tps.toFixed(1)} tok/s`}`;
+  if (tokens > 0 || !answer.error) answer.stats = `${tokens} token${tokens === 1 ? '' : 's'}${tps === undefined ? '' : `, ${tps.toFixed(1)} tok/s`}`;
   bubble.removeAttribute('aria-busy');
   view.update(bubble, answer);
   announce.textContent = answer.error ? 'The answer failed.' : answer.stopped ? 'Stopped.' : 'Answer complete.';
@@ -275,7 +276,11 @@ hook.webgpu = problem;
 if (problem) {
   $('no-webgpu-text').textContent = `${problem} Or chat through a server: “Use a server instead”.`;
   $('no-webgpu').hidden = false;
-  $<HTMLDetailsElement>('remote-box').open = true;
+  // the server form comes first: it is what works here
+  const remoteBox = $<HTMLDetailsElement>('remote-box');
+  remoteBox.open = true;
+  $('side').prepend(remoteBox);
+  $<HTMLDetailsElement>('model-box').open = false;
   setStatus('WebGPU is not available: models can be downloaded, but not run, in this browser. A server can run them (Use a server).');
 }
 const chats = await listConversations();

@@ -197,7 +197,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     (globalThis as { regenerated?: string }).regenerated = again;
   });
 
-  it('offline: the service worker serves the app, the stored model answers the same tokens for the same seed, the chats are still there', async () => {
+  it('offline: the service worker serves the app, the stored model answers the same tokens for the same seed, the chats are still there; edit-and-resend replaces what followed', async () => {
     const firstAnswer = (globalThis as { firstAnswer?: string }).firstAnswer!;
     const regenerated = (globalThis as { regenerated?: string }).regenerated!;
     await page.evaluate(async () => {
@@ -243,7 +243,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     }
   });
 
-  it('download manager: lists the stored model with its size; Delete frees it; Cancel keeps what was stored; a download that will not fit is refused', async () => {
+  it('download manager: lists the stored model with its size; Delete frees it; Pause keeps what was stored and Resume fetches only the rest; Cancel deletes the partial model; a download that will not fit is warned about and not started', async () => {
     const onDisk = (readdirSync(MODEL_DIR, { recursive: true }) as string[]).reduce((n, f) => n + (statSync(join(MODEL_DIR, f)).isFile() ? statSync(join(MODEL_DIR, f)).size : 0), 0);
     const row = page.locator('#stored li[data-model-id]');
     expect(await row.count()).toBe(1);
