@@ -276,6 +276,7 @@ hook.webgpu = problem;
 if (problem) {
   $('no-webgpu-text').textContent = `${problem} Or chat through a server: “Use a server instead”.`;
   $('no-webgpu').hidden = false;
+  attachments.setEnabled(false, 'Connect to a server first (Use a server).');
   // the server form comes first: it is what works here
   const remoteBox = $<HTMLDetailsElement>('remote-box');
   remoteBox.open = true;

@@ -39,3 +39,32 @@ describe('explainStoreError', () => {
     expect(shortName('https://h/a/ernie45-moe-tiny/')).toBe('ernie45-moe-tiny');
   });
 });
+
+describe('requestMessages', () => {
+  it('puts the system prompt first, sends images as image_url parts after the text, and leaves out a failed turn', async () => {
+    const { requestMessages } = await import('../../demo/request.js');
+    const img = 'data:image/png;base64,AAAA';
+    const out = requestMessages([
+      { role: 'user', content: 'look', images: [img, img] },
+      { role: 'assistant', content: '', error: 'refused' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello', stopped: true, stats: '1 token' },
+      { role: 'user', content: 'see', images: [img] },
+    ], 'Be brief.');
+    expect(out).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: img } }] },
+    ]);
+    expect(requestMessages([{ role: 'user', content: 'x' }], '  ')).toEqual([{ role: 'user', content: 'x' }]);
+  });
+});
+
+describe('packageBytes', () => {
+  it('sums every file and shard of a manifest', async () => {
+    const { packageBytes } = await import('../../demo/fit_check.js');
+    expect(packageBytes({ files: [{ bytes: 10 }, { bytes: 5 }], shards: [{ bytes: 1000 }, { bytes: 24 }] })).toBe(1039);
+    expect(packageBytes({})).toBe(0);
+  });
+});

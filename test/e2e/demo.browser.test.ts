@@ -445,6 +445,12 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(parts[2]!.image_url!.url).toMatch(/^data:image\/png;base64,/);
     expect(await p.locator('#messages .bubble.assistant').last().locator('.error').textContent()).toMatch(/^The request was refused: .*text-only model/);
     await shots(p, '10b-image-refused');
+    // the refused turn is left out of the next request, so the chat goes on
+    await p.fill('#prompt', 'And now?');
+    await p.press('#prompt', 'Enter');
+    await done();
+    expect(await p.locator('#messages .bubble.assistant').last().locator('.error').count()).toBe(0);
+    expect((bodies.at(-1)!.messages as { content: unknown }[]).map((m) => m.content)).toEqual(['You are a helpful assistant.', 'Hi', expect.any(String), 'And now?']);
     expect(errors.filter((e) => !/status of 400/.test(e))).toEqual([]);
     await ctx.close();
   });
