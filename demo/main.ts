@@ -37,6 +37,10 @@ const hook = { requests: [] as Record<string, unknown>[], modelReady: false, web
 new BroadcastChannel(REQUEST_CHANNEL).onmessage = (e: MessageEvent<Record<string, unknown>>) => hook.requests.push(e.data);
 
 registerServiceWorker();
+document.querySelector<HTMLAnchorElement>('a.skip')!.addEventListener('click', (e) => {
+  e.preventDefault();
+  promptBox.focus();
+});
 const settings = bindSettingsForm($<HTMLFormElement>('settings'), () => undefined);
 const view = new ChatView($('messages'), (index, text) => void resend(index, text));
 const attachments = new Attachments({

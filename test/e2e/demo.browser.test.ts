@@ -65,6 +65,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await p.screenshot({ path: join(SHOTS, `${name}-desktop.png`) });
     await p.setViewportSize({ width: 375, height: 740 });
     await p.screenshot({ path: join(SHOTS, `${name}-375.png`), fullPage: true });
+    // usable at 375 px: nothing wider than the screen
+    expect(await p.evaluate(() => document.documentElement.scrollWidth), `${name} at 375 px`).toBeLessThanOrEqual(375);
     await p.setViewportSize({ width: 1200, height: 800 });
   }
   const hook = (p: Page = page) => p.evaluate(() => window.__ernieDemo);
@@ -120,6 +122,18 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await page.goto(base);
     await page.waitForFunction(() => document.getElementById('status')!.textContent!.includes('Pick a model'));
     await shots(page, '1-first-visit');
+    // keyboard and screen reader: every control has a name; the first Tab stop skips to the message box; the conversation is a live log
+    const unnamed = await page.evaluate(() => [...document.querySelectorAll('input, textarea, button')].filter((el) => {
+      const e = el as HTMLInputElement;
+      return !(e.labels?.length || e.getAttribute('aria-label') || e.textContent!.trim());
+    }).map((el) => el.id || el.outerHTML.slice(0, 80)));
+    expect(unnamed).toEqual([]);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the message box');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('prompt');
+    expect(await page.getAttribute('#messages', 'role')).toBe('log');
+    expect(await page.getAttribute('#messages', 'aria-live')).toBe('polite');
 
     const progressTexts: string[] = [];
     const poll = setInterval(() => void page.textContent('#dl-text').then((t) => t && progressTexts.push(t), () => undefined), 20);
