@@ -98,6 +98,13 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     // Records the streamed answer's length at every DOM change, to see it grow token by token.
     await context.addInitScript(() => {
       window.__streamLengths = [];
+      // counts the app's requests for persistent storage
+      const persist = StorageManager.prototype.persist;
+      (window as unknown as { __persistCalls: number }).__persistCalls = 0;
+      StorageManager.prototype.persist = function () {
+        (window as unknown as { __persistCalls: number }).__persistCalls++;
+        return persist.call(this);
+      };
       addEventListener('DOMContentLoaded', () => {
         new MutationObserver(() => {
           const busy = document.querySelector('#messages [aria-busy=true]');
@@ -146,6 +153,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(await page.textContent('#dl-text')).toMatch(/^Stored \d+(\.\d+)? (KB|MB) \(\d+ files\)\.$/);
     expect(progressTexts.some((t) => /^[\d.]+ (B|KB|MB) of [\d.]+ (KB|MB) · .* left · file \d+\/\d+$/.test(t))).toBe(true);
     expect(await page.textContent('#status')).toMatch(/^Ready: ernie45-moe-tiny on /);
+    expect(await page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBe(1); // asked at the download
     await shots(page, '2-model-ready');
 
     // settings -> the request the engine worker receives
@@ -164,6 +172,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await send(PROMPT);
     const answer = await answered();
     expect(answer.length).toBeGreaterThan(1);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('prompt'); // focus back in the message box
     const req = (await hook()).requests.at(-1)!;
     expect(req).toMatchObject({ temperature: 0.5, top_p: 0.9, max_tokens: 12, seed: 42, enable_thinking: false, stream: true });
     expect(req.messages).toEqual([{ role: 'system', content: 'Be brief.' }, { role: 'user', content: PROMPT }]);
