@@ -3,7 +3,8 @@
 import type { ModelStore } from '../src/store/index.js';
 
 export function configHasVision(config: unknown): boolean {
-  return typeof config === 'object' && config !== null && typeof (config as { vision_config?: unknown }).vision_config === 'object';
+  const v = typeof config === 'object' && config !== null ? (config as { vision_config?: unknown }).vision_config : undefined;
+  return typeof v === 'object' && v !== null;
 }
 
 /** A stored package: the manifest the store keeps. */

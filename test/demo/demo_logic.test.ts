@@ -68,3 +68,13 @@ describe('packageBytes', () => {
     expect(packageBytes({})).toBe(0);
   });
 });
+
+describe('configHasVision', () => {
+  it('is true for a config with a vision_config object (ERNIE-4.5-VL), false otherwise', async () => {
+    const { configHasVision } = await import('../../demo/model_caps.js');
+    expect(configHasVision({ vision_config: { depth: 2 } })).toBe(true);
+    expect(configHasVision({ hidden_size: 8 })).toBe(false);
+    expect(configHasVision({ vision_config: null })).toBe(false);
+    expect(configHasVision(undefined)).toBe(false);
+  });
+});
