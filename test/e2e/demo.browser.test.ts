@@ -154,7 +154,6 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(progressTexts.some((t) => /^[\d.]+ (B|KB|MB) of [\d.]+ (KB|MB) · .* left · file \d+\/\d+$/.test(t))).toBe(true);
     expect(await page.textContent('#status')).toMatch(/^Ready: ernie45-moe-tiny on /);
     expect(await page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBe(1); // asked at the download
-    await shots(page, '2-model-ready');
 
     // settings -> the request the engine worker receives
     await page.click('#settings-box summary');
@@ -243,12 +242,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       await send(PROMPT);
       expect(await answered()).toBe(firstAnswer);
       expect(await page.locator('#chats li').count()).toBe(2);
-      await shots(page, '6-offline-answer');
 
-      // edit-and-resend: a second exchange, then the first message edited: what came after it is replaced
-      await send('And 3+3?');
-      await answered();
-      expect(await page.locator('#messages .bubble').count()).toBe(4);
+      // edit-and-resend: the message edited, the answer after it is replaced (and left out of the request)
       await page.locator('#messages .bubble.user').first().getByRole('button', { name: 'Edit this message and send it again' }).click();
       const box = page.getByRole('textbox', { name: 'Edit your message' });
       expect(await box.evaluate((el) => el === document.activeElement)).toBe(true);
@@ -281,7 +276,6 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     const usageAfter = Number(await page.getAttribute('#storage', 'data-usage'));
     console.log(`[e2e demo] usage ${usageBefore} -> ${usageAfter} bytes after deleting a ${stored}-byte model`);
     expect(usageAfter).toBeLessThan(usageBefore - stored / 2);
-    await shots(page, '8-deleted');
 
     // persistent storage: the browser answers either way, and the button says which
     await page.click('#persist');
@@ -380,10 +374,6 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(await page.textContent('#status')).toMatch(/^Ready: ernie45-moe-tiny-bf16\.gguf on /);
     expect(await page.isDisabled('#attach')).toBe(true);
     expect(await page.textContent('#attach-why')).toContain('(a .gguf holds the text model only)');
-    await page.click('#new-chat');
-    await send(PROMPT);
-    expect((await answered()).length).toBeGreaterThan(1);
-    expect(await lastBubble().locator('.meta').textContent()).toMatch(/^12 tokens/);
     await shots(page, '8c-local-gguf');
     expect(consoleErrors).toEqual([]);
   });
@@ -430,7 +420,6 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(((await reply.locator('.content').textContent()) ?? '').length).toBeGreaterThan(1);
     expect(await reply.locator('.meta').textContent()).toMatch(/^8 tokens, \d+\.\d tok\/s$/);
     expect(bodies.at(-1)).toMatchObject({ max_tokens: 8, stream: true, messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hi' }] });
-    await shots(p, '9b-remote-chat');
     expect(errors).toEqual([]);
 
     // images: the file picker, a drop on the conversation and a paste into the message box; one removed
@@ -467,7 +456,6 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(parts[1]!.image_url!.url).toMatch(/^data:image\/png;base64,iVBOR/);
     expect(parts[2]!.image_url!.url).toMatch(/^data:image\/png;base64,/);
     expect(await p.locator('#messages .bubble.assistant').last().locator('.error').textContent()).toMatch(/^The request was refused: .*text-only model/);
-    await shots(p, '10b-image-refused');
     // the refused turn is left out of the next request, so the chat goes on
     await p.fill('#prompt', 'And now?');
     await p.press('#prompt', 'Enter');
