@@ -15,7 +15,7 @@ import { shortName } from './names.js';
 import { bindRemoteForm, explainRemoteError, type Connected } from './remote.js';
 import { requestMessages } from './request.js';
 import { bindSettingsForm, requestFields } from './settings.js';
-import { decodeTokensPerSecond } from './stats.js';
+import { decodeTokensPerSecond, statsLine } from './stats.js';
 import { REQUEST_CHANNEL } from './worker_channel.js';
 import { registerServiceWorker } from './sw_register.js';
 
@@ -239,12 +239,16 @@ async function generate(): Promise<void> {
   const bubble = view.startAnswer();
   announce.textContent = 'ERNIE is answering…';
   let first: number | undefined, last: number | undefined, chunks = 0, usageTokens: number | undefined;
+  let prompt: { tokens: number; cached?: number } | undefined;
   try {
     const stream = await engine.chat.completions.create({
       ...requestFields(settings), messages: requestMessages(conv.messages, settings.systemPrompt), stream: true, stream_options: { include_usage: true }, signal: ac.signal,
     });
     for await (const chunk of stream) {
-      if (chunk.usage) usageTokens = chunk.usage.completion_tokens;
+      if (chunk.usage) {
+        usageTokens = chunk.usage.completion_tokens;
+        prompt = { tokens: chunk.usage.prompt_tokens, cached: chunk.usage.prompt_tokens_details?.cached_tokens };
+      }
       const d = chunk.choices[0]?.delta;
       if (!d?.content && !d?.reasoning_content) continue;
       const now = performance.now();
@@ -262,7 +266,7 @@ async function generate(): Promise<void> {
   if (ac.signal.aborted) answer.stopped = true;
   const tokens = usageTokens ?? chunks;
   const tps = decodeTokensPerSecond({ tokens, firstTokenMs: first, lastTokenMs: last });
-  if (tokens > 0 || !answer.error) answer.stats = `${tokens} token${tokens === 1 ? '' : 's'}${tps === undefined ? '' : `, ${tps.toFixed(1)} tok/s`}`;
+  if (tokens > 0 || !answer.error) answer.stats = statsLine(tokens, tps, prompt);
   bubble.removeAttribute('aria-busy');
   view.update(bubble, answer);
   announce.textContent = answer.error ? 'The answer failed.' : answer.stopped ? 'Stopped.' : 'Answer complete.';

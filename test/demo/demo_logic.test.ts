@@ -78,3 +78,12 @@ describe('configHasVision', () => {
     expect(configHasVision(undefined)).toBe(false);
   });
 });
+
+describe('statsLine', () => {
+  it('says tokens, speed when there is one, and the prompt with the reused part', async () => {
+    const { statsLine } = await import('../../demo/stats.js');
+    expect(statsLine(12, 8.54, { tokens: 40, cached: 28 })).toBe('12 tokens, 8.5 tok/s · prompt 40 tokens, 28 reused');
+    expect(statsLine(12, 8.5, { tokens: 40, cached: 0 })).toBe('12 tokens, 8.5 tok/s · prompt 40 tokens');
+    expect(statsLine(1, undefined)).toBe('1 token');
+  });
+});

@@ -180,7 +180,8 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     const lengths = await page.evaluate(() => window.__streamLengths);
     expect(new Set(lengths.filter((n) => n > 0)).size).toBeGreaterThan(1);
     expect(await page.locator('#messages .bubble.user .content').last().textContent()).toBe(PROMPT);
-    expect(await lastBubble().locator('.meta').textContent()).toMatch(/^12 tokens, \d+\.\d tok\/s$/);
+    // the first request of a fresh engine reuses nothing
+    expect(await lastBubble().locator('.meta').textContent()).toMatch(/^12 tokens, \d+\.\d tok\/s · prompt \d+ tokens$/);
     await shots(page, '3-answered');
 
     // Stop: a long answer, stopped once some text is in; what arrived stays, marked stopped
@@ -213,6 +214,10 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(again.length).toBeGreaterThan(1);
     expect(await page.locator('#messages .bubble').count()).toBe(4);
     expect(await lastBubble().getAttribute('class')).not.toContain('stopped');
+    // the regenerated answer's prompt is the last request's prompt: its KV entries are reused
+    const [, promptTokens, reused] = /^12 tokens, \d+\.\d tok\/s · prompt (\d+) tokens, (\d+) reused$/.exec((await lastBubble().locator('.meta').textContent())!)!;
+    expect(Number(reused)).toBeGreaterThan(0);
+    expect(Number(reused)).toBeLessThanOrEqual(Number(promptTokens));
     expect((await hook()).requests.at(-1)!.messages).toHaveLength(4); // system, user, assistant, user
 
     (globalThis as { firstAnswer?: string }).firstAnswer = answer;
@@ -418,7 +423,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     await done();
     const reply = p.locator('#messages .bubble.assistant').last();
     expect(((await reply.locator('.content').textContent()) ?? '').length).toBeGreaterThan(1);
-    expect(await reply.locator('.meta').textContent()).toMatch(/^8 tokens, \d+\.\d tok\/s$/);
+    expect(await reply.locator('.meta').textContent()).toMatch(/^8 tokens, \d+\.\d tok\/s · prompt \d+ tokens$/);
     expect(bodies.at(-1)).toMatchObject({ max_tokens: 8, stream: true, messages: [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'Hi' }] });
     expect(errors).toEqual([]);
 
