@@ -5,6 +5,7 @@ import { WorkerEngine } from '../src/worker/client.js';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../src/api/types.js';
 import { Attachments } from './attachments.js';
 import { catalogue } from './catalogue.js';
+import { renderChatList } from './chat_list.js';
 import { ChatView } from './chat_view.js';
 import { listConversations, newConversation, saveConversation, type Conversation, type Message } from './conversations.js';
 import { Downloads } from './downloads.js';
@@ -168,18 +169,7 @@ $('use-remote').addEventListener('click', () => {
 
 // ---- chats ----
 async function showChats(): Promise<void> {
-  const all = await listConversations();
-  $('chats').replaceChildren(...all.map((c) => {
-    const li = document.createElement('li');
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = 'chat';
-    b.textContent = c.title;
-    if (c.id === conv.id) b.setAttribute('aria-current', 'true');
-    b.addEventListener('click', () => openChat(c));
-    li.append(b);
-    return li;
-  }));
+  renderChatList($('chats'), await listConversations(), conv.id, openChat);
 }
 
 function openChat(c: Conversation): void {
