@@ -15,7 +15,7 @@ import { folderHasVision, storedModelHasVision } from './model_caps.js';
 import { shortName } from './names.js';
 import { bindRemoteForm, explainRemoteError, type Connected } from './remote.js';
 import { requestMessages } from './request.js';
-import { bindSettingsForm, requestFields } from './settings.js';
+import { bindSettingsForm, expertCacheOption, requestFields } from './settings.js';
 import { decodeTokensPerSecond, statsLine } from './stats.js';
 import { REQUEST_CHANNEL } from './worker_channel.js';
 import { registerServiceWorker } from './sw_register.js';
@@ -123,6 +123,7 @@ async function useModel(source: string | PickedModel['source'], name: string): P
     workerEngine = await WorkerEngine.create(worker, {
       model: source,
       modelName: name,
+      expertCache: expertCacheOption(settings),
       onProgress: (p) => loaded || setStatus(`Loading ${name} onto the GPU: ${p.tensorsDone}/${p.tensorsTotal} tensors`),
     });
     loaded = true;
@@ -133,7 +134,8 @@ async function useModel(source: string | PickedModel['source'], name: string): P
     if (typeof source === 'string') localStorage.setItem(LAST_MODEL, source);
     const vision = typeof source === 'string' ? await storedModelHasVision(downloads.store, source) : source instanceof Map ? await folderHasVision(source) : false;
     attachments.setEnabled(vision, `${name} reads text only: images need a vision-language model such as ERNIE-4.5-VL-28B-A3B${source instanceof File ? ' (a .gguf holds the text model only)' : ''}.`);
-    setStatus(`Ready: ${name} on ${workerEngine.info.adapter || 'WebGPU'}, context ${workerEngine.info.contextLength} tokens.`);
+    const experts = (await workerEngine.stats().catch(() => null))?.experts;
+    setStatus(`Ready: ${name} on ${workerEngine.info.adapter || 'WebGPU'}, context ${workerEngine.info.contextLength} tokens${experts ? `, ${experts.gpu.slots} routed-expert slots on the GPU` : ''}.`);
     hook.modelReady = true;
     hook.loads++;
   } catch (e) {

@@ -14,8 +14,8 @@ const channel = new BroadcastChannel(REQUEST_CHANNEL);
 const factory: EngineFactory = async (options, onProgress) => {
   const source = modelSource(options.model, (m) => (typeof m === 'string' ? urlFolder(m) : blobFolder(m)));
   const engine = typeof options.model === 'string' && typeof source !== 'string'
-    ? await loadEngine({ model: options.model, store: await openModelStore(), download: 'full', modelName: options.modelName, onProgress })
-    : await loadEngine({ model: source, modelName: options.modelName, onProgress });
+    ? await loadEngine({ model: options.model, store: await openModelStore(), download: 'full', modelName: options.modelName, expertCache: options.expertCache, onProgress })
+    : await loadEngine({ model: source, modelName: options.modelName, expertCache: options.expertCache, onProgress });
   const create = engine.chat.completions.create.bind(engine.chat.completions) as (req: unknown) => Promise<unknown>;
   (engine.chat.completions as { create: unknown }).create = (req: Record<string, unknown>) => {
     const { signal: _signal, ...plain } = req;

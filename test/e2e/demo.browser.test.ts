@@ -295,8 +295,24 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     const progressTexts: string[] = [];
     const poll = setInterval(() => void page.textContent('#dl-text').then((t) => t && progressTexts.push(t), () => undefined), 20);
     const loadsBefore = (await hook()).loads;
+    // the core shard's response is held while a test needs the download mid-way (however slow the machine)
+    let release = () => undefined as void;
+    let gate: Promise<void> | null = null;
+    const hold = () => (gate = new Promise<void>((r) => (release = r)));
+    const open = () => {
+      release();
+      gate = null;
+    };
+    const CORE = '**/models/ernie45-moe-tiny/core-000.bin';
+    let routed = 0;
+    await page.route(CORE, async (route) => {
+      routed++;
+      if (gate) await gate;
+      await route.continue().catch(() => undefined); // the page may have given up on it (pause, cancel)
+    });
     await slow();
     try {
+      hold();
       await page.click('#download');
       await page.waitForFunction(() => /\/s · \d+ s left · file ([2-9]|\d\d+)\//.test(document.getElementById('dl-text')!.textContent!), null, { timeout: 30_000 });
       expect(await page.textContent('#dl-text')).toMatch(/^[\d.]+ (B|KB|MB) of [\d.]+ KB · [\d.]+ (B|KB|MB)\/s · \d+ s left · file \d+\/\d+$/);
@@ -310,6 +326,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       expect(pausedBytes).toBeGreaterThan(0);
       expect(pausedBytes).toBeLessThan(stored);
       await shots(page, '7c-paused');
+      open();
       progressTexts.length = 0;
       modelRequests.length = 0;
       await page.click('#dl-pause');
@@ -326,6 +343,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       // Cancel: a download stopped mid-way deletes what it had stored
       await page.locator('#stored li[data-model-id]').getByRole('button', { name: /^Delete/ }).click();
       await page.waitForFunction(() => document.getElementById('stored')!.textContent!.includes('No models stored'));
+      hold();
       await page.click('#download');
       await page.waitForFunction(() => /\/s · \d+ s left · file ([2-9]|\d\d+)\//.test(document.getElementById('dl-text')!.textContent!), null, { timeout: 30_000 });
       await shots(page, '7b-downloading');
@@ -335,8 +353,11 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
       await page.waitForFunction(() => document.getElementById('stored')!.textContent!.includes('No models stored'));
       expect(await page.isHidden('#dl-cancel')).toBe(true);
       expect(await page.isHidden('#dl-pause')).toBe(true);
+      expect(routed).toBeGreaterThanOrEqual(3); // held at the pause and the cancel, let through at the resume
     } finally {
       clearInterval(poll);
+      open();
+      await page.unroute(CORE);
       await fast();
     }
 
@@ -366,12 +387,20 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
 
   it('a local folder (webkitdirectory) and a single .gguf file load without the store and answer', async () => {
     await page.click('#new-chat');
+    const slotsOf = async () => Number(/, (\d+) routed-expert slots on the GPU\.$/.exec((await page.textContent('#status'))!)?.[1]);
+    const allSlots = await slotsOf();
+    // the GPU expert budget (Settings) applies at the next load: 2 experts per MoE layer
+    if (!(await page.isVisible('#set-gpu-experts'))) await page.click('#settings-box summary');
+    await page.fill('#set-gpu-experts', '2');
     let loads = (await hook()).loads;
     await page.setInputFiles('#folder-input', MODEL_DIR);
     await page.waitForFunction((n) => window.__ernieDemo.loads > n, loads, { timeout: 60_000 });
     expect(await page.textContent('#status')).toMatch(/^Ready: ernie45-moe-tiny on /);
+    console.log(`[e2e demo] expert slots: ${allSlots} automatic, ${await slotsOf()} with 2 per layer`);
+    expect(await slotsOf()).toBeLessThan(allSlots);
     await send(PROMPT);
-    expect(await answered()).toBe((globalThis as { firstAnswer?: string }).firstAnswer); // the same package, seed and settings
+    expect(await answered()).toBe((globalThis as { firstAnswer?: string }).firstAnswer); // the same package, seed and settings; experts streamed through 2 slots per layer
+    await page.fill('#set-gpu-experts', '');
 
     loads = (await hook()).loads;
     await page.setInputFiles('#gguf-input', GGUF);
