@@ -87,3 +87,16 @@ describe('statsLine', () => {
     expect(statsLine(1, undefined)).toBe('1 token');
   });
 });
+
+describe('explainEngineError', () => {
+  it('points a GPU memory failure to the expert budget, and a refused image turn to nothing in the settings', async () => {
+    const { explainEngineError } = await import('../../demo/errors.js');
+    const { GpuError } = await import('../../src/errors.js');
+    const { BadRequestError } = await import('../../src/api/errors.js');
+    expect(explainEngineError(new GpuError('GPU_LIMIT', 'buffer of 3 GB > maxBufferSize'))).toMatch(/Lower the GPU expert budget in Settings/);
+    expect(explainEngineError(new BadRequestError('messages[1].content[1]', '"m" is a text-only model; it cannot read images. Send text parts only'))).toBe(
+      'The request was refused: messages[1].content[1]: "m" is a text-only model; it cannot read images. Send text parts only.',
+    );
+    expect(explainEngineError(new BadRequestError('top_p', 'must be at most 1'))).toBe('The request was refused: top_p: must be at most 1. Check the settings.');
+  });
+});
