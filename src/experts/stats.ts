@@ -7,7 +7,10 @@ export interface ExpertStats {
     /** expert uses that needed an upload first */
     misses: number;
     evictions: number;
+    /** every byte written into slots: demand misses (on the critical path) plus prefetches */
     bytesUploaded: number;
+    /** bytes uploaded because a layer about to run needed them (the step waited for these) */
+    demandBytesUploaded: number;
     /** slots in the cache, bytes per slot, bytes of slot buffers allocated, the budget */
     slots: number;
     slotBytes: number;
@@ -26,6 +29,15 @@ export interface ExpertStats {
     /** correct / predicted, correct / actual (0 when nothing was predicted) */
     precision: number;
     recall: number;
+    /** guessed experts that were not resident and were uploaded ahead of their layer */
+    uploaded: number;
+    bytesUploaded: number;
+    /** of those uploads, the ones their layer then used (a wrong guess costs bandwidth only) */
+    used: number;
+    /** used / uploaded (0 when nothing was uploaded) */
+    uploadPrecision: number;
+    /** ms the scheduler waited for prefetch reads to land (the GPU computed meanwhile) */
+    waitMs: number;
   };
   /** decode tokens (steps of one token) and the scheduler's readbacks of expert ids over them */
   tokens: number;
@@ -46,10 +58,10 @@ export interface ExpertStats {
 
 export function emptyStats(): ExpertStats {
   return {
-    gpu: { hits: 0, misses: 0, evictions: 0, bytesUploaded: 0, slots: 0, slotBytes: 0, allocatedBytes: 0, budgetBytes: 0 },
+    gpu: { hits: 0, misses: 0, evictions: 0, bytesUploaded: 0, demandBytesUploaded: 0, slots: 0, slotBytes: 0, allocatedBytes: 0, budgetBytes: 0 },
     ram: { hits: 0, misses: 0, budgetBytes: 0 },
     source: { reads: 0, bytesRead: 0 },
-    prefetch: { predicted: 0, correct: 0, actual: 0, precision: 0, recall: 0 },
+    prefetch: { predicted: 0, correct: 0, actual: 0, precision: 0, recall: 0, uploaded: 0, bytesUploaded: 0, used: 0, uploadPrecision: 0, waitMs: 0 },
     tokens: 0,
     readbacks: 0,
     readbacksPerToken: 0,
@@ -64,6 +76,7 @@ export function snapshot(s: ExpertStats, decodeReadbacks: number, decodeWaitMs: 
   const c = structuredClone(s);
   c.prefetch.precision = c.prefetch.predicted ? c.prefetch.correct / c.prefetch.predicted : 0;
   c.prefetch.recall = c.prefetch.actual ? c.prefetch.correct / c.prefetch.actual : 0;
+  c.prefetch.uploadPrecision = c.prefetch.uploaded ? c.prefetch.used / c.prefetch.uploaded : 0;
   c.readbacksPerToken = c.tokens ? decodeReadbacks / c.tokens : 0;
   c.waitMsPerToken = c.tokens ? decodeWaitMs / c.tokens : 0;
   return c;

@@ -34,7 +34,13 @@ describe('engine.stats()', () => {
     expect(s.ram.hits + s.ram.misses).toBeGreaterThanOrEqual(s.gpu.misses);
     expect(s.source.reads).toBe(s.ram.misses);
     expect(s.source.reads).toBeLessThanOrEqual(3 * 16); // the RAM tier holds them all: each read once
-    expect(s.gpu.bytesUploaded).toBe(s.gpu.misses * s.gpu.slotBytes);
+    // uploads: demand misses (the critical path) plus prefetched guesses
+    expect(s.gpu.demandBytesUploaded).toBe(s.gpu.misses * s.gpu.slotBytes);
+    expect(s.prefetch.bytesUploaded).toBe(s.prefetch.uploaded * s.gpu.slotBytes);
+    expect(s.gpu.bytesUploaded).toBe(s.gpu.demandBytesUploaded + s.prefetch.bytesUploaded);
+    expect(s.prefetch.uploaded).toBeGreaterThan(0);
+    expect(s.prefetch.used).toBeGreaterThan(0);
+    expect(s.prefetch.used).toBeLessThanOrEqual(s.prefetch.uploaded);
     expect(s.tokens).toBe(5); // the first token comes from the prompt's step
     expect(s.readbacksPerToken).toBeGreaterThan(0);
     expect(s.readbacksPerToken).toBeLessThanOrEqual(3);
@@ -43,7 +49,8 @@ describe('engine.stats()', () => {
     expect(s.prefetch.precision).toBeLessThanOrEqual(1);
     expect(s.prefetch.recall).toBeLessThanOrEqual(1);
     expect(s.waitMsPerToken).toBeGreaterThan(0);
-    console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
+    expect(s.prefetch.uploadPrecision).toBeCloseTo(s.prefetch.used / s.prefetch.uploaded, 12);
+    console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.prefetch.uploaded} prefetched uploads (${s.prefetch.used} used), ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
     streaming.dispose();
   });
 });
