@@ -38,8 +38,6 @@ export class ExpertScheduler {
    * --record-trace).
    */
   trace: { tokens: number[][][]; predicted: (number[] | null)[][] } | null = null;
-  private decodeReadbacks = 0;
-  private decodeWaitMs = 0;
 
   /**
    * A scheduler over `source` with the budgets of `opts`: allocates the slot buffers (a typed
@@ -119,7 +117,7 @@ export class ExpertScheduler {
     if (a.predicted) ctx.copy(a.predicted, 0, this.idsReadback, n * 4, k * 4);
     const got = await ctx.readU32(this.idsReadback, 0, n + (a.predicted ? k : 0));
     this.counters.readbacks++;
-    if (this.decoding) this.decodeReadbacks++;
+    if (this.decoding) this.counters.decodeReadbacks++;
     const chosen = [...new Set(got.subarray(0, n))].sort((x, y) => x - y);
     if (this.trace && this.decoding) {
       this.trace.tokens.at(-1)!.push(chosen);
@@ -143,7 +141,7 @@ export class ExpertScheduler {
 
   private addWait(ms: number): void {
     this.counters.waitMs += ms;
-    if (this.decoding) this.decodeWaitMs += ms;
+    if (this.decoding) this.counters.decodeWaitMs += ms;
   }
 
   private predict(row: number, ids: Uint32Array): void {
@@ -188,7 +186,7 @@ export class ExpertScheduler {
   }
 
   stats(): ExpertStats {
-    return snapshot(this.counters, this.decodeReadbacks, this.decodeWaitMs);
+    return snapshot(this.counters);
   }
 
   destroy(): void {

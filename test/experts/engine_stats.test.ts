@@ -6,6 +6,7 @@ import { nodeFolder } from '../../src/formats/node_source.js';
 import { nodeGpu } from '../../src/node.js';
 import type { ChatCompletion } from '../../src/api/types.js';
 import type { ExpertCacheOptions } from '../../src/experts/budget.js';
+import { expertStatsDelta } from '../../src/index.js';
 
 const open = async (expertCache: ExpertCacheOptions) =>
   loadEngine({ model: nodeFolder('test/fixtures/ernie45-moe-tiny'), tokenizer: nodeFolder('test/fixtures/ernie-tokenizer-tiny'), gpu: await nodeGpu(), kvCacheBytes: 1 << 21, expertCache });
@@ -50,6 +51,18 @@ describe('engine.stats()', () => {
     expect(s.prefetch.recall).toBeLessThanOrEqual(1);
     expect(s.waitMsPerToken).toBeGreaterThan(0);
     expect(s.prefetch.uploadPrecision).toBeCloseTo(s.prefetch.used / s.prefetch.uploaded, 12);
+    // per response (opt-in): the delta of two snapshots counts that response's work alone
+    const again = ((await streaming.chat.completions.create(req)) as ChatCompletion).choices[0]!.message.content;
+    expect(again).toBe(want);
+    const d = expertStatsDelta(s, streaming.stats().experts!);
+    expect(d.tokens).toBe(5);
+    expect(d.gpu.slots).toBe(12);
+    expect(d.gpu.hits + d.gpu.misses).toBeGreaterThan(0);
+    expect(d.decodeReadbacks).toBeGreaterThan(0);
+    expect(d.decodeReadbacks).toBeLessThanOrEqual(5 * 3); // at most one per MoE layer per decoded token
+    expect(d.readbacksPerToken).toBeCloseTo(d.decodeReadbacks / 5, 12);
+    expect(d.gpu.bytesUploaded).toBe(streaming.stats().experts!.gpu.bytesUploaded - s.gpu.bytesUploaded);
+    expect(d.prefetch.precision).toBeCloseTo(d.prefetch.correct / d.prefetch.predicted, 12);
     console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.prefetch.uploaded} prefetched uploads (${s.prefetch.used} used), ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
     streaming.dispose();
   });
