@@ -55,12 +55,14 @@ describe('engine.stats()', () => {
     const again = ((await streaming.chat.completions.create(req)) as ChatCompletion).choices[0]!.message.content;
     expect(again).toBe(want);
     const d = expertStatsDelta(s, streaming.stats().experts!);
-    expect(d.tokens).toBe(5);
+    // 5 decoded tokens, plus the one-token step of the prompt's tail when the prefix cache holds the rest
+    expect(d.tokens).toBeGreaterThanOrEqual(5);
+    expect(d.tokens).toBeLessThanOrEqual(6);
     expect(d.gpu.slots).toBe(12);
     expect(d.gpu.hits + d.gpu.misses).toBeGreaterThan(0);
     expect(d.decodeReadbacks).toBeGreaterThan(0);
-    expect(d.decodeReadbacks).toBeLessThanOrEqual(5 * 3); // at most one per MoE layer per decoded token
-    expect(d.readbacksPerToken).toBeCloseTo(d.decodeReadbacks / 5, 12);
+    expect(d.decodeReadbacks).toBeLessThanOrEqual(d.tokens * 3); // at most one per MoE layer per one-token step
+    expect(d.readbacksPerToken).toBeCloseTo(d.decodeReadbacks / d.tokens, 12);
     expect(d.gpu.bytesUploaded).toBe(streaming.stats().experts!.gpu.bytesUploaded - s.gpu.bytesUploaded);
     expect(d.prefetch.precision).toBeCloseTo(d.prefetch.correct / d.prefetch.predicted, 12);
     console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.prefetch.uploaded} prefetched uploads (${s.prefetch.used} used), ${s.readbacksPerToken.toFixed(2)} readbacks/token`);

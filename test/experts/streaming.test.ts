@@ -170,4 +170,23 @@ describe('typed errors, nothing half-loaded', () => {
     expect(experts.stats().gpu.misses).toBeGreaterThan(0);
     experts.destroy();
   });
+
+  it('a missing expert shard read while streaming is a FileNotFoundError naming it; nothing is uploaded, and a retry with the file back runs', async () => {
+    const mem = memoryPackage();
+    await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'q4', head: 'q4', effort: 'fast', out: mem.writer });
+    const { forward } = await loadErnieFromFolder(ctx, mem.folder, { maxBatch: 8, kvCacheBytes: 1 << 20, expertCache: { gpuExperts: 4, ramBytes: 0 } });
+    const experts = forward.w.experts!;
+    const layer = experts.source.layers[0]!;
+    const shards = [...Array(16).keys()].map((e) => expertShardName(forward.cfg, layer, e));
+    const saved = shards.map((f) => mem.files.get(f)!);
+    for (const f of shards) mem.files.delete(f);
+    await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'FileNotFoundError', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/) });
+    expect(experts.stats().gpu.bytesUploaded).toBe(0);
+    expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
+    shards.forEach((f, i) => mem.files.set(f, saved[i]!));
+    forward.truncate(0);
+    await forward.run([5, 6, 7]);
+    expect(experts.stats().gpu.misses).toBeGreaterThan(0);
+    experts.destroy();
+  });
 });
