@@ -1,8 +1,8 @@
 // JSON Schema compiled to the tree the recognizer (json_grammar.ts) walks. Supported:
 //   type (one or a list), enum, const, nullable; $ref to "#..." JSON pointers ($defs,
 //   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
-//   and oneOf (any number of options, told apart as the text goes: oneOf is read as anyOf, so
-//   a value matching two options is accepted); objects: properties, required,
+//   and oneOf (any number of options, told apart as the text goes; oneOf only between options
+//   that exclude each other, json_schema_disjoint.ts, as it is decoded as anyOf); objects: properties, required,
 //   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
@@ -18,6 +18,7 @@
 import { compileRegex, RegexError, type Regex } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
+import { disjoint } from './json_schema_disjoint';
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
 export interface NumberRules {
@@ -37,6 +38,8 @@ export type SchemaNode =
       /** Schema of keys outside props and patterns; null: no such keys. */
       extra: SchemaNode | null;
       patterns: PatternProp[];
+      /** Declared keys whose schema accepts nothing: never written, and refused as extra keys. */
+      forbidden: string[];
       minProps: number;
       maxProps: number;
     }
@@ -73,7 +76,7 @@ export const MAX_SCHEMA_DEPTH = 100;
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], minProps: 0, maxProps: Infinity };
+export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], minProps: 0, maxProps: Infinity };
 
 const CORE = new Set([
   '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
@@ -182,10 +185,21 @@ class Compiler {
       const options = list(schema[key], `${path}.${key}`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== key));
       const hasRest = Object.keys(rest).some((k) => CORE.has(k) && k !== '$defs' && k !== 'definitions');
-      return union(options.map((o, i) => {
+      const nodes = options.map((o, i) => {
         const p = `${path}.${key}[${i}]`;
         return this.compile(hasRest ? { allOf: [rest, o] } : o, p, depth + 1);
-      }));
+      });
+      // oneOf is decoded as anyOf: only the same when no value can match two options.
+      if (key === 'oneOf') {
+        for (let i = 0; i < nodes.length; i++) {
+          for (let j = i + 1; j < nodes.length; j++) {
+            if (nodes[i] !== NEVER && nodes[j] !== NEVER && !disjoint(nodes[i]!, nodes[j]!)) {
+              throw new SchemaError(`${path}.oneOf`, `options ${i} and ${j} may both match one value (oneOf allows exactly one); only options that exclude each other (different types, different "const"/"enum" values of a required property, a required property the other forbids) are supported`);
+            }
+          }
+        }
+      }
+      return union(nodes);
     }
 
     let node: SchemaNode;
@@ -267,7 +281,7 @@ class Compiler {
     if (s.properties !== undefined && !isObj(s.properties)) throw new SchemaError(`${path}.properties`, 'must be an object mapping names to schemas');
     const declared = Object.entries((s.properties ?? {}) as Obj);
     for (const r of required) if (!declared.some(([k]) => k === r)) declared.push([r, undefined]);
-    const props: PropNode[] = declared.map(([key, sub]) => {
+    let props: PropNode[] = declared.map(([key, sub]) => {
       const p = `${path}.properties.${key}`;
       const matching = patterns.filter((pp) => pp.re.test(key));
       let schema: SchemaNode;
@@ -284,10 +298,12 @@ class Compiler {
       }
       if (schema === NEVER && required.includes(key)) throw new SchemaError(p, 'is required but accepts nothing');
       return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
-    }).filter((p) => p.schema !== NEVER);
+    });
+    const forbidden = props.filter((p) => p.schema === NEVER).map((p) => p.key);
+    props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
-      kind: 'object', props, extra, patterns,
+      kind: 'object', props, extra, patterns, forbidden,
       minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
     };
   }
@@ -496,6 +512,7 @@ export function validateJson(value: unknown, node: SchemaNode, path = '$', depth
 export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: string): SchemaNode | null {
   const p = o.props.find((x) => x.key === k);
   if (p) return p.schema;
+  if (o.forbidden.includes(k)) return null;
   const m = o.patterns.filter((x) => x.re.test(k));
   if (m.length === 1) return m[0]!.schema;
   if (m.length > 1) return null; // several patterns: the decoder does not intersect them

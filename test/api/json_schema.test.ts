@@ -27,7 +27,13 @@ describe('JSON schema keywords', () => {
     ['definitions (draft 7)', { definitions: { s: { type: 'string', maxLength: 2 } }, type: 'array', items: { $ref: '#/definitions/s' } }, [['ab', '']], [['abc'], [1]]],
     ['anyOf sharing a prefix', { anyOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false }, { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }] },
       [{ a: 1 }, { a: 'x' }], [{ a: true }, {}]],
-    ['oneOf of strings with different patterns', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'string', pattern: '^b+$' }] }, ['aaa', 'bb'], ['ab', 'c']],
+    ['oneOf of a string and an integer', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'integer' }] }, ['aaa', 3], ['ab', 1.5]],
+    ['oneOf of objects told apart by a required const', { oneOf: [
+      { type: 'object', properties: { kind: { const: 'a' }, x: { type: 'integer' } }, required: ['kind'] },
+      { type: 'object', properties: { kind: { enum: ['b', 'c'] }, y: { type: 'string' } }, required: ['kind'] }] },
+    [{ kind: 'a', x: 1 }, { kind: 'b', y: 'z' }, { kind: 'c' }], [{ kind: 'd' }, { kind: 'a', x: 's' }, {}]],
+    ['a declared property that accepts nothing is refused, not read as an extra key', { type: 'object', properties: { a: { enum: ['x'], type: 'integer' }, b: { type: 'string' } } },
+      [{ b: 'y' }, {}], [{ a: 'x' }, { a: 1 }, { c: 1 }]],
     ['allOf merged (with additionalProperties: false in one part)', { allOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }, { properties: { a: { minimum: 2 }, b: { type: 'string' } }, additionalProperties: false }] },
       [{ a: 2 }, { a: 3, b: 'x' }], [{ a: 1 }, { b: 'x' }, { a: 2, c: 1 }]],
     ['const / enum', { type: 'object', properties: { k: { const: 'x' }, e: { enum: [1, 'two', null, [3]] } }, required: ['k'], additionalProperties: false }, [{ k: 'x', e: [3] }, { k: 'x', e: null }], [{ k: 'y' }, { k: 'x', e: 2 }]],
@@ -106,6 +112,23 @@ describe('JSON schema keywords', () => {
       expect(() => compileJsonSchema(schema)).toThrow(SchemaError);
       expect(() => compileJsonSchema(schema)).toThrow(re);
     }
+  });
+
+  it('an open object refuses a declared key whose schema accepts nothing (never reads it as an extra key)', () => {
+    const node = compileJsonSchema({ type: 'object', properties: { a: { enum: ['x'], type: 'integer' } } }, 'schema', { unlisted: 'open' });
+    const g = JsonGrammar.schema(node);
+    expect(g.feedBytes(g.initial(), utf8.encode('{"a":"x"}'))).toBeNull();
+    expect(validateJson({ a: 'x' }, node)).toMatch(/unexpected property "a"/);
+    const ok = g.feedBytes(g.initial(), utf8.encode('{"b":"x"}'));
+    expect(ok && g.canEnd(ok)).toBe(true);
+  });
+
+  it('refuses a oneOf whose options may both match a value, naming it', () => {
+    for (const schema of [
+      { oneOf: [{ type: 'string', pattern: '^a' }, { type: 'string', pattern: 'b$' }] }, // "ab" matches both
+      { type: 'object', properties: { p: { oneOf: [{ type: 'object', required: ['a'] }, { type: 'object', required: ['b'] }] } } }, // {a, b}
+      { oneOf: [{ type: 'number' }, { type: 'integer' }] },
+    ]) expect(() => compileJsonSchema(schema)).toThrow(/oneOf: options 0 and 1 may both match/);
   });
 
   it(`stops at ${MAX_SCHEMA_DEPTH} levels with a SchemaError, even 1,000 deep or circular`, () => {
