@@ -10,9 +10,10 @@ interface Base { readonly root: boolean }
 export interface VFrame extends Base { readonly k: 'V'; readonly s: SchemaNode }
 /**
  * Object. ph: 0 after '{', 1 expecting ':', 2 after a value, 3 after ',', 4 value in progress,
- * 5 key in progress. idx: the next declared property, n: keys so far, cur: the value's schema.
+ * 5 key in progress. idx: the next declared property (schema order), n: keys so far, cur: the
+ * value's schema; seen (any order): '1' at the declared properties written so far.
  */
-export interface OFrame extends Base { readonly k: 'O'; readonly o: ObjectNode; readonly ph: number; readonly idx: number; readonly n: number; readonly cur: SchemaNode }
+export interface OFrame extends Base { readonly k: 'O'; readonly o: ObjectNode; readonly ph: number; readonly idx: number; readonly n: number; readonly cur: SchemaNode; readonly seen: string }
 /** Array. ph: 0 after '[', 1 after a value, 2 after ',', 3 value in progress; n: items so far. */
 export interface AFrame extends Base { readonly k: 'A'; readonly a: ArrayNode; readonly ph: number; readonly n: number }
 /**
@@ -80,7 +81,7 @@ export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boo
       if (b === 0x6e) return [literal([LIT_NULL], root)];
       return [];
     case 'object':
-      return b === 0x7b && mayNest ? [{ k: 'O', o: s, ph: 0, idx: 0, n: 0, cur: ANY, root }] : [];
+      return b === 0x7b && mayNest ? [{ k: 'O', o: s, ph: 0, idx: 0, n: 0, cur: ANY, root, seen: s.anyOrder ? '0'.repeat(s.props.length) : '' }] : [];
     case 'array':
       return b === 0x5b && mayNest ? [{ k: 'A', a: s, ph: 0, n: 0, root }] : [];
     case 'string':
@@ -143,7 +144,8 @@ export function finish(stack: Frame[], child: Frame, result: number): boolean {
     if (parent.ph === 5) {
       if (child.k === 'L') {
         const p = parent.o.props[result]!;
-        stack[stack.length - 1] = { ...parent, ph: 1, idx: result + 1, n: parent.n + 1, cur: p.schema };
+        const seen = parent.o.anyOrder ? parent.seen.slice(0, result) + '1' + parent.seen.slice(result + 1) : '';
+        stack[stack.length - 1] = { ...parent, ph: 1, idx: parent.o.anyOrder ? 0 : result + 1, n: parent.n + 1, cur: p.schema, seen };
       } else {
         const cur = extraKeySchema(parent.o, (child as SFrame).txt);
         if (!cur) return false;
@@ -162,12 +164,21 @@ function extraKeySchema(o: ObjectNode, key: string): SchemaNode | null {
   return valueSchema(o, key);
 }
 
-/** Declared keys the object may write next: from idx up to and including the first required one. */
+/** Declared keys the object may write next: in schema order from idx up to and including the first required one; in any order every one not yet written. */
 function keyCandidates(f: OFrame): { alts: Uint8Array[]; ids: number[]; mayClose: boolean } {
   const alts: Uint8Array[] = [];
   const ids: number[] = [];
   const props = f.o.props;
   let mayClose = f.n >= f.o.minProps;
+  if (f.o.anyOrder) {
+    for (let j = 0; j < props.length; j++) {
+      if (f.seen.charCodeAt(j) === 0x31) continue;
+      alts.push(props[j]!.keyBytes);
+      ids.push(j);
+      if (props[j]!.required) mayClose = false;
+    }
+    return { alts, ids, mayClose };
+  }
   for (let j = f.idx; j < props.length; j++) {
     alts.push(props[j]!.keyBytes);
     ids.push(j);
@@ -278,37 +289,43 @@ export function stepString(f: SFrame, b: number): Step {
   if (b < 0x20) return REJECT;
   if (b < 0x80) return plain ? { t: 'stay', f } : addChar(f, b, {});
   // UTF-8 lead byte (the ranges a strict decoder accepts: no overlongs, no surrogates, <= U+10FFFF).
-  const lead = (need: number, lo: number, hi: number, cp: number): Step => ({ t: 'stay', f: { ...f, need, lo, hi, cp: plain ? 0 : cp } });
-  if (b >= 0xc2 && b <= 0xdf) return lead(1, 0x80, 0xbf, b & 0x1f);
-  if (b === 0xe0) return lead(2, 0xa0, 0xbf, b & 0x0f);
-  if (b === 0xed) return lead(2, 0x80, 0x9f, b & 0x0f);
-  if (b >= 0xe1 && b <= 0xef) return lead(2, 0x80, 0xbf, b & 0x0f);
-  if (b === 0xf0) return lead(3, 0x90, 0xbf, b & 0x07);
-  if (b >= 0xf1 && b <= 0xf3) return lead(3, 0x80, 0xbf, b & 0x07);
-  if (b === 0xf4) return lead(3, 0x80, 0x8f, b & 0x07);
+  if (b >= 0xc2 && b <= 0xdf) return lead(f, plain, 1, 0x80, 0xbf, b & 0x1f);
+  if (b === 0xe0) return lead(f, plain, 2, 0xa0, 0xbf, b & 0x0f);
+  if (b === 0xed) return lead(f, plain, 2, 0x80, 0x9f, b & 0x0f);
+  if (b >= 0xe1 && b <= 0xef) return lead(f, plain, 2, 0x80, 0xbf, b & 0x0f);
+  if (b === 0xf0) return lead(f, plain, 3, 0x90, 0xbf, b & 0x07);
+  if (b >= 0xf1 && b <= 0xf3) return lead(f, plain, 3, 0x80, 0xbf, b & 0x07);
+  if (b === 0xf4) return lead(f, plain, 3, 0x80, 0x8f, b & 0x07);
   return REJECT;
+}
+
+/** A string frame after a UTF-8 lead byte: `need` continuation bytes, the next in [lo, hi]. */
+function lead(f: SFrame, plain: boolean, need: number, lo: number, hi: number, cp: number): Step {
+  return { t: 'stay', f: { ...f, need, lo, hi, cp: plain ? 0 : cp } };
 }
 
 export function stepNumber(f: NFrame, b: number): Step {
   const d = isDigit(b);
-  const to = (ph: number): Step => {
-    if (!f.r) return { t: 'stay', f: { ...f, ph } };
-    if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
-    const txt = f.txt + String.fromCharCode(b);
-    if (ph === 4 && f.r.maxFrac === 0) return REJECT;
-    if (ph === 5 && txt.length - txt.indexOf('.') - 1 > f.r.maxFrac) return REJECT;
-    return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
-  };
   switch (f.ph) {
-    case 1: return b === 0x30 ? to(2) : d ? to(3) : REJECT;
-    case 2: return !f.int && b === 0x2e ? to(4) : !f.int && (b === 0x65 || b === 0x45) ? to(6) : REJECT;
-    case 3: return d ? to(3) : !f.int && b === 0x2e ? to(4) : !f.int && (b === 0x65 || b === 0x45) ? to(6) : REJECT;
-    case 4: return d ? to(5) : REJECT;
-    case 5: return d ? to(5) : b === 0x65 || b === 0x45 ? to(6) : REJECT;
-    case 6: return b === 0x2b || b === 0x2d ? to(7) : d ? to(8) : REJECT;
-    case 7: case 8: return d ? to(8) : REJECT;
+    case 1: return b === 0x30 ? numberTo(f, b, 2) : d ? numberTo(f, b, 3) : REJECT;
+    case 2: return !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
+    case 3: return d ? numberTo(f, b, 3) : !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
+    case 4: return d ? numberTo(f, b, 5) : REJECT;
+    case 5: return d ? numberTo(f, b, 5) : b === 0x65 || b === 0x45 ? numberTo(f, b, 6) : REJECT;
+    case 6: return b === 0x2b || b === 0x2d ? numberTo(f, b, 7) : d ? numberTo(f, b, 8) : REJECT;
+    case 7: case 8: return d ? numberTo(f, b, 8) : REJECT;
     default: return REJECT;
   }
+}
+
+/** The number frame after byte `b` moves it to phase `ph` (bounded numbers: if the bounds can still be met). */
+function numberTo(f: NFrame, b: number, ph: number): Step {
+  if (!f.r) return f.ph === ph ? { t: 'stay', f } : { t: 'stay', f: { ...f, ph } };
+  if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
+  const txt = f.txt + String.fromCharCode(b);
+  if (ph === 4 && f.r.maxFrac === 0) return REJECT;
+  if (ph === 5 && txt.length - txt.indexOf('.') - 1 > f.r.maxFrac) return REJECT;
+  return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
 }
 
 /** Whether a number written so far (no exponent) can still end inside the rules' bounds. */

@@ -14,7 +14,7 @@
 // never turn a quote into U+FFFD) and feeds length and pattern rules.
 
 import { ANY_OBJECT, type SchemaNode } from './json_schema';
-import { accepting, finish, isWsByte, literalAfter, startValue, stepArray, stepLiteral, stepNumber, stepObject, stepString, utf8, type Frame, type Stack, type Step } from './json_frames';
+import { accepting, finish, isWsByte, literalAfter, REJECT, startValue, stepArray, stepLiteral, stepNumber, stepObject, stepString, utf8, type Frame, type Stack, type Step } from './json_frames';
 import { stackKey } from './json_state_key';
 
 export type { AFrame, Frame, LFrame, NFrame, OFrame, SFrame, VFrame } from './json_frames';
@@ -101,7 +101,7 @@ export class JsonGrammar {
     const out: Frame[][] = [];
     const ws = { any: false, all: true };
     for (const st of state.stacks) {
-      this.run(st.slice(), b, state.ws, out, ws);
+      this.run(st, b, state.ws, out, ws, false);
       if (out.length > MAX_STACKS) break;
     }
     if (out.length === 0) return null;
@@ -120,14 +120,16 @@ export class JsonGrammar {
     return { stacks, ws: wsRun, grammar: this };
   }
 
-  private run(stack: Frame[], b: number, run: number, out: Frame[][], ws: { any: boolean; all: boolean }): void {
+  /** `owned`: the stack is a copy this call may change; else it is copied first (only when a step survives). */
+  private run(stack: Stack, b: number, run: number, out: Frame[][], ws: { any: boolean; all: boolean }, owned: boolean): void {
     const top = stack[stack.length - 1];
     if (!top) return;
     const r0 = this.step(top, b, stack.length, run);
+    if (r0 === REJECT && accepting(top) < 0) return; // the common case: nothing to copy
     const steps = Array.isArray(r0) ? r0 : [r0];
     for (let i = 0; i < steps.length; i++) {
       const r = steps[i]!;
-      const st = i === steps.length - 1 ? stack : stack.slice();
+      const st = owned && i === steps.length - 1 ? (stack as Frame[]) : stack.slice();
       switch (r.t) {
         case 'stay':
           st[st.length - 1] = r.f;
@@ -144,7 +146,7 @@ export class JsonGrammar {
         case 'refeed':
           st[st.length - 1] = r.f;
           st.push(r.child);
-          this.run(st, b, run, out, ws);
+          this.run(st, b, run, out, ws, true);
           break;
         case 'done':
           st.pop();
@@ -155,7 +157,7 @@ export class JsonGrammar {
           const result = accepting(top);
           if (result < 0) break;
           st.pop();
-          if (finish(st, top, result)) this.run(st, b, run, out, ws);
+          if (finish(st, top, result)) this.run(st, b, run, out, ws, true);
           break;
         }
       }

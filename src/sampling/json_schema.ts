@@ -40,6 +40,8 @@ export type SchemaNode =
       patterns: PatternProp[];
       /** Declared keys whose schema accepts nothing: never written, and refused as extra keys. */
       forbidden: string[];
+      /** Declared properties in any order (else in schema order). */
+      anyOrder: boolean;
       minProps: number;
       maxProps: number;
     }
@@ -76,7 +78,7 @@ export const MAX_SCHEMA_DEPTH = 100;
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], minProps: 0, maxProps: Infinity };
+export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
 const CORE = new Set([
   '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
@@ -113,11 +115,18 @@ export interface CompileOptions {
    * extra keys); 'open' accepts any extra key, as a validator does (MaskBench).
    */
   unlisted?: 'closed' | 'open';
+  /**
+   * Order of declared properties: 'declared' (default with 'closed') writes them in schema
+   * order, optional ones skipped; 'any' (default with 'open', as a validator reads objects)
+   * takes them in any order, each at most once.
+   */
+  keyOrder?: 'declared' | 'any';
 }
 
 /** Compiles a JSON schema (the subset above). Throws SchemaError. */
 export function compileJsonSchema(schema: unknown, path = 'schema', options: CompileOptions = {}): SchemaNode {
-  const node = new Compiler(schema, options.unlisted === 'open').compile(schema, path, 0);
+  const open = options.unlisted === 'open';
+  const node = new Compiler(schema, open, (options.keyOrder ?? (open ? 'any' : 'declared')) === 'any').compile(schema, path, 0);
   if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
   return node;
 }
@@ -126,7 +135,7 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
-  constructor(readonly root: unknown, private readonly open: boolean) {}
+  constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {}
 
   /** The schema a "#/..." reference points at. */
   resolve(ref: string, path: string): unknown {
@@ -214,6 +223,9 @@ class Compiler {
         if (ARRAY_KEYS.some((k) => schema[k] !== undefined)) types.push('array');
         if (STRING_KEYS.some((k) => schema[k] !== undefined)) types.push('string');
         if (NUMBER_KEYS.some((k) => schema[k] !== undefined)) types.push('number');
+        // Without "type", a keyword only constrains values of its own type: a validator takes
+        // any other value ('open'); generation ('closed') keeps to the types the keywords name.
+        if (this.open && types.length > 0) types = ['object', 'array', 'string', 'number', 'boolean', 'null'];
       }
       node = types.length === 0 ? ANY : union(types.map((t) => this.typed(t, schema, path, depth)));
     }
@@ -303,7 +315,7 @@ class Compiler {
     props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
-      kind: 'object', props, extra, patterns, forbidden,
+      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1,
       minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
     };
   }

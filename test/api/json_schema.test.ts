@@ -58,7 +58,7 @@ describe('JSON schema keywords', () => {
   });
 
   it.each([
-    ['date', ['2024-02-29'], ['2024-13-01', '2024-1-01']],
+    ['date', ['2024-02-29', '2000-02-29', '2023-04-30', '2023-12-31'], ['2024-13-01', '2024-1-01', '2023-02-29', '1900-02-29', '2023-02-31', '2023-04-31']],
     ['time', ['23:59:60Z', '08:30:00.5+02:00'], ['24:00:00Z', '08:30:00']],
     ['date-time', ['2024-05-01T08:30:00Z'], ['2024-05-01 08:30']],
     ['email', ['ann.lee+x@mail.example.org'], ['ann@', 'a b@c.de']],
@@ -121,6 +121,26 @@ describe('JSON schema keywords', () => {
     expect(validateJson({ a: 'x' }, node)).toMatch(/unexpected property "a"/);
     const ok = g.feedBytes(g.initial(), utf8.encode('{"b":"x"}'));
     expect(ok && g.canEnd(ok)).toBe(true);
+  });
+
+  it("'open' reads objects as a validator does: declared keys in any order, once each; keywords without a type constrain only their type", () => {
+    const read = (schema: unknown, text: string) => {
+      const g = JsonGrammar.schema(compileJsonSchema(schema, 'schema', { unlisted: 'open' }));
+      const s = g.feedBytes(g.initial(), utf8.encode(text));
+      return s !== null && g.canEnd(s);
+    };
+    const obj = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' }, c: { type: 'boolean' } }, required: ['a', 'c'] };
+    expect(read(obj, '{"c":true,"b":"x","a":1}')).toBe(true);
+    expect(read(obj, '{"b":"x","a":1}')).toBe(false); // c is required
+    expect(read(obj, '{"a":1,"c":true,"a":2}')).toBe(false); // a twice
+    expect(read(obj, '{"c":true,"a":1,"z":null}')).toBe(true);
+    // The default ('closed') keeps schema order.
+    const g = JsonGrammar.schema(compileJsonSchema(obj));
+    expect(g.feedBytes(g.initial(), utf8.encode('{"c":true,"a":1}'))).toBeNull();
+    expect(read({ minLength: 3 }, '5')).toBe(true);
+    expect(read({ minLength: 3 }, '"abc"')).toBe(true);
+    expect(read({ minLength: 3 }, '"ab"')).toBe(false);
+    expect(validateJson(5, compileJsonSchema({ minLength: 3 }, 'schema', { unlisted: 'open' }))).toBeNull();
   });
 
   it('refuses a oneOf whose options may both match a value, naming it', () => {
