@@ -30,7 +30,7 @@ describe('MaskBench sample', () => {
   it('every mask is exactly the set of tokens the recognizer accepts (string fast paths included)', () => {
     let states = 0;
     let stringStates = 0;
-    for (const f of files.filter((_, i) => i % 15 === 0)) {
+    for (const f of files.filter((_, i) => i % 30 === 0)) {
       const doc = JSON.parse(readFileSync(dir + f, 'utf8')) as { schema: unknown; tests: { data: unknown; valid: boolean }[] };
       let node;
       try { node = compileJsonSchema(doc.schema, 'schema', { unlisted: 'open' }); } catch { continue; }
@@ -38,7 +38,7 @@ describe('MaskBench sample', () => {
       const inst = doc.tests.find((x) => x.valid);
       if (!inst) continue;
       let s = g.initial();
-      for (const id of tok.encode(JSON.stringify(inst.data, null, 1)).slice(0, 20)) {
+      for (const id of tok.encode(JSON.stringify(inst.data, null, 1)).slice(0, 12)) {
         const want: number[] = [];
         for (let j = 0; j < tok.table.bytes.length; j++) if (tok.table.advance(s, j)) want.push(j);
         if (g.canEnd(s)) want.push(...tok.stops);
@@ -51,8 +51,8 @@ describe('MaskBench sample', () => {
         s = next;
       }
     }
-    expect(states).toBeGreaterThan(250);
-    expect(stringStates).toBeGreaterThan(50);
+    expect(states).toBeGreaterThan(90);
+    expect(stringStates).toBeGreaterThan(20);
   });
 
   it('the validator agrees with the instances of the schemas that compile', () => {
