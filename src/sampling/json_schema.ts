@@ -7,7 +7,8 @@
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
 //   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
-// JSON Schema keywords the decoder cannot enforce (if/then/else, not, uniqueItems,
+// "not" in the forms that have a positive reading (not: {type}, not: {required: [one key]},
+// not: {} / false); the other JSON Schema keywords the decoder cannot enforce (if/then/else, other nots, uniqueItems,
 // dependencies, ...) are refused with a SchemaError naming the keyword and its path, never
 // dropped: the decoder promises that its output validates. Words outside the JSON Schema
 // vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
@@ -160,6 +161,13 @@ class Compiler {
     if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
     if (schema.not !== undefined && (schema.not === true || (isObj(schema.not) && Object.keys(schema.not).every((k) => !CORE.has(k) && !UNSUPPORTED.has(k))))) {
       return NEVER; // "not": {} (nothing is valid), as used to forbid a property
+    }
+    if (schema.not !== undefined) {
+      const positive = notAsKeywords(schema.not);
+      if (positive !== null) {
+        const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'not'));
+        return this.compile({ allOf: [rest, positive] }, `${path}.not`, depth + 1);
+      }
     }
     for (const k of Object.keys(schema)) {
       if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
@@ -432,6 +440,30 @@ function union(options: SchemaNode[]): SchemaNode {
   const dedup: SchemaNode[] = [];
   for (const o of flat) if (!dedup.includes(o)) dedup.push(o);
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
+}
+
+const ALL_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
+
+/**
+ * The keywords that say what a "not" says, for the forms that have them: `not: false`,
+ * `not: {type}` (the other types) and `not: {required: [k]}` (an object without k). Null: none.
+ */
+function notAsKeywords(n: unknown): Obj | null {
+  if (n === false) return {};
+  if (!isObj(n)) return null;
+  const keys = Object.keys(n).filter((k) => CORE.has(k) || UNSUPPORTED.has(k));
+  if (keys.length !== 1) return null;
+  if (keys[0] === 'type') {
+    const t = typeof n.type === 'string' ? [n.type] : n.type;
+    if (!Array.isArray(t) || !t.every((x) => ALL_TYPES.includes(x as string))) return null;
+    if (t.includes('integer') && !t.includes('number')) return null; // "a non-integer number" has no keyword
+    const left = ALL_TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
+    return left.length === 0 ? { not: {} } : { type: left };
+  }
+  if (keys[0] === 'required' && Array.isArray(n.required) && n.required.length === 1 && typeof n.required[0] === 'string') {
+    return { type: 'object', properties: { [n.required[0]]: { not: {} } } };
+  }
+  return null;
 }
 
 /** A canonical JSON text (object keys sorted), for comparing values. */

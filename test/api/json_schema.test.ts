@@ -27,6 +27,8 @@ describe('JSON schema keywords', () => {
     ['definitions (draft 7)', { definitions: { s: { type: 'string', maxLength: 2 } }, type: 'array', items: { $ref: '#/definitions/s' } }, [['ab', '']], [['abc'], [1]]],
     ['anyOf sharing a prefix', { anyOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false }, { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }] },
       [{ a: 1 }, { a: 'x' }], [{ a: true }, {}]],
+    ['not with a type: the other types', { not: { type: ['string', 'null'] } }, [1, 2.5, true, {}, []], ['a', null]],
+    ['not required: an object without that key', { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, not: { required: ['b'] } }, [{ a: 1 }, {}], [{ a: 1, b: 'x' }, { b: 'x' }]],
     ['oneOf of a string and an integer', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'integer' }] }, ['aaa', 3], ['ab', 1.5]],
     ['oneOf of objects told apart by a required const', { oneOf: [
       { type: 'object', properties: { kind: { const: 'a' }, x: { type: 'integer' } }, required: ['kind'] },
