@@ -67,7 +67,7 @@ for (const [i, f] of files.entries()) {
     console.error(`${i + 1}/${files.length} ${((performance.now() - start) / 1000).toFixed(0)} s`);
     // What is done so far, so a run cut short still reports (the files are in random order with --sample).
     if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify(summarize(results), null, 2) + '\n');
-    if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length })), null, 1) + '\n');
+    if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length, maxMaskUs: Math.round(Math.max(0, ...masksUs)) })), null, 1) + '\n');
   }
 }
 const s = summarize(results);
@@ -78,4 +78,4 @@ for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TBM ${q} (us)`, s.tb
 for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TTFM ${q} (us)`, s.ttfm_us[q]);
 console.log(`\n${results.reduce((n, r) => n + r.masksUs.length, 0)} masks, ${((performance.now() - start) / 1000).toFixed(1)} s`);
 if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify(s, null, 2) + '\n');
-if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length })), null, 1) + '\n');
+if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length, maxMaskUs: Math.round(Math.max(0, ...masksUs)) })), null, 1) + '\n');
