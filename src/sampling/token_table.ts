@@ -4,7 +4,7 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
-import { stepString, type Frame, type SFrame } from './json_frames';
+import { accepting, stepLiteral, stepString, type Frame, type LFrame, type SFrame } from './json_frames';
 import { StringMasks, stringSafeChars } from './string_masks';
 
 const utf8 = new TextEncoder();
@@ -155,7 +155,7 @@ export class TokenTable {
           if (m === this.stringSafe) full = true;
           else lists.push(m);
           walkString(this.inString, 0, st, top, g, one);
-        } else walk(this.all, 0, { stacks: [st], ws: state.ws, grammar: g }, one);
+        } else walkLiteral(this.all, 0, st, top as LFrame, state.ws, g, one);
         lists.push(one);
       }
       lists.push(stops);
@@ -260,6 +260,39 @@ function walkString(trie: Trie, node: number, st: readonly Frame[], f: SFrame, g
     if (r.t !== 'stay') continue;
     for (const id of trie.ids[child]!) out.push(id);
     walkString(trie, child, st, r.f as SFrame, g, out);
+  }
+}
+
+/**
+ * walk() for a reading whose top is a literal: only the bytes the literal's alternatives have
+ * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
+ */
+function walkLiteral(trie: Trie, node: number, st: readonly Frame[], f: LFrame, ws: number, g: JsonGrammar, out: number[]): void {
+  if (accepting(f) >= 0) {
+    // An alternative is complete here (others go on): every byte needs the whole recognizer.
+    const state = { stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g };
+    walk(trie, node, state, out);
+    return;
+  }
+  const kids = trie.children[node]!;
+  const tried = new Set<number>();
+  for (const alt of f.alts) {
+    const b = alt[f.i];
+    if (b === undefined || tried.has(b)) continue;
+    tried.add(b);
+    const child = kids.get(b);
+    if (child === undefined) continue;
+    const r = stepLiteral(f, b);
+    if (r.t === 'stay') {
+      for (const id of trie.ids[child]!) out.push(id);
+      walkLiteral(trie, child, st, r.f as LFrame, 0, g, out);
+    } else {
+      // The literal ends with this byte: its container reads on.
+      const next = g.feed({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g }, b);
+      if (!next) continue;
+      for (const id of trie.ids[child]!) out.push(id);
+      walk(trie, child, next, out);
+    }
   }
 }
 
