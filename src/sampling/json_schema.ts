@@ -268,7 +268,11 @@ class Compiler {
       }
     });
     if (kept.length === 0) return NEVER; // no value of enum/const satisfies the other keywords
-    return { kind: 'enum', values: kept, literals: kept.map((v) => utf8.encode(JSON.stringify(v))) };
+    // Objects and arrays as structures (whitespace and key order as in any JSON text); scalars as literals.
+    const scalars = kept.filter((v) => v === null || typeof v !== 'object');
+    const nodes = kept.filter((v) => v !== null && typeof v === 'object').map(exactValue);
+    if (scalars.length > 0) nodes.unshift({ kind: 'enum', values: scalars, literals: scalars.map((v) => utf8.encode(JSON.stringify(v))) });
+    return union(nodes);
   }
 
   private typed(t: TypeName, s: Obj, path: string, depth: number): SchemaNode {
@@ -440,6 +444,16 @@ function union(options: SchemaNode[]): SchemaNode {
   const dedup: SchemaNode[] = [];
   for (const o of flat) if (!dedup.includes(o)) dedup.push(o);
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
+}
+
+/** A node accepting exactly one JSON value (its objects' keys in any order). */
+function exactValue(v: unknown): SchemaNode {
+  if (Array.isArray(v)) return { kind: 'array', prefix: v.map(exactValue), items: null, minItems: v.length, maxItems: v.length };
+  if (isObj(v)) {
+    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x), required: true }));
+    return { kind: 'object', props, extra: null, patterns: [], forbidden: [], anyOrder: props.length > 1, minProps: 0, maxProps: Infinity };
+  }
+  return { kind: 'enum', values: [v], literals: [utf8.encode(JSON.stringify(v))] };
 }
 
 const ALL_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];

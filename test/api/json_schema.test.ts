@@ -27,6 +27,8 @@ describe('JSON schema keywords', () => {
     ['definitions (draft 7)', { definitions: { s: { type: 'string', maxLength: 2 } }, type: 'array', items: { $ref: '#/definitions/s' } }, [['ab', '']], [['abc'], [1]]],
     ['anyOf sharing a prefix', { anyOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false }, { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }] },
       [{ a: 1 }, { a: 'x' }], [{ a: true }, {}]],
+    ['const object: keys in any order, nothing more or less', { const: { a: [1, { b: null }], c: 'x' } }, [{ c: 'x', a: [1, { b: null }] }, { a: [1, { b: null }], c: 'x' }],
+      [{ a: [1, { b: null }] }, { a: [1, { b: null }], c: 'x', d: 1 }, { a: [1], c: 'x' }, { a: [1, { b: null }, 2], c: 'x' }]],
     ['not with a type: the other types', { not: { type: ['string', 'null'] } }, [1, 2.5, true, {}, []], ['a', null]],
     ['not required: an object without that key', { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, not: { required: ['b'] } }, [{ a: 1 }, {}], [{ a: 1, b: 'x' }, { b: 'x' }]],
     ['oneOf of a string and an integer', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'integer' }] }, ['aaa', 3], ['ab', 1.5]],
@@ -143,6 +145,11 @@ describe('JSON schema keywords', () => {
     expect(read({ minLength: 3 }, '"abc"')).toBe(true);
     expect(read({ minLength: 3 }, '"ab"')).toBe(false);
     expect(validateJson(5, compileJsonSchema({ minLength: 3 }, 'schema', { unlisted: 'open' }))).toBeNull();
+  });
+
+  it('reads object and array enum values with whitespace between their tokens', () => {
+    expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1, 2 ] }', 'any')).toBe('complete');
+    expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1 ] }', 'any')).toBe('reject');
   });
 
   it('refuses a oneOf whose options may both match a value, naming it', () => {
