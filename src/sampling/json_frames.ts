@@ -125,12 +125,26 @@ export function literalAfter(f: LFrame): number | null {
 
 /** The result a frame reports if it ended here, or -1 when it cannot end. */
 export function accepting(f: Frame): number {
-  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || numberOk(Number(f.txt), f.r)) ? 0 : -1;
+  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || (numberOk(Number(f.txt), f.r) && bigIntegerOk(f.txt, f.r))) ? 0 : -1;
   if (f.k === 'L') {
     const j = f.alts.findIndex((a) => a.length === f.i);
     return j < 0 ? -1 : Math.max(0, f.ids[j]!);
   }
   return -1;
+}
+
+const SAFE = 2n ** 53n;
+/**
+ * Integers past 2^53 against the bounds exactly (as doubles, 9223372036854776001 and the bound
+ * 9223372036854776000 are equal). The bound is the double the schema's number parsed to.
+ */
+function bigIntegerOk(txt: string, r: NumberRules): boolean {
+  if (!/^-?\d+$/.test(txt)) return true;
+  const v = BigInt(txt);
+  if (v > -SAFE && v < SAFE) return true;
+  if (Number.isInteger(r.max) && (r.maxExcl ? v >= BigInt(r.max) : v > BigInt(r.max))) return false;
+  if (Number.isInteger(r.min) && (r.minExcl ? v <= BigInt(r.min) : v < BigInt(r.min))) return false;
+  return true;
 }
 
 /** After `child` was popped: tell its container, or start what a root choice continues with. False: this reading dies. */

@@ -147,6 +147,14 @@ describe('JSON schema keywords', () => {
     expect(validateJson(5, compileJsonSchema({ minLength: 3 }, 'schema', { unlisted: 'open' }))).toBeNull();
   });
 
+  it('compares integers past 2^53 with their bounds exactly', () => {
+    const schema = { type: 'integer', minimum: 0, maximum: 9223372036854776000 };
+    expect(check(schema, '9223372036854776001')).not.toBe('complete');
+    expect(check(schema, '9223372036854775807')).toBe('complete');
+    expect(check({ type: 'integer', exclusiveMinimum: -9007199254740994 }, '-9007199254740994')).not.toBe('complete');
+    expect(check({ type: 'object', properties: { n: schema } }, '{"n":9223372036854776001}')).toBe('reject');
+  });
+
   it('reads object and array enum values with whitespace between their tokens', () => {
     expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1, 2 ] }', 'any')).toBe('complete');
     expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1 ] }', 'any')).toBe('reject');
