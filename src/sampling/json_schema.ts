@@ -136,7 +136,11 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
-  constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {}
+  private readonly refAlone: boolean;
+  constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {
+    const draft = isObj(root) && typeof root.$schema === 'string' ? root.$schema : '';
+    this.refAlone = /draft-0[3-7]\b/.test(draft);
+  }
 
   /** The schema a "#/..." reference points at. */
   resolve(ref: string, path: string): unknown {
@@ -175,7 +179,8 @@ class Compiler {
       }
     }
     if (typeof schema.$ref === 'string') {
-      const rest = Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
+      // Drafts 3 to 7: a $ref replaces its siblings; from 2019-09 on they apply too.
+      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
       const target = this.resolve(schema.$ref, path);
       if (rest.length > 0) {
         const siblings = Object.fromEntries(rest.map((k) => [k, schema[k]]));

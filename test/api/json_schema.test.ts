@@ -147,6 +147,12 @@ describe('JSON schema keywords', () => {
     expect(validateJson(5, compileJsonSchema({ minLength: 3 }, 'schema', { unlisted: 'open' }))).toBeNull();
   });
 
+  it('a $ref replaces its siblings under drafts 3-7, and joins them from 2019-09 on', () => {
+    const defs = { d: { type: 'object' } };
+    expect(check({ $schema: 'http://json-schema.org/draft-04/schema#', definitions: defs, $ref: '#/definitions/d', type: 'string' }, '{}')).toBe('complete');
+    expect(() => compileJsonSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', $defs: defs, $ref: '#/$defs/d', type: 'string' })).toThrow(SchemaError);
+  });
+
   it('compares integers past 2^53 with their bounds exactly', () => {
     const schema = { type: 'integer', minimum: 0, maximum: 9223372036854776000 };
     expect(check(schema, '9223372036854776001')).not.toBe('complete');
