@@ -53,6 +53,18 @@ export interface SampleStep extends ResolvedSampling {
   logitBias: ReadonlyMap<number, number>;
   /** When set, only these token ids may be sampled (grammar-constrained decoding). */
   allowedTokens?: Uint32Array | null;
+  /**
+   * When set (0-20), the model also computes log-probabilities of the sampled token and this
+   * many alternatives (LanguageModel.lastLogprobs), in the same pass.
+   */
+  logprobs?: number | null;
+}
+
+/** Log-probabilities of one sampled token under the model's logits (natural log, before bias, penalties, masks and temperature). */
+export interface TokenLogprobs {
+  logprob: number;
+  /** The most likely tokens, best first (lowest id first on ties). */
+  top: { id: number; logprob: number }[];
 }
 
 /** What the logit-processing kernels read of a step. */
