@@ -39,6 +39,7 @@ import { randomSeed } from '../sampling/rng';
 import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
 import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
+import { LogprobsFormatter, type TokenEvent } from './logprobs';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
 import { RequestQueue } from './queue';
 import type {
@@ -120,6 +121,7 @@ export class Engine {
   private readonly queue = new RequestQueue();
   private readonly ctx: ValidationContext;
   private readonly defaults: SamplingParams;
+  private readonly logprobsFormat: LogprobsFormatter;
   private disposed = false;
   /** Characters of the longest token string (0 = not yet measured). */
   private longestToken = 0;
@@ -130,6 +132,7 @@ export class Engine {
     this.modelName = options.modelName;
     this.kind = options.kind;
     this.defaults = options.defaults ?? {};
+    this.logprobsFormat = new LogprobsFormatter(options.tokenizer);
     this.template = options.kind === 'chat' ? new ChatTemplate(options.tokenizerConfig ?? options.tokenizer.config, options.chatTemplate ?? null) : null;
     this.ctx = {
       modelName: options.modelName,
@@ -218,8 +221,10 @@ export class Engine {
   private async chatChoice(p: Prepared, out: OutputOptions, index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
     let text = '';
     let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    const tokens: TokenEvent[] = [];
     for await (const ev of this.run(p, index)) {
       if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'token') tokens.push(ev);
       else if (ev.type === 'end') end = ev;
     }
     const view = splitOutput(text, out, true);
@@ -234,7 +239,8 @@ export class Engine {
     if (view.thinking) message.reasoning_content = view.reasoning;
     if (tools.calls.length) message.tool_calls = tools.calls;
     if (tools.errors.length) message.tool_call_errors = tools.errors;
-    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }, end: end!.stats };
+    const logprobs = p.job.logprobs === null ? null : { content: this.logprobsFormat.chat(tokens), refusal: null };
+    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs }, end: end!.stats };
   }
 
   /** Choices one after the other (n > 1): each choice's chunks carry its index. */
@@ -247,22 +253,29 @@ export class Engine {
   }
 
   private async *chatChoiceStream(p: Prepared, out: OutputOptions, index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null): ChatCompletionChunk => ({
+    // Token logprobs ride on the next chunk that carries text (or on the finish chunk).
+    const pending: TokenEvent[] = [];
+    const asked = p.job.logprobs !== null;
+    const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null, withLogprobs = false): ChatCompletionChunk => ({
       id: p.id,
       object: 'chat.completion.chunk',
       created: p.created,
       model: this.modelName,
-      choices: [{ index, delta, finish_reason: finish, logprobs: null }],
+      choices: [{
+        index, delta, finish_reason: finish,
+        logprobs: asked && withLogprobs && pending.length > 0 ? { content: this.logprobsFormat.chat(pending.splice(0)), refusal: null } : null,
+      }],
     });
     const tracker = new DeltaTracker();
     let text = '';
     const deltas = function* (final: boolean): Generator<ChatCompletionChunk> {
       const d = tracker.take(splitOutput(text, out, final));
-      if (d.reasoning) yield chunk({ reasoning_content: d.reasoning });
-      if (d.content) yield chunk({ content: d.content });
+      if (d.reasoning) yield chunk({ reasoning_content: d.reasoning }, null, true);
+      if (d.content) yield chunk({ content: d.content }, null, true);
     };
     for await (const ev of this.run(p, index)) {
       if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
+      else if (ev.type === 'token') pending.push(ev);
       else if (ev.type === 'text') {
         text += ev.text;
         yield* deltas(false);
@@ -277,7 +290,7 @@ export class Engine {
           yield chunk({ tool_calls: tools.calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { ...c.function } })) });
         }
         if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
-        yield chunk({}, finishReason(ev.finish, tools.calls.length));
+        yield chunk({}, finishReason(ev.finish, tools.calls.length), true);
       }
     }
   }
@@ -302,14 +315,16 @@ export class Engine {
     for (let index = 0; index < p.n; index++) {
       let text = echo;
       let end: Extract<GenEvent, { type: 'end' }> | null = null;
+      const tokens: TokenEvent[] = [];
       for await (const ev of this.run(p, index)) {
         if (ev.type === 'text') text += ev.text;
+        else if (ev.type === 'token') tokens.push(ev);
         else if (ev.type === 'end') end = ev;
       }
       const finish = end!.finish;
       stats.push(end!.stats);
       if (finish === 'abort') throw aborted(text, null, stats);
-      choices.push({ index, text, finish_reason: finish, logprobs: null });
+      choices.push({ index, text, finish_reason: finish, logprobs: p.job.logprobs === null ? null : this.logprobsFormat.completion(tokens, echo.length) });
     }
     return {
       id: p.id,
@@ -325,16 +340,25 @@ export class Engine {
   private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
     const stats: GenStats[] = [];
     for (let index = 0; index < p.n; index++) {
+      const pending: TokenEvent[] = [];
+      let offset = echo.length;
+      const logprobs = (): CompletionChunk['choices'][number]['logprobs'] => {
+        if (p.job.logprobs === null || pending.length === 0) return null;
+        const lp = this.logprobsFormat.completion(pending.splice(0), offset);
+        offset = lp.text_offset.at(-1)! + lp.tokens.at(-1)!.length;
+        return lp;
+      };
       const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
         id: p.id,
         object: 'text_completion',
         created: p.created,
         model: this.modelName,
-        choices: [{ index, text, finish_reason: finish, logprobs: null }],
+        choices: [{ index, text, finish_reason: finish, logprobs: logprobs() }],
       });
       let text = echo;
       for await (const ev of this.run(p, index)) {
-        if (ev.type === 'start') {
+        if (ev.type === 'token') pending.push(ev);
+        else if (ev.type === 'start') {
           if (echo) yield chunk(echo);
         } else if (ev.type === 'text') {
           text += ev.text;
@@ -389,6 +413,7 @@ export class Engine {
       stop: n.stop,
       stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],
       grammar,
+      logprobs: n.logprobs,
       signal: n.signal,
     };
     return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage, n: n.n };

@@ -4,7 +4,7 @@
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
 import type { LanguageModel } from '../engine/language_model';
-import { penalised, type ResolvedSampling, type SampleStep } from '../sampling/params';
+import { penalised, type ResolvedSampling, type SampleStep, type TokenLogprobs } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
 import { Rng } from '../sampling/rng';
@@ -25,6 +25,8 @@ export interface GenJob {
   /** Ids that end generation (the tokenizer's and the request's). */
   stopTokenIds: number[];
   grammar: JsonGrammar | null;
+  /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
+  logprobs: number | null;
   signal?: AbortSignal;
 }
 
@@ -40,6 +42,8 @@ export interface GenStats {
 
 export type GenEvent =
   | { type: 'start'; cachedTokens: number }
+  /** A sampled token's log-probabilities (only when the job asks; the end token has none), before its text. */
+  | { type: 'token'; id: number; logprobs: TokenLogprobs }
   | { type: 'text'; text: string }
   | { type: 'end'; finish: GenFinish; stats: GenStats };
 
@@ -129,12 +133,18 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
       allowedTokens,
+      logprobs: job.logprobs,
     };
     const id = await model.sample(step);
     stats.completionTokens++;
     if (stopIds.has(id)) {
       finish = 'stop';
       break;
+    }
+    if (job.logprobs !== null) {
+      const lp = model.lastLogprobs?.() ?? null;
+      if (!lp) throw new ErnieError('UNSUPPORTED', 'this model does not compute log-probabilities; leave logprobs out');
+      yield { type: 'token', id, logprobs: lp };
     }
     generated.push(id);
     if (table && state) {

@@ -5,7 +5,7 @@
 
 import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
-import type { SamplingParams } from '../sampling/params';
+import { MAX_TOP_LOGPROBS, type SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
 
 /** What the validator needs to know about the loaded model. */
@@ -35,6 +35,8 @@ export interface NormalizedCommon {
   signal: AbortSignal | undefined;
   /** null = free text. */
   json: SchemaNode | null;
+  /** null: no log-probabilities; else how many alternatives per token (0-20). */
+  logprobs: number | null;
 }
 
 export interface NormalizedChatRequest extends NormalizedCommon {
@@ -148,7 +150,7 @@ function checkKeys(r: Record<string, unknown>, known: Set<string>): void {
   }
 }
 
-function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json'> {
+function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json' | 'logprobs'> {
   if (given(r.model)) {
     if (typeof r.model !== 'string') fail('model', `must be a string, got ${describe(r.model)}`);
     if (r.model !== ctx.modelName) fail('model', `"${r.model}" is not loaded; this engine serves "${ctx.modelName}" (pass that, or leave model out)`);
@@ -230,8 +232,6 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     }
     signal = s;
   }
-  if (given(r.logprobs) && r.logprobs !== false) fail('logprobs', 'log probabilities are not supported; leave logprobs out');
-  if (given(r.top_logprobs)) fail('top_logprobs', 'log probabilities are not supported; leave top_logprobs out');
   if (given(r.user) && typeof r.user !== 'string') fail('user', `must be a string, got ${describe(r.user)}`);
   if (given(r.modalities)) {
     const m = r.modalities;
@@ -389,6 +389,21 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
   });
 }
 
+/** Chat: logprobs true/false, top_logprobs 0-20 (only with logprobs: true). */
+function chatLogprobs(r: Record<string, unknown>): number | null {
+  const on = bool(r, 'logprobs') ?? false;
+  const top = number(r, 'top_logprobs', 0, MAX_TOP_LOGPROBS, { int: true });
+  if (top !== null && !on) fail('top_logprobs', 'needs logprobs: true');
+  return on ? (top ?? 0) : null;
+}
+
+/** Completions: logprobs is the number of alternatives, 0-20. */
+function completionLogprobs(r: Record<string, unknown>, echo: boolean): number | null {
+  const top = number(r, 'logprobs', 0, MAX_TOP_LOGPROBS, { int: true });
+  if (top !== null && echo) fail('logprobs', 'log-probabilities of the prompt are not computed; use echo or logprobs, not both');
+  return top;
+}
+
 function tools(v: unknown): ToolDefinition[] | null {
   if (!given(v)) return null;
   if (!Array.isArray(v)) return fail('tools', `must be a list of {"type": "function", "function": {...}}, got ${describe(v)}`);
@@ -470,6 +485,7 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
   return {
     ...common,
     json,
+    logprobs: chatLogprobs(req),
     messages: msgs,
     tools: choice === 'none' || !defined || defined.length === 0 ? null : defined,
     toolChoice: choice,
@@ -503,5 +519,6 @@ export function validateCompletionRequest(req: unknown, ctx: ValidationContext):
   if (given(req.suffix)) fail('suffix', 'insertion (suffix) is not supported');
   if (given(req.best_of) && req.best_of !== 1) fail('best_of', 'only best_of = 1 is supported');
   const common = checkCommon(req, ctx);
-  return { ...common, json: responseFormat(req.response_format), prompt, echo: bool(req, 'echo') ?? false };
+  const echo = bool(req, 'echo') ?? false;
+  return { ...common, json: responseFormat(req.response_format), logprobs: completionLogprobs(req, echo), prompt, echo };
 }

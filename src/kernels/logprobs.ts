@@ -4,10 +4,9 @@
 import source from '../../shaders/logprobs.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
 import { plainPipeline } from './common.js';
-import type { TokenLogprobs } from '../sampling/params.js';
+import { MAX_TOP_LOGPROBS, type TokenLogprobs } from '../sampling/params.js';
 
-/** The most alternatives a request may ask for (OpenAI's top_logprobs bound). */
-export const MAX_TOP_LOGPROBS = 20;
+export { MAX_TOP_LOGPROBS };
 
 /** u32 words of a result buffer that holds the id, its log p and MAX_TOP_LOGPROBS pairs. */
 export const LOGPROBS_RESULT_WORDS = 2 + 2 * MAX_TOP_LOGPROBS;

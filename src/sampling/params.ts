@@ -60,6 +60,9 @@ export interface SampleStep extends ResolvedSampling {
   logprobs?: number | null;
 }
 
+/** The most alternatives a request may ask for per token (OpenAI's top_logprobs bound). */
+export const MAX_TOP_LOGPROBS = 20;
+
 /** Log-probabilities of one sampled token under the model's logits (natural log, before bias, penalties, masks and temperature). */
 export interface TokenLogprobs {
   logprob: number;

@@ -35,7 +35,7 @@ describe('logprobs kernel', () => {
     }
   });
 
-  it('a row of 100K logits: the top ids, and the argmax id's log p is the best one', async () => {
+  it('a row of 100K logits: the top ids, and the argmax id\'s log p is the best one', async () => {
     const ctx = await gpuContext();
     const vocab = 100_003;
     const data = randn(rng(5), vocab, 4);
