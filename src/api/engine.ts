@@ -30,7 +30,6 @@
 import type { LanguageModel, ModelStats } from '../engine/language_model';
 import { AbortError, ErnieError } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
-import { parseAssistantOutput } from '../text/assistant_output';
 import type { TokenizerConfig } from '../text/convert';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
@@ -40,6 +39,7 @@ import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
 import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
 import { LogprobsFormatter, type TokenEvent } from './logprobs';
+import { ToolCallReader } from './tool_calls';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
 import { RequestQueue } from './queue';
 import type {
@@ -47,7 +47,7 @@ import type {
   CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
 } from './types';
 import {
-  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ValidationContext,
+  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ToolSchema, type ValidationContext,
 } from './validate';
 
 export interface EngineOptions {
@@ -196,14 +196,15 @@ export class Engine {
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
     const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
-    return n.stream ? this.chatStream(prepared, out) : this.chatWhole(prepared, out);
+    const tools = n.toolSchemas;
+    return n.stream ? this.chatStream(prepared, out, tools) : this.chatWhole(prepared, out, tools);
   }
 
-  private async chatWhole(p: Prepared, out: OutputOptions): Promise<ChatCompletion> {
+  private async chatWhole(p: Prepared, out: OutputOptions, schemas: ToolSchema[]): Promise<ChatCompletion> {
     const choices: ChatCompletion['choices'] = [];
     const stats: GenStats[] = [];
     for (let i = 0; i < p.n; i++) {
-      const { choice, end } = await this.chatChoice(p, out, i, stats);
+      const { choice, end } = await this.chatChoice(p, out, schemas, i, stats);
       choices.push(choice);
       stats.push(end);
     }
@@ -218,7 +219,7 @@ export class Engine {
     };
   }
 
-  private async chatChoice(p: Prepared, out: OutputOptions, index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
+  private async chatChoice(p: Prepared, out: OutputOptions, schemas: ToolSchema[], index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
     let text = '';
     let end: Extract<GenEvent, { type: 'end' }> | null = null;
     const tokens: TokenEvent[] = [];
@@ -228,7 +229,9 @@ export class Engine {
       else if (ev.type === 'end') end = ev;
     }
     const view = splitOutput(text, out, true);
-    const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
+    const reader = new ToolCallReader(schemas, false);
+    if (out.tools) reader.update(view.toolText, true);
+    const tools = reader.result();
     const finish = end!.finish;
     if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end!.stats]);
     const message: ChatCompletion['choices'][number]['message'] = {
@@ -244,15 +247,15 @@ export class Engine {
   }
 
   /** Choices one after the other (n > 1): each choice's chunks carry its index. */
-  private async *chatStream(p: Prepared, out: OutputOptions): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  private async *chatStream(p: Prepared, out: OutputOptions, schemas: ToolSchema[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const stats: GenStats[] = [];
-    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, i, stats);
+    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, schemas, i, stats);
     if (p.includeUsage) {
       yield { id: p.id, object: 'chat.completion.chunk', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
     }
   }
 
-  private async *chatChoiceStream(p: Prepared, out: OutputOptions, index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  private async *chatChoiceStream(p: Prepared, out: OutputOptions, schemas: ToolSchema[], index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     // Token logprobs ride on the next chunk that carries text (or on the finish chunk).
     const pending: TokenEvent[] = [];
     const asked = p.job.logprobs !== null;
@@ -267,11 +270,15 @@ export class Engine {
       }],
     });
     const tracker = new DeltaTracker();
+    const reader = new ToolCallReader(schemas, true);
     let text = '';
     const deltas = function* (final: boolean): Generator<ChatCompletionChunk> {
-      const d = tracker.take(splitOutput(text, out, final));
+      const view = splitOutput(text, out, final);
+      const d = tracker.take(view);
       if (d.reasoning) yield chunk({ reasoning_content: d.reasoning }, null, true);
       if (d.content) yield chunk({ content: d.content }, null, true);
+      const calls = out.tools ? reader.update(view.toolText, final) : [];
+      if (calls.length) yield chunk({ tool_calls: calls }, null, true);
     };
     for await (const ev of this.run(p, index)) {
       if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
@@ -285,10 +292,7 @@ export class Engine {
       } else {
         stats.push(ev.stats);
         yield* deltas(true);
-        const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
-        if (tools.calls.length) {
-          yield chunk({ tool_calls: tools.calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { ...c.function } })) });
-        }
+        const tools = reader.result();
         if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
         yield chunk({}, finishReason(ev.finish, tools.calls.length), true);
       }
@@ -476,10 +480,4 @@ function chatGrammar(n: NormalizedChatRequest): JsonGrammar | null {
     })),
   };
   return new JsonGrammar([choice]);
-}
-
-function readToolCalls(toolText: string): { calls: ChatToolCall[]; errors: { raw: string; error: string }[] } {
-  if (!toolText) return { calls: [], errors: [] };
-  const parsed = parseAssistantOutput(toolText, { thinking: false });
-  return { calls: parsed.tool_calls, errors: parsed.toolCallErrors };
 }

@@ -259,6 +259,8 @@ export interface ToolCallError {
   /** The block's text between the tags. */
   raw: string;
   error: string;
+  /** In a stream: the index of the call whose name and argument pieces were already sent (disregard them). */
+  index?: number;
 }
 
 export interface ChatCompletionMessage {

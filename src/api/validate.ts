@@ -44,9 +44,22 @@ export interface NormalizedChatRequest extends NormalizedCommon {
   /** Tools the template is given (null when none, or tool_choice 'none'). */
   tools: ToolDefinition[] | null;
   toolChoice: ToolChoiceNorm;
-  /** Argument schemas of the tools a forced call may use (tool_choice 'required' or named). */
-  forcedTools: { name: string; arguments: SchemaNode }[];
+  /** Every tool's compiled parameters (none under tool_choice 'none'). */
+  toolSchemas: ToolSchema[];
+  /** The tools a forced call may use (tool_choice 'required' or named). */
+  forcedTools: ToolSchema[];
   enableThinking: boolean | undefined;
+}
+
+/** A tool's `parameters`, compiled when the request arrives. */
+export interface ToolSchema {
+  name: string;
+  /** What constrained decoding generates (declared keys only, src/sampling/json_schema.ts). */
+  arguments: SchemaNode;
+  /** What a call's arguments are checked against (JSON Schema semantics: extra keys allowed unless closed). */
+  check: SchemaNode;
+  /** function.strict: the arguments are grammar-constrained even when the model chooses to call. */
+  strict: boolean;
 }
 
 export interface NormalizedCompletionRequest extends NormalizedCommon {
@@ -422,7 +435,27 @@ function tools(v: unknown): ToolDefinition[] | null {
     names.add(fn.name as string);
     if (given(fn.description) && typeof fn.description !== 'string') fail(`${p}.function.description`, `must be a string, got ${describe(fn.description)}`);
     if (given(fn.parameters) && !isObject(fn.parameters)) fail(`${p}.function.parameters`, `must be a JSON schema object, got ${describe(fn.parameters)}`);
+    if (given(fn.strict) && typeof fn.strict !== 'boolean') fail(`${p}.function.strict`, `must be true or false, got ${describe(fn.strict)}`);
     return t as unknown as ToolDefinition;
+  });
+}
+
+/** Compiles every tool's parameters: a schema the compiler refuses is a BadRequestError naming it. */
+function compileTools(defined: ToolDefinition[]): ToolSchema[] {
+  return defined.map((t, i) => {
+    const p = `tools[${i}].function.parameters`;
+    const params = t.function.parameters;
+    if (params === undefined || params === null || Object.keys(params).length === 0) return { name: t.function.name, arguments: ANY_OBJECT, check: ANY_OBJECT, strict: t.function.strict === true };
+    let args: SchemaNode, check: SchemaNode;
+    try {
+      args = compileJsonSchema(params, 'parameters');
+      check = compileJsonSchema(params, 'parameters', { unlisted: 'open' });
+    } catch (e) {
+      if (!(e instanceof SchemaError)) throw e;
+      throw new BadRequestError(p, `${e.message} (tool parameters are compiled to check and constrain the arguments)`, { cause: e });
+    }
+    if (args.kind !== 'object') fail(p, 'must describe an object (type: "object")');
+    return { name: t.function.name, arguments: args, check, strict: t.function.strict === true };
   });
 }
 
@@ -464,24 +497,8 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
   const json = responseFormat(req.response_format);
   const forced = choice === 'required' || typeof choice === 'object';
   if (json && forced) fail('response_format', 'cannot be combined with a forced tool call (tool_choice "required" or a named function)');
-  const forcedTools: NormalizedChatRequest['forcedTools'] = [];
-  if (forced) {
-    (defined ?? []).forEach((t, i) => {
-      if (typeof choice === 'object' && t.function.name !== choice.name) return;
-      let args: SchemaNode = ANY_OBJECT;
-      const params = t.function.parameters;
-      if (params !== undefined && Object.keys(params).length > 0) {
-        try {
-          args = compileJsonSchema(params, 'parameters');
-        } catch (e) {
-          if (!(e instanceof SchemaError)) throw e;
-          throw new BadRequestError(`tools[${i}].function.parameters`, `${e.message} (a forced tool call constrains its arguments to this schema)`, { cause: e });
-        }
-        if (args.kind !== 'object') fail(`tools[${i}].function.parameters`, 'must describe an object (type: "object")');
-      }
-      forcedTools.push({ name: t.function.name, arguments: args });
-    });
-  }
+  const toolSchemas = compileTools(defined ?? []);
+  const forcedTools = forced ? toolSchemas.filter((t) => typeof choice !== 'object' || t.name === choice.name) : [];
   return {
     ...common,
     json,
@@ -489,6 +506,7 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
     messages: msgs,
     tools: choice === 'none' || !defined || defined.length === 0 ? null : defined,
     toolChoice: choice,
+    toolSchemas: choice === 'none' ? [] : toolSchemas,
     forcedTools,
     enableThinking,
   };
