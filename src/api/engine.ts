@@ -33,7 +33,7 @@ import { ChatTemplate } from '../text/chat_template';
 import type { TokenizerConfig } from '../text/convert';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
-import type { SchemaNode } from '../sampling/json_schema';
+import { ANY_OBJECT, type SchemaNode } from '../sampling/json_schema';
 import { randomSeed } from '../sampling/rng';
 import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
@@ -196,6 +196,7 @@ export class Engine {
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
     const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
+    if (!grammar && out.tools) prepared.job.triggered = strictToolGrammar(n.toolSchemas);
     const tools = n.toolSchemas;
     return n.stream ? this.chatStream(prepared, out, tools) : this.chatWhole(prepared, out, tools);
   }
@@ -417,6 +418,7 @@ export class Engine {
       stop: n.stop,
       stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],
       grammar,
+      triggered: null,
       logprobs: n.logprobs,
       signal: n.signal,
     };
@@ -466,6 +468,21 @@ function jsonGrammar(node: SchemaNode): JsonGrammar {
   let g = grammars.get(node);
   if (!g) grammars.set(node, (g = JsonGrammar.schema(node)));
   return g;
+}
+
+/**
+ * With a strict tool among them, what follows <tool_call> is constrained: one of the declared
+ * names, then arguments matching a strict tool's parameters (any object for the others).
+ */
+function strictToolGrammar(tools: ToolSchema[]): GenJob['triggered'] {
+  if (!tools.some((t) => t.strict)) return null;
+  const choice: GrammarPart = {
+    choice: tools.map((t) => ({
+      literal: `\n{"name": ${JSON.stringify(t.name)}, "arguments": `,
+      then: [{ json: t.strict ? t.arguments : ANY_OBJECT }, { literal: '}\n</tool_call>' }],
+    })),
+  };
+  return { trigger: '<tool_call>', grammar: new JsonGrammar([choice]) };
 }
 
 /** The JSON grammar a chat request asks for: response_format, or a forced tool call. */

@@ -139,7 +139,7 @@ export class ToolCallReader {
     const tool = this.schemas.find((t) => t.name === name);
     if (!tool) return fail(`calls "${name}", which is not one of the tools (${this.schemas.map((t) => t.name).join(', ') || 'none declared'})`);
     let args = raw ?? {};
-    let text = b.sent;
+    let text = b.index >= 0 ? b.sent : JSON.stringify(args);
     if (typeof args === 'string') {
       try {
         args = JSON.parse(args);
