@@ -106,8 +106,8 @@ function describe(v: unknown): string {
   if (v === undefined) return 'nothing (undefined)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
-  if (typeof v === 'number') return String(v);
-  return `a ${typeof v}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -348,7 +348,7 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
     const role = m.role;
     if (role === 'function') fail(`${p}.role`, 'the "function" role is the deprecated functions API; answer a tool call with role "tool" and its tool_call_id');
     if (typeof role !== 'string' || !ROLES.includes(role)) {
-      fail(`${p}.role`, `unknown role ${describe(role)}; expected "developer", "system", "user", "assistant" or "tool"`);
+      fail(`${p}.role`, `unknown role ${typeof role === 'string' ? JSON.stringify(role) : describe(role)}; expected "developer", "system", "user", "assistant" or "tool"`);
     }
     if (given(m.name) && typeof m.name !== 'string') fail(`${p}.name`, `must be a string, got ${describe(m.name)}`);
     // OpenAI's developer messages are the system instructions of newer models.
