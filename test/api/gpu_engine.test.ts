@@ -63,11 +63,13 @@ describe('Engine on the GPU model', () => {
   it('logprobs computed on the GPU equal a CPU log-softmax of the reference forward\'s logits', async () => {
     const prompt = [60, 61, 62, 63, 64];
     const steps = 3, top = 5;
-    const res = (await engine.completions.create({ prompt, max_tokens: steps, temperature: 0, logprobs: top })) as Completion;
-    const lp = res.choices[0]!.logprobs!;
-    expect(lp.token_logprobs).toHaveLength(steps);
     const cpu = await CpuModel.load({ vocabSize: tinyTokenizer().vocabSize });
     await cpu.forward(prompt);
+    // logit_bias pushes the second-best token out of sampling, not out of the logprobs (they are the model's own).
+    const second = topLogprobs(cpu.lastLogits(), 2)[1]!.id;
+    const res = (await engine.completions.create({ prompt, max_tokens: steps, temperature: 0, logprobs: top, logit_bias: { [second]: -100 } })) as Completion;
+    const lp = res.choices[0]!.logprobs!;
+    expect(lp.token_logprobs).toHaveLength(steps);
     for (let i = 0; i < steps; i++) {
       const logits = cpu.lastLogits();
       const want = topLogprobs(logits, top);
