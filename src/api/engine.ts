@@ -411,6 +411,7 @@ export class Engine {
     }
     const job: GenJob = {
       promptIds,
+      continuesPrompt: promptParam === 'prompt', // a completion continues the prompt's text; a chat answer starts anew
       maxTokens,
       seed: n.seed ?? randomSeed(),
       sampling: resolveSampling(n.sampling, this.defaults),

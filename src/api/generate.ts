@@ -16,6 +16,8 @@ export type GenFinish = 'stop' | 'length' | 'abort';
 
 export interface GenJob {
   promptIds: number[];
+  /** The output continues the prompt's text (completions): its first space is kept. */
+  continuesPrompt: boolean;
   maxTokens: number;
   seed: number;
   /** The request's sampling resolved against the model's defaults. */
@@ -118,7 +120,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
 
   const t1 = now();
   const rng = new Rng(job.seed);
-  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true });
+  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true, continuation: job.continuesPrompt });
   const stopper = new StopMatcher(job.stop);
   const stopIds = new Set(job.stopTokenIds);
   const table = job.grammar || job.triggered ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
