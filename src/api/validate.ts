@@ -7,6 +7,7 @@ import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
 import type { SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
+import { checkImagePart } from './image_parts';
 
 /** What the validator needs to know about the loaded model. */
 export interface ValidationContext {
@@ -316,6 +317,7 @@ function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boo
     } else if (t === 'image_url' || t === 'image' || t === 'input_image' || t === 'video' || t === 'video_url') {
       if (!ctx.vision) fail(pp, `"${ctx.modelName}" is a text-only model; it cannot read ${t === 'video' || t === 'video_url' ? 'videos' : 'images'}. Send text parts only`);
       if (!allowImages) fail(pp, 'only user messages may contain images');
+      checkImagePart(part as Record<string, unknown>, pp);
     } else {
       fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision && allowImages ? ' or "image_url"' : ''}${allowRefusal ? ' or "refusal"' : ''})`);
     }
