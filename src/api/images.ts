@@ -9,7 +9,6 @@
 import { AbortError, abortErrorOf, ErnieError, ImageError } from '../errors';
 import { httpRequest, readBody } from '../formats/http';
 import { browserImageToRgb } from '../image/browser';
-import { decodeImage } from '../image/decode';
 import { checkDimensions, imageDimensions, type RgbImage } from '../image/rgb';
 import type { ImageRef } from './image_parts';
 
@@ -84,7 +83,8 @@ function fromBytes(bytes: Uint8Array, source: string, maxPixels: number): Opened
     source,
     width,
     height,
-    decode: async () => (inBrowser() ? browserImageToRgb(new Blob([bytes as Uint8Array<ArrayBuffer>]), { source, maxPixels }) : decodeImage(bytes, { source, maxPixels })),
+    // the Node decoders (fast-png, jpeg-js: CommonJS) load only where there is no browser decoder
+    decode: async () => (inBrowser() ? browserImageToRgb(new Blob([bytes as Uint8Array<ArrayBuffer>]), { source, maxPixels }) : (await import('../image/decode')).decodeImage(bytes, { source, maxPixels })),
   };
 }
 
