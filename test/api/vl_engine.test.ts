@@ -114,6 +114,7 @@ beforeAll(async () => {
   ({ forward: direct, preprocessor: pre } = await loadErnieVlFromFolder(ctx, nodeFolder(VL), { maxBatch: 8, kvCacheBytes: KV_BYTES }));
   server = await startServer((req, res, path) => {
     if (path === '/cat.png') serveBytes(req, res, PNG, 'image/png');
+    else if (path === '/never.png') return; // holds the request: only an abort ends it
     else res.writeHead(404).end('not found');
   });
 }, 120_000);
@@ -272,9 +273,12 @@ describe('hostile images are typed errors before the model runs', () => {
     });
   }
 
-  it('an http image URL that 404s names the URL; a malformed part is a BadRequestError', async () => {
+  it('an http image URL that 404s names the URL; an abort while it downloads is an AbortError; a malformed part is a BadRequestError', async () => {
     const e = await engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: `${server.base}/missing.png` } })] }).catch((x: unknown) => x);
     expect(e).toMatchObject({ name: 'ImageError', code: 'BAD_IMAGE', message: /missing\.png.*404|404.*missing\.png/s });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 200);
+    await expect(engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: `${server.base}/never.png` } })], signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
     await expect(engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: 'ftp://x/y.png' } })] })).rejects.toMatchObject({ name: 'BadRequestError', param: 'messages[0].content[0].image_url.url' });
     await expect(engine.chat.completions.create({ messages: [imageTurn({ type: 'image', image: 'a string' })] })).rejects.toMatchObject({ name: 'BadRequestError', param: 'messages[0].content[0].image' });
   });

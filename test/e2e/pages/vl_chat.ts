@@ -16,6 +16,8 @@ export interface StreamedChat {
 export interface VlChatResult {
   dataUrl: StreamedChat;
   blob: StreamedChat;
+  bitmap: StreamedChat;
+  imageData: StreamedChat;
   thinking: StreamedChat;
   /** The thinking request, not streamed: its message. */
   thinkingWhole: { content: string | null; reasoning: string | null };
@@ -49,6 +51,12 @@ export async function vlChat(arg: { model: string; tokenizer: string }): Promise
     const common = { temperature: 0, max_tokens: 4 };
     const viaUrl = await streamed(engine, { ...common, messages: ask({ type: 'image_url', image_url: { url: dataUrl } }) });
     const viaBlob = await streamed(engine, { ...common, messages: ask({ type: 'image', image: png }) });
+    const bitmap = await createImageBitmap(png, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
+    const pixels = canvas.getContext('2d')!.getImageData(0, 0, bitmap.width, bitmap.height);
+    const viaBitmap = await streamed(engine, { ...common, messages: ask({ type: 'image', image: bitmap }) });
+    const viaImageData = await streamed(engine, { ...common, messages: ask({ type: 'image', image: pixels }) });
     const thinking = await streamed(engine, { ...common, enable_thinking: true, messages: ask({ type: 'image', image: png }) });
     const whole = (await engine.chat.completions.create({ ...common, enable_thinking: true, messages: ask({ type: 'image_url', image_url: { url: dataUrl } }) })) as ChatCompletion;
     let badImage: VlChatResult['badImage'] = { name: '', message: '' };
@@ -60,6 +68,8 @@ export async function vlChat(arg: { model: string; tokenizer: string }): Promise
     return {
       dataUrl: viaUrl,
       blob: viaBlob,
+      bitmap: viaBitmap,
+      imageData: viaImageData,
       thinking,
       thinkingWhole: { content: whole.choices[0]!.message.content, reasoning: whole.choices[0]!.message.reasoning_content ?? null },
       badImage,
