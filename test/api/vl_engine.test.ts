@@ -115,6 +115,7 @@ beforeAll(async () => {
   server = await startServer((req, res, path) => {
     if (path === '/cat.png') serveBytes(req, res, PNG, 'image/png');
     else if (path === '/never.png') return; // holds the request: only an abort ends it
+    else if (path === '/huge.png') res.writeHead(200, { 'Content-Type': 'image/png', 'Content-Length': String(100 * 2 ** 20) }).write(PNG); // and holds the rest
     else res.writeHead(404).end('not found');
   });
 }, 120_000);
@@ -273,9 +274,10 @@ describe('hostile images are typed errors before the model runs', () => {
     });
   }
 
-  it('an http image URL that 404s names the URL; an abort while it downloads is an AbortError; a malformed part is a BadRequestError', async () => {
+  it('an http image URL that 404s names the URL; a 100 MiB answer is refused from its Content-Length; an abort while it downloads is an AbortError; a malformed part is a BadRequestError', async () => {
     const e = await engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: `${server.base}/missing.png` } })] }).catch((x: unknown) => x);
     expect(e).toMatchObject({ name: 'ImageError', code: 'BAD_IMAGE', message: /missing\.png.*404|404.*missing\.png/s });
+    await expect(engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: `${server.base}/huge.png` } })] })).rejects.toMatchObject({ name: 'ImageError', message: /67108864-byte limit/ });
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
     await expect(engine.chat.completions.create({ messages: [imageTurn({ type: 'image_url', image_url: { url: `${server.base}/never.png` } })], signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });

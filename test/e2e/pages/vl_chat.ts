@@ -16,6 +16,7 @@ export interface StreamedChat {
 export interface VlChatResult {
   dataUrl: StreamedChat;
   blob: StreamedChat;
+  blobUrl: StreamedChat;
   bitmap: StreamedChat;
   imageData: StreamedChat;
   thinking: StreamedChat;
@@ -51,6 +52,9 @@ export async function vlChat(arg: { model: string; tokenizer: string }): Promise
     const common = { temperature: 0, max_tokens: 4 };
     const viaUrl = await streamed(engine, { ...common, messages: ask({ type: 'image_url', image_url: { url: dataUrl } }) });
     const viaBlob = await streamed(engine, { ...common, messages: ask({ type: 'image', image: png }) });
+    const url = URL.createObjectURL(png);
+    const viaBlobUrl = await streamed(engine, { ...common, messages: ask({ type: 'image_url', image_url: { url } }) });
+    URL.revokeObjectURL(url);
     const bitmap = await createImageBitmap(png, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
     const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
     canvas.getContext('2d')!.drawImage(bitmap, 0, 0);
@@ -68,6 +72,7 @@ export async function vlChat(arg: { model: string; tokenizer: string }): Promise
     return {
       dataUrl: viaUrl,
       blob: viaBlob,
+      blobUrl: viaBlobUrl,
       bitmap: viaBitmap,
       imageData: viaImageData,
       thinking,
