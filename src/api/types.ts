@@ -203,6 +203,8 @@ export interface ChatCompletionRequest extends SamplingRequest, IgnoredOpenAIFie
   response_format?: ResponseFormat | null;
   /** Extension: passed to the chat template (models with a thinking mode). */
   enable_thinking?: boolean | null;
+  /** Extension (vLLM's spelling): only `enable_thinking`, read as the top-level field (which wins when both are given). */
+  chat_template_kwargs?: { enable_thinking?: boolean | null } | null;
 }
 
 export interface CompletionRequest extends SamplingRequest {

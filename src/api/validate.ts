@@ -67,7 +67,7 @@ const COMMON_KEYS = [
   'stop_token_ids', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'n', 'stream',
   'stream_options', 'signal', 'logprobs', 'user', 'response_format',
 ];
-const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'reasoning_effort', 'top_logprobs']);
+const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'chat_template_kwargs', 'reasoning_effort', 'top_logprobs']);
 const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
 /** Most choices one request may ask for (n). */
@@ -446,6 +446,16 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
     if (typeof e !== 'string' || !EFFORTS.includes(e)) fail('reasoning_effort', `must be one of ${EFFORTS.map((x) => `"${x}"`).join(', ')}, got ${describe(e)}`);
     // This model thinks or not; there are no degrees: "none"/"minimal" = off, the rest = on.
     enableThinking = e !== 'none' && e !== 'minimal';
+  }
+  if (given(req.chat_template_kwargs)) {
+    const k = req.chat_template_kwargs;
+    if (!isObject(k)) fail('chat_template_kwargs', `must be an object such as {"enable_thinking": true}, got ${describe(k)}`);
+    for (const key of Object.keys(k as object)) if (key !== 'enable_thinking') fail(`chat_template_kwargs.${key}`, 'is not supported (only enable_thinking)');
+    const v = (k as Record<string, unknown>).enable_thinking;
+    if (given(v)) {
+      if (typeof v !== 'boolean') fail('chat_template_kwargs.enable_thinking', `must be true or false, got ${describe(v)}`);
+      enableThinking = v as boolean;
+    }
   }
   if (given(req.enable_thinking)) enableThinking = bool(req, 'enable_thinking')!;
   const json = responseFormat(req.response_format);

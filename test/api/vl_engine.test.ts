@@ -182,11 +182,13 @@ describe('VL model through engine.chat.completions.create', () => {
     expect(full.choices[0]!.message.reasoning_content).toBeUndefined();
   });
 
-  it('enable_thinking true (or reasoning_effort) opens <think>; the reply is reasoning_content, streamed too', async () => {
+  it('enable_thinking true (or reasoning_effort, chat_template_kwargs) opens <think>; the reply is reasoning_content, streamed too', async () => {
     const messages = [imageTurn({ type: 'image', image: new Uint8Array(PNG) })];
     const on = engine.renderPrompt({ messages, enable_thinking: true });
     expect(on.endsWith('\nAssistant: <think>')).toBe(true);
     expect(engine.renderPrompt({ messages, reasoning_effort: 'high' })).toBe(on);
+    expect(engine.renderPrompt({ messages, chat_template_kwargs: { enable_thinking: true } })).toBe(on);
+    expect(() => engine.renderPrompt({ messages, chat_template_kwargs: { foo: 1 } as never })).toThrow(expect.objectContaining({ param: 'chat_template_kwargs.foo' }));
     expect(engine.renderPrompt({ messages, enable_thinking: false }).endsWith('\nAssistant: <think>\n\n</think>\n\n')).toBe(true);
     sampled.length = 0;
     const stream = await engine.chat.completions.create({ messages, enable_thinking: true, temperature: 0, max_tokens: 3, stream: true });
