@@ -2,13 +2,12 @@
 // (ErnieForward), which refuses media, and the VL model (ErnieVlForward), which runs a prompt's
 // images through its vision tower and positions them in 3D, and says how images are prepared.
 import { BadRequestError } from '../api/errors.js';
-import { ErnieError } from '../errors.js';
+import { ErnieError, ImageError } from '../errors.js';
 import type { ExpertScheduler } from '../experts/scheduler.js';
 import { DEFAULT_MAX_IMAGE_PIXELS } from '../image/rgb.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
 import type { ErnieVlForward } from '../model/ernie45_vl/forward.js';
 import { imageTokenCount, type PreprocessorConfig, preprocessImage, smartResize } from '../model/ernie45_vl/preprocess.js';
-import { ImageError } from '../errors.js';
 import type { PromptPart, VisionSpec } from './language_model.js';
 
 export interface GpuForward {

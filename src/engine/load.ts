@@ -21,7 +21,7 @@ import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
 import { textForward, type GpuForward } from './gpu_forward.js';
-import { familyOfFolder } from './registry.js';
+import { openModelFolder } from './registry.js';
 import type { ExpertCacheOptions } from '../experts/budget.js';
 import { openModelStore, type ModelStore } from '../store/store.js';
 import type { DownloadProgress } from '../store/progress.js';
@@ -120,7 +120,7 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   // + safetensors headers; no weight bytes yet): a package's tokenizer and generation config then
   // come from its verified files.
   const folder = gguf ? null : asFolder(modelSource as FolderSource | string);
-  const opened = folder ? await (await familyOfFolder(folder, opts.signal)).open(folder, opts.signal) : null;
+  const opened = folder ? (await openModelFolder(folder, opts.signal)).opened : null;
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
   if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
   else if (gguf) {

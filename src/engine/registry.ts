@@ -4,9 +4,9 @@
 // else in the engine assumes a text model.
 //   ernie4_5, ernie4_5_moe    text (dense / MoE): an ernie-webgpu package or an HF folder
 //   ernie4_5_vl_moe           VL (either config spelling): an HF folder today
-import { ConfigError, ErnieError } from '../errors.js';
+import { ConfigError, ErnieError, FileFormatError } from '../errors.js';
 import type { FolderSource } from '../formats/source.js';
-import { ifFound } from '../formats/sources.js';
+import { ifFound, readWholeFile } from '../formats/sources.js';
 import type { GpuContext } from '../gpu/context.js';
 import { parseConfig } from '../model/ernie45/config.js';
 import { folderFiles, loadErnie, type LoadOptions, type ModelFiles, openFolderWeights, readJson } from '../model/ernie45/load.js';
@@ -84,6 +84,37 @@ export async function familyOfFolder(folder: FolderSource, signal?: AbortSignal)
   // a manifest without a model_type is the text package format's own error to report
   if (modelType === undefined && file === MANIFEST_FILE) return TEXT;
   return familyOf(modelType, file);
+}
+
+/**
+ * The folder's family, and the checkpoint opened by it. The folder is read through a view that
+ * remembers whole reads of manifest.json and config.json, so detecting the family costs no
+ * second request for either.
+ */
+export async function openModelFolder(folder: FolderSource, signal?: AbortSignal): Promise<{ family: ModelFamily; opened: OpenedCheckpoint }> {
+  const view = rememberWholeReads(folder, [MANIFEST_FILE, 'config.json']);
+  const family = await familyOfFolder(view, signal);
+  return { family, opened: await family.open(view, signal) };
+}
+
+function rememberWholeReads(folder: FolderSource, paths: readonly string[]): FolderSource {
+  const memo = new Map<string, Promise<Uint8Array>>();
+  return (path) => {
+    const src = folder(path);
+    if (!paths.includes(path)) return src;
+    return {
+      name: src.name,
+      size: (s) => src.size(s),
+      read: (offset, length, s) => src.read(offset, length, s),
+      async readAll(maxBytes, s) {
+        let bytes = memo.get(path);
+        if (!bytes) memo.set(path, (bytes = readWholeFile(src, maxBytes, s))); // a failure (absent) is remembered too
+        const b = await bytes;
+        if (b.length > maxBytes) throw new FileFormatError(src.name, `is ${b.length} bytes, more than the ${maxBytes}-byte limit for this file`);
+        return b;
+      },
+    };
+  };
 }
 
 /**
