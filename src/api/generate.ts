@@ -3,7 +3,7 @@
 // step: grammar mask -> model.sample -> stop ids -> detokenizer -> stop strings -> forward.
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
-import type { LanguageModel } from '../engine/language_model';
+import type { CachedImage, ImageSegment, LanguageModel } from '../engine/language_model';
 import { penalised, type ResolvedSampling, type SampleStep, type TokenLogprobs } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
@@ -35,6 +35,8 @@ export interface GenJob {
   /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
   logprobs: number | null;
   signal?: AbortSignal;
+  /** The prompt's images, at their placeholder runs in promptIds. */
+  media?: ImageSegment[];
 }
 
 export interface GenStats {
@@ -67,6 +69,20 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+/**
+ * How much of the cached prefix `reuse` a prompt with images may keep: up to the first image
+ * that is not the cached one at the same place (its placeholder ids match, its pixels do not),
+ * and never part of an image (an image runs through the model whole).
+ */
+function keptWithImages(reuse: number, media: readonly ImageSegment[], cached: readonly CachedImage[]): number {
+  for (const m of media) {
+    if (m.start >= reuse) break;
+    const same = cached.some((c) => c.start === m.start && c.end === m.start + m.tokens && c.key === m.key);
+    if (!same || m.start + m.tokens > reuse) return m.start;
+  }
+  return reuse;
 }
 
 const TAG = /^<\/?[A-Za-z_][A-Za-z0-9_]*>$/;
@@ -102,7 +118,9 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
 
   // Keep the longest cached prefix, but always forward at least the last prompt token: its
   // logits are the first step's, and the model keeps only the last forward's logits.
-  const reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  const media = job.media ?? [];
+  let reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  if (media.length || model.cachedImages?.().length) reuse = keptWithImages(reuse, media, model.cachedImages?.() ?? []);
   model.truncate(reuse);
   stats.cachedTokens = reuse;
 
@@ -110,7 +128,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const t0 = now();
   try {
     if (aborted()) finish = 'abort';
-    else await model.forward(prompt.slice(reuse), signal);
+    else await model.forward(prompt.slice(reuse), signal, { media: media.filter((m) => m.start >= reuse).map((m) => ({ ...m, start: m.start - reuse })) });
   } catch (e) {
     if (!aborted()) throw e;
     finish = 'abort';
