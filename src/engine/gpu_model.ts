@@ -81,6 +81,10 @@ export class GpuLanguageModel implements LanguageModel {
     return checkSampled(id, this.vocabSize, this.tokens.length);
   }
 
+  settle(): Promise<void> {
+    return this.ctx.settle();
+  }
+
   stats(): ModelStats {
     return { experts: this.model.w.experts?.stats() ?? null };
   }

@@ -24,6 +24,11 @@ export interface LanguageModel {
   forward(ids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Choose the next token from the last logits. Only the id is read back. */
   sample(step: SampleStep): Promise<number>;
+  /**
+   * Resolves once the device has finished all work forward()/sample() queued (optional: CPU
+   * models finish within their calls). Timers (usage timings) await it before reading the clock.
+   */
+  settle?(): Promise<void>;
   /** Counters of the model's caches (optional: CPU and scripted models have none). */
   stats?(): ModelStats;
   dispose(): void;
