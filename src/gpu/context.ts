@@ -56,6 +56,11 @@ export class GpuContext {
   readbackCount = 0;
   /** queue.submit calls since creation. */
   submitCount = 0;
+  /**
+   * Timestamp writes for the next compute pass this context begins (then cleared): benchmarks
+   * time a kernel with the `timestamp-query` feature by setting it before the dispatch.
+   */
+  nextPassTimestamps: GPUComputePassTimestampWrites | null = null;
 
   constructor(acquired: AcquiredDevice) {
     this.gpu = acquired.gpu;
@@ -274,7 +279,12 @@ export class GpuContext {
   }
 
   private computePass(): GPUComputePassEncoder {
-    return (this.pass ??= this.commandEncoder().beginComputePass());
+    if (!this.pass) {
+      const timestampWrites = this.nextPassTimestamps;
+      this.nextPassTimestamps = null;
+      this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites } : undefined);
+    }
+    return this.pass;
   }
 
   private endPass(): void {
