@@ -3,6 +3,7 @@
 // f32/f16 workgroup-tiled matmul is in kernels.test.ts's matmul table). Each variant is selected
 // explicitly, so SwiftShader runs the GPU variants too.
 import { afterEach, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../../src/gpu/context.js';
 import { ErnieError } from '../../src/errors.js';
 import { type AdapterKey, chooseVariants, forceVariants, parseVariants, variantsOf } from '../../src/kernels/variants.js';
 import { type GpuQuantWeight, type QuantLayout, matmulQ } from '../../src/kernels/matmul_q.js';
@@ -43,6 +44,36 @@ describe('choosing variants', () => {
     })();
     expect(err).toBeInstanceOf(ErnieError);
     expect((err as ErnieError).message).toMatch(/prefill=fast.*blocked\|workgroup_tiled/);
+  });
+});
+
+describe('forcing', () => {
+  const fake = (o: Parameters<typeof key>[0]) => key(o) as unknown as GpuContext;
+  it('a variant the device cannot run is an UNSUPPORTED ErnieError', () => {
+    const small = fake({ wgBytes: 8192, subgroups: false });
+    for (const v of [{ prefill: 'workgroup_tiled' as const }, { decode: 'subgroup' as const }]) {
+      let err: unknown;
+      try {
+        forceVariants(small, v);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ErnieError);
+      expect((err as ErnieError).code).toBe('UNSUPPORTED');
+    }
+    expect(variantsOf(small)).toEqual({ decode: 'single', prefill: 'blocked' });
+  });
+
+  it('ERNIE_KERNELS overrides the choice of a context made after it is set', () => {
+    const before = process.env.ERNIE_KERNELS;
+    process.env.ERNIE_KERNELS = 'prefill=blocked,decode=single';
+    try {
+      expect(variantsOf(fake({}))).toEqual({ decode: 'single', prefill: 'blocked' });
+    } finally {
+      if (before === undefined) delete process.env.ERNIE_KERNELS;
+      else process.env.ERNIE_KERNELS = before;
+    }
+    expect(variantsOf(fake({}))).toEqual({ decode: 'subgroup', prefill: 'workgroup_tiled' });
   });
 });
 
