@@ -91,7 +91,7 @@ if (!args.has('skip-model')) {
   say('');
   say(`## model: ${geometry} geometry, ${layers} layers (${layers - 1} MoE), random weights; prompt ${promptTokens} tokens; ${decodeTokens} decode tokens per context`);
   for (const r of runs) {
-    const run = await runModel({ geometry, layers, experts: r.experts, gpuExperts: r.gpuExperts, promptTokens, decodeTokens, contexts, log: (l) => console.error(l) });
+    const run = await runModel({ geometry, layers, experts: r.experts, gpuExperts: r.gpuExperts, promptTokens, decodeTokens, contexts, log: say });
     results.models.push(run);
   }
   say(modelMarkdown(results.models));

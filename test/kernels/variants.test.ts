@@ -8,7 +8,8 @@ import { ErnieError } from '../../src/errors.js';
 import { type AdapterKey, chooseVariants, forceVariants, parseVariants, variantsOf } from '../../src/kernels/variants.js';
 import { type GpuQuantWeight, type QuantLayout, matmulQ } from '../../src/kernels/matmul_q.js';
 import { matmul } from '../../src/kernels/matmul.js';
-import { dequantizeRows, quantize } from '../../src/quant/layouts.js';
+import { dequantizeRows, quantize, rowBytes } from '../../src/quant/layouts.js';
+import { expertSlotBytes, moeGroup, moeGroupsLength, moeMatmul } from '../../src/kernels/moe.js';
 import { gpuContext, poisoned, randn, rng } from '../helpers/gpu.js';
 
 const key = (o: { description?: string; vendor?: string; architecture?: string; subgroups?: boolean; sg?: number; wgBytes?: number; inv?: number }): AdapterKey => ({
@@ -125,11 +126,11 @@ function check(got: Float32Array, x: Float32Array, w: Float32Array, T: number, K
 }
 
 describe('workgroup-tiled quantized prefill vs dequantizeRows + f64', () => {
-  // the experts' layouts (q4_k, q2_k), GGUF's Q4_0 / Q8_0 (the other layouts share the decode
-  // includes that quant_matmul.test.ts checks), and odd shapes: partial units and
+  // the experts' layouts (q4_k, q2_k) and Q8_0 with K % 4 != 0 (x read as scalars); the other
+  // layouts share the decode includes that quant_matmul.test.ts checks; odd shapes: partial units and
   // blocks, rows and tokens past one tile, accumulate
   const cases: [QuantLayout, number, number, number][] = [
-    ['q4_k', 300, 70, 9], ['q4_k', 512, 130, 40], ['q2_k', 300, 65, 33], ['q4_0', 48, 100, 35], ['q8_0', 130, 64, 64],
+    ['q4_k', 300, 70, 9], ['q4_k', 512, 130, 40], ['q2_k', 300, 65, 33], ['q8_0', 130, 64, 64],
   ];
   it.each(cases)('%s [rows x cols %i -> %i rows], %i tokens', async (layout, cols, rows, T) => {
     const ctx = await gpuContext();
@@ -149,5 +150,41 @@ describe('workgroup-tiled quantized prefill vs dequantizeRows + f64', () => {
     const twice = await ctx.readF32(y, 0, T * rows);
     check(twice.map((v) => v / 2), x, deq, T, cols, rows, `${layout} workgroup_tiled accumulate`);
     for (const b of [w.buffer, xb, y]) b.destroy();
+  });
+});
+
+describe('workgroup-tiled grouped expert matmul (prefill) vs dequantizeRows + f64, through a slot table', () => {
+  // (the per-assignment input of the down projection differs only in input_div = 1)
+  // T 40, 4 experts, top-2; expert 1 takes every token (two blocks of 32 assignments), the
+  // others share the rest; experts sit in slots (e + 2) % 6 of a 6-slot buffer
+  it.each([['q4_k', 300, 33, true]] as const)('%s: K %i, N %i, perToken %s', async (layout, K, N, perToken) => {
+    const ctx = await gpuContext();
+    const T = 40, E = 4, k = 2, A = T * k, slots = 6;
+    const r = rng(K + N);
+    const ids = new Uint32Array(A);
+    for (let t = 0; t < T; t++) {
+      ids[t * k] = 1;
+      ids[t * k + 1] = [0, 2, 3][t % 3]!;
+    }
+    const values = randn(r, E * N * K, 0.05);
+    const bytes = quantize(layout, values, E * N, K, { effort: 'fast' });
+    const deq = dequantizeRows(layout, bytes, E * N, K);
+    const stride = expertSlotBytes(layout, N, K), per = N * rowBytes(layout, K);
+    const table = Uint32Array.from({ length: E }, (_, e) => (e + 2) % slots);
+    const slab = new Uint8Array(slots * stride).fill(0xff);
+    for (let e = 0; e < E; e++) slab.set(bytes.subarray(e * per, (e + 1) * per), table[e]! * stride);
+    const groups = ctx.createBuffer('groups', moeGroupsLength(E) * 4), order = ctx.createBuffer('order', A * 4);
+    moeGroup(ctx, { ids: ctx.upload('ids', ids), slotTable: ctx.upload('table', table), groups, order, assignments: A, experts: E });
+    const x = randn(r, (perToken ? T : A) * K);
+    const y = poisoned(ctx, 'y', A * N);
+    const buffer = ctx.upload('slots', slab);
+    moeMatmul(ctx, { x: ctx.upload('x', x), w: { buffer, dtype: layout, N, K, slotStart: 0, slots }, groups, order, y, experts: E, k, perToken, maxGroups: E, tokens: T, prefill: 'workgroup_tiled' });
+    const got = await ctx.readF32(y, 0, A * N);
+    for (let a = 0; a < A; a++) {
+      const row = perToken ? Math.floor(a / k) : a, e = ids[a]!;
+      check(got.subarray(a * N, (a + 1) * N), x.subarray(row * K, (row + 1) * K), deq.subarray(e * N * K, (e + 1) * N * K), 1, K, N, `${layout} assignment ${a} (expert ${e})`);
+    }
+    const pipelines = (ctx as unknown as { pipelines: Map<string, unknown> }).pipelines;
+    expect([...pipelines.keys()].some((key) => key.startsWith(`moe_matmul_q_wg_tiled:${layout}`))).toBe(true);
   });
 });

@@ -268,9 +268,9 @@ export class ErnieForward {
     const run = (wave: MoeWave, inter: number) => {
       moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
       // one dispatch per slot buffer that holds some of this wave's experts
-      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
+      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, tokens: T });
       siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter });
-      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
+      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, tokens: T });
     };
     if (m.expertsGateUp && m.expertsDown) {
       run({ slotTable: this.identitySlots(E), tableOffset: 0, gateUp: stackSlots(m.expertsGateUp), down: stackSlots(m.expertsDown) }, m.expertsDown.blocks[0]!.weight.cols);
