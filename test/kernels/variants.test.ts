@@ -188,3 +188,4 @@ describe('workgroup-tiled grouped expert matmul (prefill) vs dequantizeRows + f6
     expect([...pipelines.keys()].some((key) => key.startsWith(`moe_matmul_q_wg_tiled:${layout}`))).toBe(true);
   });
 });
+
