@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One call on a lent GPU machine (bare: no Node, no Vulkan loader, no network), at most ~8
-# minutes, one results file in $OUT. Needs .devcarry/ from bench/device-pack.sh (carry it).
+# One call on a lent GPU machine (bare: no Node, no Vulkan loader, no network), at most 8
+# minutes (the steps' limits add up to 480 s), one results file in $OUT. Needs .devcarry/ from bench/device-pack.sh (carry it).
 #   bash bench/device.sh           the full run:
 #     1. adapter info, features, limits, chosen kernel variants; copy bandwidth; the per-kernel
 #        table at ERNIE-4.5-21B-A3B shapes, every variant the adapter runs
@@ -63,10 +63,10 @@ if [ $SMALL = 1 ]; then
   step 200 "model: q4 and q2 experts, all resident" --small --model-only --runs q4@100%,q2@100% --contexts 128,512 --tokens 2
   step 150 "model: q4 experts, 50% on the GPU (streamed)" --small --model-only --runs q4@50% --contexts 128 --tokens 2
 else
-  step 100 "kernels (21B-A3B shapes)" --skip-model --reps 10 --prefill-tokens 256
-  step 110 "model: 21B-A3B, 28 layers, q4 experts all resident" --model-only --layers 28 --runs q4@100% --contexts 128,4096,32768 --tokens 16 --prompt-tokens 512
-  step 90 "model: 21B-A3B, 28 layers, q2 experts all resident" --model-only --layers 28 --runs q2@100% --contexts 128,4096 --tokens 16 --prompt-tokens 512
-  step 90 "model: 21B-A3B, 28 layers, q4 experts, 25% on the GPU (streamed)" --model-only --layers 28 --runs q4@25% --contexts 128 --tokens 8 --prompt-tokens 64
+  step 80 "kernels (21B-A3B shapes)" --skip-model --reps 10 --prefill-tokens 256
+  step 100 "model: 21B-A3B, 28 layers, q4 experts all resident" --model-only --layers 28 --runs q4@100% --contexts 128,4096,32768 --tokens 16 --prompt-tokens 512
+  step 80 "model: 21B-A3B, 28 layers, q2 experts all resident" --model-only --layers 28 --runs q2@100% --contexts 128,4096 --tokens 16 --prompt-tokens 512
+  step 70 "model: 21B-A3B, 28 layers, q4 experts, 25% on the GPU (streamed)" --model-only --layers 28 --runs q4@25% --contexts 128 --tokens 8 --prompt-tokens 64
 fi
 
 log ""
@@ -80,8 +80,8 @@ elif [ ! -f "$D/bench-gguf.mjs" ]; then
 else
   G="$T/model.gguf"
   layers=$( [ $SMALL = 1 ] && echo 2 || echo 28 ); geometry=$( [ $SMALL = 1 ] && echo mini || echo 21b )
-  timeout 90 node "$D/bench-gguf.mjs" --geometry "$geometry" --layers "$layers" --type Q4_K --out "$G" 2>&1 | tail -3 | tee -a "$RES"
-  LD_LIBRARY_PATH="$D/llama:$LD_LIBRARY_PATH" timeout 120 "$D/llama/llama-bench" -m "$G" -ngl 99 -p 512 -n 128 -o md 2>&1 | tee -a "$RES"
+  timeout 60 node "$D/bench-gguf.mjs" --geometry "$geometry" --layers "$layers" --type Q4_K --out "$G" 2>&1 | tail -3 | tee -a "$RES"
+  LD_LIBRARY_PATH="$D/llama:$LD_LIBRARY_PATH" timeout 90 "$D/llama/llama-bench" -m "$G" -ngl 99 -p 512 -n 128 -o md 2>&1 | tee -a "$RES"
 fi
 log ""
 log "total: $(elapsed) s"

@@ -38,6 +38,7 @@ export async function runModel(o: {
     const model = new ErnieForward(ctx, cfg, weights, { maxBatch: Math.min(512, Math.max(16, o.promptTokens)), kvCacheBytes: kvBytes });
     if (model.kv.capacity < maxContext) throw new Error(`the KV cache holds ${model.kv.capacity} tokens on this device, ${maxContext} needed (binding limit)`);
     const label = `${o.geometry} ${o.layers} layers, ${o.experts} experts, GPU experts ${o.gpuExperts}`;
+    o.log(`  ${label}: random weights made and uploaded in ${uploadS.toFixed(1)} s`);
     const result = ctx.createBuffer('token', 4);
     const prompt = Array.from({ length: o.promptTokens }, (_, i) => 1000 + i);
     // warm-up (pipelines, bind groups), then the timed prefill from an empty cache
