@@ -59,9 +59,9 @@ step() { # step <seconds> <title> <bench args...>
 
 if [ $SMALL = 1 ]; then
   # limits sized for SwiftShader on a busy 2-core machine
-  step 200 "kernels (mini shapes)" --small --skip-model
-  step 200 "model: q4 and q2 experts, all resident" --small --model-only --runs q4@100%,q2@100% --contexts 128,512 --tokens 2
-  step 150 "model: q4 experts, 50% on the GPU (streamed)" --small --model-only --runs q4@50% --contexts 128 --tokens 2
+  step 240 "kernels (mini shapes)" --small --skip-model
+  step 240 "model: q4 and q2 experts, all resident" --small --model-only --runs q4@100%,q2@100% --contexts 128,512 --tokens 2
+  step 180 "model: q4 experts, 50% on the GPU (streamed)" --small --model-only --runs q4@50% --contexts 128 --tokens 2
 else
   step 80 "kernels (21B-A3B shapes)" --skip-model --reps 10 --prefill-tokens 256
   step 100 "model: 21B-A3B, 28 layers, q4 experts all resident" --model-only --layers 28 --runs q4@100% --contexts 128,4096,32768 --tokens 16 --prompt-tokens 512

@@ -124,12 +124,11 @@ export async function kernelTable(ctx: GpuContext, cfg: ErnieConfig, o: { reps: 
   return rows;
 }
 
-export function kernelMarkdown(rows: KernelRow[], copyGBs: number): string {
-  const lines = ['| kernel | variant | shape | MB read | ms (timestamps) | ms (wall) | GB/s | x copy | GFLOP/s |', '|---|---|---|---|---|---|---|---|---|'];
-  for (const r of rows) {
-    const s = bestS(r.timing);
-    const gbs = r.bytes / s / 1e9;
-    lines.push(`| ${r.kernel} | ${r.variant} | ${r.shape} | ${(r.bytes / 1e6).toFixed(2)} | ${r.timing.gpuS === null ? '-' : (r.timing.gpuS * 1e3).toFixed(3)} | ${(r.timing.wallS * 1e3).toFixed(3)} | ${gbs.toFixed(2)} | ${(gbs / copyGBs).toFixed(3)} | ${(r.flops / s / 1e9).toFixed(1)} |`);
-  }
-  return lines.join('\n');
+export const KERNEL_HEADER = '| kernel | variant | shape | MB read | ms (timestamps) | ms (wall) | GB/s | x copy | GFLOP/s |\n|---|---|---|---|---|---|---|---|---|';
+
+/** One table line: GB/s of weights read and that over copy bandwidth, from the timestamps where usable. */
+export function kernelLine(r: KernelRow, copyGBs: number): string {
+  const s = bestS(r.timing);
+  const gbs = r.bytes / s / 1e9;
+  return `| ${r.kernel} | ${r.variant} | ${r.shape} | ${(r.bytes / 1e6).toFixed(2)} | ${r.timing.gpuS === null ? '-' : (r.timing.gpuS * 1e3).toFixed(3)} | ${(r.timing.wallS * 1e3).toFixed(3)} | ${gbs.toFixed(2)} | ${(gbs / copyGBs).toFixed(3)} | ${(r.flops / s / 1e9).toFixed(1)} |`;
 }

@@ -20,7 +20,7 @@ import { nodeGpu } from '../src/node.js';
 import { isQuantLayout, type QuantLayout } from '../src/kernels/matmul_q.js';
 import { variantsOf } from '../src/kernels/variants.js';
 import { benchConfig, type ExpertFormat, type Geometry } from './geometry.js';
-import { kernelMarkdown, kernelTable, type KernelRow } from './kernels.js';
+import { KERNEL_HEADER, kernelLine, kernelTable, type KernelRow } from './kernels.js';
 import { modelMarkdown, type ModelRun, runModel } from './model.js';
 
 const args = new Map<string, string>();
@@ -78,12 +78,9 @@ b.destroy();
 if (!args.has('model-only')) {
   say('');
   say(`## kernels (${geometry} shapes; prefill kernels at ${prefillTokens} tokens)`);
-  const rows = await kernelTable(ctx, benchConfig(geometry, layers), {
-    reps, prefillTokens, layouts: layouts as QuantLayout[],
-    log: (r) => console.error(`  ${r.kernel} [${r.variant}] ${((r.timing.gpuS ?? r.timing.wallS) * 1e3).toFixed(3)} ms`),
-  });
-  results.kernels = rows;
-  say(kernelMarkdown(rows, copyGBs));
+  say(KERNEL_HEADER);
+  // each line as it is measured: a run stopped by a timeout keeps the lines before it
+  results.kernels = await kernelTable(ctx, benchConfig(geometry, layers), { reps, prefillTokens, layouts: layouts as QuantLayout[], log: (r) => say(kernelLine(r, copyGBs)) });
 }
 ctx.destroy();
 
