@@ -2,9 +2,9 @@
 // nothing of the GPU: it renders and tokenizes, then drives one of these. The WebGPU
 // implementation is src/engine/gpu_model.ts; tests may drive a CPU one.
 import type { ExpertStats } from '../experts/stats.js';
-import type { SampleStep } from '../sampling/params';
+import type { SampleStep, TokenLogprobs } from '../sampling/params';
 
-export type { SampleStep };
+export type { SampleStep, TokenLogprobs };
 
 /** What engine.stats() reports: the routed-expert cache's counters (null without MoE layers or on the CPU). */
 export interface ModelStats {
@@ -29,6 +29,11 @@ export interface LanguageModel {
    * models finish within their calls). Timers (usage timings) await it before reading the clock.
    */
   settle?(): Promise<void>;
+  /**
+   * The log-probabilities of the last sample() whose step set `logprobs`, read back with its
+   * id (null after a sample() that did not ask). Optional: a model without it refuses logprobs.
+   */
+  lastLogprobs?(): TokenLogprobs | null;
   /** Counters of the model's caches (optional: CPU and scripted models have none). */
   stats?(): ModelStats;
   dispose(): void;
