@@ -133,6 +133,8 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     if (!aborted()) throw e;
     finish = 'abort';
   }
+  // forward() may return with GPU work still queued: the time includes its completion
+  await model.settle?.();
   stats.prefillMs = now() - t0;
   yield { type: 'start', cachedTokens: reuse };
 
@@ -230,6 +232,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     else if (finish !== 'abort') finish = 'stop';
     if (tail) yield { type: 'text', text: tail };
   }
+  await model.settle?.();
   stats.decodeMs = now() - t1;
   yield { type: 'end', finish: finish!, stats };
 }

@@ -109,6 +109,10 @@ export class GpuLanguageModel implements LanguageModel {
     return this.logprobsOfLast;
   }
 
+  settle(): Promise<void> {
+    return this.ctx.settle();
+  }
+
   stats(): ModelStats {
     return { experts: this.model.experts?.stats() ?? null };
   }

@@ -74,6 +74,11 @@ export interface LanguageModel {
   /** Choose the next token from the last logits. Only the id is read back. */
   sample(step: SampleStep): Promise<number>;
   /**
+   * Resolves once the device has finished all work forward()/sample() queued (optional: CPU
+   * models finish within their calls). Timers (usage timings) await it before reading the clock.
+   */
+  settle?(): Promise<void>;
+  /**
    * The log-probabilities of the last sample() whose step set `logprobs`, read back with its
    * id (null after a sample() that did not ask). Optional: a model without it refuses logprobs.
    */
