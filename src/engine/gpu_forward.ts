@@ -11,6 +11,8 @@ import { imageTokenCount, type PreprocessorConfig, preprocessImage, smartResize 
 import type { PromptPart, VisionSpec } from './language_model.js';
 
 export interface GpuForward {
+  /** The text decoder underneath (its KV cache, experts, logits): the VL model's LM side too. */
+  readonly decoder: ErnieForward;
   /** Tokens the KV cache holds at most. */
   readonly capacity: number;
   /** Rows of the logits (the embedding's vocabulary, padding included). */
@@ -27,6 +29,7 @@ export interface GpuForward {
 
 export function textForward(f: ErnieForward): GpuForward {
   return {
+    decoder: f,
     capacity: f.kv.capacity,
     vocabRows: f.cfg.vocabSize,
     get length() {
@@ -73,6 +76,7 @@ export function vlVisionSpec(pre: PreprocessorConfig, placeholderId: number, opt
 export function vlForward(f: ErnieVlForward, pre: PreprocessorConfig, opts: VlForwardOptions = {}): GpuForward {
   const t = f.text;
   return {
+    decoder: t,
     capacity: t.kv.capacity,
     vocabRows: t.cfg.vocabSize,
     get length() {

@@ -41,7 +41,7 @@ const prompt = 'The quick brown fox jumps over the lazy dog. '.repeat(3);
 
 describe('honest timers', () => {
   it('usage timings: prefillMs includes the GPU finishing the prompt', async () => {
-    const forward = (engine as unknown as { model: { model: ErnieForward } }).model.model;
+    const forward = (engine as unknown as { model: { model: { decoder: ErnieForward } } }).model.model.decoder;
     const seen = watchPrefill(forward);
     await engine.completions.create({ prompt, max_tokens: 1, temperature: 0 });
     const stats = engine.lastStats!;
@@ -51,7 +51,7 @@ describe('honest timers', () => {
   });
 
   it("the CLI's generate loop: prefillMs includes the GPU finishing the prompt", async () => {
-    const forward = (engine as unknown as { model: { model: ErnieForward } }).model.model;
+    const forward = (engine as unknown as { model: { model: { decoder: ErnieForward } } }).model.model.decoder;
     forward.truncate(0);
     const seen = watchPrefill(forward);
     const ids = Array.from({ length: 32 }, (_, i) => 10 + i);
