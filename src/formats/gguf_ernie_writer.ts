@@ -95,7 +95,8 @@ export function randomErnieGgufSpec(opts: RandomErnieGgufOptions): GgufSpec {
     ['general.architecture', kv.str(ARCH)],
     ['general.name', kv.str(opts.name ?? 'ernie45-moe-random')],
     ['general.file_type', kv.u32(wt.fileType)],
-    ['general.quantization_version', kv.u32(2)],
+    // llama.cpp writes the quantization version for quantized files only
+    ...(wt.ggml === GgmlType.F16 || wt.ggml === GgmlType.F32 ? [] : [['general.quantization_version', kv.u32(2)] as [string, GgufTypedValue]]),
     ['general.alignment', kv.u32(32)],
     [a('block_count'), kv.u32(g.layers)],
     [a('context_length'), kv.u32(g.contextLength)],
@@ -169,13 +170,21 @@ export function randomErnieGgufSpec(opts: RandomErnieGgufOptions): GgufSpec {
   return { metadata, tensors };
 }
 
-/** `rows` rows of `cols` values, made a few MB at a time from the tensor's own seeded stream. */
+/**
+ * `rows` rows of `cols` values, a few MB at a time. Each row has its own seeded stream, so the
+ * bytes do not depend on the chunk size.
+ */
 function* chunks(name: string, type: number, cols: number, rows: number, sd: number, mean: number, seed: number, chunkBytes: number): Generator<Uint8Array> {
   const info = ggmlTypeInfo(type)!;
   const rowBytes = (cols / info.blockSize) * info.typeSize;
   const step = Math.max(1, Math.floor(chunkBytes / rowBytes));
-  const rng = new Rng(seedOf(name, seed));
-  for (let r = 0; r < rows; r += step) yield randomBlocks(type, Math.min(step, rows - r) * cols, sd, rng, mean);
+  const base = seedOf(name, seed);
+  for (let r = 0; r < rows; r += step) {
+    const n = Math.min(step, rows - r);
+    const out = new Uint8Array(n * rowBytes);
+    for (let i = 0; i < n; i++) out.set(randomBlocks(type, cols, sd, new Rng((base + Math.imul(r + i + 1, 0x9e3779b1)) | 0), mean), i * rowBytes);
+    yield out;
+  }
 }
 
 type FullGeometry = Required<ErnieGeometry>;

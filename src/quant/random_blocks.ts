@@ -1,7 +1,7 @@
 // Random weights made directly as ggml blocks (Q4_0, Q8_0, Q4_K, F16, F32), for test and bench
 // models: random codes under random block scales chosen so the decoded values have a given
 // standard deviation and mean ~0. No float values are drawn and quantized, so gigabytes are made
-// in seconds. Seeded: the same seed gives the same bytes, whatever the chunking of the caller.
+// in seconds. Seeded: the same generator state gives the same bytes.
 import { ErnieError } from '../errors';
 import { f32ToF16Bits } from './f16';
 import { GgmlType, ggmlTypeInfo } from './ggml_blocks';
