@@ -64,7 +64,6 @@ try {
       const gap = (row[best]! - row[theirs[i]!]!) / (row[best]! - lo);
       (gap < 0.05 ? ties : bad).push(`#${i}: ours ${best}, llama.cpp ${theirs[i]} (gap ${(100 * gap).toFixed(2)}% of spread)`);
     }
-    forward.destroy?.();
     const ok = bad.length === 0;
     if (!ok) failed++;
     console.log(`${type}: ${ok ? 'OK' : 'FAIL'}: ${same}/${theirs.length} argmax equal${ties.length ? `; near-ties ${ties.join(', ')}` : ''}${bad.length ? `; MISMATCH ${bad.join(', ')}` : ''}`);

@@ -1,7 +1,7 @@
 // bench:peers, in Chromium: our engine and wllama on the same GGUF URL (see bench/peers.ts).
 import { acquireDevice } from '../../src/gpu/device.js';
 import { GpuContext } from '../../src/gpu/context.js';
-import { fromUrl } from '../../src/formats/http.js';
+import { fromUrl } from '../../src/formats/sources.js';
 import { openGgufWeights } from '../../src/model/ernie45/gguf_source.js';
 import { loadWeights } from '../../src/model/ernie45/weights.js';
 import { ErnieForward } from '../../src/model/ernie45/forward.js';
