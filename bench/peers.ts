@@ -56,8 +56,11 @@ const fromTiming = (engine: string, t: GreedyTiming, note: string): Row => ({
 const failures: string[] = [];
 async function attempt(name: string, run: () => Promise<void>) {
   if (!only.has(name)) return;
+  const before = rows.length;
   try {
     await run();
+    // each result as soon as it is in, so a run cut short still says what it measured
+    for (const r of rows.slice(before)) console.error(`[${name}] prefill ${r.prefillTps.toFixed(3)} tok/s, decode ${r.decodeTps.toFixed(3)} tok/s (${r.note})`);
   } catch (e) {
     failures.push(`${name}: ${e instanceof Error ? e.message.split('\n').slice(0, 6).join(' | ') : String(e)}`);
     console.error(`[${name}] failed:`, e);
@@ -111,8 +114,8 @@ if (only.has('chromium') || only.has('wllama')) {
     await page.goto(`${url}/bench/pages/peers.html`);
     const call = <T>(fn: string, arg: unknown) =>
       page.evaluate(async ([mod, fn, arg]) => (await import(mod))[fn](arg), ['/bench/pages/peers_page.ts', fn, arg] as const) as Promise<T>;
-    const fileUrl = `/peer-files/models/${gguf.slice(join(peers, 'models').length + 1)}`;
     if (!gguf.startsWith(join(peers, 'models') + '/')) throw new Error(`--gguf must be under ${join(peers, 'models')} to be served`);
+    const fileUrl = `/peer-files/models/${gguf.slice(join(peers, 'models').length + 1)}`;
     await attempt('chromium', async () => {
       const r = await call<GreedyTiming & { loadMs: number; adapter: string }>('ours', { url: fileUrl, prompt, decode });
       rows.push(fromTiming('ernie-webgpu, Chromium WebGPU', r, `${r.adapter}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`));
