@@ -1,15 +1,28 @@
 import { defineConfig } from 'vitest/config';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Plugin } from 'vite';
 
-/** `npm run dev` prints http://localhost:5173/: send that root URL to the demo page. */
+/**
+ * `npm run dev` prints http://localhost:5173/: send that root URL to the demo page. The page's
+ * manifest and icons (demo/public/, the demo build's public folder) are served beside it, and
+ * its catalogue's tiny model from dist-demo/models/ once `npm run build:demo` has written it.
+ */
 const DEMO_PATH = '/demo/';
 function demoAtRoot(): Plugin {
+  const publicDir = resolve(import.meta.dirname, 'demo/public');
   return {
     name: 'ernie-demo-at-root',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        if (req.url !== '/' && req.url !== '/index.html') return next();
+        const path = (req.url ?? '/').split('?')[0]!;
+        if (path.startsWith(DEMO_PATH)) {
+          const rest = path.slice(DEMO_PATH.length);
+          if (rest && !rest.includes('/') && existsSync(resolve(publicDir, rest))) req.url = `/demo/public/${rest}`;
+          else if (rest.startsWith('models/')) req.url = `/dist-demo/${rest}`;
+          return next();
+        }
+        if (path !== '/' && path !== '/index.html') return next();
         res.statusCode = 302;
         res.setHeader('Location', DEMO_PATH);
         res.end();

@@ -1,9 +1,11 @@
 // The conversation view: one bubble per message (markdown through marked, sanitized by
 // DOMPurify), reasoning in a collapsible <details>, and auto-scroll that follows the stream
 // only while the reader is at the bottom (scrolling up stops it, scrolling back resumes it).
+// A user bubble shows its attached images as thumbnails and has an Edit button (edit-and-resend).
 import { marked } from 'marked';
 import DOMPurify from 'dompurify';
 import type { Message } from './conversations.js';
+import { editInPlace } from './edit_message.js';
 
 const NEAR_BOTTOM_PX = 40;
 
@@ -13,8 +15,11 @@ export function renderMarkdown(text: string): string {
 
 export class ChatView {
   private follow = true;
+  /** Whether Edit buttons work now (not while an answer streams). */
+  editable = true;
 
-  constructor(private readonly list: HTMLElement) {
+  /** `onEdit(index, text)`: the user edited message `index`; the conversation after it is to be replaced. */
+  constructor(private readonly list: HTMLElement, private readonly onEdit: (index: number, text: string) => void = () => undefined) {
     list.addEventListener('scroll', () => {
       this.follow = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_BOTTOM_PX;
     });
@@ -26,7 +31,7 @@ export class ChatView {
   }
 
   render(messages: Message[]): void {
-    this.list.replaceChildren(...messages.map((m) => this.bubble(m)));
+    this.list.replaceChildren(...messages.map((m, i) => this.bubble(m, i)));
     this.follow = true;
     this.scroll();
   }
@@ -46,9 +51,21 @@ export class ChatView {
     this.scroll();
   }
 
-  private bubble(m: Message): HTMLElement {
+  private bubble(m: Message, index?: number): HTMLElement {
     const b = document.createElement('article');
-    return this.fill(b, m);
+    this.fill(b, m);
+    if (m.role === 'user' && index !== undefined) {
+      const edit = document.createElement('button');
+      edit.type = 'button';
+      edit.className = 'edit-btn';
+      edit.textContent = 'Edit';
+      edit.setAttribute('aria-label', 'Edit this message and send it again');
+      edit.addEventListener('click', () => {
+        if (this.editable) editInPlace(b, m.content, (text) => text !== null && this.onEdit(index, text));
+      });
+      b.append(edit);
+    }
+    return b;
   }
 
   private fill(b: HTMLElement, m: Message): HTMLElement {
@@ -64,6 +81,17 @@ export class ChatView {
       p.textContent = m.reasoning;
       d.append(s, p);
       parts.push(d);
+    }
+    if (m.images?.length) {
+      const row = document.createElement('div');
+      row.className = 'thumbs';
+      for (const [i, url] of m.images.entries()) {
+        const img = document.createElement('img');
+        img.src = url;
+        img.alt = `Attached image ${i + 1} of ${m.images.length}`;
+        row.append(img);
+      }
+      parts.push(row);
     }
     const body = document.createElement('div');
     body.className = 'content';

@@ -5,6 +5,8 @@ import { createStore, del, get, keys, set } from 'idb-keyval';
 export interface Message {
   role: 'user' | 'assistant';
   content: string;
+  /** Images the user attached (data: URLs), sent as image_url content parts. */
+  images?: string[];
   reasoning?: string;
   /** The user pressed Stop: the content is what had arrived. */
   stopped?: boolean;

@@ -21,10 +21,10 @@ export function explainEngineError(e: unknown): string {
   if (e instanceof ErnieError) {
     switch (e.code) {
       case 'GPU_UNAVAILABLE': return `No GPU for the model: ${e.message}. ${NO_WEBGPU_HELP}`;
-      case 'GPU_LIMIT': return `The model needs more GPU memory than this device allows (${e.message}). Pick a smaller model, or close other tabs using the GPU.`;
+      case 'GPU_LIMIT': return `The model needs more GPU memory than this device allows (${e.message}). Lower the GPU expert budget in Settings (e.g. 25%) and load the model again, pick a smaller model, or close other tabs using the GPU.`;
       case 'DEVICE_LOST': return `The GPU stopped (${e.message}). Send again to reload the model, or reload the page.`;
       case 'CONTEXT_OVERFLOW': return `This chat is longer than the model's context (${e.message}). Start a new chat or lower Max tokens.`;
-      case 'BAD_REQUEST': return `The request was refused: ${e.message}. Check the settings.`;
+      case 'BAD_REQUEST': return `The request was refused: ${e.message}.${/^messages\b/.test(e.message) ? '' : ' Check the settings.'}`;
       case 'INTEGRITY': return `A stored model file is corrupt (${e.message}). Delete the model and download it again.`;
       case 'FETCH_FAILED': return `A model file could not be fetched (${e.message}). Check your connection, or download the model fully while online.`;
       default: return e.message;

@@ -10,9 +10,11 @@ export interface Settings {
   jsonMode: boolean;
   /** Empty: a random seed each time. */
   seed: string;
+  /** Routed experts kept on the GPU per MoE layer ("6") or a share ("25%"); empty: automatic. Applies at the next model load. */
+  gpuExperts: string;
 }
 
-export const DEFAULT_SETTINGS: Settings = { systemPrompt: 'You are a helpful assistant.', temperature: 0.8, topP: 0.95, maxTokens: 64, thinking: false, jsonMode: false, seed: '' };
+export const DEFAULT_SETTINGS: Settings = { systemPrompt: 'You are a helpful assistant.', temperature: 0.8, topP: 0.95, maxTokens: 64, thinking: false, jsonMode: false, seed: '', gpuExperts: '' };
 const KEY = 'ernie-demo-settings';
 
 export function loadSettings(): Settings {
@@ -40,6 +42,14 @@ export function requestFields(s: Settings): Partial<ChatCompletionRequest> {
   };
 }
 
+/** The load options' expert cache for the GPU expert budget setting (undefined: automatic). */
+export function expertCacheOption(s: Settings): { gpuExperts: number | string } | undefined {
+  const v = s.gpuExperts.trim();
+  if (/^\d+$/.test(v) && Number(v) > 0) return { gpuExperts: Number(v) };
+  if (/^\d+(\.\d+)?%$/.test(v) && parseFloat(v) > 0) return { gpuExperts: v };
+  return undefined;
+}
+
 /** Binds the panel's inputs (ids set-*) to the settings: every change is saved and reported. */
 export function bindSettingsForm(form: HTMLFormElement, onChange: (s: Settings) => void): Settings {
   const s = loadSettings();
@@ -51,6 +61,7 @@ export function bindSettingsForm(form: HTMLFormElement, onChange: (s: Settings) 
   el<HTMLInputElement>('set-thinking').checked = s.thinking;
   el<HTMLInputElement>('set-json').checked = s.jsonMode;
   el('set-seed').value = s.seed;
+  el('set-gpu-experts').value = s.gpuExperts;
   const num = (id: string, fallback: number) => {
     const v = Number(el(id).value);
     return Number.isFinite(v) && el(id).value !== '' ? v : fallback;
@@ -63,6 +74,7 @@ export function bindSettingsForm(form: HTMLFormElement, onChange: (s: Settings) 
     s.thinking = el<HTMLInputElement>('set-thinking').checked;
     s.jsonMode = el<HTMLInputElement>('set-json').checked;
     s.seed = el('set-seed').value;
+    s.gpuExperts = el('set-gpu-experts').value;
     saveSettings(s);
     onChange(s);
   });

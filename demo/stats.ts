@@ -13,3 +13,10 @@ export function decodeTokensPerSecond(t: TokenTiming): number | undefined {
   const ms = t.lastTokenMs - t.firstTokenMs;
   return ms > 0 ? ((t.tokens - 1) * 1000) / ms : undefined;
 }
+
+/** The stats line of an answer: tokens, decode speed, and the prompt with how much of it was reused from the last request's KV cache. */
+export function statsLine(tokens: number, tokensPerSecond: number | undefined, prompt?: { tokens: number; cached?: number }): string {
+  const head = `${tokens} token${tokens === 1 ? '' : 's'}${tokensPerSecond === undefined ? '' : `, ${tokensPerSecond.toFixed(1)} tok/s`}`;
+  if (!prompt) return head;
+  return `${head} · prompt ${prompt.tokens} token${prompt.tokens === 1 ? '' : 's'}${prompt.cached ? `, ${prompt.cached} reused` : ''}`;
+}

@@ -1,18 +1,21 @@
-// The demo's engine worker: owns WebGPU and the model. Models load from the model store
-// (IndexedDB), which the page's download manager filled, so a stored model loads offline.
+// The demo's engine worker: owns WebGPU and the model. A package URL loads from the model store
+// (IndexedDB), which the page's download manager filled, so a stored model loads offline; a
+// picked folder or .gguf file (or a .gguf URL) loads as it is, without the store.
 // Every chat request the engine receives is announced on the "ernie-demo-requests"
 // BroadcastChannel (the page keeps the last ones for its tests and its "last request" view).
-import { exposeEngineHost, type EngineFactory } from '../src/worker/index.js';
+import { exposeEngineHost, modelSource, type EngineFactory } from '../src/worker/index.js';
 import { loadEngine } from '../src/engine/load.js';
+import { blobFolder, urlFolder } from '../src/formats/sources.js';
 import { openModelStore } from '../src/store/index.js';
 
 import { REQUEST_CHANNEL } from './worker_channel.js';
 const channel = new BroadcastChannel(REQUEST_CHANNEL);
 
 const factory: EngineFactory = async (options, onProgress) => {
-  if (typeof options.model !== 'string') throw new TypeError('the demo loads models by package URL');
-  const store = await openModelStore();
-  const engine = await loadEngine({ model: options.model, store, download: 'full', modelName: options.modelName, onProgress });
+  const source = modelSource(options.model, (m) => (typeof m === 'string' ? urlFolder(m) : blobFolder(m)));
+  const engine = typeof options.model === 'string' && typeof source !== 'string'
+    ? await loadEngine({ model: options.model, store: await openModelStore(), download: 'full', modelName: options.modelName, expertCache: options.expertCache, onProgress })
+    : await loadEngine({ model: source, modelName: options.modelName, expertCache: options.expertCache, onProgress });
   const create = engine.chat.completions.create.bind(engine.chat.completions) as (req: unknown) => Promise<unknown>;
   (engine.chat.completions as { create: unknown }).create = (req: Record<string, unknown>) => {
     const { signal: _signal, ...plain } = req;

@@ -4,7 +4,7 @@
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
 import type { LanguageModel } from '../engine/language_model';
-import { penalised, type ResolvedSampling, type SampleStep } from '../sampling/params';
+import { penalised, type ResolvedSampling, type SampleStep, type TokenLogprobs } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
 import { Rng } from '../sampling/rng';
@@ -25,6 +25,13 @@ export interface GenJob {
   /** Ids that end generation (the tokenizer's and the request's). */
   stopTokenIds: number[];
   grammar: JsonGrammar | null;
+  /**
+   * A grammar that starts once the output's text ends with `trigger` (strict tool calls: the
+   * JSON after <tool_call>) and ends when complete, the text around it staying free.
+   */
+  triggered: { trigger: string; grammar: JsonGrammar } | null;
+  /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
+  logprobs: number | null;
   signal?: AbortSignal;
 }
 
@@ -40,6 +47,8 @@ export interface GenStats {
 
 export type GenEvent =
   | { type: 'start'; cachedTokens: number }
+  /** A sampled token's log-probabilities (only when the job asks; the end token has none), before its text. */
+  | { type: 'token'; id: number; logprobs: TokenLogprobs }
   | { type: 'text'; text: string }
   | { type: 'end'; finish: GenFinish; stats: GenStats };
 
@@ -56,6 +65,13 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+const TAG = /^<\/?[A-Za-z_][A-Za-z0-9_]*>$/;
+/** An added tag token such as <tool_call> or </think> (not special: its text is kept). */
+function isTagToken(tokenizer: ErnieTokenizer, id: number): boolean {
+  const t = tokenizer.idToToken(id);
+  return t !== undefined && TAG.test(t);
 }
 
 const now = (): number => globalThis.performance?.now() ?? Date.now();
@@ -105,7 +121,10 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const streamer = tokenizer.createStreamer({ skipSpecialTokens: true });
   const stopper = new StopMatcher(job.stop);
   const stopIds = new Set(job.stopTokenIds);
-  const table = job.grammar ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
+  const table = job.grammar || job.triggered ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
+  const triggered = job.triggered;
+  let tail = '';
+  let afterTag = false;
   let state: GrammarState | null = job.grammar ? job.grammar.initial() : null;
   const generated: number[] = [];
   const penalize = penalised(job.sampling);
@@ -129,6 +148,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
       allowedTokens,
+      logprobs: job.logprobs,
     };
     const id = await model.sample(step);
     stats.completionTokens++;
@@ -136,13 +156,30 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       finish = 'stop';
       break;
     }
+    if (job.logprobs !== null) {
+      const lp = model.lastLogprobs?.() ?? null;
+      if (!lp) throw new ErnieError('UNSUPPORTED', 'this model does not compute log-probabilities; leave logprobs out');
+      yield { type: 'token', id, logprobs: lp };
+    }
     generated.push(id);
     if (table && state) {
       const next = table.advance(state, id);
       if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which allowedTokens excluded (the model ignored the grammar mask)`);
       state = next;
+      if (triggered && state.grammar === triggered.grammar && triggered.grammar.isComplete(state)) state = null;
     }
-    const r = stopper.push(streamer.push(id));
+    let piece = streamer.push(id);
+    // SentencePiece writes a "▁" after an added tag token (<tool_call>, </think>...): not a space of the text.
+    if (afterTag && piece.startsWith(' ') && tokenizer.idToToken(id)?.startsWith('\u2581')) piece = piece.slice(1);
+    afterTag = isTagToken(tokenizer, id);
+    if (triggered && !state) {
+      tail = (tail + piece).slice(-triggered.trigger.length);
+      if (tail === triggered.trigger) {
+        state = triggered.grammar.initial();
+        tail = '';
+      }
+    }
+    const r = stopper.push(piece);
     if (r.text) yield { type: 'text', text: r.text };
     if (r.stopped) {
       stoppedByString = true;

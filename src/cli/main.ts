@@ -2,7 +2,7 @@
 //   logits   <model> --ids 5,17,33 --out logits.npy   logits of every position, float32 [tokens, vocab]
 //   generate <model> --ids 5,17,33 [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]
 //   chat     <model-folder> --prompt "Hi" [--tokenizer <folder>] [--system "..."] [--max-tokens N] [--temperature T] [--seed S]
-//   serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]   OpenAI-compatible HTTP server
+//   serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K] [--cors ORIGIN]   OpenAI-compatible HTTP server
 //   convert  <hf-folder | file.gguf> --experts q2|q4 --core q4|f16 [--head q4|q6|q8|f16] --out <dir>
 //   convert  <file.gguf> --keep --out <dir>   lossless: every tensor keeps its GGUF type where the package has it
 //   download <package-url> --out <dir> [--parallel 4]   resumable, every file SHA-256 verified
@@ -78,8 +78,8 @@ const COMMANDS = {
     },
   },
   serve: {
-    usage: ['serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K]'],
-    flags: { tokenizer: { kind: 'string' }, port: { kind: 'int', min: 0, max: 65535 }, host: { kind: 'string' }, 'api-key': { kind: 'string' } },
+    usage: ['serve    <model-folder> [--tokenizer <folder>] [--port 8080] [--host 127.0.0.1] [--api-key K] [--cors ORIGIN|*]'],
+    flags: { tokenizer: { kind: 'string' }, port: { kind: 'int', min: 0, max: 65535 }, host: { kind: 'string' }, 'api-key': { kind: 'string' }, cors: { kind: 'string' } },
   },
   download: {
     usage: ['download <package-url> --out <dir> [--parallel 4]'],
@@ -256,7 +256,7 @@ async function serve(modelPath: string, flags: Flags): Promise<void> {
     tokenizer: nodeFolder(flags.string('tokenizer') ?? modelPath),
     gpu: await nodeGpu(),
   });
-  const running = await serveEngine(engine, { port, host: flags.string('host') ?? '127.0.0.1', apiKey: flags.string('api-key') });
+  const running = await serveEngine(engine, { port, host: flags.string('host') ?? '127.0.0.1', apiKey: flags.string('api-key'), cors: flags.string('cors') });
   console.log(`serving "${engine.modelName}" at ${running.baseURL} (POST /chat/completions, POST /completions, GET /models)`);
   const stop = () => {
     void running.close().then(() => engine.dispose());

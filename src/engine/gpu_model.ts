@@ -1,24 +1,27 @@
 // LanguageModel on WebGPU: the forward pass plus on-GPU logit processing and sampling.
-// Per generated token the CPU reads back 4 bytes (the token id). Every buffer sampling uses is
+// Per generated token the CPU reads back 4 bytes (the token id), or the id and its
+// log-probabilities when the step asks for them (same readback). Every buffer sampling uses is
 // made once here and rewritten per token: decoding allocates no GPU memory.
 import { ErnieError } from '../errors.js';
 import type { GpuContext } from '../gpu/context.js';
 import { allowedBitmask, logitsMask, logitsPenalty, penaltyEntries } from '../kernels/logits_process.js';
 import { checkSampled, sample } from '../kernels/sample.js';
+import { logprobs, LOGPROBS_RESULT_WORDS, readLogprobs } from '../kernels/logprobs.js';
 import type { ErnieForward } from '../model/ernie45/forward.js';
-import type { LanguageModel, ModelStats, SampleStep } from './language_model.js';
+import type { LanguageModel, ModelStats, SampleStep, TokenLogprobs } from './language_model.js';
 
 export class GpuLanguageModel implements LanguageModel {
   readonly contextLength: number;
   readonly vocabSize: number;
   private readonly tokens: number[] = [];
-  private readonly result: GPUBuffer; //     [1] u32  the sampled id
+  private readonly result: GPUBuffer; //     [LOGPROBS_RESULT_WORDS] u32: the sampled id, then logprobs
   /** A copy of the last logits that penalties and masks edit, so the originals stay intact. */
   private readonly processed: GPUBuffer; //  [vocab] f32
   /** Penalty / logit_bias entries: at most one per real token. */
   private readonly entries: GPUBuffer; //    [vocabSize, 4] u32 (id, count, bias, pad)
   private readonly allowed: GPUBuffer; //    [ceil(vocabSize / 32)] u32  grammar bitmask
   private hasLogits = false;
+  private logprobsOfLast: TokenLogprobs | null = null;
 
   /** `vocabSize`: the tokenizer's real size; logit rows at or above it are padding. */
   constructor(
@@ -28,7 +31,7 @@ export class GpuLanguageModel implements LanguageModel {
   ) {
     this.contextLength = model.kv.capacity;
     this.vocabSize = Math.min(vocabSize, model.cfg.vocabSize);
-    this.result = ctx.createBuffer('sampled token', 4);
+    this.result = ctx.createBuffer('sampled token', LOGPROBS_RESULT_WORDS * 4);
     this.processed = ctx.createBuffer('processed logits', model.cfg.vocabSize * 4);
     this.entries = ctx.createBuffer('penalty entries', this.vocabSize * 16);
     this.allowed = ctx.createBuffer('allowed tokens', Math.ceil(this.vocabSize / 32) * 4);
@@ -77,8 +80,17 @@ export class GpuLanguageModel implements LanguageModel {
       logitsMask(ctx, { logits: row, rowOffset: 0, allowed: this.allowed, vocab: this.vocabSize });
     }
     sample(ctx, { logits: row, row: 0, vocab: this.vocabSize, result: this.result, options: p, u: p.u });
-    const [id] = await ctx.readU32(this.result, 0, 1);
-    return checkSampled(id, this.vocabSize, this.tokens.length);
+    const top = p.logprobs ?? null;
+    // Log-probabilities of the model's own logits, not of the processed copy.
+    if (top !== null) logprobs(ctx, { logits: this.model.logitsBuffer, row: 0, vocab: this.vocabSize, top, result: this.result });
+    const words = await ctx.readU32(this.result, 0, top === null ? 1 : 2 + 2 * top);
+    const id = checkSampled(words[0]!, this.vocabSize, this.tokens.length);
+    this.logprobsOfLast = top === null ? null : readLogprobs(words, top);
+    return id;
+  }
+
+  lastLogprobs(): TokenLogprobs | null {
+    return this.logprobsOfLast;
   }
 
   stats(): ModelStats {

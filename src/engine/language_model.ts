@@ -2,9 +2,9 @@
 // nothing of the GPU: it renders and tokenizes, then drives one of these. The WebGPU
 // implementation is src/engine/gpu_model.ts; tests may drive a CPU one.
 import type { ExpertStats } from '../experts/stats.js';
-import type { SampleStep } from '../sampling/params';
+import type { SampleStep, TokenLogprobs } from '../sampling/params';
 
-export type { SampleStep };
+export type { SampleStep, TokenLogprobs };
 
 /** What engine.stats() reports: the routed-expert cache's counters (null without MoE layers or on the CPU). */
 export interface ModelStats {
@@ -24,6 +24,11 @@ export interface LanguageModel {
   forward(ids: readonly number[], signal?: AbortSignal): Promise<void>;
   /** Choose the next token from the last logits. Only the id is read back. */
   sample(step: SampleStep): Promise<number>;
+  /**
+   * The log-probabilities of the last sample() whose step set `logprobs`, read back with its
+   * id (null after a sample() that did not ask). Optional: a model without it refuses logprobs.
+   */
+  lastLogprobs?(): TokenLogprobs | null;
   /** Counters of the model's caches (optional: CPU and scripted models have none). */
   stats?(): ModelStats;
   dispose(): void;

@@ -19,6 +19,11 @@ export interface ServeOptions {
   apiKey?: string;
   /** Largest request body in bytes. Default 32 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The origin allowed to call from a web page (CORS), e.g. "https://me.github.io", or "*" for
+   * any. Default: none (same-origin and non-browser clients only).
+   */
+  cors?: string;
 }
 
 export interface OpenAIErrorBody {
@@ -83,7 +88,7 @@ async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknow
 }
 
 /** The request handler, for mounting in an existing node:http (or compatible) server. */
-export function openAIHandler(engine: Engine, options: Pick<ServeOptions, 'apiKey' | 'maxBodyBytes'> = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function openAIHandler(engine: Engine, options: Pick<ServeOptions, 'apiKey' | 'maxBodyBytes' | 'cors'> = {}): (req: IncomingMessage, res: ServerResponse) => void {
   const limit = options.maxBodyBytes ?? 32 << 20;
   const created = Math.floor(Date.now() / 1000);
   return (req, res) => {
@@ -91,6 +96,16 @@ export function openAIHandler(engine: Engine, options: Pick<ServeOptions, 'apiKe
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.cors !== undefined) {
+      res.setHeader('access-control-allow-origin', options.cors);
+      if (options.cors !== '*') res.setHeader('vary', 'Origin');
+      if (req.method === 'OPTIONS') {
+        // the preflight of a page's POST with Authorization / Content-Type: answered before the key check
+        res.writeHead(204, { 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': 'authorization, content-type', 'access-control-max-age': '600' });
+        res.end();
+        return;
+      }
+    }
     if (options.apiKey !== undefined && req.headers.authorization !== `Bearer ${options.apiKey}`) {
       throw new HttpError(401, 'missing or wrong API key: send "Authorization: Bearer <key>"', 'invalid_request_error', 'invalid_api_key');
     }

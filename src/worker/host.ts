@@ -23,9 +23,9 @@ export type EngineFactory = (options: WorkerLoadOptions, onProgress?: (p: LoadPr
 async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadProgress) => void): Promise<HostedEngine> {
   const { loadEngine } = await import('../engine/load.js');
   const { blobFolder, urlFolder } = await import('../formats/sources.js');
-  const folder = (m: string | File[]) => (typeof m === 'string' ? urlFolder(m) : blobFolder(m));
+  const folder = (m: string | File[] | Map<string, Blob>) => (typeof m === 'string' ? urlFolder(m) : blobFolder(m));
   const engine = await loadEngine({
-    model: folder(options.model),
+    model: modelSource(options.model, folder),
     tokenizer: options.tokenizer ? folder(options.tokenizer) : undefined,
     kind: options.kind,
     modelName: options.modelName,
@@ -36,6 +36,14 @@ async function defaultFactory(options: WorkerLoadOptions, onProgress?: (p: LoadP
   });
   const info = engine.gpu.adapterInfo;
   return { engine, adapter: `${info.vendor} ${info.architecture} ${info.description}`.trim(), deviceLost: engine.gpu.device.lost };
+}
+
+/** What loadEngine takes for `model`: a .gguf URL or File as it is (one file), else a folder. */
+export function modelSource<F>(m: WorkerLoadOptions['model'], folder: (m: string | File[] | Map<string, Blob>) => F): F | string | Blob {
+  if (typeof m === 'string') return /\.gguf([?#]|$)/i.test(m) ? m : folder(m);
+  if (typeof Blob !== 'undefined' && m instanceof Blob) return m;
+  if (Array.isArray(m) && m.length === 1 && !m[0]!.webkitRelativePath && /\.gguf$/i.test(m[0]!.name)) return m[0]!;
+  return folder(m as File[] | Map<string, Blob>);
 }
 
 /** A load() call, kept to be replayed when the device is lost. */

@@ -15,9 +15,13 @@ import type { ModelStats } from '../engine/language_model.js';
 
 /** Load options that survive structured cloning: URLs or picked files, no functions. */
 export interface WorkerLoadOptions {
-  /** Base URL of the checkpoint folder, or the picked files (File.webkitRelativePath / name). */
-  model: string | File[];
-  tokenizer?: string | File[];
+  /**
+   * Base URL of the checkpoint folder or of a .gguf file; a picked .gguf File; the picked files of
+   * a folder (File.webkitRelativePath / name); or a map from relative path to Blob (a folder read
+   * with the File System Access API).
+   */
+  model: string | File | File[] | Map<string, Blob>;
+  tokenizer?: string | File[] | Map<string, Blob>;
   kind?: 'chat' | 'base';
   modelName?: string;
   kvCacheBytes?: number;

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTokensPerSecond } from '../../demo/stats.js';
 import { DEFAULT_SETTINGS, requestFields } from '../../demo/settings.js';
-import { explainStoreError, shortName } from '../../demo/downloads.js';
+import { explainStoreError } from '../../demo/downloads.js';
+import { shortName } from '../../demo/names.js';
 import { QuotaError } from '../../src/errors.js';
 
 describe('decodeTokensPerSecond', () => {
@@ -36,5 +37,66 @@ describe('explainStoreError', () => {
   });
   it('names the model by its folder', () => {
     expect(shortName('https://h/a/ernie45-moe-tiny/')).toBe('ernie45-moe-tiny');
+  });
+});
+
+describe('requestMessages', () => {
+  it('puts the system prompt first, sends images as image_url parts after the text, and leaves out a failed turn', async () => {
+    const { requestMessages } = await import('../../demo/request.js');
+    const img = 'data:image/png;base64,AAAA';
+    const out = requestMessages([
+      { role: 'user', content: 'look', images: [img, img] },
+      { role: 'assistant', content: '', error: 'refused' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello', stopped: true, stats: '1 token' },
+      { role: 'user', content: 'see', images: [img] },
+    ], 'Be brief.');
+    expect(out).toEqual([
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hi' },
+      { role: 'assistant', content: 'hello' },
+      { role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: img } }] },
+    ]);
+    expect(requestMessages([{ role: 'user', content: 'x' }], '  ')).toEqual([{ role: 'user', content: 'x' }]);
+  });
+});
+
+describe('packageBytes', () => {
+  it('sums every file and shard of a manifest', async () => {
+    const { packageBytes } = await import('../../demo/fit_check.js');
+    expect(packageBytes({ files: [{ bytes: 10 }, { bytes: 5 }], shards: [{ bytes: 1000 }, { bytes: 24 }] })).toBe(1039);
+    expect(packageBytes({})).toBe(0);
+  });
+});
+
+describe('configHasVision', () => {
+  it('is true for a config with a vision_config object (ERNIE-4.5-VL), false otherwise', async () => {
+    const { configHasVision } = await import('../../demo/model_caps.js');
+    expect(configHasVision({ vision_config: { depth: 2 } })).toBe(true);
+    expect(configHasVision({ hidden_size: 8 })).toBe(false);
+    expect(configHasVision({ vision_config: null })).toBe(false);
+    expect(configHasVision(undefined)).toBe(false);
+  });
+});
+
+describe('statsLine', () => {
+  it('says tokens, speed when there is one, and the prompt with the reused part', async () => {
+    const { statsLine } = await import('../../demo/stats.js');
+    expect(statsLine(12, 8.54, { tokens: 40, cached: 28 })).toBe('12 tokens, 8.5 tok/s · prompt 40 tokens, 28 reused');
+    expect(statsLine(12, 8.5, { tokens: 40, cached: 0 })).toBe('12 tokens, 8.5 tok/s · prompt 40 tokens');
+    expect(statsLine(1, undefined)).toBe('1 token');
+  });
+});
+
+describe('explainEngineError', () => {
+  it('points a GPU memory failure to the expert budget, and a refused image turn to nothing in the settings', async () => {
+    const { explainEngineError } = await import('../../demo/errors.js');
+    const { GpuError } = await import('../../src/errors.js');
+    const { BadRequestError } = await import('../../src/api/errors.js');
+    expect(explainEngineError(new GpuError('GPU_LIMIT', 'buffer of 3 GB > maxBufferSize'))).toMatch(/Lower the GPU expert budget in Settings/);
+    expect(explainEngineError(new BadRequestError('messages[1].content[1]', '"m" is a text-only model; it cannot read images. Send text parts only'))).toBe(
+      'The request was refused: messages[1].content[1]: "m" is a text-only model; it cannot read images. Send text parts only.',
+    );
+    expect(explainEngineError(new BadRequestError('top_p', 'must be at most 1'))).toBe('The request was refused: top_p: must be at most 1. Check the settings.');
   });
 });

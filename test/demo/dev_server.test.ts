@@ -40,4 +40,17 @@ describe('the dev server', () => {
     expect(script.status).toBe(200);
     expect(await script.text()).toMatch(/loadEngine|WorkerEngine/);
   });
+
+  it('serves the manifest and icons the page links, relative to the page', async () => {
+    const html = await (await fetch(`${base}/demo/`)).text();
+    const links = [...html.matchAll(/<link rel="(?:manifest|icon|apple-touch-icon)" href="([^"]+)"/g)].map((m) => m[1]!);
+    expect(links).toEqual(['./manifest.webmanifest', './icon.svg', './icon-192.png']);
+    for (const href of links) {
+      const r = await fetch(new URL(href, `${base}/demo/`));
+      expect(r.status, href).toBe(200);
+      expect((await r.arrayBuffer()).byteLength, href).toBeGreaterThan(100);
+    }
+    const manifest = (await (await fetch(`${base}/demo/manifest.webmanifest`)).json()) as { icons: { src: string }[] };
+    for (const icon of manifest.icons) expect((await fetch(new URL(icon.src, `${base}/demo/`))).status, icon.src).toBe(200);
+  });
 });

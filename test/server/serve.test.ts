@@ -139,3 +139,26 @@ describe('RemoteEngine against serve', () => {
     await expect(wrongKey.chat.completions.create({ messages })).rejects.toMatchObject({ name: 'RemoteError', status: 401 });
   });
 });
+
+describe('serve with cors', () => {
+  it('answers the preflight without the key and marks every answer with the allowed origin; without cors there is no CORS header', async () => {
+    const s = await serveEngine(engine, { port: 0, apiKey: KEY, cors: 'http://127.0.0.1:4173' });
+    try {
+      const pre = await fetch(`${s.baseURL}/chat/completions`, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:4173', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:4173');
+      expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+      expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+      const ok = await fetch(`${s.baseURL}/models`, { headers: { authorization: `Bearer ${KEY}` } });
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:4173');
+      const denied = await fetch(`${s.baseURL}/models`);
+      expect(denied.status).toBe(401); // the browser can read why
+      expect(denied.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:4173');
+    } finally {
+      await s.close();
+    }
+    const plain = await fetch(`${server.baseURL}/models`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(plain.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

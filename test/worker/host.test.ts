@@ -94,3 +94,19 @@ describe('EngineHost', () => {
     expect(built.length).toBe(1);
   });
 });
+
+describe('modelSource (what the default factory hands loadEngine)', () => {
+  const folder = (m: unknown) => ({ folder: m });
+  it('passes a .gguf URL or a single picked .gguf File through as one file; folders go to the folder reader', async () => {
+    const { modelSource } = await import('../../src/worker/host.js');
+    expect(modelSource('https://h/m/model-q4.gguf?x=1', folder)).toBe('https://h/m/model-q4.gguf?x=1');
+    expect(modelSource('https://h/package/', folder)).toEqual({ folder: 'https://h/package/' });
+    const gguf = new File([new Uint8Array(4)], 'tiny.GGUF');
+    expect(modelSource(gguf, folder)).toBe(gguf);
+    expect(modelSource([gguf], folder)).toBe(gguf);
+    const files = [new File(['{}'], 'config.json'), new File([new Uint8Array(2)], 'model.safetensors')];
+    expect(modelSource(files, folder)).toEqual({ folder: files });
+    const map = new Map<string, Blob>([['experts/0.bin', new Blob([])]]);
+    expect(modelSource(map, folder)).toEqual({ folder: map });
+  });
+});
