@@ -100,7 +100,7 @@ await attempt('llama', async () => {
     if (ids.length > decode) break;
   }
   const t2 = performance.now();
-  rows.push(fromTiming(`llama.cpp native CPU (node-llama-cpp), ${threads} threads`, { prefillTokens: prompt.length, prefillMs: t1 - t0, decodeTokens: decode, decodeMs: t2 - t1, ids }, `node-llama-cpp ${JSON.parse(readFileSync(join(peers, 'node_modules/node-llama-cpp/package.json'), 'utf8')).version} (${llama.buildType} build, llama.cpp ${llama.llamaCppRelease?.release ?? '?'})`));
+  rows.push(fromTiming(`llama.cpp native CPU (node-llama-cpp), ${threads} threads`, { prefillTokens: prompt.length, prefillMs: t1 - t0, decodeTokens: decode, decodeMs: t2 - t1, ids }, `node-llama-cpp ${JSON.parse(readFileSync(join(peers, 'node_modules/node-llama-cpp/package.json'), 'utf8')).version} (${llama.buildType} binaries)`));
   await context.dispose();
   await model.dispose();
 });
