@@ -9,7 +9,8 @@
 // (`npm i node-llama-cpp@3 @wllama/wllama`) and pass it as PEERS=<folder> (default /work/peers).
 //   PEERS=/path npm run bench:peers -- [--layers 4] [--type q4_0] [--prompt-tokens 8] [--tokens 8] [--threads 2] [--only node,llama,chromium,wllama] [--gguf file]
 // Every time waits for the work it times (ours: the sampled id read back; the peers report their own).
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -107,7 +108,10 @@ await attempt('llama', async () => {
 
 if (only.has('chromium') || only.has('wllama')) {
   const { url, close } = await serve();
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  // A persistent profile in a temp folder: an incognito one has too small a storage quota for
+  // wllama, which puts the downloaded GGUF in the Origin Private File System before loading it.
+  const profile = mkdtempSync(join(tmpdir(), 'peers-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, { executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
@@ -137,6 +141,7 @@ if (only.has('chromium') || only.has('wllama')) {
   } finally {
     await browser.close();
     await close();
+    rmSync(profile, { recursive: true, force: true });
   }
 }
 
