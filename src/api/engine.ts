@@ -27,8 +27,8 @@
 // (a stop string that occurs inside the JSON still cuts it). usage.completion_tokens counts
 // every token the model sampled, the end token included.
 
-import type { LanguageModel, ModelStats } from '../engine/language_model';
-import { AbortError, ErnieError } from '../errors';
+import type { ImageSegment, LanguageModel, ModelStats } from '../engine/language_model';
+import { AbortError, ErnieError, throwIfAborted } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
 import type { TokenizerConfig } from '../text/convert';
 import type { ErnieTokenizer } from '../text/tokenizer';
@@ -42,6 +42,8 @@ import { LogprobsFormatter, type TokenEvent } from './logprobs';
 import { ToolCallReader } from './tool_calls';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
 import { RequestQueue } from './queue';
+import { imageRefs, templateMessages, type ImageRef } from './image_parts';
+import { imageKey, openImage, type OpenedImage } from './images';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatCompletionRequest, ChatToolCall, Completion,
   CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
@@ -61,7 +63,7 @@ export interface EngineOptions {
   kind: 'chat' | 'base';
   /** A Jinja chat template that replaces the config's. */
   chatTemplate?: string;
-  /** Whether image parts are accepted (vision models). Default false. */
+  /** Whether image parts are accepted. Default: whether the model has a vision tower (model.vision). */
   vision?: boolean;
   /** Sampling defaults (e.g. samplingFromGenerationConfig of generation_config.json); a request's own fields win. */
   defaults?: SamplingParams;
@@ -137,7 +139,7 @@ export class Engine {
     this.ctx = {
       modelName: options.modelName,
       vocabSize: Math.min(options.model.vocabSize, options.tokenizer.vocabSize),
-      vision: options.vision ?? false,
+      vision: options.vision ?? !!options.model.vision,
     };
     this.chat = { completions: { create: ((req: ChatCompletionRequest) => this.createChat(req)) as ChatCompletions['create'] } };
     this.completions = { create: ((req: CompletionRequest) => this.createCompletion(req)) as Completions['create'] };
@@ -179,23 +181,27 @@ export class Engine {
   }
 
   private render(n: NormalizedChatRequest): string {
-    return this.template!.render({ messages: n.messages, tools: n.tools, enableThinking: n.enableThinking });
+    return this.template!.render({ messages: templateMessages(n.messages), tools: n.tools, enableThinking: n.enableThinking });
   }
 
   private async createChat(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const n = this.validateChat(req);
     const promptText = this.render(n);
     this.checkPromptChars(promptText.length, 'messages');
-    const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
+    let promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
     if (promptIds.length === 0) {
       throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template rendered a prompt that encodes to no tokens (${JSON.stringify(promptText.slice(0, 40))})`);
     }
+    const refs = imageRefs(n.messages);
+    let media: ImageSegment[] = [];
+    if (refs.length) ({ ids: promptIds, media } = await this.promptImages(n, refs, promptIds));
     const grammar = chatGrammar(n);
     const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
     const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
     const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
+    prepared.job.media = media;
     if (!grammar && out.tools) prepared.job.triggered = strictToolGrammar(n.toolSchemas);
     const tools = n.toolSchemas;
     return n.stream ? this.chatStream(prepared, out, tools) : this.chatWhole(prepared, out, tools);
@@ -298,6 +304,43 @@ export class Engine {
         yield chunk({}, finishReason(ev.finish, tools.calls.length), true);
       }
     }
+  }
+
+  /**
+   * The prompt with its images: each placeholder the template wrote becomes the image's run of
+   * placeholder tokens. Sizes come from the image headers first, so a prompt that cannot fit is
+   * refused (ContextOverflowError) before any pixel is decoded and before any GPU work.
+   */
+  private async promptImages(n: NormalizedChatRequest, refs: ImageRef[], ids: number[]): Promise<{ ids: number[]; media: ImageSegment[] }> {
+    const vision = this.model.vision;
+    if (!vision) throw new BadRequestError(refs[0]!.param, 'this model has no vision tower: it cannot read images');
+    const at: number[] = [];
+    ids.forEach((id, i) => id === vision.placeholderId && at.push(i));
+    if (at.length !== refs.length) {
+      throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template wrote ${at.length} image placeholder(s) for the ${refs.length} image(s) of the request (a VL model needs its VL chat template)`);
+    }
+    const opened: OpenedImage[] = [];
+    for (const r of refs) opened.push(await openImage(r, { signal: n.signal, maxPixels: vision.maxDecodePixels }));
+    const counts = opened.map((im) => vision.tokensFor(im.width, im.height, im.source));
+    const total = ids.length + counts.reduce((s, c) => s + c - 1, 0);
+    const ctxLen = this.model.contextLength;
+    if (total >= ctxLen || (n.maxTokens !== null && total + n.maxTokens > ctxLen)) {
+      throw new ContextOverflowError(total, n.maxTokens ?? 1, ctxLen, { promptParam: 'messages' });
+    }
+    const out: number[] = [];
+    const media: ImageSegment[] = [];
+    let from = 0;
+    for (const [k, im] of opened.entries()) {
+      throwIfAborted(n.signal);
+      const p = vision.prepare(await im.decode(), im.source);
+      if (p.tokens !== counts[k]) throw new ErnieError('BAD_IMAGE', `${im.source}: decoded to ${p.tokens} image tokens, its header promised ${counts[k]}`);
+      out.push(...ids.slice(from, at[k]));
+      media.push({ start: out.length, tokens: p.tokens, pixelValues: p.pixelValues, grid: p.grid, key: await imageKey(p.pixelValues, p.grid) });
+      for (let i = 0; i < p.tokens; i++) out.push(vision.placeholderId);
+      from = at[k]! + 1;
+    }
+    out.push(...ids.slice(from));
+    return { ids: out, media };
   }
 
   // ---- completions ----
@@ -411,6 +454,7 @@ export class Engine {
     }
     const job: GenJob = {
       promptIds,
+      continuesPrompt: promptParam === 'prompt', // a completion continues the prompt's text; a chat answer starts anew
       maxTokens,
       seed: n.seed ?? randomSeed(),
       sampling: resolveSampling(n.sampling, this.defaults),

@@ -3,7 +3,7 @@
 // step: grammar mask -> model.sample -> stop ids -> detokenizer -> stop strings -> forward.
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
-import type { LanguageModel } from '../engine/language_model';
+import type { CachedImage, ImageSegment, LanguageModel } from '../engine/language_model';
 import { penalised, type ResolvedSampling, type SampleStep, type TokenLogprobs } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
@@ -16,6 +16,8 @@ export type GenFinish = 'stop' | 'length' | 'abort';
 
 export interface GenJob {
   promptIds: number[];
+  /** The output continues the prompt's text (completions): its first space is kept. */
+  continuesPrompt: boolean;
   maxTokens: number;
   seed: number;
   /** The request's sampling resolved against the model's defaults. */
@@ -33,6 +35,8 @@ export interface GenJob {
   /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
   logprobs: number | null;
   signal?: AbortSignal;
+  /** The prompt's images, at their placeholder runs in promptIds. */
+  media?: ImageSegment[];
 }
 
 export interface GenStats {
@@ -65,6 +69,20 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+/**
+ * How much of the cached prefix `reuse` a prompt with images may keep: up to the first image
+ * that is not the cached one at the same place (its placeholder ids match, its pixels do not),
+ * and never part of an image (an image runs through the model whole).
+ */
+function keptWithImages(reuse: number, media: readonly ImageSegment[], cached: readonly CachedImage[]): number {
+  for (const m of media) {
+    if (m.start >= reuse) break;
+    const same = cached.some((c) => c.start === m.start && c.end === m.start + m.tokens && c.key === m.key);
+    if (!same || m.start + m.tokens > reuse) return m.start;
+  }
+  return reuse;
 }
 
 const TAG = /^<\/?[A-Za-z_][A-Za-z0-9_]*>$/;
@@ -100,7 +118,9 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
 
   // Keep the longest cached prefix, but always forward at least the last prompt token: its
   // logits are the first step's, and the model keeps only the last forward's logits.
-  const reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  const media = job.media ?? [];
+  let reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  if (media.length || model.cachedImages?.().length) reuse = keptWithImages(reuse, media, model.cachedImages?.() ?? []);
   model.truncate(reuse);
   stats.cachedTokens = reuse;
 
@@ -108,17 +128,19 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const t0 = now();
   try {
     if (aborted()) finish = 'abort';
-    else await model.forward(prompt.slice(reuse), signal);
+    else await model.forward(prompt.slice(reuse), signal, { media: media.filter((m) => m.start >= reuse).map((m) => ({ ...m, start: m.start - reuse })) });
   } catch (e) {
     if (!aborted()) throw e;
     finish = 'abort';
   }
+  // forward() may return with GPU work still queued: the time includes its completion
+  await model.settle?.();
   stats.prefillMs = now() - t0;
   yield { type: 'start', cachedTokens: reuse };
 
   const t1 = now();
   const rng = new Rng(job.seed);
-  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true });
+  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true, continuation: job.continuesPrompt });
   const stopper = new StopMatcher(job.stop);
   const stopIds = new Set(job.stopTokenIds);
   const table = job.grammar || job.triggered ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
@@ -210,6 +232,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     else if (finish !== 'abort') finish = 'stop';
     if (tail) yield { type: 'text', text: tail };
   }
+  await model.settle?.();
   stats.decodeMs = now() - t1;
   yield { type: 'end', finish: finish!, stats };
 }

@@ -29,12 +29,19 @@ export interface FileContentPart {
   file: { file_data?: string; file_id?: string; filename?: string };
 }
 
+/** Vision models: a data:, http(s): or blob: URL of a PNG/JPEG image (`detail` is accepted and ignored). */
 export interface ImageContentPart {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 
-export type ChatContentPart = TextContentPart | ImageContentPart | InputAudioContentPart | FileContentPart;
+/** Extension, vision models: the image itself (Blob, ImageBitmap, ImageData in a browser; PNG/JPEG bytes as Uint8Array anywhere). */
+export interface ImageObjectContentPart {
+  type: 'image';
+  image: Blob | ImageBitmap | ImageData | Uint8Array;
+}
+
+export type ChatContentPart = TextContentPart | ImageContentPart | ImageObjectContentPart | InputAudioContentPart | FileContentPart;
 
 export interface ChatToolCall {
   id: string;
@@ -197,6 +204,8 @@ export interface ChatCompletionRequest extends SamplingRequest, IgnoredOpenAIFie
   response_format?: ResponseFormat | null;
   /** Extension: passed to the chat template (models with a thinking mode). */
   enable_thinking?: boolean | null;
+  /** Extension (vLLM's spelling): only `enable_thinking`, read as the top-level field (which wins when both are given). */
+  chat_template_kwargs?: { enable_thinking?: boolean | null } | null;
 }
 
 export interface CompletionRequest extends SamplingRequest {

@@ -7,6 +7,7 @@ import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
 import { MAX_TOP_LOGPROBS, type SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
+import { checkImagePart } from './image_parts';
 
 /** What the validator needs to know about the loaded model. */
 export interface ValidationContext {
@@ -81,7 +82,7 @@ const COMMON_KEYS = [
   'stop_token_ids', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'n', 'stream',
   'stream_options', 'signal', 'logprobs', 'user', 'response_format',
 ];
-const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'reasoning_effort', 'top_logprobs']);
+const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'chat_template_kwargs', 'reasoning_effort', 'top_logprobs']);
 const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
 /** Most choices one request may ask for (n). */
@@ -329,6 +330,7 @@ function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boo
     } else if (t === 'image_url' || t === 'image' || t === 'input_image' || t === 'video' || t === 'video_url') {
       if (!ctx.vision) fail(pp, `"${ctx.modelName}" is a text-only model; it cannot read ${t === 'video' || t === 'video_url' ? 'videos' : 'images'}. Send text parts only`);
       if (!allowImages) fail(pp, 'only user messages may contain images');
+      checkImagePart(part as Record<string, unknown>, pp);
     } else {
       fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision && allowImages ? ' or "image_url"' : ''}${allowRefusal ? ' or "refusal"' : ''})`);
     }
@@ -492,6 +494,16 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
     if (typeof e !== 'string' || !EFFORTS.includes(e)) fail('reasoning_effort', `must be one of ${EFFORTS.map((x) => `"${x}"`).join(', ')}, got ${describe(e)}`);
     // This model thinks or not; there are no degrees: "none"/"minimal" = off, the rest = on.
     enableThinking = e !== 'none' && e !== 'minimal';
+  }
+  if (given(req.chat_template_kwargs)) {
+    const k = req.chat_template_kwargs;
+    if (!isObject(k)) fail('chat_template_kwargs', `must be an object such as {"enable_thinking": true}, got ${describe(k)}`);
+    for (const key of Object.keys(k as object)) if (key !== 'enable_thinking') fail(`chat_template_kwargs.${key}`, 'is not supported (only enable_thinking)');
+    const v = (k as Record<string, unknown>).enable_thinking;
+    if (given(v)) {
+      if (typeof v !== 'boolean') fail('chat_template_kwargs.enable_thinking', `must be true or false, got ${describe(v)}`);
+      enableThinking = v as boolean;
+    }
   }
   if (given(req.enable_thinking)) enableThinking = bool(req, 'enable_thinking')!;
   const json = responseFormat(req.response_format);
