@@ -1,5 +1,6 @@
 // `npm run bench:grammar -- --data <folder of MaskBench files> --tokenizer <folder>|llama3
-//   [--json out.json] [--limit N] [--every K] [--whitespace any|pretty|compact] [--budget-ms 10000]`
+//   [--json out.json] [--limit N] [--every K] [--sample N --seed S] [--whitespace any|pretty|compact] [--budget-ms 10000]`
+// (--json is also written every 100 files, so a run cut short still reports what it did.)
 // Runs MaskBench (bench/maskbench.ts) and prints passing / compile / validation / invalidation
 // errors and the time to first mask (TTFM: schema compile) and between masks (TBM: one
 // allowedTokens over the whole vocabulary). `--tokenizer llama3`: Llama 3's 128K vocabulary
@@ -8,6 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErnieTokenizer } from '../src/text/tokenizer';
 import { TokenTable } from '../src/sampling/token_table';
+import { Rng } from '../src/sampling/rng';
 import { runFile, summarize, type BenchTokenizer, type FileResult } from './maskbench';
 
 const args = new Map<string, string>();
@@ -47,12 +49,26 @@ console.log(`tokenizer ${tok.name}: table built in ${((performance.now() - t0) /
 let files = readdirSync(data).filter((f) => f.endsWith('.json')).sort();
 if (args.has('limit')) files = files.slice(0, Number(args.get('limit')));
 if (args.has('every')) files = files.filter((_, i) => i % Number(args.get('every')) === 0); // a spread sample
+if (args.has('sample')) {
+  // A random sample (seeded: the same files for the same --seed), in random order.
+  const rng = new Rng(Number(args.get('seed') ?? 1));
+  for (let i = files.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform() * (i + 1));
+    [files[i], files[j]] = [files[j]!, files[i]!];
+  }
+  files = files.slice(0, Number(args.get('sample')));
+}
 const whitespace = (args.get('whitespace') ?? 'any') as 'any' | 'pretty' | 'compact';
 const results: FileResult[] = [];
 const start = performance.now();
 for (const [i, f] of files.entries()) {
   results.push(runFile(f, readFileSync(join(data, f), 'utf8'), tok, { whitespace }, Number(args.get('budget-ms') ?? 10000)));
-  if ((i + 1) % 500 === 0) console.error(`${i + 1}/${files.length} ${((performance.now() - start) / 1000).toFixed(0)} s`);
+  if ((i + 1) % 100 === 0) {
+    console.error(`${i + 1}/${files.length} ${((performance.now() - start) / 1000).toFixed(0)} s`);
+    // What is done so far, so a run cut short still reports (the files are in random order with --sample).
+    if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify(summarize(results), null, 2) + '\n');
+    if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length, maxMaskUs: Math.round(Math.max(0, ...masksUs)) })), null, 1) + '\n');
+  }
 }
 const s = summarize(results);
 const row = (k: string, v: unknown) => console.log(`| ${k.padEnd(20)} | ${String(v).padStart(10)} |`);
@@ -62,4 +78,4 @@ for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TBM ${q} (us)`, s.tb
 for (const q of ['p50', 'p90', 'p99', 'max'] as const) row(`TTFM ${q} (us)`, s.ttfm_us[q]);
 console.log(`\n${results.reduce((n, r) => n + r.masksUs.length, 0)} masks, ${((performance.now() - start) / 1000).toFixed(1)} s`);
 if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify(s, null, 2) + '\n');
-if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length })), null, 1) + '\n');
+if (args.has('details')) writeFileSync(args.get('details')!, JSON.stringify(results.map(({ masksUs, ...r }) => ({ ...r, masks: masksUs.length, maxMaskUs: Math.round(Math.max(0, ...masksUs)) })), null, 1) + '\n');

@@ -27,26 +27,29 @@
 // (a stop string that occurs inside the JSON still cuts it). usage.completion_tokens counts
 // every token the model sampled, the end token included.
 
-import type { LanguageModel, ModelStats } from '../engine/language_model';
-import { AbortError, ErnieError } from '../errors';
+import type { ImageSegment, LanguageModel, ModelStats } from '../engine/language_model';
+import { AbortError, ErnieError, throwIfAborted } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
-import { parseAssistantOutput } from '../text/assistant_output';
 import type { TokenizerConfig } from '../text/convert';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
-import type { SchemaNode } from '../sampling/json_schema';
+import { ANY_OBJECT, type SchemaNode } from '../sampling/json_schema';
 import { randomSeed } from '../sampling/rng';
 import { resolveSampling, type SamplingParams } from '../sampling/params';
 import { BadRequestError, ContextOverflowError } from './errors';
 import { generate, type GenEvent, type GenFinish, type GenJob, type GenStats } from './generate';
+import { LogprobsFormatter, type TokenEvent } from './logprobs';
+import { ToolCallReader } from './tool_calls';
 import { DeltaTracker, splitOutput, type OutputOptions, type ThinkingMode } from './output';
 import { RequestQueue } from './queue';
+import { imageRefs, templateMessages, type ImageRef } from './image_parts';
+import { imageKey, openImage, type OpenedImage } from './images';
 import type {
   ChatCompletion, ChatCompletionChunk, ChatCompletionDelta, ChatCompletionRequest, ChatToolCall, Completion,
   CompletionChunk, CompletionRequest, CompletionUsage, FinishReason,
 } from './types';
 import {
-  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ValidationContext,
+  validateChatRequest, validateCompletionRequest, type NormalizedChatRequest, type NormalizedCommon, type ToolSchema, type ValidationContext,
 } from './validate';
 
 export interface EngineOptions {
@@ -60,7 +63,7 @@ export interface EngineOptions {
   kind: 'chat' | 'base';
   /** A Jinja chat template that replaces the config's. */
   chatTemplate?: string;
-  /** Whether image parts are accepted (vision models). Default false. */
+  /** Whether image parts are accepted. Default: whether the model has a vision tower (model.vision). */
   vision?: boolean;
   /** Sampling defaults (e.g. samplingFromGenerationConfig of generation_config.json); a request's own fields win. */
   defaults?: SamplingParams;
@@ -120,6 +123,7 @@ export class Engine {
   private readonly queue = new RequestQueue();
   private readonly ctx: ValidationContext;
   private readonly defaults: SamplingParams;
+  private readonly logprobsFormat: LogprobsFormatter;
   private disposed = false;
   /** Characters of the longest token string (0 = not yet measured). */
   private longestToken = 0;
@@ -130,11 +134,12 @@ export class Engine {
     this.modelName = options.modelName;
     this.kind = options.kind;
     this.defaults = options.defaults ?? {};
+    this.logprobsFormat = new LogprobsFormatter(options.tokenizer);
     this.template = options.kind === 'chat' ? new ChatTemplate(options.tokenizerConfig ?? options.tokenizer.config, options.chatTemplate ?? null) : null;
     this.ctx = {
       modelName: options.modelName,
       vocabSize: Math.min(options.model.vocabSize, options.tokenizer.vocabSize),
-      vision: options.vision ?? false,
+      vision: options.vision ?? !!options.model.vision,
     };
     this.chat = { completions: { create: ((req: ChatCompletionRequest) => this.createChat(req)) as ChatCompletions['create'] } };
     this.completions = { create: ((req: CompletionRequest) => this.createCompletion(req)) as Completions['create'] };
@@ -176,31 +181,37 @@ export class Engine {
   }
 
   private render(n: NormalizedChatRequest): string {
-    return this.template!.render({ messages: n.messages, tools: n.tools, enableThinking: n.enableThinking });
+    return this.template!.render({ messages: templateMessages(n.messages), tools: n.tools, enableThinking: n.enableThinking });
   }
 
   private async createChat(req: ChatCompletionRequest): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
     const n = this.validateChat(req);
     const promptText = this.render(n);
     this.checkPromptChars(promptText.length, 'messages');
-    const promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
+    let promptIds = this.tokenizer.encode(promptText, { addSpecialTokens: false });
     if (promptIds.length === 0) {
       throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template rendered a prompt that encodes to no tokens (${JSON.stringify(promptText.slice(0, 40))})`);
     }
+    const refs = imageRefs(n.messages);
+    let media: ImageSegment[] = [];
+    if (refs.length) ({ ids: promptIds, media } = await this.promptImages(n, refs, promptIds));
     const grammar = chatGrammar(n);
     const opened = promptText.lastIndexOf(THINK_OPEN) > promptText.lastIndexOf(THINK_CLOSE);
     const thinking: ThinkingMode = grammar ? 'no' : opened ? 'yes' : n.enableThinking === false ? 'no' : 'auto';
     // Under response_format JSON the whole reply is the document: never cut it at a tag.
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
     const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
-    return n.stream ? this.chatStream(prepared, out) : this.chatWhole(prepared, out);
+    prepared.job.media = media;
+    if (!grammar && out.tools) prepared.job.triggered = strictToolGrammar(n.toolSchemas);
+    const tools = n.toolSchemas;
+    return n.stream ? this.chatStream(prepared, out, tools) : this.chatWhole(prepared, out, tools);
   }
 
-  private async chatWhole(p: Prepared, out: OutputOptions): Promise<ChatCompletion> {
+  private async chatWhole(p: Prepared, out: OutputOptions, schemas: ToolSchema[]): Promise<ChatCompletion> {
     const choices: ChatCompletion['choices'] = [];
     const stats: GenStats[] = [];
     for (let i = 0; i < p.n; i++) {
-      const { choice, end } = await this.chatChoice(p, out, i, stats);
+      const { choice, end } = await this.chatChoice(p, out, schemas, i, stats);
       choices.push(choice);
       stats.push(end);
     }
@@ -215,15 +226,19 @@ export class Engine {
     };
   }
 
-  private async chatChoice(p: Prepared, out: OutputOptions, index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
+  private async chatChoice(p: Prepared, out: OutputOptions, schemas: ToolSchema[], index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
     let text = '';
     let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    const tokens: TokenEvent[] = [];
     for await (const ev of this.run(p, index)) {
       if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'token') tokens.push(ev);
       else if (ev.type === 'end') end = ev;
     }
     const view = splitOutput(text, out, true);
-    const tools = out.tools ? readToolCalls(view.toolText) : { calls: [], errors: [] };
+    const reader = new ToolCallReader(schemas, false);
+    if (out.tools) reader.update(view.toolText, true);
+    const tools = reader.result();
     const finish = end!.finish;
     if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end!.stats]);
     const message: ChatCompletion['choices'][number]['message'] = {
@@ -234,35 +249,47 @@ export class Engine {
     if (view.thinking) message.reasoning_content = view.reasoning;
     if (tools.calls.length) message.tool_calls = tools.calls;
     if (tools.errors.length) message.tool_call_errors = tools.errors;
-    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs: null }, end: end!.stats };
+    const logprobs = p.job.logprobs === null ? null : { content: this.logprobsFormat.chat(tokens), refusal: null };
+    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs }, end: end!.stats };
   }
 
   /** Choices one after the other (n > 1): each choice's chunks carry its index. */
-  private async *chatStream(p: Prepared, out: OutputOptions): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+  private async *chatStream(p: Prepared, out: OutputOptions, schemas: ToolSchema[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
     const stats: GenStats[] = [];
-    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, i, stats);
+    for (let i = 0; i < p.n; i++) yield* this.chatChoiceStream(p, out, schemas, i, stats);
     if (p.includeUsage) {
       yield { id: p.id, object: 'chat.completion.chunk', created: p.created, model: this.modelName, choices: [], usage: usageOfAll(stats) };
     }
   }
 
-  private async *chatChoiceStream(p: Prepared, out: OutputOptions, index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null): ChatCompletionChunk => ({
+  private async *chatChoiceStream(p: Prepared, out: OutputOptions, schemas: ToolSchema[], index: number, stats: GenStats[]): AsyncGenerator<ChatCompletionChunk, void, undefined> {
+    // Token logprobs ride on the next chunk that carries text (or on the finish chunk).
+    const pending: TokenEvent[] = [];
+    const asked = p.job.logprobs !== null;
+    const chunk = (delta: ChatCompletionDelta, finish: FinishReason | null = null, withLogprobs = false): ChatCompletionChunk => ({
       id: p.id,
       object: 'chat.completion.chunk',
       created: p.created,
       model: this.modelName,
-      choices: [{ index, delta, finish_reason: finish, logprobs: null }],
+      choices: [{
+        index, delta, finish_reason: finish,
+        logprobs: asked && withLogprobs && pending.length > 0 ? { content: this.logprobsFormat.chat(pending.splice(0)), refusal: null } : null,
+      }],
     });
     const tracker = new DeltaTracker();
+    const reader = new ToolCallReader(schemas, true);
     let text = '';
     const deltas = function* (final: boolean): Generator<ChatCompletionChunk> {
-      const d = tracker.take(splitOutput(text, out, final));
-      if (d.reasoning) yield chunk({ reasoning_content: d.reasoning });
-      if (d.content) yield chunk({ content: d.content });
+      const view = splitOutput(text, out, final);
+      const d = tracker.take(view);
+      if (d.reasoning) yield chunk({ reasoning_content: d.reasoning }, null, true);
+      if (d.content) yield chunk({ content: d.content }, null, true);
+      const calls = out.tools ? reader.update(view.toolText, final) : [];
+      if (calls.length) yield chunk({ tool_calls: calls }, null, true);
     };
     for await (const ev of this.run(p, index)) {
       if (ev.type === 'start') yield chunk({ role: 'assistant', content: '', refusal: null });
+      else if (ev.type === 'token') pending.push(ev);
       else if (ev.type === 'text') {
         text += ev.text;
         yield* deltas(false);
@@ -272,14 +299,48 @@ export class Engine {
       } else {
         stats.push(ev.stats);
         yield* deltas(true);
-        const tools = out.tools ? readToolCalls(splitOutput(text, out, true).toolText) : { calls: [], errors: [] };
-        if (tools.calls.length) {
-          yield chunk({ tool_calls: tools.calls.map((c, index) => ({ index, id: c.id, type: 'function', function: { ...c.function } })) });
-        }
+        const tools = reader.result();
         if (tools.errors.length) yield chunk({ tool_call_errors: tools.errors });
-        yield chunk({}, finishReason(ev.finish, tools.calls.length));
+        yield chunk({}, finishReason(ev.finish, tools.calls.length), true);
       }
     }
+  }
+
+  /**
+   * The prompt with its images: each placeholder the template wrote becomes the image's run of
+   * placeholder tokens. Sizes come from the image headers first, so a prompt that cannot fit is
+   * refused (ContextOverflowError) before any pixel is decoded and before any GPU work.
+   */
+  private async promptImages(n: NormalizedChatRequest, refs: ImageRef[], ids: number[]): Promise<{ ids: number[]; media: ImageSegment[] }> {
+    const vision = this.model.vision;
+    if (!vision) throw new BadRequestError(refs[0]!.param, 'this model has no vision tower: it cannot read images');
+    const at: number[] = [];
+    ids.forEach((id, i) => id === vision.placeholderId && at.push(i));
+    if (at.length !== refs.length) {
+      throw new ErnieError('BAD_CONFIG', `${this.template!.templateFile(n)}: the chat template wrote ${at.length} image placeholder(s) for the ${refs.length} image(s) of the request (a VL model needs its VL chat template)`);
+    }
+    const opened: OpenedImage[] = [];
+    for (const r of refs) opened.push(await openImage(r, { signal: n.signal, maxPixels: vision.maxDecodePixels }));
+    const counts = opened.map((im) => vision.tokensFor(im.width, im.height, im.source));
+    const total = ids.length + counts.reduce((s, c) => s + c - 1, 0);
+    const ctxLen = this.model.contextLength;
+    if (total >= ctxLen || (n.maxTokens !== null && total + n.maxTokens > ctxLen)) {
+      throw new ContextOverflowError(total, n.maxTokens ?? 1, ctxLen, { promptParam: 'messages' });
+    }
+    const out: number[] = [];
+    const media: ImageSegment[] = [];
+    let from = 0;
+    for (const [k, im] of opened.entries()) {
+      throwIfAborted(n.signal);
+      const p = vision.prepare(await im.decode(), im.source);
+      if (p.tokens !== counts[k]) throw new ErnieError('BAD_IMAGE', `${im.source}: decoded to ${p.tokens} image tokens, its header promised ${counts[k]}`);
+      out.push(...ids.slice(from, at[k]));
+      media.push({ start: out.length, tokens: p.tokens, pixelValues: p.pixelValues, grid: p.grid, key: await imageKey(p.pixelValues, p.grid) });
+      for (let i = 0; i < p.tokens; i++) out.push(vision.placeholderId);
+      from = at[k]! + 1;
+    }
+    out.push(...ids.slice(from));
+    return { ids: out, media };
   }
 
   // ---- completions ----
@@ -302,14 +363,16 @@ export class Engine {
     for (let index = 0; index < p.n; index++) {
       let text = echo;
       let end: Extract<GenEvent, { type: 'end' }> | null = null;
+      const tokens: TokenEvent[] = [];
       for await (const ev of this.run(p, index)) {
         if (ev.type === 'text') text += ev.text;
+        else if (ev.type === 'token') tokens.push(ev);
         else if (ev.type === 'end') end = ev;
       }
       const finish = end!.finish;
       stats.push(end!.stats);
       if (finish === 'abort') throw aborted(text, null, stats);
-      choices.push({ index, text, finish_reason: finish, logprobs: null });
+      choices.push({ index, text, finish_reason: finish, logprobs: p.job.logprobs === null ? null : this.logprobsFormat.completion(tokens, echo.length) });
     }
     return {
       id: p.id,
@@ -325,16 +388,25 @@ export class Engine {
   private async *completionStream(p: Prepared, echo: string): AsyncGenerator<CompletionChunk, void, undefined> {
     const stats: GenStats[] = [];
     for (let index = 0; index < p.n; index++) {
+      const pending: TokenEvent[] = [];
+      let offset = echo.length;
+      const logprobs = (): CompletionChunk['choices'][number]['logprobs'] => {
+        if (p.job.logprobs === null || pending.length === 0) return null;
+        const lp = this.logprobsFormat.completion(pending.splice(0), offset);
+        offset = lp.text_offset.at(-1)! + lp.tokens.at(-1)!.length;
+        return lp;
+      };
       const chunk = (text: string, finish: 'stop' | 'length' | null = null): CompletionChunk => ({
         id: p.id,
         object: 'text_completion',
         created: p.created,
         model: this.modelName,
-        choices: [{ index, text, finish_reason: finish, logprobs: null }],
+        choices: [{ index, text, finish_reason: finish, logprobs: logprobs() }],
       });
       let text = echo;
       for await (const ev of this.run(p, index)) {
-        if (ev.type === 'start') {
+        if (ev.type === 'token') pending.push(ev);
+        else if (ev.type === 'start') {
           if (echo) yield chunk(echo);
         } else if (ev.type === 'text') {
           text += ev.text;
@@ -382,6 +454,7 @@ export class Engine {
     }
     const job: GenJob = {
       promptIds,
+      continuesPrompt: promptParam === 'prompt', // a completion continues the prompt's text; a chat answer starts anew
       maxTokens,
       seed: n.seed ?? randomSeed(),
       sampling: resolveSampling(n.sampling, this.defaults),
@@ -389,6 +462,8 @@ export class Engine {
       stop: n.stop,
       stopTokenIds: [...new Set([...this.tokenizer.stopTokenIds, ...n.stopTokenIds])],
       grammar,
+      triggered: null,
+      logprobs: n.logprobs,
       signal: n.signal,
     };
     return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage, n: n.n };
@@ -439,6 +514,21 @@ function jsonGrammar(node: SchemaNode): JsonGrammar {
   return g;
 }
 
+/**
+ * With a strict tool among them, what follows <tool_call> is constrained: one of the declared
+ * names, then arguments matching a strict tool's parameters (any object for the others).
+ */
+function strictToolGrammar(tools: ToolSchema[]): GenJob['triggered'] {
+  if (!tools.some((t) => t.strict)) return null;
+  const choice: GrammarPart = {
+    choice: tools.map((t) => ({
+      literal: `\n{"name": ${JSON.stringify(t.name)}, "arguments": `,
+      then: [{ json: t.strict ? t.arguments : ANY_OBJECT }, { literal: '}\n</tool_call>' }],
+    })),
+  };
+  return { trigger: '<tool_call>', grammar: new JsonGrammar([choice]) };
+}
+
 /** The JSON grammar a chat request asks for: response_format, or a forced tool call. */
 function chatGrammar(n: NormalizedChatRequest): JsonGrammar | null {
   if (n.json) return jsonGrammar(n.json);
@@ -451,10 +541,4 @@ function chatGrammar(n: NormalizedChatRequest): JsonGrammar | null {
     })),
   };
   return new JsonGrammar([choice]);
-}
-
-function readToolCalls(toolText: string): { calls: ChatToolCall[]; errors: { raw: string; error: string }[] } {
-  if (!toolText) return { calls: [], errors: [] };
-  const parsed = parseAssistantOutput(toolText, { thinking: false });
-  return { calls: parsed.tool_calls, errors: parsed.toolCallErrors };
 }

@@ -3,8 +3,8 @@
 // step: grammar mask -> model.sample -> stop ids -> detokenizer -> stop strings -> forward.
 // Streamed and non-streamed responses are both built from these events, so they agree.
 
-import type { LanguageModel } from '../engine/language_model';
-import { penalised, type ResolvedSampling, type SampleStep } from '../sampling/params';
+import type { CachedImage, ImageSegment, LanguageModel } from '../engine/language_model';
+import { penalised, type ResolvedSampling, type SampleStep, type TokenLogprobs } from '../sampling/params';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { ErnieError } from '../errors';
 import { Rng } from '../sampling/rng';
@@ -16,6 +16,8 @@ export type GenFinish = 'stop' | 'length' | 'abort';
 
 export interface GenJob {
   promptIds: number[];
+  /** The output continues the prompt's text (completions): its first space is kept. */
+  continuesPrompt: boolean;
   maxTokens: number;
   seed: number;
   /** The request's sampling resolved against the model's defaults. */
@@ -25,7 +27,16 @@ export interface GenJob {
   /** Ids that end generation (the tokenizer's and the request's). */
   stopTokenIds: number[];
   grammar: JsonGrammar | null;
+  /**
+   * A grammar that starts once the output's text ends with `trigger` (strict tool calls: the
+   * JSON after <tool_call>) and ends when complete, the text around it staying free.
+   */
+  triggered: { trigger: string; grammar: JsonGrammar } | null;
+  /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
+  logprobs: number | null;
   signal?: AbortSignal;
+  /** The prompt's images, at their placeholder runs in promptIds. */
+  media?: ImageSegment[];
 }
 
 export interface GenStats {
@@ -40,6 +51,8 @@ export interface GenStats {
 
 export type GenEvent =
   | { type: 'start'; cachedTokens: number }
+  /** A sampled token's log-probabilities (only when the job asks; the end token has none), before its text. */
+  | { type: 'token'; id: number; logprobs: TokenLogprobs }
   | { type: 'text'; text: string }
   | { type: 'end'; finish: GenFinish; stats: GenStats };
 
@@ -56,6 +69,27 @@ function commonPrefix(a: readonly number[], b: readonly number[]): number {
   let i = 0;
   while (i < n && a[i] === b[i]) i++;
   return i;
+}
+
+/**
+ * How much of the cached prefix `reuse` a prompt with images may keep: up to the first image
+ * that is not the cached one at the same place (its placeholder ids match, its pixels do not),
+ * and never part of an image (an image runs through the model whole).
+ */
+function keptWithImages(reuse: number, media: readonly ImageSegment[], cached: readonly CachedImage[]): number {
+  for (const m of media) {
+    if (m.start >= reuse) break;
+    const same = cached.some((c) => c.start === m.start && c.end === m.start + m.tokens && c.key === m.key);
+    if (!same || m.start + m.tokens > reuse) return m.start;
+  }
+  return reuse;
+}
+
+const TAG = /^<\/?[A-Za-z_][A-Za-z0-9_]*>$/;
+/** An added tag token such as <tool_call> or </think> (not special: its text is kept). */
+function isTagToken(tokenizer: ErnieTokenizer, id: number): boolean {
+  const t = tokenizer.idToToken(id);
+  return t !== undefined && TAG.test(t);
 }
 
 const now = (): number => globalThis.performance?.now() ?? Date.now();
@@ -84,7 +118,9 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
 
   // Keep the longest cached prefix, but always forward at least the last prompt token: its
   // logits are the first step's, and the model keeps only the last forward's logits.
-  const reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  const media = job.media ?? [];
+  let reuse = Math.min(commonPrefix(model.cachedTokens(), prompt), prompt.length - 1);
+  if (media.length || model.cachedImages?.().length) reuse = keptWithImages(reuse, media, model.cachedImages?.() ?? []);
   model.truncate(reuse);
   stats.cachedTokens = reuse;
 
@@ -92,20 +128,25 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const t0 = now();
   try {
     if (aborted()) finish = 'abort';
-    else await model.forward(prompt.slice(reuse), signal);
+    else await model.forward(prompt.slice(reuse), signal, { media: media.filter((m) => m.start >= reuse).map((m) => ({ ...m, start: m.start - reuse })) });
   } catch (e) {
     if (!aborted()) throw e;
     finish = 'abort';
   }
+  // forward() may return with GPU work still queued: the time includes its completion
+  await model.settle?.();
   stats.prefillMs = now() - t0;
   yield { type: 'start', cachedTokens: reuse };
 
   const t1 = now();
   const rng = new Rng(job.seed);
-  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true });
+  const streamer = tokenizer.createStreamer({ skipSpecialTokens: true, continuation: job.continuesPrompt });
   const stopper = new StopMatcher(job.stop);
   const stopIds = new Set(job.stopTokenIds);
-  const table = job.grammar ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
+  const table = job.grammar || job.triggered ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
+  const triggered = job.triggered;
+  let tail = '';
+  let afterTag = false;
   let state: GrammarState | null = job.grammar ? job.grammar.initial() : null;
   const generated: number[] = [];
   const penalize = penalised(job.sampling);
@@ -129,6 +170,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
       allowedTokens,
+      logprobs: job.logprobs,
     };
     const id = await model.sample(step);
     stats.completionTokens++;
@@ -136,13 +178,30 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       finish = 'stop';
       break;
     }
+    if (job.logprobs !== null) {
+      const lp = model.lastLogprobs?.() ?? null;
+      if (!lp) throw new ErnieError('UNSUPPORTED', 'this model does not compute log-probabilities; leave logprobs out');
+      yield { type: 'token', id, logprobs: lp };
+    }
     generated.push(id);
     if (table && state) {
       const next = table.advance(state, id);
       if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which allowedTokens excluded (the model ignored the grammar mask)`);
       state = next;
+      if (triggered && state.grammar === triggered.grammar && triggered.grammar.isComplete(state)) state = null;
     }
-    const r = stopper.push(streamer.push(id));
+    let piece = streamer.push(id);
+    // SentencePiece writes a "▁" after an added tag token (<tool_call>, </think>...): not a space of the text.
+    if (afterTag && piece.startsWith(' ') && tokenizer.idToToken(id)?.startsWith('\u2581')) piece = piece.slice(1);
+    afterTag = isTagToken(tokenizer, id);
+    if (triggered && !state) {
+      tail = (tail + piece).slice(-triggered.trigger.length);
+      if (tail === triggered.trigger) {
+        state = triggered.grammar.initial();
+        tail = '';
+      }
+    }
+    const r = stopper.push(piece);
     if (r.text) yield { type: 'text', text: r.text };
     if (r.stopped) {
       stoppedByString = true;
@@ -173,6 +232,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     else if (finish !== 'abort') finish = 'stop';
     if (tail) yield { type: 'text', text: tail };
   }
+  await model.settle?.();
   stats.decodeMs = now() - t1;
   yield { type: 'end', finish: finish!, stats };
 }

@@ -29,12 +29,19 @@ export interface FileContentPart {
   file: { file_data?: string; file_id?: string; filename?: string };
 }
 
+/** Vision models: a data:, http(s): or blob: URL of a PNG/JPEG image (`detail` is accepted and ignored). */
 export interface ImageContentPart {
   type: 'image_url';
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 
-export type ChatContentPart = TextContentPart | ImageContentPart | InputAudioContentPart | FileContentPart;
+/** Extension, vision models: the image itself (Blob, ImageBitmap, ImageData in a browser; PNG/JPEG bytes as Uint8Array anywhere). */
+export interface ImageObjectContentPart {
+  type: 'image';
+  image: Blob | ImageBitmap | ImageData | Uint8Array;
+}
+
+export type ChatContentPart = TextContentPart | ImageContentPart | ImageObjectContentPart | InputAudioContentPart | FileContentPart;
 
 export interface ChatToolCall {
   id: string;
@@ -184,8 +191,9 @@ export interface IgnoredOpenAIFields {
 
 export interface ChatCompletionRequest extends SamplingRequest, IgnoredOpenAIFields {
   messages: ChatMessageParam[];
-  /** Not supported: must be absent, null or false. */
+  /** Log-probabilities of the sampled tokens (computed on the GPU; choices[].logprobs). */
   logprobs?: boolean | null;
+  /** 0-20 most likely alternatives per token; needs logprobs: true. */
   top_logprobs?: number | null;
   /** 'none' (or 'minimal') turns thinking off, any other effort on; enable_thinking wins when both are given. */
   reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max' | null;
@@ -196,12 +204,14 @@ export interface ChatCompletionRequest extends SamplingRequest, IgnoredOpenAIFie
   response_format?: ResponseFormat | null;
   /** Extension: passed to the chat template (models with a thinking mode). */
   enable_thinking?: boolean | null;
+  /** Extension (vLLM's spelling): only `enable_thinking`, read as the top-level field (which wins when both are given). */
+  chat_template_kwargs?: { enable_thinking?: boolean | null } | null;
 }
 
 export interface CompletionRequest extends SamplingRequest {
   /** Text, or token ids (a list of one text or one id list is accepted too; larger batches are refused). */
   prompt: string | string[] | number[] | number[][] | null;
-  /** Not supported: must be absent, null or 0. */
+  /** 0-20: log-probabilities of the sampled tokens and this many alternatives (choices[].logprobs). */
   logprobs?: number | null;
   best_of?: number | null;
   suffix?: string | null;
@@ -212,6 +222,34 @@ export interface CompletionRequest extends SamplingRequest {
 }
 
 // ---- responses ----
+
+/** One alternative of a chat token's logprobs: the token's text, natural-log probability, UTF-8 bytes. */
+export interface TopLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+}
+
+/** A sampled token's entry in choices[].logprobs.content. */
+export interface ChatCompletionTokenLogprob extends TopLogprob {
+  top_logprobs: TopLogprob[];
+}
+
+/** choices[].logprobs of a chat completion (or of one chunk: the tokens of that delta). */
+export interface ChatChoiceLogprobs {
+  content: ChatCompletionTokenLogprob[] | null;
+  refusal: null;
+}
+
+/** choices[].logprobs of a completion (or of one chunk). */
+export interface CompletionLogprobs {
+  tokens: string[];
+  token_logprobs: number[];
+  /** Per token: alternative text -> log p. */
+  top_logprobs: Record<string, number>[];
+  /** Character offset of each token in the choice's text. */
+  text_offset: number[];
+}
 
 /** OpenAI's values (an abort is an AbortError, not a finish reason). */
 export type FinishReason = 'stop' | 'length' | 'tool_calls';
@@ -230,6 +268,8 @@ export interface ToolCallError {
   /** The block's text between the tags. */
   raw: string;
   error: string;
+  /** In a stream: the index of the call whose name and argument pieces were already sent (disregard them). */
+  index?: number;
 }
 
 export interface ChatCompletionMessage {
@@ -248,7 +288,7 @@ export interface ChatCompletionChoice {
   index: number;
   message: ChatCompletionMessage;
   finish_reason: FinishReason;
-  logprobs: null;
+  logprobs: ChatChoiceLogprobs | null;
 }
 
 export interface ChatCompletion {
@@ -282,7 +322,7 @@ export interface ChatCompletionChunkChoice {
   index: number;
   delta: ChatCompletionDelta;
   finish_reason: FinishReason | null;
-  logprobs: null;
+  logprobs: ChatChoiceLogprobs | null;
 }
 
 export interface ChatCompletionChunk {
@@ -300,7 +340,7 @@ export interface CompletionChoice {
   index: number;
   text: string;
   finish_reason: 'stop' | 'length';
-  logprobs: null;
+  logprobs: CompletionLogprobs | null;
 }
 
 export interface Completion {
@@ -319,7 +359,7 @@ export interface CompletionChunk {
   object: 'text_completion';
   created: number;
   model: string;
-  choices: { index: number; text: string; finish_reason: 'stop' | 'length' | null; logprobs: null }[];
+  choices: { index: number; text: string; finish_reason: 'stop' | 'length' | null; logprobs: CompletionLogprobs | null }[];
   usage?: CompletionUsage | null;
 }
 

@@ -5,8 +5,9 @@
 
 import type { ChatMessage, ToolDefinition } from '../text/chat_template';
 import { ANY, ANY_OBJECT, compileJsonSchema, SchemaError, type SchemaNode } from '../sampling/json_schema';
-import type { SamplingParams } from '../sampling/params';
+import { MAX_TOP_LOGPROBS, type SamplingParams } from '../sampling/params';
 import { BadRequestError } from './errors';
+import { checkImagePart } from './image_parts';
 
 /** What the validator needs to know about the loaded model. */
 export interface ValidationContext {
@@ -35,6 +36,8 @@ export interface NormalizedCommon {
   signal: AbortSignal | undefined;
   /** null = free text. */
   json: SchemaNode | null;
+  /** null: no log-probabilities; else how many alternatives per token (0-20). */
+  logprobs: number | null;
 }
 
 export interface NormalizedChatRequest extends NormalizedCommon {
@@ -42,9 +45,22 @@ export interface NormalizedChatRequest extends NormalizedCommon {
   /** Tools the template is given (null when none, or tool_choice 'none'). */
   tools: ToolDefinition[] | null;
   toolChoice: ToolChoiceNorm;
-  /** Argument schemas of the tools a forced call may use (tool_choice 'required' or named). */
-  forcedTools: { name: string; arguments: SchemaNode }[];
+  /** Every tool's compiled parameters (none under tool_choice 'none'). */
+  toolSchemas: ToolSchema[];
+  /** The tools a forced call may use (tool_choice 'required' or named). */
+  forcedTools: ToolSchema[];
   enableThinking: boolean | undefined;
+}
+
+/** A tool's `parameters`, compiled when the request arrives. */
+export interface ToolSchema {
+  name: string;
+  /** What constrained decoding generates (declared keys only, src/sampling/json_schema.ts). */
+  arguments: SchemaNode;
+  /** What a call's arguments are checked against (JSON Schema semantics: extra keys allowed unless closed). */
+  check: SchemaNode;
+  /** function.strict: the arguments are grammar-constrained even when the model chooses to call. */
+  strict: boolean;
 }
 
 export interface NormalizedCompletionRequest extends NormalizedCommon {
@@ -66,7 +82,7 @@ const COMMON_KEYS = [
   'stop_token_ids', 'frequency_penalty', 'presence_penalty', 'repetition_penalty', 'logit_bias', 'n', 'stream',
   'stream_options', 'signal', 'logprobs', 'user', 'response_format',
 ];
-const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'reasoning_effort', 'top_logprobs']);
+const CHAT_KEYS = new Set([...COMMON_KEYS, ...IGNORED_FIELDS, 'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'enable_thinking', 'chat_template_kwargs', 'reasoning_effort', 'top_logprobs']);
 const COMPLETION_KEYS = new Set([...COMMON_KEYS, 'prompt', 'echo', 'best_of', 'suffix']);
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool'];
 /** Most choices one request may ask for (n). */
@@ -91,8 +107,8 @@ function describe(v: unknown): string {
   if (v === undefined) return 'nothing (undefined)';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
-  if (typeof v === 'number') return String(v);
-  return `a ${typeof v}`;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -148,7 +164,7 @@ function checkKeys(r: Record<string, unknown>, known: Set<string>): void {
   }
 }
 
-function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json'> {
+function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<NormalizedCommon, 'json' | 'logprobs'> {
   if (given(r.model)) {
     if (typeof r.model !== 'string') fail('model', `must be a string, got ${describe(r.model)}`);
     if (r.model !== ctx.modelName) fail('model', `"${r.model}" is not loaded; this engine serves "${ctx.modelName}" (pass that, or leave model out)`);
@@ -230,8 +246,6 @@ function checkCommon(r: Record<string, unknown>, ctx: ValidationContext): Omit<N
     }
     signal = s;
   }
-  if (given(r.logprobs) && r.logprobs !== false) fail('logprobs', 'log probabilities are not supported; leave logprobs out');
-  if (given(r.top_logprobs)) fail('top_logprobs', 'log probabilities are not supported; leave top_logprobs out');
   if (given(r.user) && typeof r.user !== 'string') fail('user', `must be a string, got ${describe(r.user)}`);
   if (given(r.modalities)) {
     const m = r.modalities;
@@ -316,6 +330,7 @@ function content(v: unknown, p: string, ctx: ValidationContext, allowImages: boo
     } else if (t === 'image_url' || t === 'image' || t === 'input_image' || t === 'video' || t === 'video_url') {
       if (!ctx.vision) fail(pp, `"${ctx.modelName}" is a text-only model; it cannot read ${t === 'video' || t === 'video_url' ? 'videos' : 'images'}. Send text parts only`);
       if (!allowImages) fail(pp, 'only user messages may contain images');
+      checkImagePart(part as Record<string, unknown>, pp);
     } else {
       fail(`${pp}.type`, `unknown content part type ${describe(t)} (expected "text"${ctx.vision && allowImages ? ' or "image_url"' : ''}${allowRefusal ? ' or "refusal"' : ''})`);
     }
@@ -335,7 +350,7 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
     const role = m.role;
     if (role === 'function') fail(`${p}.role`, 'the "function" role is the deprecated functions API; answer a tool call with role "tool" and its tool_call_id');
     if (typeof role !== 'string' || !ROLES.includes(role)) {
-      fail(`${p}.role`, `unknown role ${describe(role)}; expected "developer", "system", "user", "assistant" or "tool"`);
+      fail(`${p}.role`, `unknown role ${typeof role === 'string' ? JSON.stringify(role) : describe(role)}; expected "developer", "system", "user", "assistant" or "tool"`);
     }
     if (given(m.name) && typeof m.name !== 'string') fail(`${p}.name`, `must be a string, got ${describe(m.name)}`);
     // OpenAI's developer messages are the system instructions of newer models.
@@ -389,6 +404,21 @@ function messages(v: unknown, ctx: ValidationContext): ChatMessage[] {
   });
 }
 
+/** Chat: logprobs true/false, top_logprobs 0-20 (only with logprobs: true). */
+function chatLogprobs(r: Record<string, unknown>): number | null {
+  const on = bool(r, 'logprobs') ?? false;
+  const top = number(r, 'top_logprobs', 0, MAX_TOP_LOGPROBS, { int: true });
+  if (top !== null && !on) fail('top_logprobs', 'needs logprobs: true');
+  return on ? (top ?? 0) : null;
+}
+
+/** Completions: logprobs is the number of alternatives, 0-20. */
+function completionLogprobs(r: Record<string, unknown>, echo: boolean): number | null {
+  const top = number(r, 'logprobs', 0, MAX_TOP_LOGPROBS, { int: true });
+  if (top !== null && echo) fail('logprobs', 'log-probabilities of the prompt are not computed; use echo or logprobs, not both');
+  return top;
+}
+
 function tools(v: unknown): ToolDefinition[] | null {
   if (!given(v)) return null;
   if (!Array.isArray(v)) return fail('tools', `must be a list of {"type": "function", "function": {...}}, got ${describe(v)}`);
@@ -407,7 +437,27 @@ function tools(v: unknown): ToolDefinition[] | null {
     names.add(fn.name as string);
     if (given(fn.description) && typeof fn.description !== 'string') fail(`${p}.function.description`, `must be a string, got ${describe(fn.description)}`);
     if (given(fn.parameters) && !isObject(fn.parameters)) fail(`${p}.function.parameters`, `must be a JSON schema object, got ${describe(fn.parameters)}`);
+    if (given(fn.strict) && typeof fn.strict !== 'boolean') fail(`${p}.function.strict`, `must be true or false, got ${describe(fn.strict)}`);
     return t as unknown as ToolDefinition;
+  });
+}
+
+/** Compiles every tool's parameters: a schema the compiler refuses is a BadRequestError naming it. */
+function compileTools(defined: ToolDefinition[]): ToolSchema[] {
+  return defined.map((t, i) => {
+    const p = `tools[${i}].function.parameters`;
+    const params = t.function.parameters;
+    if (params === undefined || params === null || Object.keys(params).length === 0) return { name: t.function.name, arguments: ANY_OBJECT, check: ANY_OBJECT, strict: t.function.strict === true };
+    let args: SchemaNode, check: SchemaNode;
+    try {
+      args = compileJsonSchema(params, 'parameters');
+      check = compileJsonSchema(params, 'parameters', { unlisted: 'open' });
+    } catch (e) {
+      if (!(e instanceof SchemaError)) throw e;
+      throw new BadRequestError(p, `${e.message} (tool parameters are compiled to check and constrain the arguments)`, { cause: e });
+    }
+    if (args.kind !== 'object') fail(p, 'must describe an object (type: "object")');
+    return { name: t.function.name, arguments: args, check, strict: t.function.strict === true };
   });
 }
 
@@ -445,34 +495,30 @@ export function validateChatRequest(req: unknown, ctx: ValidationContext): Norma
     // This model thinks or not; there are no degrees: "none"/"minimal" = off, the rest = on.
     enableThinking = e !== 'none' && e !== 'minimal';
   }
+  if (given(req.chat_template_kwargs)) {
+    const k = req.chat_template_kwargs;
+    if (!isObject(k)) fail('chat_template_kwargs', `must be an object such as {"enable_thinking": true}, got ${describe(k)}`);
+    for (const key of Object.keys(k as object)) if (key !== 'enable_thinking') fail(`chat_template_kwargs.${key}`, 'is not supported (only enable_thinking)');
+    const v = (k as Record<string, unknown>).enable_thinking;
+    if (given(v)) {
+      if (typeof v !== 'boolean') fail('chat_template_kwargs.enable_thinking', `must be true or false, got ${describe(v)}`);
+      enableThinking = v as boolean;
+    }
+  }
   if (given(req.enable_thinking)) enableThinking = bool(req, 'enable_thinking')!;
   const json = responseFormat(req.response_format);
   const forced = choice === 'required' || typeof choice === 'object';
   if (json && forced) fail('response_format', 'cannot be combined with a forced tool call (tool_choice "required" or a named function)');
-  const forcedTools: NormalizedChatRequest['forcedTools'] = [];
-  if (forced) {
-    (defined ?? []).forEach((t, i) => {
-      if (typeof choice === 'object' && t.function.name !== choice.name) return;
-      let args: SchemaNode = ANY_OBJECT;
-      const params = t.function.parameters;
-      if (params !== undefined && Object.keys(params).length > 0) {
-        try {
-          args = compileJsonSchema(params, 'parameters');
-        } catch (e) {
-          if (!(e instanceof SchemaError)) throw e;
-          throw new BadRequestError(`tools[${i}].function.parameters`, `${e.message} (a forced tool call constrains its arguments to this schema)`, { cause: e });
-        }
-        if (args.kind !== 'object') fail(`tools[${i}].function.parameters`, 'must describe an object (type: "object")');
-      }
-      forcedTools.push({ name: t.function.name, arguments: args });
-    });
-  }
+  const toolSchemas = compileTools(defined ?? []);
+  const forcedTools = forced ? toolSchemas.filter((t) => typeof choice !== 'object' || t.name === choice.name) : [];
   return {
     ...common,
     json,
+    logprobs: chatLogprobs(req),
     messages: msgs,
     tools: choice === 'none' || !defined || defined.length === 0 ? null : defined,
     toolChoice: choice,
+    toolSchemas: choice === 'none' ? [] : toolSchemas,
     forcedTools,
     enableThinking,
   };
@@ -503,5 +549,6 @@ export function validateCompletionRequest(req: unknown, ctx: ValidationContext):
   if (given(req.suffix)) fail('suffix', 'insertion (suffix) is not supported');
   if (given(req.best_of) && req.best_of !== 1) fail('best_of', 'only best_of = 1 is supported');
   const common = checkCommon(req, ctx);
-  return { ...common, json: responseFormat(req.response_format), prompt, echo: bool(req, 'echo') ?? false };
+  const echo = bool(req, 'echo') ?? false;
+  return { ...common, json: responseFormat(req.response_format), logprobs: completionLogprobs(req, echo), prompt, echo };
 }

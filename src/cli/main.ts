@@ -25,6 +25,7 @@ import { loadWeights, type WeightSource } from '../model/ernie45/weights.js';
 import { ErnieForward } from '../model/ernie45/forward.js';
 import { checkSampled, sample } from '../kernels/sample.js';
 import { npyFloat32 } from './npy.js';
+import { timedGenerate } from './timed_generate.js';
 import { type FlagTable, Flags, UsageError, parseFlags } from './args.js';
 import { Rng } from '../sampling/rng.js';
 import type { ExpertCacheOptions } from '../experts/budget.js';
@@ -171,22 +172,10 @@ async function main(argv: string[]): Promise<void> {
     const maxTokens = flags.number('max-tokens') ?? 24;
     const options = { temperature: flags.number('temperature') ?? 0, topK: flags.number('top-k') ?? 0, topP: flags.number('top-p') ?? 1 };
     const rng = new Rng(flags.number('seed') ?? 0);
-    const result = ctx.createBuffer('next token', 4);
-    const tPrefill = performance.now();
-    await model.run(ids);
-    const generated: number[] = [];
-    const tDecode = performance.now();
-    for (let i = 0; i < maxTokens; i++) {
-      sample(ctx, { logits: model.logitsBuffer, row: 0, vocab: config.vocabSize, result, options, u: rng.uniform() });
-      const id = checkSampled((await ctx.readU32(result, 0, 1))[0]!, config.vocabSize, ids.length + i);
-      generated.push(id);
-      if (config.eosTokenIds.includes(id) || i === maxTokens - 1) break;
-      await model.run([id]);
-    }
-    const tEnd = performance.now();
+    const { generated, prefillMs, decodeMs } = await timedGenerate(ctx, model, ids, { maxTokens, options, rng });
     console.log(`prompt ids:    ${ids.join(' ')}`);
     console.log(`generated ids: ${generated.join(' ')}`);
-    console.log(`prefill ${ids.length} tokens in ${(tDecode - tPrefill).toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / (tEnd - tDecode)).toFixed(1)} tok/s`);
+    console.log(`prefill ${ids.length} tokens in ${prefillMs.toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / decodeMs).toFixed(1)} tok/s`);
   }
   const s = weights.experts?.stats();
   if (s) process.stderr.write(`experts: ${s.gpu.slots} GPU slots, ${s.gpu.hits} hits, ${s.gpu.misses} misses, ${(s.gpu.bytesUploaded / 2 ** 20).toFixed(1)} MiB uploaded, ${s.readbacksPerToken.toFixed(2)} expert readbacks / token\n`);

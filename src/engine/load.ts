@@ -15,11 +15,13 @@ import { tokenizerFilesFromGguf } from '../text/gguf_tokenizer.js';
 import type { SamplingParams } from '../sampling/params.js';
 import { acquireDevice } from '../gpu/device.js';
 import { GpuContext } from '../gpu/context.js';
-import { folderFiles, loadErnie, type ModelFiles, openFolderWeights, parseJsonFile } from '../model/ernie45/load.js';
+import { folderFiles, type ModelFiles, parseJsonFile } from '../model/ernie45/load.js';
 import type { LoadProgress } from '../model/ernie45/weights.js';
 import { ErnieTokenizer } from '../text/tokenizer.js';
 import type { TokenizerConfig } from '../text/convert.js';
 import { GpuLanguageModel } from './gpu_model.js';
+import { textForward, type GpuForward } from './gpu_forward.js';
+import { openModelFolder } from './registry.js';
 import type { ExpertCacheOptions } from '../experts/budget.js';
 import { openModelStore, type ModelStore } from '../store/store.js';
 import type { DownloadProgress } from '../store/progress.js';
@@ -59,6 +61,8 @@ export interface LoadEngineOptions {
   download?: 'full' | 'lazy';
   /** With `store`: progress of the download (bytes, files, speed, time left). */
   onDownloadProgress?: (p: DownloadProgress) => void;
+  /** VL models: images with more pixels than this (before resizing) are refused before decoding. Default 100 MP. */
+  maxImagePixels?: number;
 }
 
 export interface LoadedEngine extends Engine {
@@ -112,9 +116,11 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   }
   const file = ggufFile(modelSource);
   const gguf = file ? await GgufFile.open(file, opts.signal) : null;
-  // A folder model is opened first (a package's manifest, or config.json + safetensors headers; no
-  // weight bytes yet): a package's tokenizer and generation config then come from its verified files.
-  const opened = gguf ? null : await openFolderWeights(asFolder(modelSource as FolderSource | string), opts.signal);
+  // A folder model is opened first by its family (model_type: a package's manifest, or config.json
+  // + safetensors headers; no weight bytes yet): a package's tokenizer and generation config then
+  // come from its verified files.
+  const folder = gguf ? null : asFolder(modelSource as FolderSource | string);
+  const opened = folder ? (await openModelFolder(folder, opts.signal)).opened : null;
   let tokenizer: ErnieTokenizer, tokenizerConfig: TokenizerConfig;
   if (opts.tokenizer) ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(asFolder(opts.tokenizer), opts.signal));
   else if (gguf) {
@@ -124,13 +130,13 @@ export async function loadEngine(opts: LoadEngineOptions): Promise<LoadedEngine>
   } else ({ tokenizer, config: tokenizerConfig } = await loadTokenizer(opened!.files, opts.signal));
   const ctx = new GpuContext(await acquireDevice(opts.gpu));
   try {
-    let forward: ErnieForward;
+    let forward: GpuForward;
     let defaults: SamplingParams = {};
     if (gguf) {
       const { config, weights } = await openGgufWeights(gguf);
-      forward = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights, opts), opts);
+      forward = textForward(new ErnieForward(ctx, config, await loadWeights(ctx, config, weights, opts), opts));
     } else {
-      ({ forward } = await loadErnie(ctx, opened!, opts));
+      forward = await opened!.load(ctx, opts);
       const generation = await opened!.files.readOptional('generation_config.json', opts.signal);
       defaults = samplingFromGenerationConfig(generation === undefined ? undefined : parseJsonFile('generation_config.json', generation));
     }

@@ -14,7 +14,7 @@ export interface ExpertCacheOptions {
   ramExperts?: number | string;
   /** Eviction policy (default 'layered'; 'lru' and 'lfu' for comparison). */
   policy?: 'lru' | 'lfu' | 'layered';
-  /** Predict the next layer's experts and start reading them early (default true). */
+  /** Predict the next layer's experts while a decode step streams, read them and upload them into free or evictable slots before that layer runs (default true). */
   prefetch?: boolean;
 }
 

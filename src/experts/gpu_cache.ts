@@ -91,6 +91,8 @@ export class GpuExpertCache {
   private readonly poolOfRow: SlotPool[] = [];
   private readonly resident: Int32Array;
   private readonly policy: EvictionPolicy;
+  /** keys uploaded by prefetch and not used since */
+  private readonly prefetched = new Set<number>();
   /** one tick per MoE layer visit (the policies' clock) */
   private clock = 0;
 
@@ -201,25 +203,62 @@ export class GpuExpertCache {
       this.stats.gpu.misses += missing.length;
     }
     this.policy.visit?.(row, experts.map((e) => row * E + e), now);
-    for (const e of experts) if (this.isResident(row, e)) this.policy.touch(row * E + e, now);
+    for (const e of experts) {
+      if (!this.isResident(row, e)) continue;
+      this.policy.touch(row * E + e, now);
+      // a prefetched expert used: the upload was worth it
+      if (o.countUse !== false && this.prefetched.delete(row * E + e)) this.stats.prefetch.used++;
+    }
     if (missing.length === 0) return;
     const bytes = await Promise.all(missing.map((e) => this.ram.get(layer, e, o.signal)));
     this.ctx.submit();
     const pinned = new Set(experts.map((e) => row * E + e));
     const dirty = new Set<number>([row]);
     missing.forEach((e, i) => {
-      const slot = pool.free.pop() ?? this.evict(pool, pinned, row, now, dirty);
-      const key = row * E + e;
-      pool.write(this.ctx, slot, bytes[i]!);
-      pool.owner[slot] = key;
-      this.cpuTable[key] = slot;
-      this.resident[row]!++;
-      this.policy.touch(key, now);
-      const n = bytes[i]!.gateUp.byteLength + bytes[i]!.down.byteLength;
-      this.stats.gpu.bytesUploaded += n;
+      const n = this.place(pool, row, e, bytes[i]!, pinned, now, dirty);
+      this.stats.gpu.demandBytesUploaded += n;
       o.onExpert?.(n);
     });
     for (const r of dirty) this.ctx.write(this.table, this.cpuTable.subarray(r * E, (r + 1) * E), r * E * 4);
+  }
+
+  /**
+   * Prefetch: upload the guessed `experts` of `row` whose bytes were read (null: the read
+   * failed, skipped) into free slots or slots the policy evicts, never one of `experts`. Pending
+   * GPU work is submitted first, so every dispatch recorded so far (this step's earlier layers
+   * included) reads the slots as they were. Returns the experts uploaded.
+   */
+  prefetch(row: number, experts: readonly number[], bytes: readonly (ExpertBytes | null)[]): number {
+    const pool = this.poolOfRow[row]!, E = this.experts;
+    const todo = experts.map((e, i) => [e, bytes[i]] as const).filter(([e, b]) => b && !this.isResident(row, e));
+    // a guess never takes more than the row's pool: the slots of its own guesses stay pinned
+    if (todo.length === 0 || todo.length > pool.slots) return 0;
+    this.ctx.submit();
+    const pinned = new Set(experts.map((e) => row * E + e));
+    const dirty = new Set<number>([row]);
+    const now = this.clock;
+    for (const [e, b] of todo) {
+      const n = this.place(pool, row, e, b!, pinned, now, dirty);
+      this.prefetched.add(row * E + e);
+      this.stats.prefetch.uploaded++;
+      this.stats.prefetch.bytesUploaded += n;
+    }
+    for (const r of dirty) this.ctx.write(this.table, this.cpuTable.subarray(r * E, (r + 1) * E), r * E * 4);
+    return todo.length;
+  }
+
+  /** Writes one expert into a free or evicted slot of `pool`; returns its bytes. */
+  private place(pool: SlotPool, row: number, e: number, b: ExpertBytes, pinned: Set<number>, now: number, dirty: Set<number>): number {
+    const slot = pool.free.pop() ?? this.evict(pool, pinned, row, now, dirty);
+    const key = row * this.experts + e;
+    pool.write(this.ctx, slot, b);
+    pool.owner[slot] = key;
+    this.cpuTable[key] = slot;
+    this.resident[row]!++;
+    this.policy.touch(key, now);
+    const n = b.gateUp.byteLength + b.down.byteLength;
+    this.stats.gpu.bytesUploaded += n;
+    return n;
   }
 
   private evict(pool: SlotPool, pinned: Set<number>, row: number, now: number, dirty: Set<number>): number {
@@ -234,6 +273,7 @@ export class GpuExpertCache {
     this.resident[r]!--;
     dirty.add(r);
     this.policy.forget(key);
+    this.prefetched.delete(key);
     this.stats.gpu.evictions++;
     return slot;
   }

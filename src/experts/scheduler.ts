@@ -9,7 +9,7 @@ import type { ExpertSlots } from '../kernels/moe.js';
 import { type ExpertCacheOptions, resolveBudget } from './budget.js';
 import { GpuExpertCache } from './gpu_cache.js';
 import { RamExpertCache } from './ram_cache.js';
-import type { ExpertSource } from './source.js';
+import type { ExpertBytes, ExpertSource } from './source.js';
 import { emptyStats, type ExpertStats, snapshot } from './stats.js';
 
 /** What one pass of a layer's expert matmuls reads: the slot table row and the slot buffers. */
@@ -29,6 +29,8 @@ export class ExpertScheduler {
   private idsReadback: GPUBuffer;
   /** predictions waiting for their layer: row -> predicted experts */
   private readonly predictions = new Map<number, Set<number>>();
+  /** the next layer's guessed experts being read, to upload before that layer's readback */
+  private pending: { row: number; experts: number[]; reads: Promise<(ExpertBytes | null)[]> } | null = null;
   private decoding = false;
   /**
    * When set, every decode step's chosen experts per MoE layer (and the next layer's guess) are
@@ -36,8 +38,6 @@ export class ExpertScheduler {
    * --record-trace).
    */
   trace: { tokens: number[][][]; predicted: (number[] | null)[][] } | null = null;
-  private decodeReadbacks = 0;
-  private decodeWaitMs = 0;
 
   /**
    * A scheduler over `source` with the budgets of `opts`: allocates the slot buffers (a typed
@@ -67,6 +67,7 @@ export class ExpertScheduler {
 
   /** A forward step of T tokens starts (T = 1 counts as a decoded token). */
   beginStep(T: number): void {
+    this.pending = null; // a guess for a layer the last step never reached
     this.decoding = T === 1;
     if (this.decoding) this.counters.tokens++;
     if (this.decoding && this.trace) {
@@ -101,9 +102,11 @@ export class ExpertScheduler {
     const wave = (experts?: number[]): MoeWave => ({ slotTable: cache.table, tableOffset: cache.tableOffset(row), ...cache.buffers(row, experts) });
     if (cache.allResident(row) && !(this.trace && this.decoding)) {
       this.predictions.delete(row);
+      if (this.pending?.row === row) this.pending = null;
       yield wave();
       return;
     }
+    await this.land(row);
     const t0 = performance.now();
     if (this.idsReadback.size < (n + k) * 4) {
       // a forward pass with more tokens per step than the scheduler was sized for
@@ -114,7 +117,7 @@ export class ExpertScheduler {
     if (a.predicted) ctx.copy(a.predicted, 0, this.idsReadback, n * 4, k * 4);
     const got = await ctx.readU32(this.idsReadback, 0, n + (a.predicted ? k : 0));
     this.counters.readbacks++;
-    if (this.decoding) this.decodeReadbacks++;
+    if (this.decoding) this.counters.decodeReadbacks++;
     const chosen = [...new Set(got.subarray(0, n))].sort((x, y) => x - y);
     if (this.trace && this.decoding) {
       this.trace.tokens.at(-1)!.push(chosen);
@@ -138,7 +141,7 @@ export class ExpertScheduler {
 
   private addWait(ms: number): void {
     this.counters.waitMs += ms;
-    if (this.decoding) this.decodeWaitMs += ms;
+    if (this.decoding) this.counters.decodeWaitMs += ms;
   }
 
   private predict(row: number, ids: Uint32Array): void {
@@ -147,8 +150,31 @@ export class ExpertScheduler {
     const set = new Set([...ids].filter((e) => e < this.source.experts));
     this.predictions.set(row, set);
     this.counters.prefetch.predicted += set.size;
-    // start reading the guessed experts now; a wrong guess costs a read, never correctness
-    for (const e of set) if (!this.cache.isResident(row, e)) this.ram.warm(layer, e);
+    // start reading the guessed experts now (while this layer's experts compute); they are
+    // uploaded before the next layer's readback. A failed read is only a lost guess: the
+    // demand read, if the layer does choose that expert, raises the typed error.
+    const experts = [...set].filter((e) => !this.cache.isResident(row, e));
+    if (experts.length === 0) return;
+    this.pending = { row, experts, reads: Promise.all(experts.map((e) => this.ram.get(layer, e).catch(() => null))) };
+  }
+
+  /**
+   * Uploads the guessed experts of `row` read since the previous layer's readback: submits the
+   * work recorded so far (the GPU computes it while the reads finish), waits for the reads,
+   * writes the bytes into free or evicted slots (never a guessed expert's), all before this
+   * layer's ids are read back.
+   */
+  private async land(row: number): Promise<void> {
+    const p = this.pending;
+    this.pending = null;
+    if (!p || p.row !== row) return;
+    this.ctx.submit();
+    const t0 = performance.now();
+    const bytes = await p.reads;
+    const ms = performance.now() - t0;
+    this.counters.prefetch.waitMs += ms;
+    this.addWait(ms);
+    this.cache.prefetch(row, p.experts, bytes);
   }
 
   private scorePrediction(row: number, chosen: number[]): void {
@@ -160,7 +186,7 @@ export class ExpertScheduler {
   }
 
   stats(): ExpertStats {
-    return snapshot(this.counters, this.decodeReadbacks, this.decodeWaitMs);
+    return snapshot(this.counters);
   }
 
   destroy(): void {

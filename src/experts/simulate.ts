@@ -3,6 +3,7 @@
 // slots, a layer's chosen experts pinned while it runs, optional prefetch of the next layer's
 // predicted experts after each layer (a wrong guess costs an upload, never correctness).
 // `npm run bench:cache` drives it; synthetic traces come from syntheticTrace().
+import { Rng } from '../sampling/rng.js';
 import { type EvictionPolicy, makePolicy, type PolicyName } from './policy.js';
 
 /** tokens[t][l] = experts token t uses in MoE layer l; predicted[t][l] = the guess made for it (or null). */
@@ -117,7 +118,8 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
           if (count) demand++;
         }
       }
-      // prefetch the next layer's guess (same token), keeping this layer's experts
+      // prefetch the next layer's guess (same token) as the engine does: after this layer's
+      // dispatches are submitted, so only the guessed experts themselves are pinned
       const guess = l + 1 < L ? (trace.predicted?.[t]?.[l + 1] ?? null) : null;
       if (guess && count) {
         const next = new Set(tok[l + 1]!);
@@ -125,7 +127,7 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
         predUsed += guess.filter((e) => next.has(e)).length;
       }
       if (o.prefetch && guess) {
-        const keep = new Set([...pinned, ...guess.map((e) => (l + 1) * E + e)]);
+        const keep = new Set(guess.map((e) => (l + 1) * E + e));
         for (const e of guess) {
           const key = (l + 1) * E + e;
           if (slotOf[key] >= 0) continue;
@@ -152,18 +154,6 @@ export function simulate(trace: RoutingTrace, o: { slots: number; policy: Policy
   };
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface SyntheticOptions {
   layers: number;
   experts: number;
@@ -186,7 +176,7 @@ export interface SyntheticOptions {
  * probability predictAccuracy and fill the rest with popular experts.
  */
 export function syntheticTrace(o: SyntheticOptions): RoutingTrace {
-  const r = rng(o.seed);
+  const rand = new Rng(o.seed), r = () => rand.uniform();
   const { layers: L, experts: E, topK: k } = o;
   const rank = Array.from({ length: L }, () => shuffle(Array.from({ length: E }, (_, i) => i), r));
   const weights = Array.from({ length: E }, (_, i) => 1 / Math.pow(i + 1, o.skew));

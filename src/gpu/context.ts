@@ -54,6 +54,13 @@ export class GpuContext {
   bindGroupCount = 0;
   /** Readbacks (CPU waits) since creation. */
   readbackCount = 0;
+  /** queue.submit calls since creation. */
+  submitCount = 0;
+  /**
+   * Timestamp writes for the next compute pass this context begins (then cleared): benchmarks
+   * time a kernel with the `timestamp-query` feature by setting it before the dispatch.
+   */
+  nextPassTimestamps: GPUComputePassTimestampWrites | null = null;
 
   constructor(acquired: AcquiredDevice) {
     this.gpu = acquired.gpu;
@@ -149,8 +156,26 @@ export class GpuContext {
     }
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
+      this.submitCount++;
       this.encoder = null;
     }
+  }
+
+  /** True while dispatches or copies are recorded but not yet submitted. */
+  get pending(): boolean {
+    return this.encoder !== null;
+  }
+
+  /**
+   * Submit pending work and wait until the GPU has finished everything submitted so far:
+   * what a timer must await before it reads the clock (a recorded or submitted dispatch has
+   * not run yet). Not a readback: nothing is copied to the CPU.
+   */
+  async settle(): Promise<void> {
+    this.checkAlive();
+    this.submit();
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkAlive();
   }
 
   /** Submit pending work, then copy `size` bytes of `buffer` back to the CPU. */
@@ -254,7 +279,12 @@ export class GpuContext {
   }
 
   private computePass(): GPUComputePassEncoder {
-    return (this.pass ??= this.commandEncoder().beginComputePass());
+    if (!this.pass) {
+      const timestampWrites = this.nextPassTimestamps;
+      this.nextPassTimestamps = null;
+      this.pass = this.commandEncoder().beginComputePass(timestampWrites ? { timestampWrites } : undefined);
+    }
+    return this.pass;
   }
 
   private endPass(): void {

@@ -1,9 +1,18 @@
 import matvecSource from '../../shaders/matvec.wgsl?raw';
 import matvecSubgroupSource from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
+import matmulTiledSource from '../../shaders/matmul_wg_tiled.wgsl?raw';
 import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { asQuant, type GpuWeight, plainDtype, weightPipeline } from './common.js';
 import { matmulQ } from './matmul_q.js';
+import { subgroupsUsable, variantsOf } from './variants.js';
+
+/**
+ * The f32/f16 kernels: 'matvec' (one thread per row), 'matvec_subgroup' (one subgroup per row,
+ * subgroupAdd), 'tiled' (barrier-free 4x4 register blocks), 'workgroup_tiled' (64 rows x 32
+ * tokens tiles in workgroup memory). Unset: variantsOf(ctx) decides (decode for <= 8 tokens).
+ */
+export type MatmulKernel = 'matvec' | 'matvec_subgroup' | 'tiled' | 'workgroup_tiled';
 
 /** Batches up to this many tokens go through the matrix-vector kernel (weights read once). */
 export const MATVEC_MAX_TOKENS = 8;
@@ -16,23 +25,30 @@ export const MATVEC_MAX_TOKENS = 8;
  */
 export function matmul(
   ctx: GpuContext,
-  a: { x: Binding; w: GpuWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: 'matvec' | 'matvec_subgroup' | 'tiled' },
+  a: { x: Binding; w: GpuWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: MatmulKernel },
 ): void {
   const quant = asQuant(a.w);
-  if (quant) return matmulQ(ctx, { x: a.x, w: quant, y: a.y, tokens: a.tokens, accumulate: a.accumulate });
+  if (quant) {
+    const prefill = a.kernel === 'workgroup_tiled' ? 'workgroup_tiled' : a.kernel === 'tiled' ? 'blocked' : undefined;
+    return matmulQ(ctx, { x: a.x, w: quant, y: a.y, tokens: a.tokens, accumulate: a.accumulate, prefill });
+  }
   const { rows: N, cols: K } = a.w;
   const dtype = plainDtype(a.w);
   const params = new Params(4).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0);
-  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? 'matvec_subgroup' : 'tiled');
-  if (kernel !== 'tiled') {
+  const v = variantsOf(ctx);
+  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? (v.decode === 'subgroup' ? 'matvec_subgroup' : 'matvec') : v.prefill === 'workgroup_tiled' ? 'workgroup_tiled' : 'tiled');
+  if (kernel === 'matvec' || kernel === 'matvec_subgroup') {
     if (a.tokens > MATVEC_MAX_TOKENS) throw new Error(`matvec handles at most ${MATVEC_MAX_TOKENS} tokens`);
     const sg = ctx.features.subgroupMaxSize;
-    if (ctx.features.subgroups && sg > 0 && sg <= 64 && K % 4 === 0 && a.kernel !== 'matvec') {
+    if (kernel === 'matvec_subgroup' && subgroupsUsable(ctx) && K % 4 === 0) {
       // one row per subgroup: 64 / sg rows per workgroup at the largest subgroup size
       ctx.dispatch(weightPipeline(ctx, 'matvec_subgroup', matvecSubgroupSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil((N * sg) / 64)));
     } else {
       ctx.dispatch(weightPipeline(ctx, 'matvec', matvecSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], grid1d(Math.ceil(N / 64)));
     }
+  } else if (kernel === 'workgroup_tiled') {
+    // 64 rows of N per workgroup in x, 32 tokens in y
+    ctx.dispatch(weightPipeline(ctx, 'matmul_wg_tiled', matmulTiledSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 32)]);
   } else {
     // 64 threads x 4 rows of N per workgroup in x, 4 tokens per workgroup in y
     ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);

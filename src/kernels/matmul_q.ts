@@ -3,10 +3,13 @@
 // bytes of src/quant/layouts.ts, GGUF's blocks byte for byte where the layout is GGUF's) and
 // are decoded in registers, 32 values at a time, by the shaders/common/q_<layout>.wgsl include.
 import matvecQSource from '../../shaders/matvec_q.wgsl?raw';
+import matvecQTiledSource from '../../shaders/matvec_q_wg_tiled.wgsl?raw';
+import moeMatmulQTiledSource from '../../shaders/moe_matmul_q_wg_tiled.wgsl?raw';
 import moeMatmulQSource from '../../shaders/moe_matmul_q.wgsl?raw';
 import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { preprocess } from '../gpu/wgsl.js';
 import { quantize, rowBytes } from '../quant/layouts.js';
+import { type PrefillVariant, subgroupsUsable, variantsOf } from './variants.js';
 
 /** The block layouts the quantized kernels read (layouts.ts ids; f16/f32 go through matmul()). */
 export type QuantLayout = 'q8_0' | 'q4_0' | 'iq4_nl' | 'q4_k' | 'q2_k' | 'q6_k' | 'q2_g32';
@@ -41,10 +44,15 @@ const ROWS_PER_THREAD = 2;
 export type MatmulQKernel = 'auto' | 'single' | 'subgroup';
 
 function lanesFor(ctx: GpuContext, kernel: MatmulQKernel = 'auto'): number {
-  const sg = ctx.features.subgroupMaxSize;
-  const ok = ctx.features.subgroups && sg > 0 && sg <= 64;
+  const ok = subgroupsUsable(ctx);
   if (kernel === 'subgroup' && !ok) throw new Error('matmulQ: the subgroup kernel needs the `subgroups` feature (and a subgroup size <= 64)');
-  return kernel !== 'single' && ok ? sg : 1;
+  const lanes = kernel === 'auto' ? variantsOf(ctx).decode : kernel;
+  return lanes === 'subgroup' && ok ? ctx.features.subgroupMaxSize : 1;
+}
+
+function tiledPipeline(ctx: GpuContext, layout: QuantLayout, xVec4: boolean, name = 'matvec_q_wg_tiled', source = matvecQTiledSource): GPUComputePipeline {
+  const xs = xVec4 ? 'vec4' : 'f32';
+  return ctx.pipeline(`${name}:${layout}:x${xs}`, () => preprocess(source, { q_layout: `q_${layout}`, q_x: `q_x_${xs}` }));
 }
 
 function qPipeline(ctx: GpuContext, name: string, source: string, layout: QuantLayout, subgroup: boolean, xVec4: boolean): GPUComputePipeline {
@@ -76,7 +84,7 @@ function bindingBytes(b: Binding): number {
 
 export function matmulQ(
   ctx: GpuContext,
-  a: { x: Binding; w: GpuQuantWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: MatmulQKernel },
+  a: { x: Binding; w: GpuQuantWeight; y: Binding; tokens: number; accumulate?: boolean; kernel?: MatmulQKernel; prefill?: PrefillVariant },
 ): void {
   const { rows: N, cols: K } = a.w;
   const rb = checkWeight(a.w, 'matmulQ');
@@ -84,8 +92,13 @@ export function matmulQ(
   if (a.tokens === 0) return;
   if (bindingBytes(a.x) < a.tokens * K * 4) throw new Error(`matmulQ: x holds ${bindingBytes(a.x)} bytes, [${a.tokens}, ${K}] f32 needs ${a.tokens * K * 4}`);
   if (bindingBytes(a.y) < a.tokens * N * 4) throw new Error(`matmulQ: y holds ${bindingBytes(a.y)} bytes, [${a.tokens}, ${N}] f32 needs ${a.tokens * N * 4}`);
-  const lanes = lanesFor(ctx, a.kernel);
   const params = new Params(6).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0).u32(rb).u32(Math.ceil(K / 32));
+  // prefill (more tokens than one pass holds) on the workgroup-tiled variant: 64 rows x 32 tokens per workgroup
+  if (a.tokens > MATVEC_Q_TOKENS && (a.prefill ?? variantsOf(ctx).prefill) === 'workgroup_tiled') {
+    ctx.dispatch(tiledPipeline(ctx, a.w.layout, K % 4 === 0), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 32)]);
+    return;
+  }
+  const lanes = lanesFor(ctx, a.kernel);
   const pipeline = qPipeline(ctx, 'matvec_q', matvecQSource, a.w.layout, lanes > 1, K % 4 === 0);
   // 64 / lanes row pairs per workgroup (at the largest subgroup size; extra workgroups exit)
   const [gx, gy] = grid1d(Math.ceil((N * lanes) / (64 * ROWS_PER_THREAD)));
@@ -117,6 +130,9 @@ export function moeMatmulQ(
     slots: number;
     /** bytes between slots: >= rows * rowBytes, a multiple of 4 */
     slotStride: number;
+    /** most assignments one expert can have (the step's tokens); with more than 8 the prefill variant applies */
+    tokens?: number;
+    prefill?: PrefillVariant;
   },
 ): void {
   const rb = checkWeight(a.w, 'moeMatmulQ');
@@ -124,9 +140,17 @@ export function moeMatmulQ(
   if (a.slotStride < N * rb || a.slotStride % 4 !== 0) throw new Error(`moeMatmulQ: slot stride ${a.slotStride} is not a multiple of 4 holding ${N * rb} bytes`);
   if (a.w.buffer.size < a.slots * a.slotStride) throw new Error(`moeMatmulQ: ${a.slots} slots of ${a.slotStride} bytes do not fit the ${a.w.buffer.size}-byte buffer`);
   if (a.slots * a.slotStride > 2 ** 32 - 4) throw new Error('moeMatmulQ: slot buffers over 4 GiB are not addressable by the kernel');
-  const lanes = lanesFor(ctx, a.kernel);
+  const perExpert = a.tokens ?? 0;
+  const tiled = perExpert > MATVEC_Q_TOKENS && (a.prefill ?? variantsOf(ctx).prefill) === 'workgroup_tiled';
+  const lanes = tiled ? 1 : lanesFor(ctx, a.kernel);
   const params = new Params(12).u32(N).u32(K).u32(a.experts).u32(a.perToken ? a.k : 1).u32(rb).u32(Math.ceil(K / 32))
     .u32(a.slotStart).u32(a.slotStart + a.slots).u32(a.slotStride).u32(0).u32(0).u32(0);
+  if (tiled) {
+    // 64 rows x 32 of the expert's assignments per workgroup; blocks past an expert's count exit
+    const pipeline = tiledPipeline(ctx, a.w.layout, K % 4 === 0, 'moe_matmul_q_wg_tiled', moeMatmulQTiledSource);
+    ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil(N / 64), a.maxGroups, Math.ceil(perExpert / 32)]);
+    return;
+  }
   const pipeline = qPipeline(ctx, 'moe_matmul_q', moeMatmulQSource, a.w.layout, lanes > 1, K % 4 === 0);
   ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.groups, a.order, a.y], [Math.ceil((N * lanes) / (64 * ROWS_PER_THREAD)), a.maxGroups]);
 }

@@ -6,6 +6,7 @@ import combineSource from '../../shaders/moe_combine.wgsl?raw';
 import { type GpuContext, Params } from '../gpu/context.js';
 import { elementGrid, plainPipeline, type GpuWeight, weightPipeline } from './common.js';
 import { isQuantLayout, type MatmulQKernel, moeMatmulQ } from './matmul_q.js';
+import type { PrefillVariant } from './variants.js';
 import { rowBytes } from '../quant/layouts.js';
 
 export const MOE_MAX_EXPERTS = 256;
@@ -67,7 +68,12 @@ export interface ExpertSlots {
  */
 export function moeMatmul(
   ctx: GpuContext,
-  a: { x: GPUBuffer; w: ExpertSlots; groups: GPUBuffer; order: GPUBuffer; y: GPUBuffer; experts: number; k: number; perToken: boolean; maxGroups: number; kernel?: MatmulQKernel },
+  a: {
+    x: GPUBuffer; w: ExpertSlots; groups: GPUBuffer; order: GPUBuffer; y: GPUBuffer; experts: number; k: number; perToken: boolean; maxGroups: number; kernel?: MatmulQKernel;
+    /** the step's tokens (most assignments one expert can have): quantized experts then use the adapter's prefill variant above 8 */
+    tokens?: number;
+    prefill?: PrefillVariant;
+  },
 ): void {
   const { N, K, dtype } = a.w;
   const stride = expertSlotBytes(dtype, N, K);

@@ -1,7 +1,10 @@
 // The string `format`s the constrained decoder enforces, each as an anchored pattern in the
 // regex subset of regex.ts. Formats not listed here are refused by the schema compiler.
 
-const DATE = '\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])';
+// Days as each month has them; February 29 only in leap years (every 4th, centuries every 400th).
+const MONTH_DAY = '((0[13578]|1[02])-(0[1-9]|[12]\\d|3[01])|(0[469]|11)-(0[1-9]|[12]\\d|30)|02-(0[1-9]|1\\d|2[0-8]))';
+const LEAP_YEAR = '(\\d\\d(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)';
+const DATE = `(\\d{4}-${MONTH_DAY}|${LEAP_YEAR}-02-29)`;
 const TIME = '([01]\\d|2[0-3]):[0-5]\\d:([0-5]\\d|60)(\\.\\d+)?([zZ]|[+-]([01]\\d|2[0-3]):[0-5]\\d)';
 const DUR_TIME = '(\\d+H(\\d+M)?(\\d+S)?|\\d+M(\\d+S)?|\\d+S)';
 const DUR_DATE = '(\\d+Y(\\d+M)?(\\d+D)?|\\d+M(\\d+D)?|\\d+D)';

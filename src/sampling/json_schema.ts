@@ -1,13 +1,14 @@
 // JSON Schema compiled to the tree the recognizer (json_grammar.ts) walks. Supported:
 //   type (one or a list), enum, const, nullable; $ref to "#..." JSON pointers ($defs,
 //   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
-//   and oneOf (any number of options, told apart as the text goes: oneOf is read as anyOf, so
-//   a value matching two options is accepted); objects: properties, required,
+//   and oneOf (any number of options, told apart as the text goes; oneOf only between options
+//   that exclude each other, json_schema_disjoint.ts, as it is decoded as anyOf); objects: properties, required,
 //   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
 //   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
-// JSON Schema keywords the decoder cannot enforce (if/then/else, not, uniqueItems,
+// "not" in the forms that have a positive reading (not: {type}, not: {required: [one key]},
+// not: {} / false); the other JSON Schema keywords the decoder cannot enforce (if/then/else, other nots, uniqueItems,
 // dependencies, ...) are refused with a SchemaError naming the keyword and its path, never
 // dropped: the decoder promises that its output validates. Words outside the JSON Schema
 // vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
@@ -18,6 +19,7 @@
 import { compileRegex, RegexError, type Regex } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
+import { disjoint } from './json_schema_disjoint';
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
 export interface NumberRules {
@@ -37,6 +39,10 @@ export type SchemaNode =
       /** Schema of keys outside props and patterns; null: no such keys. */
       extra: SchemaNode | null;
       patterns: PatternProp[];
+      /** Declared keys whose schema accepts nothing: never written, and refused as extra keys. */
+      forbidden: string[];
+      /** Declared properties in any order (else in schema order). */
+      anyOrder: boolean;
       minProps: number;
       maxProps: number;
     }
@@ -73,7 +79,7 @@ export const MAX_SCHEMA_DEPTH = 100;
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], minProps: 0, maxProps: Infinity };
+export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
 const CORE = new Set([
   '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
@@ -110,11 +116,18 @@ export interface CompileOptions {
    * extra keys); 'open' accepts any extra key, as a validator does (MaskBench).
    */
   unlisted?: 'closed' | 'open';
+  /**
+   * Order of declared properties: 'declared' (default with 'closed') writes them in schema
+   * order, optional ones skipped; 'any' (default with 'open', as a validator reads objects)
+   * takes them in any order, each at most once.
+   */
+  keyOrder?: 'declared' | 'any';
 }
 
 /** Compiles a JSON schema (the subset above). Throws SchemaError. */
 export function compileJsonSchema(schema: unknown, path = 'schema', options: CompileOptions = {}): SchemaNode {
-  const node = new Compiler(schema, options.unlisted === 'open').compile(schema, path, 0);
+  const open = options.unlisted === 'open';
+  const node = new Compiler(schema, open, (options.keyOrder ?? (open ? 'any' : 'declared')) === 'any').compile(schema, path, 0);
   if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
   return node;
 }
@@ -123,7 +136,11 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
-  constructor(readonly root: unknown, private readonly open: boolean) {}
+  private readonly refAlone: boolean;
+  constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {
+    const draft = isObj(root) && typeof root.$schema === 'string' ? root.$schema : '';
+    this.refAlone = /draft-0[3-7]\b/.test(draft);
+  }
 
   /** The schema a "#/..." reference points at. */
   resolve(ref: string, path: string): unknown {
@@ -149,13 +166,21 @@ class Compiler {
     if (schema.not !== undefined && (schema.not === true || (isObj(schema.not) && Object.keys(schema.not).every((k) => !CORE.has(k) && !UNSUPPORTED.has(k))))) {
       return NEVER; // "not": {} (nothing is valid), as used to forbid a property
     }
+    if (schema.not !== undefined) {
+      const positive = notAsKeywords(schema.not);
+      if (positive !== null) {
+        const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'not'));
+        return this.compile({ allOf: [rest, positive] }, `${path}.not`, depth + 1);
+      }
+    }
     for (const k of Object.keys(schema)) {
       if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
         throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
       }
     }
     if (typeof schema.$ref === 'string') {
-      const rest = Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
+      // Drafts 3 to 7: a $ref replaces its siblings; from 2019-09 on they apply too.
+      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
       const target = this.resolve(schema.$ref, path);
       if (rest.length > 0) {
         const siblings = Object.fromEntries(rest.map((k) => [k, schema[k]]));
@@ -182,10 +207,21 @@ class Compiler {
       const options = list(schema[key], `${path}.${key}`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== key));
       const hasRest = Object.keys(rest).some((k) => CORE.has(k) && k !== '$defs' && k !== 'definitions');
-      return union(options.map((o, i) => {
+      const nodes = options.map((o, i) => {
         const p = `${path}.${key}[${i}]`;
         return this.compile(hasRest ? { allOf: [rest, o] } : o, p, depth + 1);
-      }));
+      });
+      // oneOf is decoded as anyOf: only the same when no value can match two options.
+      if (key === 'oneOf') {
+        for (let i = 0; i < nodes.length; i++) {
+          for (let j = i + 1; j < nodes.length; j++) {
+            if (nodes[i] !== NEVER && nodes[j] !== NEVER && !disjoint(nodes[i]!, nodes[j]!)) {
+              throw new SchemaError(`${path}.oneOf`, `options ${i} and ${j} may both match one value (oneOf allows exactly one); only options that exclude each other (different types, different "const"/"enum" values of a required property, a required property the other forbids) are supported`);
+            }
+          }
+        }
+      }
+      return union(nodes);
     }
 
     let node: SchemaNode;
@@ -200,6 +236,9 @@ class Compiler {
         if (ARRAY_KEYS.some((k) => schema[k] !== undefined)) types.push('array');
         if (STRING_KEYS.some((k) => schema[k] !== undefined)) types.push('string');
         if (NUMBER_KEYS.some((k) => schema[k] !== undefined)) types.push('number');
+        // Without "type", a keyword only constrains values of its own type: a validator takes
+        // any other value ('open'); generation ('closed') keeps to the types the keywords name.
+        if (this.open && types.length > 0) types = ['object', 'array', 'string', 'number', 'boolean', 'null'];
       }
       node = types.length === 0 ? ANY : union(types.map((t) => this.typed(t, schema, path, depth)));
     }
@@ -234,7 +273,11 @@ class Compiler {
       }
     });
     if (kept.length === 0) return NEVER; // no value of enum/const satisfies the other keywords
-    return { kind: 'enum', values: kept, literals: kept.map((v) => utf8.encode(JSON.stringify(v))) };
+    // Objects and arrays as structures (whitespace and key order as in any JSON text); scalars as literals.
+    const scalars = kept.filter((v) => v === null || typeof v !== 'object');
+    const nodes = kept.filter((v) => v !== null && typeof v === 'object').map(exactValue);
+    if (scalars.length > 0) nodes.unshift({ kind: 'enum', values: scalars, literals: scalars.map((v) => utf8.encode(JSON.stringify(v))) });
+    return union(nodes);
   }
 
   private typed(t: TypeName, s: Obj, path: string, depth: number): SchemaNode {
@@ -267,7 +310,7 @@ class Compiler {
     if (s.properties !== undefined && !isObj(s.properties)) throw new SchemaError(`${path}.properties`, 'must be an object mapping names to schemas');
     const declared = Object.entries((s.properties ?? {}) as Obj);
     for (const r of required) if (!declared.some(([k]) => k === r)) declared.push([r, undefined]);
-    const props: PropNode[] = declared.map(([key, sub]) => {
+    let props: PropNode[] = declared.map(([key, sub]) => {
       const p = `${path}.properties.${key}`;
       const matching = patterns.filter((pp) => pp.re.test(key));
       let schema: SchemaNode;
@@ -284,10 +327,12 @@ class Compiler {
       }
       if (schema === NEVER && required.includes(key)) throw new SchemaError(p, 'is required but accepts nothing');
       return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
-    }).filter((p) => p.schema !== NEVER);
+    });
+    const forbidden = props.filter((p) => p.schema === NEVER).map((p) => p.key);
+    props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
-      kind: 'object', props, extra, patterns,
+      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1,
       minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
     };
   }
@@ -406,6 +451,40 @@ function union(options: SchemaNode[]): SchemaNode {
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
 }
 
+/** A node accepting exactly one JSON value (its objects' keys in any order). */
+function exactValue(v: unknown): SchemaNode {
+  if (Array.isArray(v)) return { kind: 'array', prefix: v.map(exactValue), items: null, minItems: v.length, maxItems: v.length };
+  if (isObj(v)) {
+    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x), required: true }));
+    return { kind: 'object', props, extra: null, patterns: [], forbidden: [], anyOrder: props.length > 1, minProps: 0, maxProps: Infinity };
+  }
+  return { kind: 'enum', values: [v], literals: [utf8.encode(JSON.stringify(v))] };
+}
+
+const ALL_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
+
+/**
+ * The keywords that say what a "not" says, for the forms that have them: `not: false`,
+ * `not: {type}` (the other types) and `not: {required: [k]}` (an object without k). Null: none.
+ */
+function notAsKeywords(n: unknown): Obj | null {
+  if (n === false) return {};
+  if (!isObj(n)) return null;
+  const keys = Object.keys(n).filter((k) => CORE.has(k) || UNSUPPORTED.has(k));
+  if (keys.length !== 1) return null;
+  if (keys[0] === 'type') {
+    const t = typeof n.type === 'string' ? [n.type] : n.type;
+    if (!Array.isArray(t) || !t.every((x) => ALL_TYPES.includes(x as string))) return null;
+    if (t.includes('integer') && !t.includes('number')) return null; // "a non-integer number" has no keyword
+    const left = ALL_TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
+    return left.length === 0 ? { not: {} } : { type: left };
+  }
+  if (keys[0] === 'required' && Array.isArray(n.required) && n.required.length === 1 && typeof n.required[0] === 'string') {
+    return { type: 'object', properties: { [n.required[0]]: { not: {} } } };
+  }
+  return null;
+}
+
 /** A canonical JSON text (object keys sorted), for comparing values. */
 export function canon(v: unknown): string {
   if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
@@ -496,6 +575,7 @@ export function validateJson(value: unknown, node: SchemaNode, path = '$', depth
 export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: string): SchemaNode | null {
   const p = o.props.find((x) => x.key === k);
   if (p) return p.schema;
+  if (o.forbidden.includes(k)) return null;
   const m = o.patterns.filter((x) => x.re.test(k));
   if (m.length === 1) return m[0]!.schema;
   if (m.length > 1) return null; // several patterns: the decoder does not intersect them

@@ -53,6 +53,21 @@ export interface SampleStep extends ResolvedSampling {
   logitBias: ReadonlyMap<number, number>;
   /** When set, only these token ids may be sampled (grammar-constrained decoding). */
   allowedTokens?: Uint32Array | null;
+  /**
+   * When set (0-20), the model also computes log-probabilities of the sampled token and this
+   * many alternatives (LanguageModel.lastLogprobs), in the same pass.
+   */
+  logprobs?: number | null;
+}
+
+/** The most alternatives a request may ask for per token (OpenAI's top_logprobs bound). */
+export const MAX_TOP_LOGPROBS = 20;
+
+/** Log-probabilities of one sampled token under the model's logits (natural log, before bias, penalties, masks and temperature). */
+export interface TokenLogprobs {
+  logprob: number;
+  /** The most likely tokens, best first (lowest id first on ties). */
+  top: { id: number; logprob: number }[];
 }
 
 /** What the logit-processing kernels read of a step. */

@@ -325,13 +325,29 @@ export class Regex {
   private readonly byKey = new Map<string, number>();
   private readonly trans: Map<number, number>[] = [];
   private readonly acc: number[] = [];
+  /** NFA states that loop on every code point (a `[^]*`): a DFA state holding one never dies. */
+  private readonly loops = new Set<number>();
+  private readonly alive: number[] = [];
 
   constructor(readonly source: string) {
     const ast = new Parser(source).parse();
     const wrapped: Ast = { t: 'seq', xs: [{ t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }, ast, { t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }] };
     const s0 = this.nfa.add();
     this.final = this.nfa.build(wrapped, s0);
+    this.nfa.edges.forEach((e, s) => {
+      for (let i = 0; i < e.length; i += 3) {
+        if (e[i] === 0 && e[i + 1] === MAX_CP && this.closure([e[i + 2]!], false).includes(s)) this.loops.add(s);
+      }
+    });
     this.start = this.intern(this.closure([s0], true));
+  }
+
+  /** Whether no text read from `state` on can make the match impossible (step never returns -1). */
+  immortal(state: number): boolean {
+    if (state < 0) return false;
+    let a = this.alive[state];
+    if (a === undefined) this.alive[state] = a = this.sets[state]!.some((s) => this.loops.has(s)) ? 1 : 0;
+    return a === 1;
   }
 
   private closure(states: number[], atStart: boolean): number[] {

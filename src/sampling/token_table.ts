@@ -4,9 +4,10 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
+import { accepting, stepLiteral, stepString, type Frame, type LFrame, type SFrame } from './json_frames';
+import { StringMasks, stringSafeChars } from './string_masks';
 
 const utf8 = new TextEncoder();
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 
 /** What the token table needs from a tokenizer (ErnieTokenizer has it). */
@@ -30,22 +31,40 @@ export class TokenTable {
   readonly bytes: (Uint8Array | null)[];
   /** Tokens that stay inside a string without ending it (no quote, backslash, control or partial character). */
   readonly stringSafe: Uint32Array;
+  private readonly strings: StringMasks;
   private readonly all: Trie;
+  /** The tokens that are not string-safe. */
   private readonly unsafe: Trie;
+  /** The unsafe tokens a string body with nothing pending might read (not those breaking at a control byte or a stray continuation byte). */
+  private readonly inString: Trie;
+  /** isSafe[id]: 1 for string-safe ids. */
+  private readonly isSafe: Uint8Array;
+  /** Scratch marks for merging id lists (ids and stop ids). */
+  private readonly marks: Uint8Array;
 
   /** A table over each id's bytes as it reads mid-text (null: never allowed). */
   constructor(bytes: (Uint8Array | null)[]) {
     this.bytes = bytes;
-    const safe: number[] = [];
+    const safe: { id: number; cps: number[] }[] = [];
     this.all = { children: [new Map()], ids: [[]] };
     this.unsafe = { children: [new Map()], ids: [[]] };
+    this.inString = { children: [new Map()], ids: [[]] };
     bytes.forEach((b, id) => {
       if (!b) return;
       insert(this.all, b, id);
-      if (isStringSafe(b)) safe.push(id);
-      else insert(this.unsafe, b, id);
+      const cps = stringSafeChars(b);
+      if (cps) {
+        safe.push({ id, cps });
+      } else {
+        insert(this.unsafe, b, id);
+        if (mayStayInString(b)) insert(this.inString, b, id);
+      }
     });
-    this.stringSafe = Uint32Array.from(safe);
+    this.strings = new StringMasks(safe);
+    this.stringSafe = this.strings.all;
+    this.isSafe = new Uint8Array(bytes.length);
+    for (const id of this.stringSafe) this.isSafe[id] = 1;
+    this.marks = new Uint8Array(bytes.length + 1024);
   }
 
   /** The bytes of a tokenizer's ids. Special tokens, unknown ids and tokens that decode to nothing are null. */
@@ -107,40 +126,75 @@ export class TokenTable {
       memo.set(key, hit);
       return hit;
     }
-    const out: number[] = [];
-    let safe: Uint32Array | null = null;
-    if (!g.isComplete(state)) {
-      const st = state.stacks.length === 1 ? state.stacks[0]! : null;
-      const top = st?.[st.length - 1];
-      if (top?.k === 'S' && top.esc === 0 && top.need === 0 && top.r === null && top.key === null) {
-        safe = this.stringSafe; // all of them, unchanged state; walk only the others
-        walk(this.unsafe, 0, state, out);
-      } else walk(this.all, 0, state, out);
-    }
-    if (g.canEnd(state)) for (const id of stopIds) out.push(id);
-    const result = new Uint32Array((safe?.length ?? 0) + out.length);
-    if (safe) result.set(safe);
-    result.set(out, safe?.length ?? 0);
+    const result = this.compute(state, g.canEnd(state) ? stopIds : []);
     memo.set(key, result);
     if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
     return result;
   }
 
   private readonly memo = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
+
+  private compute(state: GrammarState, stops: readonly number[]): Uint32Array {
+    const g = state.grammar;
+    if (g.isComplete(state)) return Uint32Array.from(stops);
+    const out: number[] = [];
+    // Every reading inside a string body (or a literal such as a declared key): the safe
+    // tokens are each reading's own (precomputed for strings, a short trie walk for literals);
+    // the rest go through the recognizer with all readings at once.
+    if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) {
+      // Every reading inside a string body or a literal: each reading alone. A string's safe
+      // tokens are precomputed (string_masks.ts); its other tokens are read by the string
+      // steps alone up to a closing quote, where the recognizer takes over; literals prune fast.
+      let full = false;
+      const lists: ArrayLike<number>[] = [];
+      for (const st of state.stacks) {
+        const top = st[st.length - 1]!;
+        const one: number[] = [];
+        if (top.k === 'S') {
+          const m = this.strings.forFrame(top);
+          if (m === this.stringSafe) full = true;
+          else lists.push(m);
+          walkString(this.inString, 0, st, top, g, one);
+        } else walkLiteral(this.all, 0, st, top as LFrame, state.ws, g, one);
+        lists.push(one);
+      }
+      lists.push(stops);
+      return this.union(lists, full);
+    }
+    walk(this.all, 0, state, out);
+    for (const id of stops) out.push(id);
+    return Uint32Array.from(out);
+  }
+
+  /** The union of id lists, after every safe id when `withSafe`. */
+  private union(lists: ArrayLike<number>[], withSafe: boolean): Uint32Array {
+    const marks = this.marks;
+    const ids: number[] = [];
+    const skip = withSafe ? this.isSafe : null;
+    for (const p of lists) {
+      for (let i = 0; i < p.length; i++) {
+        const id = p[i]!;
+        if (marks[id] === 0 && !(skip && skip[id] === 1)) {
+          marks[id] = 1;
+          ids.push(id);
+        }
+      }
+    }
+    for (const id of ids) marks[id] = 0;
+    if (!skip) return Uint32Array.from(ids);
+    const r = new Uint32Array(this.stringSafe.length + ids.length);
+    r.set(this.stringSafe);
+    r.set(ids, this.stringSafe.length);
+    return r;
+  }
+}
+
+/** A reading whose next byte is read by a string body with nothing pending, or by a literal. */
+function bodyTop(f: Frame | undefined): boolean {
+  return !!f && ((f.k === 'S' && f.esc === 0 && f.need === 0) || f.k === 'L');
 }
 
 const MEMO_SIZE = 64;
-
-/** Bytes that stay inside a free string without ending it: no quote, backslash, control or partial character. */
-function isStringSafe(b: Uint8Array): boolean {
-  if (!b.every((x) => x >= 0x20 && x !== 0x22 && x !== 0x5c)) return false;
-  try {
-    strictUtf8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function insert(trie: Trie, bytes: Uint8Array, id: number): void {
   let node = 0;
@@ -163,6 +217,82 @@ function walk(trie: Trie, node: number, state: GrammarState, out: number[]): voi
     if (!next) continue;
     for (const id of trie.ids[child]!) out.push(id);
     walk(trie, child, next, out);
+  }
+}
+
+/**
+ * False when a string body with nothing pending refuses these bytes whatever it holds: before
+ * any quote or backslash, a control byte or a byte no UTF-8 character has there.
+ */
+function mayStayInString(b: Uint8Array): boolean {
+  let need = 0;
+  for (const x of b) {
+    if (need > 0) {
+      if (x < 0x80 || x > 0xbf) return false; // checked loosely: the recognizer checks the exact ranges
+      need--;
+      continue;
+    }
+    if (x === 0x22 || x === 0x5c) return true;
+    if (x < 0x20) return false;
+    if (x < 0x80) continue;
+    if (x >= 0xc2 && x <= 0xdf) need = 1;
+    else if (x >= 0xe0 && x <= 0xef) need = 2;
+    else if (x >= 0xf0 && x <= 0xf4) need = 3;
+    else return false;
+  }
+  return true;
+}
+
+/**
+ * walk() for a reading whose top is a string body: its bytes go through the string steps alone
+ * (no stack copies) until a closing quote, where the whole recognizer takes over.
+ */
+function walkString(trie: Trie, node: number, st: readonly Frame[], f: SFrame, g: JsonGrammar, out: number[]): void {
+  for (const [b, child] of trie.children[node]!) {
+    if (b === 0x22) {
+      const next = g.feed({ stacks: [[...st.slice(0, -1), f]], ws: 0, grammar: g }, b);
+      if (!next) continue;
+      for (const id of trie.ids[child]!) out.push(id);
+      walk(trie, child, next, out);
+      continue;
+    }
+    const r = stepString(f, b);
+    if (r.t !== 'stay') continue;
+    for (const id of trie.ids[child]!) out.push(id);
+    walkString(trie, child, st, r.f as SFrame, g, out);
+  }
+}
+
+/**
+ * walk() for a reading whose top is a literal: only the bytes the literal's alternatives have
+ * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
+ */
+function walkLiteral(trie: Trie, node: number, st: readonly Frame[], f: LFrame, ws: number, g: JsonGrammar, out: number[]): void {
+  if (accepting(f) >= 0) {
+    // An alternative is complete here (others go on): every byte needs the whole recognizer.
+    const state = { stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g };
+    walk(trie, node, state, out);
+    return;
+  }
+  const kids = trie.children[node]!;
+  const tried = new Set<number>();
+  for (const alt of f.alts) {
+    const b = alt[f.i];
+    if (b === undefined || tried.has(b)) continue;
+    tried.add(b);
+    const child = kids.get(b);
+    if (child === undefined) continue;
+    const r = stepLiteral(f, b);
+    if (r.t === 'stay') {
+      for (const id of trie.ids[child]!) out.push(id);
+      walkLiteral(trie, child, st, r.f as LFrame, 0, g, out);
+    } else {
+      // The literal ends with this byte: its container reads on.
+      const next = g.feed({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g }, b);
+      if (!next) continue;
+      for (const id of trie.ids[child]!) out.push(id);
+      walk(trie, child, next, out);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 // ERNIE45.md §2); the chat template comes from tokenizer.chat_template.
 import { ErnieError } from '../errors';
 import type { GgufFile, GgufValue } from '../formats/gguf';
+import { type GgufTypedValue, kv } from '../formats/gguf_writer';
 import { sentencePieceToTokenizerJson, type TokenizerConfig, type TokenizerJson } from './convert';
 import type { PieceType, SentencePieceModel } from './sentencepiece';
 
@@ -62,4 +63,59 @@ function id(gguf: GgufFile, role: string): number {
 
 function numbers(v: GgufValue | undefined): ArrayLike<number> | undefined {
   return v instanceof Float32Array || v instanceof Int32Array || v instanceof Uint32Array || v instanceof Float64Array || v instanceof Int8Array || v instanceof Uint8Array ? v : undefined;
+}
+
+/** The tokenizer.* keys llama.cpp reads for a SentencePiece ("llama") vocabulary, in the order its converter writes them. */
+const TOKENIZER_KEYS: readonly [string, 'u32' | 'bool'][] = [
+  ['tokenizer.ggml.bos_token_id', 'u32'], ['tokenizer.ggml.eos_token_id', 'u32'],
+  ['tokenizer.ggml.unknown_token_id', 'u32'], ['tokenizer.ggml.padding_token_id', 'u32'],
+  ['tokenizer.ggml.add_bos_token', 'bool'], ['tokenizer.ggml.add_eos_token', 'bool'], ['tokenizer.ggml.add_space_prefix', 'bool'],
+];
+const UNUSED_TYPE = 5;
+
+/**
+ * A GGUF's SentencePiece tokenizer (tokenizer.ggml.*) as writer entries for a file whose
+ * token_embd has `vocabSize` rows: llama.cpp requires exactly one token per embedding row. Longer
+ * vocabularies are padded the way llama.cpp's converter pads ERNIE's (103,424 rows, fewer real
+ * pieces): "[PAD<id>]" pieces of type UNUSED, score -10000. Shorter ones keep the first
+ * `vocabSize` pieces, which must still hold the special tokens and the 256 byte pieces.
+ */
+export function ggufTokenizerEntries(gguf: GgufFile, vocabSize: number): [string, GgufTypedValue][] {
+  const meta = gguf.metadata;
+  const tokens = meta.get('tokenizer.ggml.tokens');
+  if (meta.get('tokenizer.ggml.model') !== 'llama' || !Array.isArray(tokens) || !tokens.every((t) => typeof t === 'string')) {
+    throw new ErnieError('UNSUPPORTED', `${gguf.name}: has no SentencePiece ("llama") tokenizer to copy`);
+  }
+  const pieces = tokens as string[];
+  const scores = numbers(meta.get('tokenizer.ggml.scores'));
+  const types = numbers(meta.get('tokenizer.ggml.token_type'));
+  const kept = Math.min(vocabSize, pieces.length);
+  const lastNeeded = Math.max(...pieces.map((p, i) => (types?.[i] === 6 || types?.[i] === 3 || types?.[i] === 2 ? i : 0)));
+  if (vocabSize <= lastNeeded) {
+    throw new ErnieError('BAD_REQUEST', `${gguf.name}: a vocabulary of ${vocabSize} would drop its special or byte pieces (the last is id ${lastNeeded})`);
+  }
+  const outTokens = pieces.slice(0, kept), outScores = new Float32Array(vocabSize), outTypes = new Int32Array(vocabSize);
+  for (let i = 0; i < kept; i++) {
+    outScores[i] = scores?.[i] ?? 0;
+    outTypes[i] = types?.[i] ?? 1;
+  }
+  for (let i = kept; i < vocabSize; i++) {
+    outTokens.push(`[PAD${i}]`);
+    outScores[i] = -10000;
+    outTypes[i] = UNUSED_TYPE;
+  }
+  const out: [string, GgufTypedValue][] = [
+    ['tokenizer.ggml.model', kv.str('llama')],
+    ['tokenizer.ggml.tokens', kv.strings(outTokens)],
+    ['tokenizer.ggml.scores', kv.f32s(outScores)],
+    ['tokenizer.ggml.token_type', kv.i32s(outTypes)],
+  ];
+  for (const [key, type] of TOKENIZER_KEYS) {
+    const v = meta.get(key);
+    if (type === 'bool' && typeof v === 'boolean') out.push([key, kv.bool(v)]);
+    else if (type === 'u32' && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < vocabSize) out.push([key, kv.u32(v)]);
+  }
+  const template = meta.get('tokenizer.chat_template');
+  if (typeof template === 'string') out.push(['tokenizer.chat_template', kv.str(template)]);
+  return out;
 }

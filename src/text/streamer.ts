@@ -14,6 +14,13 @@ import { applyStep, byteOf, decodeByteRun, stripChars, type DecodePlan } from '.
 export interface StreamerOptions {
   /** Same meaning as decode()'s option. Default false. */
   skipSpecialTokens?: boolean;
+  /**
+   * The ids continue text that came before (a completion's prompt): the start-of-text rules
+   * (Metaspace dropping the first token's space, the Strip of the prefix space) do not apply, so
+   * a continuation " experts" keeps its space (decoders replayed step by step; the whole-text
+   * fallback decodes as decode() does). Default false: the text starts here, as decode().
+   */
+  continuation?: boolean;
 }
 
 /** What the streamer needs from a tokenizer. */
@@ -34,6 +41,8 @@ export class TextStreamer {
   private run: number[] = [];
   /** Leading Strip chars still allowed to be removed (0 once other text was seen). */
   private startLeft: number;
+  /** Index of the first pushed token as the decoder steps see it: 1 for a continuation. */
+  private readonly first: number;
   /** Trailing chars held back because a final Strip may remove them. */
   private held = '';
   /** Fallback path: every id, and the text already returned. */
@@ -44,7 +53,9 @@ export class TextStreamer {
   constructor(private readonly source: DetokenizerSource, options: StreamerOptions = {}) {
     this.plan = source.decodePlan;
     this.skip = options.skipSpecialTokens ?? false;
-    this.startLeft = this.plan.fusedStrip?.start ?? 0;
+    this.first = options.continuation ? 1 : 0;
+    this.count = this.groupedCount = this.first;
+    this.startLeft = options.continuation ? 0 : (this.plan.fusedStrip?.start ?? 0);
     this.whole = this.plan.wholeText.length > 0;
   }
 
@@ -88,10 +99,9 @@ export class TextStreamer {
   }
 
   reset(): void {
-    this.count = 0;
-    this.groupedCount = 0;
+    this.count = this.groupedCount = this.first;
     this.run = [];
-    this.startLeft = this.plan.fusedStrip?.start ?? 0;
+    this.startLeft = this.first ? 0 : (this.plan.fusedStrip?.start ?? 0);
     this.held = '';
     this.all.length = 0;
     this.emitted = '';

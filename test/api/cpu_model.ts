@@ -7,13 +7,14 @@
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { LanguageModel, SampleStep } from '../../src/engine/language_model';
+import type { LanguageModel, SampleStep, TokenLogprobs } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
 import { SafetensorsFile } from '../../src/formats/safetensors';
 import { fromPath } from '../../src/formats/node_source';
 import { type ErnieConfig, parseConfig, weightNames } from '../../src/model/ernie45/config';
 import { sampleLogits } from '../../src/sampling/cpu_sampler';
 import * as ops from '../reference/ops';
+import { logSoftmax, topLogprobs } from '../reference/logprobs_ref';
 import { type RefKvCache, referenceLayer } from '../reference/forward_ref';
 
 export const TINY_MODEL_DIR = fileURLToPath(new URL('../fixtures/ernie45-moe-tiny/', import.meta.url));
@@ -60,6 +61,7 @@ export class CpuModel implements LanguageModel {
   /** Per layer: [contextLength, kvHeads, headDim] keys (after RoPE) and values. */
   private readonly kv: RefKvCache;
   private logits: Float64Array | null = null;
+  private logprobsOfLast: TokenLogprobs | null = null;
   private disposed = false;
 
   constructor(tw: TinyWeights, options: CpuModelOptions = {}) {
@@ -134,8 +136,14 @@ export class CpuModel implements LanguageModel {
     this.sampleCalls++;
     const id = sampleLogits(this.logits, this.vocabSize, params);
     if (id < 0) throw new Error('every token is masked');
+    const top = params.logprobs ?? null;
+    this.logprobsOfLast = top === null ? null : { logprob: logSoftmax(this.logits)[id]!, top: topLogprobs(this.logits, top) };
     this.onSample?.(id, params);
     return id;
+  }
+
+  lastLogprobs(): TokenLogprobs | null {
+    return this.logprobsOfLast;
   }
 
   dispose(): void {

@@ -5,6 +5,9 @@ import { loadEngine, type LoadedEngine } from '../../src/engine/load.js';
 import { nodeFolder } from '../../src/formats/node_source.js';
 import { nodeGpu } from '../../src/node.js';
 import type { ChatCompletion, ChatCompletionChunk, Completion } from '../../src/api/types.js';
+import { CpuModel } from './cpu_model.js';
+import { tinyTokenizer } from './helpers.js';
+import { logSoftmax, topLogprobs } from '../reference/logprobs_ref.js';
 
 let engine: LoadedEngine;
 
@@ -55,6 +58,27 @@ describe('Engine on the GPU model', () => {
     expect(res.choices[0].message.content?.trimStart().startsWith('{')).toBe(true);
     if (res.choices[0].finish_reason === 'stop') expect(() => JSON.parse(res.choices[0].message.content ?? '')).not.toThrow();
     else expect(res.choices[0].finish_reason).toBe('length');
+  });
+
+  it('logprobs computed on the GPU equal a CPU log-softmax of the reference forward\'s logits', async () => {
+    const prompt = [60, 61, 62, 63, 64];
+    const steps = 3, top = 5;
+    const cpu = await CpuModel.load({ vocabSize: tinyTokenizer().vocabSize });
+    await cpu.forward(prompt);
+    // logit_bias pushes the second-best token out of sampling, not out of the logprobs (they are the model's own).
+    const second = topLogprobs(cpu.lastLogits(), 2)[1]!.id;
+    const res = (await engine.completions.create({ prompt, max_tokens: steps, temperature: 0, logprobs: top, logit_bias: { [second]: -100 } })) as Completion;
+    const lp = res.choices[0]!.logprobs!;
+    expect(lp.token_logprobs).toHaveLength(steps);
+    for (let i = 0; i < steps; i++) {
+      const logits = cpu.lastLogits();
+      const want = topLogprobs(logits, top);
+      // Greedy: the sampled token is the reference's argmax, and its log p is the best one.
+      expect(lp.token_logprobs[i]).toBeCloseTo(logSoftmax(logits)[want[0]!.id]!, 3);
+      const got = Object.values(lp.top_logprobs[i]!).sort((a, b) => b - a);
+      got.forEach((v, j) => expect(v).toBeCloseTo(want[j]!.logprob, 3));
+      await cpu.forward([want[0]!.id]);
+    }
   });
 
   it('rejects a prompt longer than the KV cache with CONTEXT_OVERFLOW', async () => {

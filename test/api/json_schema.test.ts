@@ -27,7 +27,17 @@ describe('JSON schema keywords', () => {
     ['definitions (draft 7)', { definitions: { s: { type: 'string', maxLength: 2 } }, type: 'array', items: { $ref: '#/definitions/s' } }, [['ab', '']], [['abc'], [1]]],
     ['anyOf sharing a prefix', { anyOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false }, { type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false }] },
       [{ a: 1 }, { a: 'x' }], [{ a: true }, {}]],
-    ['oneOf of strings with different patterns', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'string', pattern: '^b+$' }] }, ['aaa', 'bb'], ['ab', 'c']],
+    ['const object: keys in any order, nothing more or less', { const: { a: [1, { b: null }], c: 'x' } }, [{ c: 'x', a: [1, { b: null }] }, { a: [1, { b: null }], c: 'x' }],
+      [{ a: [1, { b: null }] }, { a: [1, { b: null }], c: 'x', d: 1 }, { a: [1], c: 'x' }, { a: [1, { b: null }, 2], c: 'x' }]],
+    ['not with a type: the other types', { not: { type: ['string', 'null'] } }, [1, 2.5, true, {}, []], ['a', null]],
+    ['not required: an object without that key', { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, not: { required: ['b'] } }, [{ a: 1 }, {}], [{ a: 1, b: 'x' }, { b: 'x' }]],
+    ['oneOf of a string and an integer', { oneOf: [{ type: 'string', pattern: '^a+$' }, { type: 'integer' }] }, ['aaa', 3], ['ab', 1.5]],
+    ['oneOf of objects told apart by a required const', { oneOf: [
+      { type: 'object', properties: { kind: { const: 'a' }, x: { type: 'integer' } }, required: ['kind'] },
+      { type: 'object', properties: { kind: { enum: ['b', 'c'] }, y: { type: 'string' } }, required: ['kind'] }] },
+    [{ kind: 'a', x: 1 }, { kind: 'b', y: 'z' }, { kind: 'c' }], [{ kind: 'd' }, { kind: 'a', x: 's' }, {}]],
+    ['a declared property that accepts nothing is refused, not read as an extra key', { type: 'object', properties: { a: { enum: ['x'], type: 'integer' }, b: { type: 'string' } } },
+      [{ b: 'y' }, {}], [{ a: 'x' }, { a: 1 }, { c: 1 }]],
     ['allOf merged (with additionalProperties: false in one part)', { allOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }, { properties: { a: { minimum: 2 }, b: { type: 'string' } }, additionalProperties: false }] },
       [{ a: 2 }, { a: 3, b: 'x' }], [{ a: 1 }, { b: 'x' }, { a: 2, c: 1 }]],
     ['const / enum', { type: 'object', properties: { k: { const: 'x' }, e: { enum: [1, 'two', null, [3]] } }, required: ['k'], additionalProperties: false }, [{ k: 'x', e: [3] }, { k: 'x', e: null }], [{ k: 'y' }, { k: 'x', e: 2 }]],
@@ -52,7 +62,7 @@ describe('JSON schema keywords', () => {
   });
 
   it.each([
-    ['date', ['2024-02-29'], ['2024-13-01', '2024-1-01']],
+    ['date', ['2024-02-29', '2000-02-29', '2023-04-30', '2023-12-31'], ['2024-13-01', '2024-1-01', '2023-02-29', '1900-02-29', '2023-02-31', '2023-04-31']],
     ['time', ['23:59:60Z', '08:30:00.5+02:00'], ['24:00:00Z', '08:30:00']],
     ['date-time', ['2024-05-01T08:30:00Z'], ['2024-05-01 08:30']],
     ['email', ['ann.lee+x@mail.example.org'], ['ann@', 'a b@c.de']],
@@ -106,6 +116,62 @@ describe('JSON schema keywords', () => {
       expect(() => compileJsonSchema(schema)).toThrow(SchemaError);
       expect(() => compileJsonSchema(schema)).toThrow(re);
     }
+  });
+
+  it('an open object refuses a declared key whose schema accepts nothing (never reads it as an extra key)', () => {
+    const node = compileJsonSchema({ type: 'object', properties: { a: { enum: ['x'], type: 'integer' } } }, 'schema', { unlisted: 'open' });
+    const g = JsonGrammar.schema(node);
+    expect(g.feedBytes(g.initial(), utf8.encode('{"a":"x"}'))).toBeNull();
+    expect(validateJson({ a: 'x' }, node)).toMatch(/unexpected property "a"/);
+    const ok = g.feedBytes(g.initial(), utf8.encode('{"b":"x"}'));
+    expect(ok && g.canEnd(ok)).toBe(true);
+  });
+
+  it("'open' reads objects as a validator does: declared keys in any order, once each; keywords without a type constrain only their type", () => {
+    const read = (schema: unknown, text: string) => {
+      const g = JsonGrammar.schema(compileJsonSchema(schema, 'schema', { unlisted: 'open' }));
+      const s = g.feedBytes(g.initial(), utf8.encode(text));
+      return s !== null && g.canEnd(s);
+    };
+    const obj = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' }, c: { type: 'boolean' } }, required: ['a', 'c'] };
+    expect(read(obj, '{"c":true,"b":"x","a":1}')).toBe(true);
+    expect(read(obj, '{"b":"x","a":1}')).toBe(false); // c is required
+    expect(read(obj, '{"a":1,"c":true,"a":2}')).toBe(false); // a twice
+    expect(read(obj, '{"c":true,"a":1,"z":null}')).toBe(true);
+    // The default ('closed') keeps schema order.
+    const g = JsonGrammar.schema(compileJsonSchema(obj));
+    expect(g.feedBytes(g.initial(), utf8.encode('{"c":true,"a":1}'))).toBeNull();
+    expect(read({ minLength: 3 }, '5')).toBe(true);
+    expect(read({ minLength: 3 }, '"abc"')).toBe(true);
+    expect(read({ minLength: 3 }, '"ab"')).toBe(false);
+    expect(validateJson(5, compileJsonSchema({ minLength: 3 }, 'schema', { unlisted: 'open' }))).toBeNull();
+  });
+
+  it('a $ref replaces its siblings under drafts 3-7, and joins them from 2019-09 on', () => {
+    const defs = { d: { type: 'object' } };
+    expect(check({ $schema: 'http://json-schema.org/draft-04/schema#', definitions: defs, $ref: '#/definitions/d', type: 'string' }, '{}')).toBe('complete');
+    expect(() => compileJsonSchema({ $schema: 'https://json-schema.org/draft/2020-12/schema', $defs: defs, $ref: '#/$defs/d', type: 'string' })).toThrow(SchemaError);
+  });
+
+  it('compares integers past 2^53 with their bounds exactly', () => {
+    const schema = { type: 'integer', minimum: 0, maximum: 9223372036854776000 };
+    expect(check(schema, '9223372036854776001')).not.toBe('complete');
+    expect(check(schema, '9223372036854775807')).toBe('complete');
+    expect(check({ type: 'integer', exclusiveMinimum: -9007199254740994 }, '-9007199254740994')).not.toBe('complete');
+    expect(check({ type: 'object', properties: { n: schema } }, '{"n":9223372036854776001}')).toBe('reject');
+  });
+
+  it('reads object and array enum values with whitespace between their tokens', () => {
+    expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1, 2 ] }', 'any')).toBe('complete');
+    expect(check({ enum: [{ a: [1, 2] }, 'x'] }, '{ "a" : [ 1 ] }', 'any')).toBe('reject');
+  });
+
+  it('refuses a oneOf whose options may both match a value, naming it', () => {
+    for (const schema of [
+      { oneOf: [{ type: 'string', pattern: '^a' }, { type: 'string', pattern: 'b$' }] }, // "ab" matches both
+      { type: 'object', properties: { p: { oneOf: [{ type: 'object', required: ['a'] }, { type: 'object', required: ['b'] }] } } }, // {a, b}
+      { oneOf: [{ type: 'number' }, { type: 'integer' }] },
+    ]) expect(() => compileJsonSchema(schema)).toThrow(/oneOf: options 0 and 1 may both match/);
   });
 
   it(`stops at ${MAX_SCHEMA_DEPTH} levels with a SchemaError, even 1,000 deep or circular`, () => {

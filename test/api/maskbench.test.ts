@@ -7,6 +7,7 @@ import { runFile, summarize, type BenchTokenizer, type FileResult } from '../../
 import { TokenTable } from '../../src/sampling/token_table';
 import { compileJsonSchema, validateJson } from '../../src/sampling/json_schema';
 import { tinyTokenizer } from './helpers';
+import { JsonGrammar } from '../../src/sampling/json_grammar';
 
 const dir = fileURLToPath(new URL('../fixtures/maskbench/', import.meta.url));
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
@@ -25,6 +26,34 @@ describe('MaskBench sample', () => {
     expect(s.passing).toBeGreaterThan(files.length * 0.8);
     expect(s.tbm_us.p50).toBeGreaterThan(0);
   }, 60000);
+
+  it('every mask is exactly the set of tokens the recognizer accepts (string fast paths included)', () => {
+    let states = 0;
+    let stringStates = 0;
+    for (const f of files.filter((_, i) => i % 30 === 0)) {
+      const doc = JSON.parse(readFileSync(dir + f, 'utf8')) as { schema: unknown; tests: { data: unknown; valid: boolean }[] };
+      let node;
+      try { node = compileJsonSchema(doc.schema, 'schema', { unlisted: 'open' }); } catch { continue; }
+      const g = JsonGrammar.schema(node, { whitespace: 'any' });
+      const inst = doc.tests.find((x) => x.valid);
+      if (!inst) continue;
+      let s = g.initial();
+      for (const id of tok.encode(JSON.stringify(inst.data, null, 1)).slice(0, 12)) {
+        const want: number[] = [];
+        for (let j = 0; j < tok.table.bytes.length; j++) if (tok.table.advance(s, j)) want.push(j);
+        if (g.canEnd(s)) want.push(...tok.stops);
+        const got = [...tok.table.allowedTokens(s, tok.stops)].sort((a, b) => a - b);
+        expect(got, `${f} at state ${states}`).toEqual(want.sort((a, b) => a - b));
+        states++;
+        if (s.stacks.some((st) => st[st.length - 1]?.k === 'S')) stringStates++;
+        const next = tok.table.advance(s, id);
+        if (!next) break;
+        s = next;
+      }
+    }
+    expect(states).toBeGreaterThan(90);
+    expect(stringStates).toBeGreaterThan(20);
+  });
 
   it('the validator agrees with the instances of the schemas that compile', () => {
     let checked = 0;

@@ -106,13 +106,15 @@ describe('runtime: SDK-shaped requests', () => {
       [{ audio: { voice: 'alloy', format: 'wav' } }, 'audio', /audio/],
       [{ prediction: { type: 'content', content: 'x' } }, 'prediction', /prediction/],
       [{ temprature: 1 }, 'temprature', /did you mean "temperature"/],
-      [{ messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role', /unknown role the string "wizard"/],
+      [{ messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role', /unknown role "wizard"; expected/],
       [{ messages: [{ role: 'user', content: [] }] }, 'messages[0].content', /at least one/],
       [{ messages: [{ role: 'user' }] }, 'messages[0].content', /got undefined|is required/],
       [{ messages: [{ role: 'user', content: 'a\ud800b' }] }, 'messages[0].content', /unpaired UTF-16 surrogate/],
       [{ messages: [{ role: 'function', name: 'f', content: 'x' }] }, 'messages[0].role', /tool/],
       [{ reasoning_effort: 'extreme' }, 'reasoning_effort', /none/],
       [{ temperature: undefined, top_p: 'x' }, 'top_p', /got the string "x"/],
+      [{ top_p: {} }, 'top_p', /got an object$/],
+      [{ top_p: true }, 'top_p', /got true$/],
     ];
     for (const [extra, param, re] of bad) {
       const req = { messages: hi, max_tokens: 1, ...extra } as never;

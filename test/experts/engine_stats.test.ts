@@ -6,6 +6,7 @@ import { nodeFolder } from '../../src/formats/node_source.js';
 import { nodeGpu } from '../../src/node.js';
 import type { ChatCompletion } from '../../src/api/types.js';
 import type { ExpertCacheOptions } from '../../src/experts/budget.js';
+import { expertStatsDelta } from '../../src/index.js';
 
 const open = async (expertCache: ExpertCacheOptions) =>
   loadEngine({ model: nodeFolder('test/fixtures/ernie45-moe-tiny'), tokenizer: nodeFolder('test/fixtures/ernie-tokenizer-tiny'), gpu: await nodeGpu(), kvCacheBytes: 1 << 21, expertCache });
@@ -34,7 +35,13 @@ describe('engine.stats()', () => {
     expect(s.ram.hits + s.ram.misses).toBeGreaterThanOrEqual(s.gpu.misses);
     expect(s.source.reads).toBe(s.ram.misses);
     expect(s.source.reads).toBeLessThanOrEqual(3 * 16); // the RAM tier holds them all: each read once
-    expect(s.gpu.bytesUploaded).toBe(s.gpu.misses * s.gpu.slotBytes);
+    // uploads: demand misses (the critical path) plus prefetched guesses
+    expect(s.gpu.demandBytesUploaded).toBe(s.gpu.misses * s.gpu.slotBytes);
+    expect(s.prefetch.bytesUploaded).toBe(s.prefetch.uploaded * s.gpu.slotBytes);
+    expect(s.gpu.bytesUploaded).toBe(s.gpu.demandBytesUploaded + s.prefetch.bytesUploaded);
+    expect(s.prefetch.uploaded).toBeGreaterThan(0);
+    expect(s.prefetch.used).toBeGreaterThan(0);
+    expect(s.prefetch.used).toBeLessThanOrEqual(s.prefetch.uploaded);
     expect(s.tokens).toBe(5); // the first token comes from the prompt's step
     expect(s.readbacksPerToken).toBeGreaterThan(0);
     expect(s.readbacksPerToken).toBeLessThanOrEqual(3);
@@ -43,7 +50,22 @@ describe('engine.stats()', () => {
     expect(s.prefetch.precision).toBeLessThanOrEqual(1);
     expect(s.prefetch.recall).toBeLessThanOrEqual(1);
     expect(s.waitMsPerToken).toBeGreaterThan(0);
-    console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
+    expect(s.prefetch.uploadPrecision).toBeCloseTo(s.prefetch.used / s.prefetch.uploaded, 12);
+    // per response (opt-in): the delta of two snapshots counts that response's work alone
+    const again = ((await streaming.chat.completions.create(req)) as ChatCompletion).choices[0]!.message.content;
+    expect(again).toBe(want);
+    const d = expertStatsDelta(s, streaming.stats().experts!);
+    // 5 decoded tokens, plus the one-token step of the prompt's tail when the prefix cache holds the rest
+    expect(d.tokens).toBeGreaterThanOrEqual(5);
+    expect(d.tokens).toBeLessThanOrEqual(6);
+    expect(d.gpu.slots).toBe(12);
+    expect(d.gpu.hits + d.gpu.misses).toBeGreaterThan(0);
+    expect(d.decodeReadbacks).toBeGreaterThan(0);
+    expect(d.decodeReadbacks).toBeLessThanOrEqual(d.tokens * 3); // at most one per MoE layer per one-token step
+    expect(d.readbacksPerToken).toBeCloseTo(d.decodeReadbacks / d.tokens, 12);
+    expect(d.gpu.bytesUploaded).toBe(streaming.stats().experts!.gpu.bytesUploaded - s.gpu.bytesUploaded);
+    expect(d.prefetch.precision).toBeCloseTo(d.prefetch.correct / d.prefetch.predicted, 12);
+    console.log(`tiny, 4 of 16 experts per layer on the GPU: hit rate ${(s.gpu.hits / (s.gpu.hits + s.gpu.misses)).toFixed(2)}, prefetch precision ${s.prefetch.precision.toFixed(2)} recall ${s.prefetch.recall.toFixed(2)}, ${s.prefetch.uploaded} prefetched uploads (${s.prefetch.used} used), ${s.readbacksPerToken.toFixed(2)} readbacks/token`);
     streaming.dispose();
   });
 });

@@ -75,4 +75,19 @@ describe('simulator', () => {
     expect(on.prefetchRecall).toBeGreaterThan(0.7);
     expect(on.prefetchRecall).toBeLessThan(0.9);
   });
+
+  it('at 25%: layered + prefetch keeps at most half of LRU\'s bytes on the critical path, but moves more in total, and no policy moves fewer in total than Belady', () => {
+    const lru = simulate(trace, { slots: all / 4, policy: 'lru', prefetch: false, warmup: 20 });
+    const ours = simulate(trace, { slots: all / 4, policy: 'layered', prefetch: true, warmup: 20 });
+    const belady = simulate(trace, { slots: all / 4, policy: 'belady', prefetch: false, warmup: 20 });
+    expect(lru.demandPerToken).toBe(lru.uploadsPerToken);
+    expect(ours.demandPerToken).toBeLessThanOrEqual(lru.uploadsPerToken / 2);
+    expect(ours.uploadsPerToken).toBeGreaterThan(lru.uploadsPerToken / 2);
+    expect(belady.uploadsPerToken).toBeGreaterThan(lru.uploadsPerToken / 2);
+    expect(ours.uploadsPerToken).toBeGreaterThanOrEqual(belady.uploadsPerToken);
+    // uniform routing (nothing to learn): prefetch still takes most bytes off the critical path
+    const uniform = syntheticTrace({ layers: 27, experts: 64, topK: 6, tokens: 60, seed: 3, skew: 0, reuse: 0, correlation: 0, predictAccuracy: 0.8 });
+    const u = (policy: 'lru' | 'layered', prefetch: boolean) => simulate(uniform, { slots: all / 4, policy, prefetch, warmup: 20 });
+    expect(u('layered', true).demandPerToken).toBeLessThanOrEqual(u('lru', false).uploadsPerToken / 2);
+  });
 });

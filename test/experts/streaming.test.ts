@@ -24,6 +24,8 @@ let ctx: GpuContext;
 /** bytes of slot buffers created since the last reset */
 let slotBytes = 0;
 let readbacks = 0;
+/** prefetched uploads per parity run (model, budget) */
+const prefetchUploads = new Map<string, number>();
 
 beforeAll(async () => {
   ctx = await gpuContext();
@@ -123,12 +125,20 @@ describe.each(MODELS)('%s: same logits and tokens at every GPU expert budget', (
     expect(afterLoad).toBeLessThanOrEqual(s.gpu.budgetBytes);
     expect(slotBytes).toBe(afterLoad);
     expect(s.gpu.misses).toBeGreaterThan(0);
+    // prefetch guessed the next layer's experts (uploads counted below) and the logits above did not move
+    expect(s.prefetch.predicted).toBeGreaterThan(0);
+    prefetchUploads.set(`${_name} ${budget}`, s.prefetch.uploaded);
     // streaming: at most one expert-id readback per MoE layer per decoded token, plus the sampled id
     expect(got.decodeReadbacks).toBeLessThanOrEqual(N * (moeLayers + 1));
     expect(s.readbacksPerToken).toBeLessThanOrEqual(moeLayers);
     if (budget === 'min') expect(s.waves, 'a prefill chunk needed more experts than the cache holds').toBeGreaterThan(0);
     forward.w.experts!.destroy();
   });
+});
+
+it('the parity runs above include runs where prefetch uploaded guessed experts (right and wrong)', () => {
+  expect(prefetchUploads.size).toBe(MODELS.length * 2);
+  expect([...prefetchUploads.values()].filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
 });
 
 afterAll(() => {
@@ -160,6 +170,25 @@ describe('typed errors, nothing half-loaded', () => {
     const saved = shards.map((f) => mem.files.get(f)!.slice());
     for (const f of shards) mem.files.get(f)![100]! ^= 0xff;
     await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/layer-\d+\/expert-\d+.*SHA-256/) });
+    expect(experts.stats().gpu.bytesUploaded).toBe(0);
+    expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
+    shards.forEach((f, i) => mem.files.set(f, saved[i]!));
+    forward.truncate(0);
+    await forward.run([5, 6, 7]);
+    expect(experts.stats().gpu.misses).toBeGreaterThan(0);
+    experts.destroy();
+  });
+
+  it('a missing expert shard read while streaming is a FileNotFoundError naming it; nothing is uploaded, and a retry with the file back runs', async () => {
+    const mem = memoryPackage();
+    await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'q4', head: 'q4', effort: 'fast', out: mem.writer });
+    const { forward } = await loadErnieFromFolder(ctx, mem.folder, { maxBatch: 8, kvCacheBytes: 1 << 20, expertCache: { gpuExperts: 4, ramBytes: 0 } });
+    const experts = forward.w.experts!;
+    const layer = experts.source.layers[0]!;
+    const shards = [...Array(16).keys()].map((e) => expertShardName(forward.cfg, layer, e));
+    const saved = shards.map((f) => mem.files.get(f)!);
+    for (const f of shards) mem.files.delete(f);
+    await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'FileNotFoundError', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/) });
     expect(experts.stats().gpu.bytesUploaded).toBe(0);
     expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
     shards.forEach((f, i) => mem.files.set(f, saved[i]!));

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadErnieFromFolder } from '../../src/model/ernie45/load.js';
 import type { ErnieForward } from '../../src/model/ernie45/forward.js';
 import { sample } from '../../src/kernels/sample.js';
+import { forceVariants } from '../../src/kernels/variants.js';
 import { maxAbsDiff } from '../reference/ops.js';
 import { gpuContext } from '../helpers/gpu.js';
 import { TINY, nodeFolder, openReferenceTensors, readTinyReference } from '../helpers/fixtures.js';
@@ -56,6 +57,21 @@ describe('ernie45-moe-tiny vs HF transformers', () => {
       next = [id];
     }
     expect(out).toEqual(ref.greedy[p]);
+  });
+});
+
+describe('ernie45-moe-tiny with the GPU prefill variant forced (src/kernels/variants.ts)', () => {
+  it("prefill=workgroup_tiled: the first 12 tokens of prompt 2 (causal: HF's first 12 logit rows) match", async () => {
+    const before = forceVariants(ctx, { prefill: 'workgroup_tiled' });
+    try {
+      const ids = ref.prompts[2].slice(0, 12); // > 8 tokens: the prefill kernels, not matvec
+      model.truncate(0);
+      const { logits } = await model.run(ids, { allLogits: true });
+      const want = (await refs.readF32('logits_2')).subarray(0, ids.length * model.cfg.vocabSize);
+      expect(maxAbsDiff(logits!, want)).toBeLessThan(1e-3);
+    } finally {
+      forceVariants(ctx, before);
+    }
   });
 });
 

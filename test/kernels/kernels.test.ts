@@ -70,6 +70,8 @@ describe('kernels vs CPU reference', () => {
     [1, 1, 1, 'f32', 'matvec'], [1, 128, 2048, 'f32', 'matvec'], [3, 67, 45, 'f32', 'matvec'], [8, 130, 17, 'f16', 'matvec'],
     [1, 96, 48, 'f16', 'matvec'], [1, 128, 2048, 'f32', 'matvec_subgroup'], [3, 68, 45, 'f16', 'matvec_subgroup'], [8, 132, 17, 'f32', 'matvec_subgroup'],
     [1, 2560, 300, 'f16', 'matvec_subgroup'], [2, 36, 5, 'f32', 'matvec_subgroup'], [9, 33, 70, 'f32', 'tiled'], [65, 128, 130, 'f32', 'tiled'], [7, 48, 96, 'f16', 'tiled'], [1, 5, 3, 'f32', 'tiled'],
+    [9, 33, 70, 'f32', 'workgroup_tiled'], [65, 128, 130, 'f32', 'workgroup_tiled'], [7, 48, 96, 'f16', 'workgroup_tiled'], [1, 5, 3, 'f32', 'workgroup_tiled'],
+    [40, 100, 200, 'f16', 'workgroup_tiled'], [33, 2560, 65, 'f32', 'workgroup_tiled'],
   ] as const;
   it.each(matmulCases)('matmul: %i tokens, K %i, N %i, %s weights, %s kernel', async (T, K, N, dtype, kernel) => {
     const ctx = await gpuContext();

@@ -71,6 +71,26 @@ describe('TextStreamer', () => {
     expect(stream(tok, tok.encode('<|begin_of_sentence|>Large'), true).join('')).toBe('Large');
   });
 
+  it('a continuation keeps its first space: prompt text + streamed text = decode(prompt + output)', () => {
+    const s = tok.createStreamer({ continuation: true });
+    const ids = tok.encode(' upon a time', { addSpecialTokens: false });
+    expect(tok.idToToken(ids[0]!)!.startsWith('▁')).toBe(true);
+    expect(s.push(ids[0]!)).toBe(' '); // a plain streamer drops this one: it would start the text
+    expect(s.pushAll(ids.slice(1)) + s.flush()).toBe('upon a time');
+    expect(stream(tok, ids).join('')).toBe('upon a time');
+    const r = rng(9);
+    for (let i = 0; i < 200; i++) {
+      const ids = tok.encode(randomText(r, { specials: false, unnormalized: false }), { addSpecialTokens: false });
+      if (ids.length < 2) continue;
+      const cut = 1 + Math.floor(r() * (ids.length - 1));
+      const head = tok.decode(ids.slice(0, cut));
+      const full = tok.decode(ids);
+      if (!full.startsWith(head)) continue; // a byte run cut in the middle decodes differently
+      const c = tok.createStreamer({ continuation: true });
+      expect(c.pushAll(ids.slice(cut)) + c.flush(), JSON.stringify(ids)).toBe(full.slice(head.length));
+    }
+  });
+
   it('can be reused after flush', () => {
     const s = tok.createStreamer();
     const ids = tok.encode('Hello world');

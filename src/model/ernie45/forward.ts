@@ -177,6 +177,9 @@ export class ErnieForward {
   private async step(ids: readonly number[], capture: boolean, signal?: AbortSignal): Promise<Float32Array[] | undefined> {
     const { ctx, cfg, w, a } = this;
     const T = ids.length, start = this.kv.length, H = cfg.hiddenSize;
+    // A previous decode step may still be recorded, unsubmitted: it goes first, so the writes
+    // below (queue.writeBuffer runs at once) cannot overtake the work that reads these buffers.
+    ctx.submit();
     ctx.write(a.ids, new Uint32Array(ids));
     ctx.write(a.cosSin, this.hooks.ropeTable?.(start, T) ?? ropeTable(ids.map((_, i) => start + i), cfg.headDim, cfg.ropeTheta));
     const captured: GPUBuffer[] = [];
@@ -213,7 +216,9 @@ export class ErnieForward {
     ctx.copy(a.x, (T - 1) * H * 4, a.last, 0, H * 4);
     vocabMatmul(ctx, { x: a.last, m: w.lmHead, y: a.logits, tokens: 1, scratch: a.logitBlock });
     this.kv.length += T;
-    ctx.submit();
+    // Decode (T = 1) leaves its work recorded: the sampler's readback submits it with the
+    // sampling kernels, one submit per token. Prefill chunks are submitted here.
+    if (T > 1 || capture) ctx.submit();
     if (!capture) return undefined;
     const out = await Promise.all(captured.map((b) => ctx.readF32(b, 0, T * H)));
     captured.forEach((b) => b.destroy());
@@ -263,9 +268,9 @@ export class ErnieForward {
     const run = (wave: MoeWave, inter: number) => {
       moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
       // one dispatch per slot buffer that holds some of this wave's experts
-      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups });
+      for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, tokens: T });
       siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter });
-      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups });
+      for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, tokens: T });
     };
     if (m.expertsGateUp && m.expertsDown) {
       run({ slotTable: this.identitySlots(E), tableOffset: 0, gateUp: stackSlots(m.expertsGateUp), down: stackSlots(m.expertsDown) }, m.expertsDown.blocks[0]!.weight.cols);

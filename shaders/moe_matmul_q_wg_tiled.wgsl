@@ -1,0 +1,115 @@
+// Grouped expert matmul on quantized weights for prefill on GPUs, tiled in workgroup memory:
+// the same result as moe_matmul_q.wgsl (read it first: groups, order, slots, input_div), with
+// matvec_q_wg_tiled.wgsl's tiles. Workgroups: x blocks of 64 output rows, y the active group g,
+// z blocks of 32 of that expert's assignments. Per 32-value unit of K: threads 0..63 decode one
+// row's unit of the expert into workgroup memory, threads 64..127 gather the 32 assignments'
+// inputs, a barrier, then each thread accumulates 4 rows x 4 assignments. Workgroups with no
+// work (group past the active count, expert in another slot buffer or not resident, block past
+// the expert's assignments) leave together, after one workgroupUniformLoad, so every barrier
+// is reached by the whole workgroup.
+
+struct Params {
+  N: u32,
+  K: u32,
+  experts: u32,
+  input_div: u32,    // k (per-token input) or 1 (per-assignment input)
+  row_bytes: u32,
+  units: u32,        // ceil(K / 32)
+  slot_start: u32,
+  slot_end: u32,
+  slot_stride: u32,
+  _pad0: u32,
+  _pad1: u32,
+  _pad2: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+#include "q_common"
+#include "q_layout"
+#include "q_x"
+@group(0) @binding(3) var<storage, read> groups: array<u32>;       // from moe_group
+@group(0) @binding(4) var<storage, read> order: array<u32>;        // from moe_group
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;      // [assignments, N]
+
+const WG = 128u;
+const TILE_N = 64u;
+const TILE_A = 32u;
+
+var<workgroup> ws: array<vec4f, 512>;   // ws[k * 16 + r]: rows 4r..4r+3 at unit column k
+var<workgroup> xs: array<vec4f, 256>;   // xs[k * 8 + a]: assignments 4a..4a+3 at unit column k
+var<workgroup> work: vec4u;             // (active, first assignment of the block, assignments in it, slot byte base)
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  if (lid == 0u) {
+    let g = wg.y;
+    var w = vec4u(0u);
+    if (g < groups[0]) {
+      let s = groups[1u + g];
+      let count = groups[1u + 2u * p.experts + g];
+      let b0 = wg.z * TILE_A;
+      if (s >= p.slot_start && s < p.slot_end && b0 < count) {
+        w = vec4u(1u, groups[1u + p.experts + g] + b0, min(TILE_A, count - b0), (s - p.slot_start) * p.slot_stride);
+      }
+    }
+    work = w;
+  }
+  let job = workgroupUniformLoad(&work);
+  if (job.x == 0u) { return; }
+  let first = job.y;
+  let nb = job.z;
+  let base = job.w;
+  let n_base = wg.x * TILE_N;
+  let rg = lid % 16u;
+  let ag = lid / 16u;
+  var acc: array<vec4f, 4>;   // acc[i][j]: assignment 4ag+i of the block, row 4rg+j
+  for (var u = 0u; u < p.units; u++) {
+    let valid = min(32u, p.K - 32u * u);
+    if (lid < TILE_N) {
+      decode_unit(base + min(n_base + lid, p.N - 1u) * p.row_bytes, u);
+      let r4 = lid / 4u;
+      let c = lid % 4u;
+      for (var q = 0u; q < 8u; q++) {
+        let v = wq[q];
+        ws[(4u * q) * 16u + r4][c] = v.x;
+        ws[(4u * q + 1u) * 16u + r4][c] = v.y;
+        ws[(4u * q + 2u) * 16u + r4][c] = v.z;
+        ws[(4u * q + 3u) * 16u + r4][c] = v.w;
+      }
+    } else {
+      for (var i = 0u; i < 4u; i++) {
+        let e = (lid - TILE_N) + i * 64u;
+        let a = e / 8u;
+        let q = e % 8u;
+        var v = vec4f(0.0);
+        if (a < nb) {
+          let k = 4u * q;
+          let xo = order[first + a] / p.input_div * p.K;
+          let raw = x4(xo + 32u * u + k);
+          v = select(vec4f(0.0), raw, vec4u(k) + vec4u(0u, 1u, 2u, 3u) < vec4u(valid));
+        }
+        xs[(4u * q) * 8u + a / 4u][a % 4u] = v.x;
+        xs[(4u * q + 1u) * 8u + a / 4u][a % 4u] = v.y;
+        xs[(4u * q + 2u) * 8u + a / 4u][a % 4u] = v.z;
+        xs[(4u * q + 3u) * 8u + a / 4u][a % 4u] = v.w;
+      }
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 32u; kk++) {
+      let wv = ws[kk * 16u + rg];
+      let xv = xs[kk * 8u + ag];
+      acc[0] += xv.x * wv;
+      acc[1] += xv.y * wv;
+      acc[2] += xv.z * wv;
+      acc[3] += xv.w * wv;
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < 4u; i++) {
+    let a = 4u * ag + i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n_base + 4u * rg + j;
+      if (a < nb && n < p.N) { y[order[first + a] * p.N + n] = acc[i][j]; }
+    }
+  }
+}

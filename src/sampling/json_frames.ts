@@ -1,0 +1,386 @@
+// The recognizer's frames and how each reads one byte (json_grammar.ts runs the stacks of them).
+// Every function here is pure: a frame and a byte in, the steps that follow out.
+
+import { ANY, ANY_OBJECT, numberOk, valueSchema, type NumberRules, type SchemaNode, type StringRules } from './json_schema';
+export type ObjectNode = Extract<SchemaNode, { kind: 'object' }>;
+export type ArrayNode = Extract<SchemaNode, { kind: 'array' }>;
+
+interface Base { readonly root: boolean }
+/** A value is expected (leading whitespace allowed). */
+export interface VFrame extends Base { readonly k: 'V'; readonly s: SchemaNode }
+/**
+ * Object. ph: 0 after '{', 1 expecting ':', 2 after a value, 3 after ',', 4 value in progress,
+ * 5 key in progress. idx: the next declared property (schema order), n: keys so far, cur: the
+ * value's schema; seen (any order): '1' at the declared properties written so far.
+ */
+export interface OFrame extends Base { readonly k: 'O'; readonly o: ObjectNode; readonly ph: number; readonly idx: number; readonly n: number; readonly cur: SchemaNode; readonly seen: string }
+/** Array. ph: 0 after '[', 1 after a value, 2 after ',', 3 value in progress; n: items so far. */
+export interface AFrame extends Base { readonly k: 'A'; readonly a: ArrayNode; readonly ph: number; readonly n: number }
+/**
+ * String body. esc: 0 none, 1 after '\', 2..5 hex digits left + 1. need: UTF-8 continuation
+ * bytes left, in [lo, hi]; cp: the code point being read. r: rules (len characters so far, rs
+ * the patterns' states); key: an object whose undeclared key this is (txt: the key so far).
+ */
+export interface SFrame extends Base {
+  readonly k: 'S'; readonly esc: number; readonly need: number; readonly lo: number; readonly hi: number; readonly cp: number;
+  readonly r: StringRules | null; readonly len: number; readonly rs: readonly number[] | null;
+  readonly key: ObjectNode | null; readonly txt: string;
+}
+/** Number. ph: 1 '-', 2 leading 0, 3 int digits, 4 '.', 5 fraction, 6 'e', 7 exponent sign, 8 exponent digits; txt kept when r is set. */
+export interface NFrame extends Base { readonly k: 'N'; readonly ph: number; readonly int: boolean; readonly r: NumberRules | null; readonly txt: string }
+/** Literal alternatives, `i` bytes matched. `ids[j]` is what alts[j] reports; `next[id]` the parts that follow a root choice. */
+export interface LFrame extends Base {
+  readonly k: 'L';
+  readonly alts: readonly Uint8Array[];
+  readonly ids: readonly number[];
+  readonly i: number;
+  readonly next: readonly (readonly Frame[])[] | null;
+}
+export type Frame = VFrame | OFrame | AFrame | SFrame | NFrame | LFrame;
+export type Stack = readonly Frame[];
+
+export const isWsByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
+export const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
+const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
+const hexVal = (b: number) => (b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x57);
+const NUM_ACCEPT = new Set([2, 3, 5, 8]);
+export const utf8 = new TextEncoder();
+const LIT_TRUE = utf8.encode('true');
+const LIT_FALSE = utf8.encode('false');
+const LIT_NULL = utf8.encode('null');
+const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+
+export type Step =
+  | { t: 'stay'; f: Frame; ws?: boolean }
+  /** Byte consumed by the top, which becomes `f`; `child` (already past the byte) goes on top. */
+  | { t: 'push'; f: Frame; child: Frame }
+  /** Top becomes `f`; `child` goes on top and the byte is fed to it. */
+  | { t: 'refeed'; f: Frame; child: Frame }
+  | { t: 'done'; result: number }
+  | { t: 'reject' };
+
+export const REJECT: Step = { t: 'reject' };
+
+/** The frames a value can start with after reading its first byte `b`. */
+export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boolean, depth: number): Frame[] {
+  switch (s.kind) {
+    case 'union': {
+      const out: Frame[] = [];
+      for (const o of s.options) out.push(...startValue(o, b, root, mayNest, depth + 1));
+      return out;
+    }
+    case 'ref':
+      return s.target.node && depth < 64 ? startValue(s.target.node, b, root, mayNest, depth + 1) : [];
+    case 'any':
+      if (b === 0x7b) return startValue(ANY_OBJECT, b, root, mayNest, depth);
+      if (b === 0x5b) return mayNest ? [{ k: 'A', a: ANY_ARRAY, ph: 0, n: 0, root }] : [];
+      if (b === 0x22) return [string(root, null, null)];
+      if (b === 0x2d || isDigit(b)) return [number(b, false, null, root)];
+      if (b === 0x74) return [literal([LIT_TRUE], root)];
+      if (b === 0x66) return [literal([LIT_FALSE], root)];
+      if (b === 0x6e) return [literal([LIT_NULL], root)];
+      return [];
+    case 'object':
+      return b === 0x7b && mayNest ? [{ k: 'O', o: s, ph: 0, idx: 0, n: 0, cur: ANY, root, seen: s.anyOrder ? '0'.repeat(s.props.length) : '' }] : [];
+    case 'array':
+      return b === 0x5b && mayNest ? [{ k: 'A', a: s, ph: 0, n: 0, root }] : [];
+    case 'string':
+      return b === 0x22 ? [string(root, s.rules, null)] : [];
+    case 'number':
+    case 'integer': {
+      if (!(b === 0x2d || isDigit(b))) return [];
+      const f = number(b, s.kind === 'integer', s.rules, root);
+      return !f.r || feasible(f.txt, f.r, f.int) ? [f] : [];
+    }
+    case 'boolean':
+      return b === 0x74 ? [literal([LIT_TRUE], root)] : b === 0x66 ? [literal([LIT_FALSE], root)] : [];
+    case 'null':
+      return b === 0x6e ? [literal([LIT_NULL], root)] : [];
+    case 'enum': {
+      const alts = s.literals.filter((l) => l[0] === b);
+      return alts.length ? [{ k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root }] : [];
+    }
+  }
+}
+
+const ANY_ARRAY: ArrayNode = { kind: 'array', prefix: [], items: ANY, minItems: 0, maxItems: Infinity };
+
+const string = (root: boolean, r: StringRules | null, key: ObjectNode | null): SFrame => ({
+  k: 'S', esc: 0, need: 0, lo: 0x80, hi: 0xbf, cp: 0, r, len: 0, rs: r ? r.patterns.map((p) => p.start) : null, key, txt: '', root,
+});
+const number = (b: number, int: boolean, r: NumberRules | null, root: boolean): NFrame => ({
+  k: 'N', ph: b === 0x2d ? 1 : b === 0x30 ? 2 : 3, int, r, txt: r ? String.fromCharCode(b) : '', root,
+});
+const literal = (alts: Uint8Array[], root: boolean): LFrame => ({ k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root });
+
+/** The id of a fully matched alternative that no other alternative extends, else null. */
+export function literalAfter(f: LFrame): number | null {
+  let full = -1;
+  for (let j = 0; j < f.alts.length; j++) {
+    if (f.alts[j]!.length === f.i) full = j;
+    else return null;
+  }
+  return full >= 0 ? f.ids[full]! : null;
+}
+
+/** The result a frame reports if it ended here, or -1 when it cannot end. */
+export function accepting(f: Frame): number {
+  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || (numberOk(Number(f.txt), f.r) && bigIntegerOk(f.txt, f.r))) ? 0 : -1;
+  if (f.k === 'L') {
+    const j = f.alts.findIndex((a) => a.length === f.i);
+    return j < 0 ? -1 : Math.max(0, f.ids[j]!);
+  }
+  return -1;
+}
+
+const SAFE = 2n ** 53n;
+/**
+ * Integers past 2^53 against the bounds exactly (as doubles, 9223372036854776001 and the bound
+ * 9223372036854776000 are equal). The bound is the double the schema's number parsed to.
+ */
+function bigIntegerOk(txt: string, r: NumberRules): boolean {
+  if (!/^-?\d+$/.test(txt)) return true;
+  const v = BigInt(txt);
+  if (v > -SAFE && v < SAFE) return true;
+  if (Number.isInteger(r.max) && (r.maxExcl ? v >= BigInt(r.max) : v > BigInt(r.max))) return false;
+  if (Number.isInteger(r.min) && (r.minExcl ? v <= BigInt(r.min) : v < BigInt(r.min))) return false;
+  return true;
+}
+
+/** After `child` was popped: tell its container, or start what a root choice continues with. False: this reading dies. */
+export function finish(stack: Frame[], child: Frame, result: number): boolean {
+  if (child.root) {
+    if (child.k === 'L' && child.next) stack.push(...child.next[result]!);
+    return true;
+  }
+  const parent = stack[stack.length - 1]!;
+  if (parent.k === 'O') {
+    if (parent.ph === 5) {
+      if (child.k === 'L') {
+        const p = parent.o.props[result]!;
+        const seen = parent.o.anyOrder ? parent.seen.slice(0, result) + '1' + parent.seen.slice(result + 1) : '';
+        stack[stack.length - 1] = { ...parent, ph: 1, idx: parent.o.anyOrder ? 0 : result + 1, n: parent.n + 1, cur: p.schema, seen };
+      } else {
+        const cur = extraKeySchema(parent.o, (child as SFrame).txt);
+        if (!cur) return false;
+        stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1, cur };
+      }
+    } else stack[stack.length - 1] = { ...parent, ph: 2 };
+  } else if (parent.k === 'A') {
+    stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1 };
+  }
+  return true;
+}
+
+/** The value schema of an undeclared key, or null when the object does not allow it. */
+function extraKeySchema(o: ObjectNode, key: string): SchemaNode | null {
+  if (o.props.some((p) => p.key === key)) return null; // declared keys are written as declared
+  return valueSchema(o, key);
+}
+
+/** Declared keys the object may write next: in schema order from idx up to and including the first required one; in any order every one not yet written. */
+function keyCandidates(f: OFrame): { alts: Uint8Array[]; ids: number[]; mayClose: boolean } {
+  const alts: Uint8Array[] = [];
+  const ids: number[] = [];
+  const props = f.o.props;
+  let mayClose = f.n >= f.o.minProps;
+  if (f.o.anyOrder) {
+    for (let j = 0; j < props.length; j++) {
+      if (f.seen.charCodeAt(j) === 0x31) continue;
+      alts.push(props[j]!.keyBytes);
+      ids.push(j);
+      if (props[j]!.required) mayClose = false;
+    }
+    return { alts, ids, mayClose };
+  }
+  for (let j = f.idx; j < props.length; j++) {
+    alts.push(props[j]!.keyBytes);
+    ids.push(j);
+    if (props[j]!.required) {
+      mayClose = false;
+      break;
+    }
+  }
+  return { alts, ids, mayClose };
+}
+
+const hasExtras = (o: ObjectNode) => o.extra !== null || o.patterns.length > 0;
+
+export function stepObject(f: OFrame, b: number, ws: boolean): Step | Step[] {
+  switch (f.ph) {
+    case 0:
+    case 3: {
+      if (ws) return { t: 'stay', f, ws: true };
+      const c = keyCandidates(f);
+      if (b === 0x7d && f.ph === 0 && c.mayClose) return { t: 'done', result: 0 };
+      if (b !== 0x22 || f.n >= f.o.maxProps) return REJECT;
+      const steps: Step[] = [];
+      if (c.alts.length > 0) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: { k: 'L', alts: c.alts, ids: c.ids, i: 1, next: null, root: false } });
+      if (hasExtras(f.o)) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: string(false, null, f.o) });
+      return steps;
+    }
+    case 1:
+      if (ws) return { t: 'stay', f, ws: true };
+      if (b === 0x3a) return { t: 'push', f: { ...f, ph: 4 }, child: { k: 'V', s: f.cur, root: false } };
+      return REJECT;
+    case 2: {
+      if (ws) return { t: 'stay', f, ws: true };
+      const c = keyCandidates(f);
+      if (b === 0x2c && f.n < f.o.maxProps && (c.alts.length > 0 || hasExtras(f.o))) return { t: 'stay', f: { ...f, ph: 3 } };
+      if (b === 0x7d && c.mayClose) return { t: 'done', result: 0 };
+      return REJECT;
+    }
+    default:
+      return REJECT; // a child is in progress; never the top
+  }
+}
+
+const itemAt = (a: ArrayNode, n: number): SchemaNode | null => (n >= a.maxItems ? null : n < a.prefix.length ? a.prefix[n]! : a.items);
+
+export function stepArray(f: AFrame, b: number, ws: boolean): Step {
+  if (ws && f.ph !== 3) return { t: 'stay', f, ws: true };
+  switch (f.ph) {
+    case 0: {
+      if (b === 0x5d) return f.a.minItems === 0 ? { t: 'done', result: 0 } : REJECT;
+      const s = itemAt(f.a, 0);
+      return s ? { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s, root: false } } : REJECT;
+    }
+    case 1:
+      if (b === 0x2c) return itemAt(f.a, f.n) ? { t: 'stay', f: { ...f, ph: 2 } } : REJECT;
+      if (b === 0x5d) return f.n >= f.a.minItems ? { t: 'done', result: 0 } : REJECT;
+      return REJECT;
+    case 2:
+      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: itemAt(f.a, f.n)!, root: false } };
+    default:
+      return REJECT;
+  }
+}
+
+/** The string frame after one more decoded character, or null. */
+function addChar(f: SFrame, cp: number, rest: Partial<SFrame>): Step {
+  let rs = f.rs;
+  if (f.r) {
+    if (f.len + 1 > f.r.maxLength) return REJECT;
+    if (rs) {
+      const next: number[] = [];
+      for (let i = 0; i < rs.length; i++) {
+        const s = f.r.patterns[i]!.step(rs[i]!, cp);
+        if (s < 0) return REJECT;
+        next.push(s);
+      }
+      rs = next;
+    }
+  }
+  return { t: 'stay', f: { ...f, ...rest, len: f.len + 1, rs, txt: f.key ? f.txt + String.fromCodePoint(cp) : f.txt } };
+}
+
+export function stepString(f: SFrame, b: number): Step {
+  const plain = f.r === null && f.key === null;
+  if (f.need > 0) {
+    if (b < f.lo || b > f.hi) return REJECT;
+    const cp = (f.cp << 6) | (b & 0x3f);
+    if (f.need > 1 || plain) return { t: 'stay', f: { ...f, need: f.need - 1, lo: 0x80, hi: 0xbf, cp } };
+    return addChar(f, cp, { need: 0, lo: 0x80, hi: 0xbf, cp: 0 });
+  }
+  if (f.esc === 1) {
+    if (b === 0x75) return { t: 'stay', f: { ...f, esc: 5, cp: 0 } };
+    const e = ESCAPES[b];
+    if (e === undefined) return REJECT;
+    return plain ? { t: 'stay', f: { ...f, esc: 0 } } : addChar(f, e, { esc: 0 });
+  }
+  if (f.esc > 1) {
+    if (!isHex(b)) return REJECT;
+    const cp = (f.cp << 4) | hexVal(b);
+    if (f.esc > 2 || plain) return { t: 'stay', f: { ...f, esc: f.esc === 2 ? 0 : f.esc - 1, cp: plain ? 0 : cp } };
+    return addChar(f, cp, { esc: 0, cp: 0 });
+  }
+  if (b === 0x22) {
+    if (f.r && (f.len < f.r.minLength || f.rs!.some((s, i) => !f.r!.patterns[i]!.accepts(s)))) return REJECT;
+    if (f.key && !extraKeySchema(f.key, f.txt)) return REJECT;
+    return { t: 'done', result: 0 };
+  }
+  if (b === 0x5c) return { t: 'stay', f: { ...f, esc: 1 } };
+  if (b < 0x20) return REJECT;
+  if (b < 0x80) return plain ? { t: 'stay', f } : addChar(f, b, {});
+  // UTF-8 lead byte (the ranges a strict decoder accepts: no overlongs, no surrogates, <= U+10FFFF).
+  if (b >= 0xc2 && b <= 0xdf) return lead(f, plain, 1, 0x80, 0xbf, b & 0x1f);
+  if (b === 0xe0) return lead(f, plain, 2, 0xa0, 0xbf, b & 0x0f);
+  if (b === 0xed) return lead(f, plain, 2, 0x80, 0x9f, b & 0x0f);
+  if (b >= 0xe1 && b <= 0xef) return lead(f, plain, 2, 0x80, 0xbf, b & 0x0f);
+  if (b === 0xf0) return lead(f, plain, 3, 0x90, 0xbf, b & 0x07);
+  if (b >= 0xf1 && b <= 0xf3) return lead(f, plain, 3, 0x80, 0xbf, b & 0x07);
+  if (b === 0xf4) return lead(f, plain, 3, 0x80, 0x8f, b & 0x07);
+  return REJECT;
+}
+
+/** A string frame after a UTF-8 lead byte: `need` continuation bytes, the next in [lo, hi]. */
+function lead(f: SFrame, plain: boolean, need: number, lo: number, hi: number, cp: number): Step {
+  return { t: 'stay', f: { ...f, need, lo, hi, cp: plain ? 0 : cp } };
+}
+
+export function stepNumber(f: NFrame, b: number): Step {
+  const d = isDigit(b);
+  switch (f.ph) {
+    case 1: return b === 0x30 ? numberTo(f, b, 2) : d ? numberTo(f, b, 3) : REJECT;
+    case 2: return !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
+    case 3: return d ? numberTo(f, b, 3) : !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
+    case 4: return d ? numberTo(f, b, 5) : REJECT;
+    case 5: return d ? numberTo(f, b, 5) : b === 0x65 || b === 0x45 ? numberTo(f, b, 6) : REJECT;
+    case 6: return b === 0x2b || b === 0x2d ? numberTo(f, b, 7) : d ? numberTo(f, b, 8) : REJECT;
+    case 7: case 8: return d ? numberTo(f, b, 8) : REJECT;
+    default: return REJECT;
+  }
+}
+
+/** The number frame after byte `b` moves it to phase `ph` (bounded numbers: if the bounds can still be met). */
+function numberTo(f: NFrame, b: number, ph: number): Step {
+  if (!f.r) return f.ph === ph ? { t: 'stay', f } : { t: 'stay', f: { ...f, ph } };
+  if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
+  const txt = f.txt + String.fromCharCode(b);
+  if (ph === 4 && f.r.maxFrac === 0) return REJECT;
+  if (ph === 5 && txt.length - txt.indexOf('.') - 1 > f.r.maxFrac) return REJECT;
+  return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
+}
+
+/** Whether a number written so far (no exponent) can still end inside the rules' bounds. */
+export function feasible(txt: string, r: NumberRules, int: boolean): boolean {
+  const neg = txt.startsWith('-');
+  const body = neg ? txt.slice(1) : txt;
+  const hits = (a: number, b: number) => {
+    const [lo, hi] = neg ? [-b, -a] : [a, b];
+    return (r.minExcl ? hi > r.min : hi >= r.min) && (r.maxExcl ? lo < r.max : lo <= r.max);
+  };
+  if (body === '') return hits(0, Infinity);
+  const dot = body.indexOf('.');
+  if (dot >= 0) {
+    const frac = body.slice(dot + 1);
+    const v = Number(body.slice(0, dot) + '.' + (frac || '0'));
+    return hits(v, v + 10 ** -frac.length);
+  }
+  if (body === '0') return hits(0, int ? 0 : 1);
+  const d = Number(body);
+  // Longer numbers grow away from zero, towards the bound on the sign's side.
+  const reach = neg ? -r.min : r.max;
+  if (reach === Infinity) return true;
+  for (let scale = 1; ; scale *= 10) {
+    const a = d * scale;
+    if (hits(a, int ? (d + 1) * scale - 1 : (d + 1) * scale)) return true;
+    if (a > reach) return false;
+  }
+}
+
+export function stepLiteral(f: LFrame, b: number): Step {
+  const alts: Uint8Array[] = [];
+  const ids: number[] = [];
+  for (let j = 0; j < f.alts.length; j++) {
+    if (f.alts[j]![f.i] === b) {
+      alts.push(f.alts[j]!);
+      ids.push(f.ids[j]!);
+    }
+  }
+  if (alts.length === 0) return REJECT;
+  const next: LFrame = { ...f, alts, ids, i: f.i + 1 };
+  const r = literalAfter(next);
+  return r !== null ? { t: 'done', result: r } : { t: 'stay', f: next };
+}
+
