@@ -3,15 +3,15 @@
 // load it onto the GPU as a GpuForward. loadEngine dispatches through familyOf(); nothing
 // else in the engine assumes a text model.
 //   ernie4_5, ernie4_5_moe    text (dense / MoE): an ernie-webgpu package or an HF folder
-//   ernie4_5_vl_moe           VL (either config spelling): an HF folder today
+//   ernie4_5_vl_moe           VL (either config spelling): an ernie-webgpu package or an HF folder
 import { ConfigError, ErnieError, FileFormatError } from '../errors.js';
 import type { FolderSource } from '../formats/source.js';
 import { ifFound, readWholeFile } from '../formats/sources.js';
 import type { GpuContext } from '../gpu/context.js';
 import { parseConfig } from '../model/ernie45/config.js';
-import { folderFiles, loadErnie, type LoadOptions, type ModelFiles, openFolderWeights, readJson } from '../model/ernie45/load.js';
+import { folderFiles, loadErnie, packageFiles, type LoadOptions, type ModelFiles, openFolderWeights, readJson } from '../model/ernie45/load.js';
 import { parseVlConfig } from '../model/ernie45_vl/config.js';
-import { loadErnieVlFromFolder } from '../model/ernie45_vl/load.js';
+import { loadErnieVl, openVlFolder } from '../model/ernie45_vl/load.js';
 import { MANIFEST_FILE } from '../package/manifest.js';
 import { textForward, vlForward, type GpuForward, type VlForwardOptions } from './gpu_forward.js';
 
@@ -118,17 +118,16 @@ function rememberWholeReads(folder: FolderSource, paths: readonly string[]): Fol
 }
 
 /**
- * Opens an ERNIE-4.5-VL checkpoint: an HF folder (config.json in either spelling,
- * preprocessor_config.json, safetensors). The VL package loader plugs in here.
+ * Opens an ERNIE-4.5-VL checkpoint: an ernie-webgpu VL package (SHA-256 checked, text experts
+ * through the expert cache) or an HF folder (config.json in either spelling,
+ * preprocessor_config.json, safetensors).
  */
 export async function openVlCheckpoint(folder: FolderSource, signal?: AbortSignal): Promise<OpenedCheckpoint> {
-  const manifest = await ifFound(() => readJson(folder, MANIFEST_FILE, signal));
-  if (manifest !== undefined) throw new ErnieError('UNSUPPORTED', `${MANIFEST_FILE}: ERNIE-4.5-VL packages cannot be loaded yet; load the HF checkpoint folder`);
-  parseVlConfig(await readJson(folder, 'config.json', signal)); // a bad config fails before the GPU is set up
+  const opened = await openVlFolder(folder, signal); // a bad config fails before the GPU is set up
   return {
-    files: folderFiles(folder),
+    files: opened.pkg ? packageFiles(opened.pkg) : folderFiles(folder),
     async load(ctx, opts) {
-      const { preprocessor, forward } = await loadErnieVlFromFolder(ctx, folder, opts);
+      const { preprocessor, forward } = await loadErnieVl(ctx, opened, opts);
       return vlForward(forward, preprocessor, opts);
     },
   };

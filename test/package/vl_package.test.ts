@@ -21,6 +21,8 @@ import type { VisionInput } from '../../src/model/ernie45_vl/vision.js';
 import { MANIFEST_FILE, type Manifest, type ManifestShard, validateManifest } from '../../src/package/manifest.js';
 import { nodeDirectoryWriter } from '../../src/package/node_writer.js';
 import { gpuContext } from '../helpers/gpu.js';
+import { loadEngine } from '../../src/engine/load.js';
+import { nodeGpu } from '../../src/node.js';
 import { VL, loadAllTensors } from '../helpers/vl_fixture.js';
 import { RANDOM_VL_CONFIG, randomVlConfig, randomVlWeights } from '../helpers/vl_random.js';
 import { maxAbsDiff } from '../reference/ops.js';
@@ -90,6 +92,28 @@ describe('ERNIE-4.5-VL packages', () => {
     expect(fromHf.format).toBe('safetensors');
     expect(maxAbsDiff(fromPkg.logits, fromHf.logits)).toBeLessThanOrEqual(1e-5);
     expect(maxAbsDiff(fromPkg.logits, hfLogits)).toBeLessThan(1e-4);
+  });
+
+  it('the engine loads the f32 VL package through the registry: an image chat answers as from the HF folder', async () => {
+    const chat = async (model: string) => {
+      const engine = await loadEngine({ model: nodeFolder(model), tokenizer: nodeFolder('test/fixtures/ernie45-vl-tiny-tokenizer'), gpu: await nodeGpu(), kvCacheBytes: 200 * 1536 });
+      try {
+        const url = `data:image/png;base64,${readFileSync(`${VL}/test_image.png`).toString('base64')}`;
+        const r = await engine.chat.completions.create({
+          messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }, { type: 'text', text: 'What is this?' }] }],
+          max_tokens: 6, temperature: 0, logprobs: true,
+        });
+        return { text: r.choices[0]!.message.content, logprobs: r.choices[0]!.logprobs!.content!.map((t) => t.logprob), usage: r.usage };
+      } finally {
+        engine.dispose();
+      }
+    };
+    const { pkg } = await convert('f32-engine', { experts: 'f32', visionExperts: 'f32', core: 'f32', vision: 'f32' });
+    const fromPkg = await chat(pkg), fromHf = await chat(VL);
+    expect(fromPkg.usage.prompt_tokens).toBe(fromHf.usage.prompt_tokens);
+    expect(fromPkg.text).toBe(fromHf.text);
+    expect(fromPkg.logprobs.length).toBe(fromHf.logprobs.length);
+    fromPkg.logprobs.forEach((lp, i) => expect(Math.abs(lp - fromHf.logprobs[i]!)).toBeLessThan(1e-4));
   });
 
   it('q4 text and vision experts, q8 vision tower, f16 core: quantized layouts on the GPU, KL vs HF bounded', async () => {

@@ -11,6 +11,7 @@ import { ErnieForward, type ForwardOptions } from './forward.js';
 import { type LoadProgress, loadWeights, type WeightSource } from './weights.js';
 import { openPackageWeights } from './package_source.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
+import type { ErniePackage } from '../../package/reader.js';
 import type { ExpertCacheOptions } from '../../experts/budget.js';
 import type { ExpertSource } from '../../experts/source.js';
 import { packageExperts } from './expert_source.js';
@@ -35,6 +36,15 @@ export interface ModelFiles {
 }
 
 /** Side files of a plain folder, probed. */
+/** A package's side files: only those its manifest lists, each SHA-256 checked when read. */
+export function packageFiles(pkg: ErniePackage): ModelFiles {
+  return {
+    read: (path, s) => pkg.readFile(path, s),
+    readOptional: async (path, s) => (pkg.fileInfo(path) ? pkg.readFile(path, s) : undefined),
+    listsFiles: true,
+  };
+}
+
 export function folderFiles(folder: FolderSource): ModelFiles {
   const read = (path: string, signal?: AbortSignal) => readWholeFile(folder(path), MAX_SIDE_FILE_BYTES, signal);
   return { read, readOptional: (path, signal) => ifFound(() => read(path, signal)), listsFiles: false };
@@ -82,12 +92,7 @@ export async function openFolderWeights(folder: FolderSource, signal?: AbortSign
   let noManifest: unknown;
   try {
     const { config, weights, pkg } = await openPackageWeights(folder, signal);
-    const files: ModelFiles = {
-      read: (path, s) => pkg.readFile(path, s),
-      readOptional: async (path, s) => (pkg.fileInfo(path) ? pkg.readFile(path, s) : undefined),
-      listsFiles: true,
-    };
-    return { format: 'package', config, weights, files, experts: config.moe ? packageExperts(config, pkg, weights) : undefined };
+    return { format: 'package', config, weights, files: packageFiles(pkg), experts: config.moe ? packageExperts(config, pkg, weights) : undefined };
   } catch (err) {
     if (!isMissingFile(err)) throw err;
     noManifest = err;
