@@ -24,9 +24,7 @@ const TILE_N = 64u;
 const TILE_T = 32u;
 const TILE_K = 32u;
 
-// ws[k * 16 + r]: rows 4r..4r+3 of the tile at column k; xs[k * 8 + t]: tokens 4t..4t+3
-var<workgroup> ws: array<vec4f, 512>;   // TILE_K * TILE_N / 4
-var<workgroup> xs: array<vec4f, 256>;   // TILE_K * TILE_T / 4
+#include "tile_4x4"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -59,14 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       xs[kk * 8u + t / 4u][t % 4u] = v;
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      let wv = ws[kk * 16u + rg];
-      let xv = xs[kk * 8u + tg];
-      acc[0] += xv.x * wv;
-      acc[1] += xv.y * wv;
-      acc[2] += xv.z * wv;
-      acc[3] += xv.w * wv;
-    }
+    tile_accumulate(&acc, rg, tg);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {

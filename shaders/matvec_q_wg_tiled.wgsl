@@ -26,8 +26,7 @@ const WG = 128u;
 const TILE_N = 64u;
 const TILE_T = 32u;
 
-var<workgroup> ws: array<vec4f, 512>;   // ws[k * 16 + r]: rows 4r..4r+3 at unit column k
-var<workgroup> xs: array<vec4f, 256>;   // xs[k * 8 + t]: tokens 4t..4t+3 at unit column k
+#include "tile_4x4"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -41,15 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     if (lid < TILE_N) {
       // past the last row: row N-1 again (finite values, never stored)
       decode_unit(min(n_base + lid, p.N - 1u) * p.row_bytes, u);
-      let r4 = lid / 4u;
-      let c = lid % 4u;
-      for (var q = 0u; q < 8u; q++) {
-        let v = wq[q];
-        ws[(4u * q) * 16u + r4][c] = v.x;
-        ws[(4u * q + 1u) * 16u + r4][c] = v.y;
-        ws[(4u * q + 2u) * 16u + r4][c] = v.z;
-        ws[(4u * q + 3u) * 16u + r4][c] = v.w;
-      }
+      for (var q = 0u; q < 8u; q++) { store_w4(lid, 4u * q, wq[q]); }
     } else {
       // 32 tokens x 8 vec4s of x: 4 per thread; columns past K (and tokens past T) read as 0
       for (var i = 0u; i < 4u; i++) {
@@ -63,21 +54,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
           let raw = x4(tt * p.K + 32u * u + k);
           v = select(vec4f(0.0), raw, vec4u(k) + vec4u(0u, 1u, 2u, 3u) < vec4u(valid));
         }
-        xs[(4u * q) * 8u + t / 4u][t % 4u] = v.x;
-        xs[(4u * q + 1u) * 8u + t / 4u][t % 4u] = v.y;
-        xs[(4u * q + 2u) * 8u + t / 4u][t % 4u] = v.z;
-        xs[(4u * q + 3u) * 8u + t / 4u][t % 4u] = v.w;
+        store_x4(t, 4u * q, v);
       }
     }
     workgroupBarrier();
-    for (var kk = 0u; kk < 32u; kk++) {
-      let wv = ws[kk * 16u + rg];
-      let xv = xs[kk * 8u + tg];
-      acc[0] += xv.x * wv;
-      acc[1] += xv.y * wv;
-      acc[2] += xv.z * wv;
-      acc[3] += xv.w * wv;
-    }
+    tile_accumulate(&acc, rg, tg);
     workgroupBarrier();
   }
   for (var i = 0u; i < 4u; i++) {

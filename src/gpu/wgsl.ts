@@ -17,11 +17,14 @@ import qQ2G32 from '../../shaders/common/q_q2_g32.wgsl?raw';
 import qQ4K from '../../shaders/common/q_q4_k.wgsl?raw';
 import qQ2K from '../../shaders/common/q_q2_k.wgsl?raw';
 import qQ6K from '../../shaders/common/q_q6_k.wgsl?raw';
+// the *_wg_tiled kernels' workgroup tile
+import tile4x4 from '../../shaders/common/tile_4x4.wgsl?raw';
 
 const includes: Record<string, string> = {
   weights_f32: weightsF32,
   weights_f16: weightsF16,
   q_common: qCommon,
+  tile_4x4: tile4x4,
   q_dot: qDot,
   q_lanes_single: qLanesSingle,
   q_lanes_subgroup: qLanesSubgroup,
