@@ -145,6 +145,17 @@ afterAll(() => {
   slotBytes = 0;
 });
 
+/** The tiny model as an in-memory q4 package, streaming 4 experts per layer; the first MoE layer's expert shards. */
+async function streamingQ4() {
+  const mem = memoryPackage();
+  await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'q4', head: 'q4', effort: 'fast', out: mem.writer });
+  const { forward } = await loadErnieFromFolder(ctx, mem.folder, { maxBatch: 8, kvCacheBytes: 1 << 20, expertCache: { gpuExperts: 4, ramBytes: 0 } });
+  const experts = forward.w.experts!;
+  const layer = experts.source.layers[0]!;
+  const shards = [...Array(16).keys()].map((e) => expertShardName(forward.cfg, layer, e));
+  return { mem, forward, experts, shards };
+}
+
 describe('typed errors, nothing half-loaded', () => {
   it('a GPU budget below one layer\'s top-k is BUDGET_TOO_SMALL, before any upload', async () => {
     slotBytes = 0;
@@ -159,13 +170,8 @@ describe('typed errors, nothing half-loaded', () => {
   });
 
   it('a corrupt expert shard read while streaming is a BAD_FILE error naming it; the cache keeps its state and the step can be retried', async () => {
-    const mem = memoryPackage();
-    await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'q4', head: 'q4', effort: 'fast', out: mem.writer });
-    const { forward } = await loadErnieFromFolder(ctx, mem.folder, { maxBatch: 8, kvCacheBytes: 1 << 20, expertCache: { gpuExperts: 4, ramBytes: 0 } });
-    const experts = forward.w.experts!;
+    const { mem, forward, experts, shards } = await streamingQ4();
     // corrupt every expert shard of the first MoE layer: whichever the router picks fails its SHA-256
-    const layer = experts.source.layers[0]!;
-    const shards = [...Array(16).keys()].map((e) => expertShardName(forward.cfg, layer, e));
     expect(shards.every((f) => mem.files.has(f))).toBe(true);
     const saved = shards.map((f) => mem.files.get(f)!.slice());
     for (const f of shards) mem.files.get(f)![100]! ^= 0xff;
@@ -180,12 +186,7 @@ describe('typed errors, nothing half-loaded', () => {
   });
 
   it('a missing expert shard read while streaming is a FileNotFoundError naming it; nothing is uploaded, and a retry with the file back runs', async () => {
-    const mem = memoryPackage();
-    await convertModel({ input: { kind: 'hf', folder: nodeFolder(TINY_DIR) }, experts: 'q4', core: 'q4', head: 'q4', effort: 'fast', out: mem.writer });
-    const { forward } = await loadErnieFromFolder(ctx, mem.folder, { maxBatch: 8, kvCacheBytes: 1 << 20, expertCache: { gpuExperts: 4, ramBytes: 0 } });
-    const experts = forward.w.experts!;
-    const layer = experts.source.layers[0]!;
-    const shards = [...Array(16).keys()].map((e) => expertShardName(forward.cfg, layer, e));
+    const { mem, forward, experts, shards } = await streamingQ4();
     const saved = shards.map((f) => mem.files.get(f)!);
     for (const f of shards) mem.files.delete(f);
     await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'FileNotFoundError', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/) });
