@@ -8,6 +8,7 @@
 // only the dot product's summation order differs: besides the brief's bound (1e-5 of the
 // output scale) every output is held to the f32 summation bound (K + 2)·2⁻²³·Σ|x·w|.
 import { describe, expect, it } from 'vitest';
+import { checkMatmul } from './matmul_check.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { QUANT_LAYOUTS, type GpuQuantWeight, type MatmulQKernel, type QuantLayout, matmulQ, moeMatmulQ } from '../../src/kernels/matmul_q.js';
 import { expertSlotBytes, moeGroup, moeGroupsLength, moeMatmul } from '../../src/kernels/moe.js';
@@ -64,36 +65,6 @@ function randomWeights(r: () => number, rows: number, cols: number, scale: numbe
   return v;
 }
 
-/** Checks got against x·Wᵀ (+ base) computed in f64: the brief's bound and the per-output f32 summation bound. */
-function check(got: Float32Array, x: Float32Array, w: Float32Array, T: number, K: number, N: number, base: Float32Array | null, label: string): void {
-  const want = new Float64Array(T * N), mag = new Float64Array(T * N);
-  let scale = 1e-30;
-  for (let t = 0; t < T; t++) {
-    for (let n = 0; n < N; n++) {
-      let s = base ? base[t * N + n]! : 0, m = Math.abs(s);
-      for (let k = 0; k < K; k++) {
-        const p = x[t * K + k]! * w[n * K + k]!;
-        s += p;
-        m += Math.abs(p);
-      }
-      want[t * N + n] = s;
-      mag[t * N + n] = m;
-      scale = Math.max(scale, Math.abs(s));
-    }
-  }
-  let worst = 0, worstI = -1, bad = -1;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!);
-    if (!(e <= worst)) (worst = e), (worstI = i);
-    if (bad < 0 && !(e <= (K + 2) * 2 ** -23 * mag[i]! + 1e-30)) bad = i;
-  }
-  const rel = worst / scale;
-  if (!(rel < 1e-5) || bad >= 0) {
-    const i = bad >= 0 ? bad : worstI;
-    throw new Error(`${label}: relative error ${rel.toExponential(2)}; output ${i} (token ${Math.floor(i / N)}, row ${i % N}) got ${got[i]}, want ${want[i]} (Σ|xw| ${mag[i]})`);
-  }
-}
-
 async function runMatmulQ(ctx: GpuContext, q: Quantized, layout: QuantLayout, rows: number, cols: number, x: Float32Array, T: number, kernel: MatmulQKernel, base: Float32Array | null): Promise<Float32Array> {
   const w: GpuQuantWeight = { buffer: ctx.upload('wq', q.bytes.subarray(0, rows * q.rb)), layout, rows, cols };
   const y = base ? ctx.upload('y', base) : poisoned(ctx, 'y', T * rows);
@@ -121,7 +92,7 @@ describe('matmulQ vs dequantizeRows + f64 matmul', () => {
       for (const rows of ROWS) {
         for (const T of TOKENS) {
           const got = await runMatmulQ(ctx, q, layout, rows, cols, x.subarray(0, T * cols), T, kernel, null);
-          check(got, x, q.values, T, cols, rows, null, `${layout} [${rows}, ${cols}] x ${T} tokens, ${kernel}`);
+          checkMatmul(got, x, q.values, T, cols, rows, null, `${layout} [${rows}, ${cols}] x ${T} tokens, ${kernel}`);
         }
       }
     }
@@ -135,8 +106,8 @@ describe('matmulQ vs dequantizeRows + f64 matmul', () => {
     const x = randn(r, T * cols);
     for (const kernel of [...(await kernels()), 'auto' as const]) {
       const base = randn(r, 5 * rows, 3);
-      check(await runMatmulQ(ctx, q, layout, rows, cols, x.subarray(0, 5 * cols), 5, kernel, base), x, q.values, 5, cols, rows, base, `${layout} accumulate, ${kernel}`);
-      check(await runMatmulQ(ctx, q, layout, rows, cols, x, T, kernel, null), x, q.values, T, cols, rows, null, `${layout} ${T} tokens, ${kernel}`);
+      checkMatmul(await runMatmulQ(ctx, q, layout, rows, cols, x.subarray(0, 5 * cols), 5, kernel, base), x, q.values, 5, cols, rows, base, `${layout} accumulate, ${kernel}`);
+      checkMatmul(await runMatmulQ(ctx, q, layout, rows, cols, x, T, kernel, null), x, q.values, T, cols, rows, null, `${layout} ${T} tokens, ${kernel}`);
     }
   });
 
@@ -151,7 +122,7 @@ describe('matmulQ vs dequantizeRows + f64 matmul', () => {
     const x = randn(r, 3 * cols);
     for (const kernel of await kernels()) {
       for (const T of [1, 3]) {
-        check(await runMatmulQ(ctx, q, layout, rows, cols, x.subarray(0, T * cols), T, kernel, null), x, q.values, T, cols, rows, null, `${layout} subnormal scales, ${T} tokens, ${kernel}`);
+        checkMatmul(await runMatmulQ(ctx, q, layout, rows, cols, x.subarray(0, T * cols), T, kernel, null), x, q.values, T, cols, rows, null, `${layout} subnormal scales, ${T} tokens, ${kernel}`);
       }
     }
   });
@@ -230,7 +201,7 @@ describe('moeMatmulQ vs CPU matmul of the selected experts (dequantizeRows), thr
       for (let a = 0; a < A; a++) {
         const row = perToken ? Math.floor(a / k) : a;
         const e = ids[a]!;
-        check(got.subarray(a * N, (a + 1) * N), x.subarray(row * K, (row + 1) * K), q.values.subarray(e * N * K, (e + 1) * N * K), 1, K, N, null, `${layout} assignment ${a} (expert ${e}), ${kernel}`);
+        checkMatmul(got.subarray(a * N, (a + 1) * N), x.subarray(row * K, (row + 1) * K), q.values.subarray(e * N * K, (e + 1) * N * K), 1, K, N, null, `${layout} assignment ${a} (expert ${e}), ${kernel}`);
       }
       y.destroy();
     }
@@ -264,7 +235,7 @@ describe('GGUF tensors as llama.cpp quantized them (test/fixtures/gguf) through 
       if (experts === 1) {
         const T = 5, x = randn(r, T * cols), y = poisoned(ctx, 'y', T * rows);
         matmulQ(ctx, { x: ctx.upload('x', x), w, y, tokens: T, kernel });
-        check(await ctx.readF32(y, 0, T * rows), x, values, T, cols, rows, null, `${file} ${name}, ${kernel}`);
+        checkMatmul(await ctx.readF32(y, 0, T * rows), x, values, T, cols, rows, null, `${file} ${name}, ${kernel}`);
         continue;
       }
       // every expert, through moeMatmulQ: T tokens, top-2
@@ -280,7 +251,7 @@ describe('GGUF tensors as llama.cpp quantized them (test/fixtures/gguf) through 
       const got = await ctx.readF32(y, 0, A * N);
       for (let a = 0; a < A; a++) {
         const e = ids[a]!, row = Math.floor(a / k);
-        check(got.subarray(a * N, (a + 1) * N), x.subarray(row * cols, (row + 1) * cols), values.subarray(e * N * cols, (e + 1) * N * cols), 1, cols, N, null, `${file} ${name} assignment ${a}, ${kernel}`);
+        checkMatmul(got.subarray(a * N, (a + 1) * N), x.subarray(row * cols, (row + 1) * cols), values.subarray(e * N * cols, (e + 1) * N * cols), 1, cols, N, null, `${file} ${name} assignment ${a}, ${kernel}`);
       }
     }
   });

@@ -3,6 +3,7 @@
 // f32/f16 workgroup-tiled matmul is in kernels.test.ts's matmul table). Each variant is selected
 // explicitly, so SwiftShader runs the GPU variants too.
 import { afterEach, describe, expect, it } from 'vitest';
+import { checkMatmul } from './matmul_check.js';
 import type { GpuContext } from '../../src/gpu/context.js';
 import { ErnieError } from '../../src/errors.js';
 import { type AdapterKey, chooseVariants, forceVariants, parseVariants, variantsOf } from '../../src/kernels/variants.js';
@@ -100,31 +101,6 @@ describe('forced variants on this device', () => {
   });
 });
 
-/** x·dequant(W)ᵀ in f64; fails past 1e-5 of the output scale or the f32 summation bound (K + 2)·2⁻²³·Σ|x·w|. */
-function check(got: Float32Array, x: Float32Array, w: Float32Array, T: number, K: number, N: number, label: string): void {
-  let scale = 1e-30;
-  const want = new Float64Array(T * N), mag = new Float64Array(T * N);
-  for (let t = 0; t < T; t++) {
-    for (let n = 0; n < N; n++) {
-      let s = 0, m = 0;
-      for (let k = 0; k < K; k++) {
-        const p = x[t * K + k]! * w[n * K + k]!;
-        s += p;
-        m += Math.abs(p);
-      }
-      want[t * N + n] = s;
-      mag[t * N + n] = m;
-      scale = Math.max(scale, Math.abs(s));
-    }
-  }
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!);
-    if (!(e / scale < 1e-5 && e <= (K + 2) * 2 ** -23 * mag[i]! + 1e-30)) {
-      throw new Error(`${label}: output ${i} (token ${Math.floor(i / N)}, row ${i % N}) got ${got[i]}, want ${want[i]}`);
-    }
-  }
-}
-
 describe('workgroup-tiled quantized prefill vs dequantizeRows + f64', () => {
   // the experts' layouts (q4_k, q2_k) and Q8_0 with K % 4 != 0 (x read as scalars); the other
   // layouts share the decode includes that quant_matmul.test.ts checks; odd shapes: partial units and
@@ -144,11 +120,11 @@ describe('workgroup-tiled quantized prefill vs dequantizeRows + f64', () => {
     const y = poisoned(ctx, 'y', T * rows);
     matmulQ(ctx, { x: xb, w, y, tokens: T, prefill: 'workgroup_tiled' });
     const got = await ctx.readF32(y, 0, T * rows);
-    check(got, x, deq, T, cols, rows, `${layout} workgroup_tiled`);
+    checkMatmul(got, x, deq, T, cols, rows, null, `${layout} workgroup_tiled`);
     // accumulate: y += x·Wᵀ again
     matmulQ(ctx, { x: xb, w, y, tokens: T, prefill: 'workgroup_tiled', accumulate: true });
     const twice = await ctx.readF32(y, 0, T * rows);
-    check(twice.map((v) => v / 2), x, deq, T, cols, rows, `${layout} workgroup_tiled accumulate`);
+    checkMatmul(twice.map((v) => v / 2), x, deq, T, cols, rows, null, `${layout} workgroup_tiled accumulate`);
     for (const b of [w.buffer, xb, y]) b.destroy();
   });
 });
@@ -182,7 +158,7 @@ describe('workgroup-tiled grouped expert matmul (prefill) vs dequantizeRows + f6
     const got = await ctx.readF32(y, 0, A * N);
     for (let a = 0; a < A; a++) {
       const row = perToken ? Math.floor(a / k) : a, e = ids[a]!;
-      check(got.subarray(a * N, (a + 1) * N), x.subarray(row * K, (row + 1) * K), deq.subarray(e * N * K, (e + 1) * N * K), 1, K, N, `${layout} assignment ${a} (expert ${e})`);
+      checkMatmul(got.subarray(a * N, (a + 1) * N), x.subarray(row * K, (row + 1) * K), deq.subarray(e * N * K, (e + 1) * N * K), 1, K, N, null, `${layout} assignment ${a} (expert ${e})`);
     }
     const pipelines = (ctx as unknown as { pipelines: Map<string, unknown> }).pipelines;
     expect([...pipelines.keys()].some((key) => key.startsWith(`moe_matmul_q_wg_tiled:${layout}`))).toBe(true);
