@@ -227,20 +227,13 @@ export class Engine {
   }
 
   private async chatChoice(p: Prepared, out: OutputOptions, schemas: ToolSchema[], index: number, before: GenStats[]): Promise<{ choice: ChatCompletion['choices'][number]; end: GenStats }> {
-    let text = '';
-    let end: Extract<GenEvent, { type: 'end' }> | null = null;
-    const tokens: TokenEvent[] = [];
-    for await (const ev of this.run(p, index)) {
-      if (ev.type === 'text') text += ev.text;
-      else if (ev.type === 'token') tokens.push(ev);
-      else if (ev.type === 'end') end = ev;
-    }
+    const { text, tokens, end } = await this.runWhole(p, index);
     const view = splitOutput(text, out, true);
     const reader = new ToolCallReader(schemas, false);
     if (out.tools) reader.update(view.toolText, true);
     const tools = reader.result();
-    const finish = end!.finish;
-    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end!.stats]);
+    const finish = end.finish;
+    if (finish === 'abort') throw aborted(view.content, view.thinking ? view.reasoning : null, [...before, end.stats]);
     const message: ChatCompletion['choices'][number]['message'] = {
       role: 'assistant',
       content: view.content === '' && tools.calls.length > 0 ? null : view.content,
@@ -250,7 +243,7 @@ export class Engine {
     if (tools.calls.length) message.tool_calls = tools.calls;
     if (tools.errors.length) message.tool_call_errors = tools.errors;
     const logprobs = p.job.logprobs === null ? null : { content: this.logprobsFormat.chat(tokens), refusal: null };
-    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs }, end: end!.stats };
+    return { choice: { index, message, finish_reason: finishReason(finish, tools.calls.length), logprobs }, end: end.stats };
   }
 
   /** Choices one after the other (n > 1): each choice's chunks carry its index. */
@@ -361,16 +354,11 @@ export class Engine {
     const choices: Completion['choices'] = [];
     const stats: GenStats[] = [];
     for (let index = 0; index < p.n; index++) {
-      let text = echo;
-      let end: Extract<GenEvent, { type: 'end' }> | null = null;
-      const tokens: TokenEvent[] = [];
-      for await (const ev of this.run(p, index)) {
-        if (ev.type === 'text') text += ev.text;
-        else if (ev.type === 'token') tokens.push(ev);
-        else if (ev.type === 'end') end = ev;
-      }
-      const finish = end!.finish;
-      stats.push(end!.stats);
+      const run = await this.runWhole(p, index);
+      const { tokens, end } = run;
+      const text = echo + run.text;
+      const finish = end.finish;
+      stats.push(end.stats);
       if (finish === 'abort') throw aborted(text, null, stats);
       choices.push({ index, text, finish_reason: finish, logprobs: p.job.logprobs === null ? null : this.logprobsFormat.completion(tokens, echo.length) });
     }
@@ -467,6 +455,19 @@ export class Engine {
       signal: n.signal,
     };
     return { job, id: randomId(idPrefix), created: Math.floor(Date.now() / 1000), includeUsage: n.includeUsage, n: n.n };
+  }
+
+  /** One choice run to its end: the text, the logprob token events and the end event. */
+  private async runWhole(p: Prepared, index: number): Promise<{ text: string; tokens: TokenEvent[]; end: Extract<GenEvent, { type: 'end' }> }> {
+    let text = '';
+    let end: Extract<GenEvent, { type: 'end' }> | null = null;
+    const tokens: TokenEvent[] = [];
+    for await (const ev of this.run(p, index)) {
+      if (ev.type === 'text') text += ev.text;
+      else if (ev.type === 'token') tokens.push(ev);
+      else if (ev.type === 'end') end = ev;
+    }
+    return { text, tokens, end: end! };
   }
 
   /** Choice `index` runs with seed + index: choice 0 is what n = 1 gives. */
