@@ -1,6 +1,7 @@
 import matvecSource from '../../shaders/matvec.wgsl?raw';
 import matvecSubgroupSource from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
+import matmulK4Source from '../../shaders/matmul_k4.wgsl?raw';
 import matmulTiledSource from '../../shaders/matmul_wg_tiled.wgsl?raw';
 import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { asQuant, type GpuWeight, plainDtype, weightPipeline } from './common.js';
@@ -9,7 +10,8 @@ import { subgroupsUsable, variantsOf } from './variants.js';
 
 /**
  * The f32/f16 kernels: 'matvec' (one thread per row), 'matvec_subgroup' (one subgroup per row,
- * subgroupAdd), 'tiled' (barrier-free 4x4 register blocks), 'workgroup_tiled' (64 rows x 32
+ * subgroupAdd), 'tiled' (barrier-free 4x4 register blocks: matmul_k4.wgsl's vec4 steps when K % 4 == 0,
+ * else matmul.wgsl), 'workgroup_tiled' (64 rows x 32
  * tokens tiles in workgroup memory). Unset: variantsOf(ctx) decides (decode for <= 8 tokens).
  */
 export type MatmulKernel = 'matvec' | 'matvec_subgroup' | 'tiled' | 'workgroup_tiled';
@@ -51,6 +53,7 @@ export function matmul(
     ctx.dispatch(weightPipeline(ctx, 'matmul_wg_tiled', matmulTiledSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 32)]);
   } else {
     // 64 threads x 4 rows of N per workgroup in x, 4 tokens per workgroup in y
-    ctx.dispatch(weightPipeline(ctx, 'matmul', matmulSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);
+    const pipeline = K % 4 === 0 ? weightPipeline(ctx, 'matmul_k4', matmulK4Source, dtype) : weightPipeline(ctx, 'matmul', matmulSource, dtype);
+    ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);
   }
 }

@@ -72,6 +72,8 @@ describe('kernels vs CPU reference', () => {
     [1, 2560, 300, 'f16', 'matvec_subgroup'], [2, 36, 5, 'f32', 'matvec_subgroup'], [9, 33, 70, 'f32', 'tiled'], [65, 128, 130, 'f32', 'tiled'], [7, 48, 96, 'f16', 'tiled'], [1, 5, 3, 'f32', 'tiled'],
     [9, 33, 70, 'f32', 'workgroup_tiled'], [65, 128, 130, 'f32', 'workgroup_tiled'], [7, 48, 96, 'f16', 'workgroup_tiled'], [1, 5, 3, 'f32', 'workgroup_tiled'],
     [40, 100, 200, 'f16', 'workgroup_tiled'], [33, 2560, 65, 'f32', 'workgroup_tiled'],
+    // 'tiled' with K % 4 == 0 runs matmul_k4.wgsl: partial token and row blocks, one row, one token
+    [6, 588, 257, 'f16', 'tiled'], [70, 12, 1, 'f32', 'tiled'], [1, 4, 9, 'f16', 'tiled'],
   ] as const;
   it.each(matmulCases)('matmul: %i tokens, K %i, N %i, %s weights, %s kernel', async (T, K, N, dtype, kernel) => {
     const ctx = await gpuContext();

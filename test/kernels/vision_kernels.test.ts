@@ -61,10 +61,15 @@ describe('vision kernels vs CPU reference', () => {
   });
 
   const attentionCases = [
-    // n, segLen, heads, headDim, query chunk
-    [1, 1, 1, 16, 1], [12, 12, 4, 16, 12], [70, 70, 2, 80, 70], [130, 65, 3, 64, 130], [100, 37, 2, 16, 23], [200, 200, 1, 128, 64],
+    // n, segLen, heads, headDim, query chunk, variant, the blocked variant's scores cap (bytes)
+    [1, 1, 1, 16, 1, 'fused', 0], [12, 12, 4, 16, 12, 'fused', 0], [70, 70, 2, 80, 70, 'fused', 0], [130, 65, 3, 64, 130, 'fused', 0],
+    [100, 37, 2, 16, 23, 'fused', 0], [200, 200, 1, 128, 64, 'fused', 0],
+    [1, 1, 1, 16, 1, 'blocked', 0], [12, 12, 4, 16, 12, 'blocked', 0], [70, 70, 2, 80, 70, 'blocked', 0], [130, 65, 3, 64, 130, 'blocked', 0],
+    [100, 37, 2, 16, 23, 'blocked', 0], [200, 200, 1, 128, 64, 'blocked', 0],
+    // scores chunks of 4 and 8 queries (2 heads x 4 x 72 floats, 3 heads x 8 x 68 floats)
+    [70, 70, 2, 80, 70, 'blocked', 2 * 4 * 72 * 4], [130, 65, 3, 64, 130, 'blocked', 3 * 8 * 68 * 4 + 100],
   ] as const;
-  it.each(attentionCases)('vision_attention: %i tokens, segments of %i, %i heads, dim %i, queries in chunks of %i', async (n, segLen, heads, D, chunk) => {
+  it.each(attentionCases)('vision_attention: %i tokens, segments of %i, %i heads, dim %i, queries in chunks of %i, %s (scores cap %i)', async (n, segLen, heads, D, chunk, variant, cap) => {
     const ctx = await gpuContext();
     const r = rng(n * 7 + segLen + heads + D);
     const q = randn(r, n * heads * D), k = randn(r, n * heads * D), v = randn(r, n * heads * D);
@@ -77,7 +82,7 @@ describe('vision kernels vs CPU reference', () => {
     for (let q0 = 0; q0 < n; q0 += chunk) {
       const Tq = Math.min(chunk, n - q0);
       const out = poisoned(ctx, 'out', Tq * heads * D);
-      visionAttention(ctx, { q: ctx.upload('q', q.subarray(q0 * heads * D, (q0 + Tq) * heads * D)), k: kb, v: vb, out, Tq, q0, n, heads, headDim: D, segLen });
+      visionAttention(ctx, { q: ctx.upload('q', q.subarray(q0 * heads * D, (q0 + Tq) * heads * D)), k: kb, v: vb, out, Tq, q0, n, heads, headDim: D, segLen, variant, maxScoresBytes: cap || undefined });
       got.set(await ctx.readF32(out, 0, Tq * heads * D), q0 * heads * D);
     }
     expect(maxAbsDiff(got, want)).toBeLessThan(2e-5);

@@ -10,7 +10,7 @@ import { layerNorm } from '../../kernels/layernorm.js';
 import { matmul } from '../../kernels/matmul.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import { ropeHalf, visionRopeTable } from '../../kernels/rope_half.js';
-import { visionAttention } from '../../kernels/vision_attention.js';
+import { visionAttention, visionAttentionScratchBytes } from '../../kernels/vision_attention.js';
 import { type ErnieVlConfig, mergedDim } from './config.js';
 import { type Grid, patchPositions } from './positions3d.js';
 import type { Affine, ResamplerWeights, VisionWeights } from './vision_weights.js';
@@ -74,18 +74,21 @@ export class VisionEncoder {
     const mid = ctx.createBuffer('vision mlp', R * I * 4); // [R, I]
     const { row, col } = patchPositions([g], vc.spatialMergeSize);
     const cs = ctx.upload('vision rope', visionRopeTable(row, col, vc.headDim, vc.ropeTheta)); // [N, headDim/2, 2]
+    const attShape = { Tq: N, n: N, heads: vc.numHeads, headDim: vc.headDim, segLen: g.h * g.w };
+    const scoresBytes = visionAttentionScratchBytes(ctx, attShape);
+    const scores = scoresBytes > 0 ? ctx.createBuffer('vision attention scores', scoresBytes) : undefined; // [heads, query chunk, keys]
     const linear = (x: Binding, w: Affine, y: Binding, rows: number, act: 'none' | 'quick_gelu' | 'gelu_erf' = 'none', accumulate = false) => {
-      matmul(ctx, { x, w: w.w, y, tokens: rows, accumulate, kernel: 'tiled' });
+      matmul(ctx, { x, w: w.w, y, tokens: rows, accumulate });
       biasAct(ctx, { x: y, b: w.b, rows, cols: w.w.rows, act });
     };
 
-    matmul(ctx, { x: pix, w: this.vision.patchEmbed, y: h, tokens: N, kernel: 'tiled' });
+    matmul(ctx, { x: pix, w: this.vision.patchEmbed, y: h, tokens: N });
     for (const b of this.vision.blocks) {
       layerNorm(ctx, { x: h, w: b.norm1.w, b: b.norm1.b, y: a, rows: N, cols: D, eps: vc.layerNormEps });
       linear(a, b.q, q, N); linear(a, b.k, k, N); linear(a, b.v, v, N);
       ropeHalf(ctx, { x: q, cosSin: cs, T: N, heads: vc.numHeads, headDim: vc.headDim });
       ropeHalf(ctx, { x: k, cosSin: cs, T: N, heads: vc.numHeads, headDim: vc.headDim });
-      visionAttention(ctx, { q, k, v, out: att, Tq: N, q0: 0, n: N, heads: vc.numHeads, headDim: vc.headDim, segLen: g.h * g.w });
+      visionAttention(ctx, { ...attShape, q, k, v, out: att, q0: 0, scratch: scores });
       linear(att, b.proj, h, N, 'none', true); // h += proj(att) + bias
       layerNorm(ctx, { x: h, w: b.norm2.w, b: b.norm2.b, y: a, rows: N, cols: D, eps: vc.layerNormEps });
       for (let r0 = 0; r0 < N; r0 += R) {
@@ -96,7 +99,7 @@ export class VisionEncoder {
     }
     layerNorm(ctx, { x: h, w: this.vision.finalNorm.w, b: this.vision.finalNorm.b, y: a, rows: N, cols: D, eps: vc.layerNormEps });
     const out = this.resample(a, g); // submits
-    for (const buf of [pix, h, a, q, k, v, att, mid, cs]) buf.destroy();
+    for (const buf of [pix, h, a, q, k, v, att, mid, cs, scores]) buf?.destroy();
     return out;
   }
 
@@ -119,24 +122,24 @@ export class VisionEncoder {
     /** fc2 + bias, LayerNorm into y, with fc1's pre-activation already in t1. */
     const tail = (n: number, fc1Bias: GPUBuffer, fc2: Affine, norm: { w: GPUBuffer; b: GPUBuffer }, y: Binding) => {
       biasAct(ctx, { x: t1, b: fc1Bias, rows: n, cols: M, act: 'gelu_erf' });
-      matmul(ctx, { x: t1, w: fc2.w, y: t2, tokens: n, kernel: 'tiled' });
+      matmul(ctx, { x: t1, w: fc2.w, y: t2, tokens: n });
       biasAct(ctx, { x: t2, b: fc2.b, rows: n, cols: M, act: 'none' });
       layerNorm(ctx, { x: t2, w: norm.w, b: norm.b, y, rows: n, cols: M, eps });
     };
     const sp = this.resampler.spatial, tm = this.resampler.temporal;
     for (let r0 = 0; r0 < rows; r0 += R) {
       const n = Math.min(R, rows - r0);
-      matmul(ctx, { x: slice(x, r0, n, M), w: sp.fc1.w, y: t1, tokens: n, kernel: 'tiled' });
+      matmul(ctx, { x: slice(x, r0, n, M), w: sp.fc1.w, y: t1, tokens: n });
       tail(n, sp.fc1.b, sp.fc2, sp.norm, slice(spatial, r0, n, M));
     }
     for (let p = 0; p < pairs; p++) {
       const first = (g.t > 1 ? 2 * p : 0) * perFrame, second = (g.t > 1 ? 2 * p + 1 : 0) * perFrame;
       for (let r0 = 0; r0 < perFrame; r0 += R) {
         const n = Math.min(R, perFrame - r0), token = p * perFrame + r0;
-        matmul(ctx, { x: slice(spatial, first + r0, n, M), w: tm.fc1First, y: t1, tokens: n, kernel: 'tiled' });
-        matmul(ctx, { x: slice(spatial, second + r0, n, M), w: tm.fc1Second, y: t1, tokens: n, kernel: 'tiled', accumulate: true });
+        matmul(ctx, { x: slice(spatial, first + r0, n, M), w: tm.fc1First, y: t1, tokens: n });
+        matmul(ctx, { x: slice(spatial, second + r0, n, M), w: tm.fc1Second, y: t1, tokens: n, accumulate: true });
         tail(n, tm.fc1Bias, tm.fc2, tm.norm, t1); // LayerNorm output into t1 is read only by the projection below
-        matmul(ctx, { x: t1, w: this.resampler.mlp.w, y: proj, tokens: n, kernel: 'tiled' });
+        matmul(ctx, { x: t1, w: this.resampler.mlp.w, y: proj, tokens: n });
         biasAct(ctx, { x: proj, b: this.resampler.mlp.b, rows: n, cols: H, act: 'none' });
         rmsnorm(ctx, { x: proj, w: this.resampler.afterNorm, y: slice(out, token, n, H), rows: n, cols: H, eps: cfg.text.rmsNormEps });
       }
