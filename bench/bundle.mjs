@@ -1,14 +1,16 @@
 // Bundles bench/run.ts (and everything it imports, shaders inlined) into one ES module for
 // machines without the project's node_modules (bench/device.sh). `webgpu` (Dawn's native
 // addon) stays external: bench/device-pack.sh carries it beside the bundle.
-// Usage: node bench/bundle.mjs <out.mjs>   (esbuild comes with tsx, a dev dependency)
+// Usage: node bench/bundle.mjs <out.mjs> [entry.ts]   (entry defaults to bench/run.ts; esbuild
+// comes with tsx, a dev dependency)
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 const out = process.argv[2] ?? '.devcarry/bench.mjs';
+const entry = process.argv[3] ?? 'bench/run.ts';
 await build({
-  entryPoints: ['bench/run.ts'],
+  entryPoints: [entry],
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -23,6 +23,7 @@ for l in libvulkan.so.1 libGLdispatch.so.0 libGLX.so.0 libEGL.so.1 libGL.so.1 li
   cp -L "$f" "$D/lib/$l"
 done
 node bench/bundle.mjs "$D/bench.mjs"
+node bench/bundle.mjs "$D/bench-vision.mjs" bench/vision.ts   # bench/device.sh --vision
 cp bench/device.sh "$D/device.sh"
 exclude=$(git rev-parse --git-path info/exclude)
 grep -qx '/.devcarry/' "$exclude" 2>/dev/null || echo '/.devcarry/' >> "$exclude"

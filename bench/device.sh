@@ -10,6 +10,8 @@
 #        llama-bench) and the project has the GGUF writer (src/formats/gguf_writer.ts): else skipped
 #   bash bench/device.sh --small   the same steps at the mini geometry, 2 layers (a rehearsal on
 #                                  SwiftShader: minutes)
+#   bash bench/device.sh --vision  only the VL vision tower (bench/vision.ts, the 28B-A3B's tower,
+#                                  32 blocks + resampler, random weights) at 448x448 and 1344x1344
 # Each step runs in its own process under a timeout, so one failing step keeps the others' lines.
 set -uo pipefail
 # the whole script is one function, parsed before it runs: editing the file mid-run changes nothing
@@ -56,6 +58,31 @@ step() { # step <seconds> <title> <bench args...>
   local rc=${PIPESTATUS[0]}
   [ "$rc" = 0 ] || log "(step ended with status $rc$( [ "$rc" = 124 ] && echo ': timed out'))"
 }
+
+# ---- vision tower: `bash bench/device.sh --vision` (bench/vision.ts bundled as .devcarry/bench-vision.mjs) ----
+if [ "${1:-}" = --vision ]; then
+  if [ ! -f "$D/bench-vision.mjs" ]; then
+    log "skipped: .devcarry/bench-vision.mjs missing (run bash bench/device-pack.sh here)"
+  else
+    cp "$D/bench-vision.mjs" "$T/bench-vision.mjs"
+    vstep() { # vstep <seconds> <title> <bench:vision args...>
+      local secs=$1 title=$2; shift 2
+      log ""
+      log "### $title (at $(elapsed) s; limit ${secs} s)"
+      timeout --kill-after=5 "$secs" node "$T/bench-vision.mjs" "$@" 2> >(tail -n 40 >> "$OUT/stderr.txt") | tee -a "$RES"
+      local rc=${PIPESTATUS[0]}
+      [ "$rc" = 0 ] || log "(step ended with status $rc$( [ "$rc" = 124 ] && echo ': timed out'))"
+    }
+    vstep 150 "vision tower 448x448, 32 blocks + resampler, f16 matrices" --size 448 --depth 32 --dtype f16
+    vstep 150 "vision tower 1344x1344, 32 blocks + resampler, f16 matrices" --size 1344 --depth 32 --dtype f16
+    vstep 150 "vision tower 1344x1344, 32 blocks + resampler, f32 matrices" --size 1344 --depth 32 --dtype f32
+  fi
+  log ""
+  log "total: $(elapsed) s"
+  rm -rf "$T"
+  return
+fi
+# ---- end vision tower ----
 
 if [ $SMALL = 1 ]; then
   # limits sized for SwiftShader on a busy 2-core machine

@@ -4,7 +4,10 @@
 // 32, whose f32 weights are 2.5 GB), `--size S` for an S x S image (default 448), `--dtype f16`
 // for the tower's and resampler's matrices stored f16 as a converted package holds them (default f32).
 // `--warmup 0` skips the untimed first run (its time then includes compiling the pipelines).
-// Usage: npm run bench:vision -- [--size 448] [--depth 2] [--dtype f32|f16] [--warmup 1]
+// `--skip-resampler` times the tower alone (the resampler's work is linear in the image tokens).
+// Prints wall and CPU time (on a software adapter the "GPU" is this process's threads), per block,
+// and the 32-block total extrapolated from the blocks run.
+// Usage: npm run bench:vision -- [--size 448] [--depth 2] [--dtype f32|f16] [--warmup 1] [--skip-resampler]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -21,6 +24,7 @@ process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.sl
 const size = Number(args.get('size') ?? 448);
 const depth = Number(args.get('depth') ?? 2);
 const dtype = args.get('dtype') ?? 'f32';
+const skipResampler = args.has('skip-resampler');
 if (dtype !== 'f32' && dtype !== 'f16') throw new Error(`--dtype must be f32 or f16, not ${dtype}`);
 
 const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
@@ -60,14 +64,35 @@ const patches = preprocessImage({ width: size, height: size, data: pixels }, par
 const preMs = performance.now() - t1;
 const encoder = new VisionEncoder(ctx, cfg, vision, resampler);
 const tokens = (patches.grid.h * patches.grid.w) / 4;
+// wall time, and this process's CPU time (on a software adapter the GPU is this process's threads)
+// (the same work as encoder.encode(), timed in two parts)
+const timed = async <T>(work: () => Promise<T>) => {
+  const s = performance.now(), c = process.cpuUsage();
+  const value = await work();
+  const cpu = process.cpuUsage(c);
+  return { value, wall: (performance.now() - s) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
+};
 const run = async () => {
-  const s = performance.now();
-  const out = encoder.encode(patches);
-  await ctx.readF32(out, 0, 4);
-  out.destroy();
-  return (performance.now() - s) / 1000;
+  const tower = await timed(async () => {
+    const x = encoder.tower(patches);
+    await ctx.settle();
+    return x;
+  });
+  const resampled = await timed(async () => {
+    if (skipResampler) return;
+    const out = encoder.resample(tower.value, patches.grid);
+    await ctx.readF32(out, 0, 4);
+    out.destroy();
+  });
+  tower.value.destroy();
+  return { tower, resampled };
 };
 const warmup = Number(args.get('warmup') ?? 1);
 if (warmup > 0) await run(); // pipelines compiled
-const secs = await run();
-console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens: preprocessing ${preMs.toFixed(0)} ms, tower (${depth} blocks, ${dtype}) + resampler ${secs.toFixed(2)} s${warmup > 0 ? '' : ' (first run: pipeline compilation included)'}`);
+const { tower, resampled } = await run();
+const FULL_DEPTH = 32; // ERNIE-4.5-VL-28B-A3B's vision blocks
+const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
+const fmt = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(1)} s wall / ${t.cpu.toFixed(1)} s CPU`;
+console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens (${dtype}${warmup > 0 ? '' : ', first run: pipeline compilation included'}; load average ${load}):`);
+console.log(`  preprocessing ${preMs.toFixed(0)} ms; tower, ${depth} of ${FULL_DEPTH} blocks: ${fmt(tower)} (${(tower.wall / depth).toFixed(1)} s wall / ${(tower.cpu / depth).toFixed(1)} s CPU per block); ${skipResampler ? 'resampler skipped' : `resampler ${fmt(resampled)}`}`);
+if (!skipResampler) console.log(`  the 28B's ${FULL_DEPTH} blocks at this per-block time + resampler: ${((tower.wall / depth) * FULL_DEPTH + resampled.wall).toFixed(0)} s wall, ${((tower.cpu / depth) * FULL_DEPTH + resampled.cpu).toFixed(0)} s CPU${depth === FULL_DEPTH ? ' (measured)' : ` (extrapolated from ${depth} block${depth > 1 ? 's' : ''})`}`);

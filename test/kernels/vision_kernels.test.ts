@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { layerNorm } from '../../src/kernels/layernorm.js';
 import { ropeHalf, visionRopeTable } from '../../src/kernels/rope_half.js';
 import { rope } from '../../src/kernels/rope.js';
-import { visionAttention } from '../../src/kernels/vision_attention.js';
+import { VISION_SCORES_BYTES, visionAttention, visionAttentionScratchBytes } from '../../src/kernels/vision_attention.js';
+import { forceVariants } from '../../src/kernels/variants.js';
 import { biasAct } from '../../src/kernels/bias_act.js';
 import { mropeTable } from '../../src/model/ernie45_vl/rope3d.js';
 import { maxAbsDiff } from '../reference/ops.js';
@@ -86,6 +87,22 @@ describe('vision kernels vs CPU reference', () => {
       got.set(await ctx.readF32(out, 0, Tq * heads * D), q0 * heads * D);
     }
     expect(maxAbsDiff(got, want)).toBeLessThan(2e-5);
+  });
+
+  it('vision_attention follows the prefill variant; the blocked scores of a 6,000-token image stay under 32 MiB', async () => {
+    const ctx = await gpuContext();
+    const shape = { Tq: 6000, n: 6000, heads: 16, headDim: 80, segLen: 6000 };
+    const before = forceVariants(ctx, { prefill: 'workgroup_tiled' });
+    try {
+      expect(visionAttentionScratchBytes(ctx, shape)).toBe(0); // fused: no scratch
+      forceVariants(ctx, { prefill: 'blocked' });
+      const bytes = visionAttentionScratchBytes(ctx, shape);
+      expect(bytes).toBeGreaterThan(0);
+      expect(bytes).toBeLessThanOrEqual(VISION_SCORES_BYTES);
+      expect(visionAttentionScratchBytes(ctx, { ...shape, headDim: 18 })).toBe(0); // head_dim % 4 != 0: fused
+    } finally {
+      forceVariants(ctx, before);
+    }
   });
 
   it.each([['none', 3, 5], ['quick_gelu', 7, 129], ['gelu_erf', 4, 300], ['gelu_erf', 1, 1]] as const)('bias_act %s: %i rows x %i cols', async (act, rows, cols) => {

@@ -56,6 +56,17 @@ export class VisionEncoder {
 
   /** LM embeddings of one image: [mergedTokens(grid), text hidden] f32 in a new buffer. */
   encode(image: VisionInput): GPUBuffer {
+    const x = this.tower(image);
+    const out = this.resample(x, image.grid); // submits
+    x.destroy();
+    return out;
+  }
+
+  /**
+   * The ViT alone: patch embedding, the blocks, the final LayerNorm; [patches, D] f32 in a new
+   * buffer, its work submitted (benchmarks time it apart from the resampler).
+   */
+  tower(image: VisionInput): GPUBuffer {
     const { ctx, cfg } = this;
     const vc = cfg.vision, D = vc.hiddenSize, I = vc.intermediateSize, g = image.grid;
     const N = g.t * g.h * g.w, P = vc.inChannels * vc.patchSize * vc.patchSize;
@@ -98,17 +109,18 @@ export class VisionEncoder {
       }
     }
     layerNorm(ctx, { x: h, w: this.vision.finalNorm.w, b: this.vision.finalNorm.b, y: a, rows: N, cols: D, eps: vc.layerNormEps });
-    const out = this.resample(a, g); // submits
-    for (const buf of [pix, h, a, q, k, v, att, mid, cs, scores]) buf?.destroy();
-    return out;
+    ctx.submit(); // scratch buffers may only go once the work using them is submitted
+    for (const buf of [pix, h, q, k, v, att, mid, cs, scores]) buf?.destroy();
+    return a;
   }
 
   /**
    * Resampler on the tower's output x ([patches, D] = [patches / merge^2, M] in window order):
    * spatial MLP per merged row, then the temporal MLP on frame pairs (2k, 2k+1), a still image
    * paired with itself, its first layer as W1 x_first + W2 x_second (see TemporalMlpWeights).
+   * [tokens, text hidden] f32 in a new buffer, its work submitted.
    */
-  private resample(x: GPUBuffer, g: Grid): GPUBuffer {
+  resample(x: GPUBuffer, g: Grid): GPUBuffer {
     const { ctx, cfg } = this;
     const M = mergedDim(cfg), H = cfg.text.hiddenSize, eps = cfg.vision.layerNormEps;
     const rows = (g.t * g.h * g.w) / cfg.vision.spatialMergeSize ** 2, perFrame = rows / g.t;
