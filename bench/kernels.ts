@@ -71,7 +71,7 @@ export async function kernelTable(ctx: GpuContext, cfg: ErnieConfig, o: { reps: 
     }
     if (name === 'q_proj') {
       for (const v of prefillVariants) {
-        const kernel: MatmulKernel = v === 'workgroup_tiled' ? 'workgroup_tiled' : 'tiled';
+        const kernel: MatmulKernel = v === 'workgroup_tiled' ? 'workgroup_tiled' : subgroupsUsable(ctx) ? 'tiled_subgroup' : 'tiled';
         const T = o.prefillTokens;
         const timing = await timeGpu(ctx, () => (matmul(ctx, { x, w, y, tokens: T, kernel }), ctx.submit()), o.reps);
         add({ kernel: `matmul f16 ${name} x${T} tokens`, variant: v, shape: `${N}x${K}`, bytes: N * K * 2, flops: 2 * T * N * K, timing });

@@ -4,10 +4,11 @@
 // 32, whose f32 weights are 2.5 GB), `--size S` for an S x S image (default 448), `--dtype f16`
 // for the tower's and resampler's matrices stored f16 as a converted package holds them (default f32).
 // `--warmup 0` skips the untimed first run (its time then includes compiling the pipelines).
+// `--profile` submits each dispatch alone and prints the time per kernel (bench/dispatch_profile.ts).
 // `--skip-resampler` times the tower alone (the resampler's work is linear in the image tokens).
 // Prints wall and CPU time (on a software adapter the "GPU" is this process's threads), per block,
 // and the 32-block total extrapolated from the blocks run.
-// Usage: npm run bench:vision -- [--size 448] [--depth 2] [--dtype f32|f16] [--warmup 1] [--skip-resampler]
+// Usage: npm run bench:vision -- [--size 448] [--depth 2] [--dtype f32|f16] [--warmup 1] [--skip-resampler] [--profile]
 import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
@@ -18,6 +19,7 @@ import { VisionEncoder } from '../src/model/ernie45_vl/vision.js';
 import { parsePreprocessorConfig, preprocessImage } from '../src/model/ernie45_vl/preprocess.js';
 import type { WeightSource } from '../src/model/ernie45/weights.js';
 import { quantize } from '../src/quant/layouts.js';
+import { profileDispatches } from './dispatch_profile.js';
 
 const args = new Map<string, string>();
 process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1] ?? '1'));
@@ -89,10 +91,12 @@ const run = async () => {
 };
 const warmup = Number(args.get('warmup') ?? 1);
 if (warmup > 0) await run(); // pipelines compiled
+const profile = args.has('profile') ? profileDispatches(ctx) : null;
 const { tower, resampled } = await run();
 const FULL_DEPTH = 32; // ERNIE-4.5-VL-28B-A3B's vision blocks
 const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
 const fmt = (t: { wall: number; cpu: number }) => `${t.wall.toFixed(1)} s wall / ${t.cpu.toFixed(1)} s CPU`;
 console.log(`${size}x${size} -> ${patches.width}x${patches.height}, ${patches.grid.h * patches.grid.w} patches, ${tokens} image tokens (${dtype}${warmup > 0 ? '' : ', first run: pipeline compilation included'}; load average ${load}):`);
 console.log(`  preprocessing ${preMs.toFixed(0)} ms; tower, ${depth} of ${FULL_DEPTH} blocks: ${fmt(tower)} (${(tower.wall / depth).toFixed(1)} s wall / ${(tower.cpu / depth).toFixed(1)} s CPU per block); ${skipResampler ? 'resampler skipped' : `resampler ${fmt(resampled)}`}`);
+if (profile) console.log(['per kernel (each dispatch submitted alone):', ...(await profile.report())].join('\n'));
 if (!skipResampler) console.log(`  the 28B's ${FULL_DEPTH} blocks at this per-block time + resampler: ${((tower.wall / depth) * FULL_DEPTH + resampled.wall).toFixed(0)} s wall, ${((tower.cpu / depth) * FULL_DEPTH + resampled.cpu).toFixed(0)} s CPU${depth === FULL_DEPTH ? ' (measured)' : ` (extrapolated from ${depth} block${depth > 1 ? 's' : ''})`}`);

@@ -2,6 +2,7 @@ import matvecSource from '../../shaders/matvec.wgsl?raw';
 import matvecSubgroupSource from '../../shaders/matvec_subgroup.wgsl?raw';
 import matmulSource from '../../shaders/matmul.wgsl?raw';
 import matmulK4Source from '../../shaders/matmul_k4.wgsl?raw';
+import matmulK4SubgroupSource from '../../shaders/matmul_k4_subgroup.wgsl?raw';
 import matmulTiledSource from '../../shaders/matmul_wg_tiled.wgsl?raw';
 import { type Binding, type GpuContext, grid1d, Params } from '../gpu/context.js';
 import { asQuant, type GpuWeight, plainDtype, weightPipeline } from './common.js';
@@ -11,10 +12,11 @@ import { subgroupsUsable, variantsOf } from './variants.js';
 /**
  * The f32/f16 kernels: 'matvec' (one thread per row), 'matvec_subgroup' (one subgroup per row,
  * subgroupAdd), 'tiled' (barrier-free 4x4 register blocks: matmul_k4.wgsl's vec4 steps when K % 4 == 0,
- * else matmul.wgsl), 'workgroup_tiled' (64 rows x 32
+ * else matmul.wgsl), 'tiled_subgroup' (the same, 8 tokens x 4 rows, inputs loaded once per subgroup:
+ * matmul_k4_subgroup.wgsl; 'tiled' where K % 4 != 0 or no subgroups), 'workgroup_tiled' (64 rows x 32
  * tokens tiles in workgroup memory). Unset: variantsOf(ctx) decides (decode for <= 8 tokens).
  */
-export type MatmulKernel = 'matvec' | 'matvec_subgroup' | 'tiled' | 'workgroup_tiled';
+export type MatmulKernel = 'matvec' | 'matvec_subgroup' | 'tiled' | 'tiled_subgroup' | 'workgroup_tiled';
 
 /** Batches up to this many tokens go through the matrix-vector kernel (weights read once). */
 export const MATVEC_MAX_TOKENS = 8;
@@ -31,14 +33,14 @@ export function matmul(
 ): void {
   const quant = asQuant(a.w);
   if (quant) {
-    const prefill = a.kernel === 'workgroup_tiled' ? 'workgroup_tiled' : a.kernel === 'tiled' ? 'blocked' : undefined;
+    const prefill = a.kernel === 'workgroup_tiled' ? 'workgroup_tiled' : a.kernel === 'tiled' || a.kernel === 'tiled_subgroup' ? 'blocked' : undefined;
     return matmulQ(ctx, { x: a.x, w: quant, y: a.y, tokens: a.tokens, accumulate: a.accumulate, prefill });
   }
   const { rows: N, cols: K } = a.w;
   const dtype = plainDtype(a.w);
   const params = new Params(4).u32(a.tokens).u32(K).u32(N).u32(a.accumulate ? 1 : 0);
   const v = variantsOf(ctx);
-  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? (v.decode === 'subgroup' ? 'matvec_subgroup' : 'matvec') : v.prefill === 'workgroup_tiled' ? 'workgroup_tiled' : 'tiled');
+  const kernel = a.kernel ?? (a.tokens <= MATVEC_MAX_TOKENS ? (v.decode === 'subgroup' ? 'matvec_subgroup' : 'matvec') : v.prefill === 'workgroup_tiled' ? 'workgroup_tiled' : subgroupsUsable(ctx) ? 'tiled_subgroup' : 'tiled');
   if (kernel === 'matvec' || kernel === 'matvec_subgroup') {
     if (a.tokens > MATVEC_MAX_TOKENS) throw new Error(`matvec handles at most ${MATVEC_MAX_TOKENS} tokens`);
     const sg = ctx.features.subgroupMaxSize;
@@ -52,8 +54,11 @@ export function matmul(
     // 64 rows of N per workgroup in x, 32 tokens in y
     ctx.dispatch(weightPipeline(ctx, 'matmul_wg_tiled', matmulTiledSource, dtype), params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 64), Math.ceil(a.tokens / 32)]);
   } else {
-    // 64 threads x 4 rows of N per workgroup in x, 4 tokens per workgroup in y
-    const pipeline = K % 4 === 0 ? weightPipeline(ctx, 'matmul_k4', matmulK4Source, dtype) : weightPipeline(ctx, 'matmul', matmulSource, dtype);
-    ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / 4)]);
+    // 64 threads x 4 rows of N per workgroup in x; 8 tokens (subgroup kernel) or 4 per workgroup in y
+    const shared = kernel === 'tiled_subgroup' && K % 4 === 0 && subgroupsUsable(ctx);
+    const pipeline = shared ? weightPipeline(ctx, 'matmul_k4_subgroup', matmulK4SubgroupSource, dtype)
+      : K % 4 === 0 ? weightPipeline(ctx, 'matmul_k4', matmulK4Source, dtype) : weightPipeline(ctx, 'matmul', matmulSource, dtype);
+    ctx.dispatch(pipeline, params.buffer, [a.w.buffer, a.x, a.y], [Math.ceil(N / 256), Math.ceil(a.tokens / (shared ? 8 : 4))]);
   }
 }
+

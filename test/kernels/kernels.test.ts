@@ -74,6 +74,9 @@ describe('kernels vs CPU reference', () => {
     [40, 100, 200, 'f16', 'workgroup_tiled'], [33, 2560, 65, 'f32', 'workgroup_tiled'],
     // 'tiled' with K % 4 == 0 runs matmul_k4.wgsl: partial token and row blocks, one row, one token
     [6, 588, 257, 'f16', 'tiled'], [70, 12, 1, 'f32', 'tiled'], [1, 4, 9, 'f16', 'tiled'],
+    // 'tiled_subgroup' (matmul_k4_subgroup.wgsl; K % 4 != 0 falls back to matmul.wgsl)
+    [9, 36, 70, 'f32', 'tiled_subgroup'], [65, 128, 130, 'f32', 'tiled_subgroup'], [7, 48, 96, 'f16', 'tiled_subgroup'], [1, 4, 9, 'f16', 'tiled_subgroup'],
+    [17, 588, 257, 'f16', 'tiled_subgroup'], [70, 12, 1, 'f32', 'tiled_subgroup'], [9, 33, 70, 'f32', 'tiled_subgroup'],
   ] as const;
   it.each(matmulCases)('matmul: %i tokens, K %i, N %i, %s weights, %s kernel', async (T, K, N, dtype, kernel) => {
     const ctx = await gpuContext();
