@@ -21,6 +21,7 @@ import { acquireDevice } from '../src/gpu/device.js';
 import { GpuContext } from '../src/gpu/context.js';
 import { nodeGpu } from '../src/node.js';
 import { fromPath } from '../src/formats/node_source.js';
+import { GgufFile } from '../src/formats/gguf.js';
 import { openGgufWeights } from '../src/model/ernie45/gguf_source.js';
 import { loadWeights } from '../src/model/ernie45/weights.js';
 import { ErnieForward } from '../src/model/ernie45/forward.js';
@@ -73,7 +74,10 @@ if (!existsSync(gguf)) {
   await makeErnieGguf(gguf, { geometry: { ...ERNIE_21B_A3B, layers }, weightType: type });
 }
 const sizeGiB = statSync(gguf).size / 2 ** 30;
-console.log(`# bench:peers ${new Date().toISOString()}: ${gguf} (${sizeGiB.toFixed(2)} GiB; 21B-A3B geometry, ${layers} layers, ${type}); prompt ${promptTokens} tokens, ${decode} decode tokens, greedy`);
+const ggufMeta = (await GgufFile.open(fromPath(gguf))).metadata;
+const arch = String(ggufMeta.get('general.architecture'));
+const shape = `hidden ${ggufMeta.get(`${arch}.embedding_length`)}, ${ggufMeta.get(`${arch}.block_count`)} layers, ${ggufMeta.get(`${arch}.expert_count`) ?? 0} experts`;
+console.log(`# bench:peers ${new Date().toISOString()}: ${gguf} (${sizeGiB.toFixed(2)} GiB; ${shape}; general.file_type ${ggufMeta.get('general.file_type')}); prompt ${promptTokens} tokens, ${decode} decode tokens, greedy`);
 
 await attempt('node', async () => {
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
@@ -127,15 +131,18 @@ if (only.has('chromium') || only.has('wllama')) {
     await attempt('wllama', async () => {
       const version = JSON.parse(readFileSync(join(peers, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
       const gpuLayers = Number(flag('wllama-gpu-layers', '0'));
+      // byte-fallback pieces (token_type 6) are banned for wllama: see bannedTokens in peers_page.ts
+      const types = ggufMeta.get('tokenizer.ggml.token_type');
+      const bannedTokens = numbersOf(types).flatMap((t, id) => (t === 6 ? [id] : []));
       const r = await call<{ loadMs: number; timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number }; text: string; threads: number; multithread: boolean }>('wllama', {
         moduleUrl: '/peer-files/node_modules/@wllama/wllama/esm/index.js', wasmUrl: '/peer-files/node_modules/@wllama/wllama/esm/wasm/wllama.wasm',
-        url: fileUrl, prompt: promptText, decode, threads, gpuLayers,
+        url: fileUrl, prompt: promptText, decode, threads, gpuLayers, bannedTokens,
       });
       const t = r.timings;
       rows.push({
         engine: `wllama ${version}, Chromium wasm${gpuLayers ? ` + WebGPU (${gpuLayers} layers)` : ' CPU'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`,
         prefillTps: (t.prompt_n * 1000) / t.prompt_ms, decodeTps: (t.predicted_n * 1000) / t.predicted_ms,
-        note: `its own timings: prompt ${t.prompt_n} tokens, ${t.predicted_n} predicted; multithread ${r.multithread}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`,
+        note: `its own timings: prompt ${t.prompt_n} tokens, ${t.predicted_n} predicted; ${bannedTokens.length} byte tokens banned; multithread ${r.multithread}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`,
       });
     });
   } finally {
@@ -179,6 +186,10 @@ async function serve(): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
   const { port } = http.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: async () => { http.close(); await vite.close(); } };
+}
+
+function numbersOf(v: unknown): number[] {
+  return v && typeof v === 'object' && 'length' in v ? Array.from(v as ArrayLike<number>, Number) : [];
 }
 
 function servePeerFile(req: IncomingMessage, res: ServerResponse): void {
