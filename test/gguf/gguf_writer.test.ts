@@ -22,6 +22,7 @@ import { ggufTokenizerEntries, tokenizerFilesFromGguf } from '../../src/text/ggu
 import { ErnieTokenizer } from '../../src/text/tokenizer';
 import type { Completion } from '../../src/api/types';
 import { referenceForward } from '../reference/forward_ref';
+import { makeErnieGguf } from '../../bench/make_gguf';
 import { loadWeights, lookupFn, openGguf } from './helpers';
 
 /** The tiny fixture's geometry (test/fixtures/ernie45-moe-tiny/config.json). */
@@ -158,6 +159,20 @@ describe('GGUF writer: round trip through gguf.ts', () => {
     expect(most).toBe(4);
     expect(jobs.length).toBeGreaterThan(40);
   });
+
+  it('bench/make_gguf.ts writes the same file on 2 worker threads as on this one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gguf-workers-'));
+    try {
+      const geometry = { ...TINY, layers: 2 };
+      await makeErnieGguf(join(dir, 'one.gguf'), { geometry, workers: 1, seed: 9 });
+      await makeErnieGguf(join(dir, 'two.gguf'), { geometry, workers: 2, seed: 9 });
+      const one = readFileSync(join(dir, 'one.gguf')), two = readFileSync(join(dir, 'two.gguf'));
+      expect(one.length).toBeGreaterThan(100_000);
+      expect(Buffer.compare(one, two)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('GGUF writer: streaming and errors', () => {
