@@ -66,7 +66,7 @@ function rowsPool(n: number): { make: (job: RandomRowsJob) => Promise<Uint8Array
     // under tsx this module is TypeScript: the worker registers tsx's loader before importing it
     const self = new URL(import.meta.url);
     const w = self.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((t) => t.register()).then(() => import(${JSON.stringify(self.href)}))`, { eval: true, workerData: WORKER_MARK })
+      ? new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => t.register()).then(() => import(${JSON.stringify(self.href)}))`, { eval: true, workerData: WORKER_MARK })
       : new Worker(self, { workerData: WORKER_MARK });
     const waiting: { ok: (b: Uint8Array) => void; fail: (e: unknown) => void }[] = [];
     w.on('message', (b: Uint8Array) => waiting.shift()?.ok(b));
