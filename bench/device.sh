@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (bare: no Node, no Vulkan loader, no network), one results file
 # in $OUT. Each step runs in its own process under a timeout (the limits of the full run add up
-# to 470 s), so one failing step keeps the others' lines.
+# to 480 s), so one failing step keeps the others' lines.
 #
 # HOW TO RUN IT (a session whose task is lent a GPU; 15 minutes of device time in all):
 #   1. In the checkout the device call sends (the lead's: /work/main), with node_modules:
@@ -13,8 +13,8 @@
 #      then give_back, unless rerunning at once. Results: $OUT/device-results.md (+ stderr.txt).
 #   3. Right after the call:  bash bench/device-slim.sh off   (git status is as before `on`;
 #      do not commit between on and off).
-#   Should one call not fit (a step needing more time): --part=engine (steps 1-2, ~235 s of
-#   limits) and --part=peers (steps 3-5, ~235 s) run the halves, each in a call of its own.
+#   Should one call not fit (a step needing more time): --part=engine (steps 1-2, 250 s of
+#   limits) and --part=peers (steps 3-5, 230 s) run the halves, each in a call of its own.
 #
 # What runs:
 #   1. adapter info, features, limits, chosen kernel variants; copy bandwidth; the per-kernel
@@ -95,9 +95,9 @@ if [ $SMALL = 1 ]; then
   step 240 "model: q4 and q2 experts, all resident" --small --model-only --runs q4@100%,q2@100% --contexts 128,512 --tokens 2
   step 180 "model: q4 experts, 50% on the GPU (streamed)" --small --model-only --runs q4@50% --contexts 128 --tokens 2
 else
-  step 60 "kernels (21B-A3B shapes)" --skip-model --reps 10 --prefill-tokens 256
-  step 80 "model: 21B-A3B, 28 layers, q4 experts all resident" --model-only --layers 28 --runs q4@100% --contexts 128,4096,32768 --tokens 16 --prompt-tokens 512
-  step 50 "model: 21B-A3B, 28 layers, q2 experts all resident" --model-only --layers 28 --runs q2@100% --contexts 128,4096 --tokens 16 --prompt-tokens 512
+  step 65 "kernels (21B-A3B shapes)" --skip-model --reps 10 --prefill-tokens 256
+  step 85 "model: 21B-A3B, 28 layers, q4 experts all resident" --model-only --layers 28 --runs q4@100% --contexts 128,4096,32768 --tokens 16 --prompt-tokens 512
+  step 55 "model: 21B-A3B, 28 layers, q2 experts all resident" --model-only --layers 28 --runs q2@100% --contexts 128,4096 --tokens 16 --prompt-tokens 512
   step 45 "model: 21B-A3B, 28 layers, q4 experts, 25% on the GPU (streamed)" --model-only --layers 28 --runs q4@25% --contexts 128 --tokens 8 --prompt-tokens 64
 fi
 fi
@@ -108,7 +108,7 @@ if [ "$PART" != engine ]; then
   if [ $SMALL = 1 ]; then
     what="the writer's small geometry (hidden 256, 3 layers, 8 experts), Q4_0"; gen=(--geometry small); prompts=16,64; tokens=8; lim=(60 240 240)
   else
-    what="ERNIE-4.5-21B-A3B geometry, 28 layers, Q4_0"; gen=(--layers 28); prompts=128,512; tokens=32; lim=(75 80 80)
+    what="ERNIE-4.5-21B-A3B geometry, 28 layers, Q4_0"; gen=(--layers 28); prompts=128,512; tokens=32; lim=(70 80 80)
   fi
   # the tokenizer the writer gives the file: the one fixture bench/device-slim.sh keeps
   if run_step "${lim[0]}" "GGUF writer: $what, $workers worker threads" node "$T/make-gguf.mjs" "$G" "${gen[@]}" --type q4_0 --workers "$workers" --tokenizer "$ROOT/test/fixtures/gguf/ernie45-moe-tiny-q4_0.gguf"; then
