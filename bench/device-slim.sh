@@ -71,6 +71,8 @@ case "${1:-}" in
     mv "$STATE.tmp" "$STATE"
     tr '\n' '\0' < "$STATE" | git rm -q -r --cached --pathspec-from-file=- --pathspec-file-nul
     mkdir -p "$(dirname "$EXCLUDE")"
+    # an exclude file whose last line has no newline gets one (and loses it again at off)
+    if [ -s "$EXCLUDE" ] && [ -n "$(tail -c 1 "$EXCLUDE")" ]; then echo >> "$EXCLUDE"; : > "$STATE.nl"; fi
     { echo "$BEGIN"; sed 's|^|/|' "$STATE"; echo "$END"; } >> "$EXCLUDE"
     echo "device-slim on: $(wc -l < "$STATE") files under $SLIM out of the index and excluded (still on disk); kept: $KEEP"
     echo "  do not commit until: bash bench/device-slim.sh off"
@@ -84,9 +86,10 @@ case "${1:-}" in
     tr '\n' '\0' < "$STATE" | git reset -q --pathspec-from-file=- --pathspec-file-nul
     # drop the block between the markers (and only it)
     awk -v b="$BEGIN" -v e="$END" '$0 == b { skip = 1; next } skip && $0 == e { skip = 0; next } !skip' "$EXCLUDE" > "$EXCLUDE.tmp"
-    cat "$EXCLUDE.tmp" > "$EXCLUDE" && rm -f "$EXCLUDE.tmp"
+    if [ -e "$STATE.nl" ]; then head -c -1 "$EXCLUDE.tmp" > "$EXCLUDE"; else cat "$EXCLUDE.tmp" > "$EXCLUDE"; fi
+    rm -f "$EXCLUDE.tmp"
     n=$(wc -l < "$STATE")
-    rm -f "$STATE" "$STATE.head"
+    rm -f "$STATE" "$STATE.head" "$STATE.nl"
     left=$(git status --porcelain -- "$SLIM")
     [ -z "$left" ] || { echo "device-slim: $SLIM is not back to HEAD's:" >&2; echo "$left" >&2; exit 1; }
     echo "device-slim off: $n files back in the index, exclude lines removed; git status of $SLIM is clean"
