@@ -4,8 +4,9 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
-import { accepting, stepLiteral, stepString, type Frame, type LFrame, type SFrame } from './json_frames';
+import { accepting, stepLiteral, type Frame, type LFrame } from './json_frames';
 import { StringMasks, stringSafeChars } from './string_masks';
+import { splitStringToken, StringTails } from './string_tails';
 
 const utf8 = new TextEncoder();
 
@@ -33,10 +34,8 @@ export class TokenTable {
   readonly stringSafe: Uint32Array;
   private readonly strings: StringMasks;
   private readonly all: Trie;
-  /** The tokens that are not string-safe. */
-  private readonly unsafe: Trie;
-  /** The unsafe tokens a string body with nothing pending might read (not those breaking at a control byte or a stray continuation byte). */
-  private readonly inString: Trie;
+  /** The unsafe tokens a string body with nothing pending can read, split at their closing quote. */
+  private readonly tails: StringTails;
   /** isSafe[id]: 1 for string-safe ids. */
   private readonly isSafe: Uint8Array;
   /** Scratch marks for merging id lists (ids and stop ids). */
@@ -47,8 +46,7 @@ export class TokenTable {
     this.bytes = bytes;
     const safe: { id: number; cps: number[] }[] = [];
     this.all = { children: [new Map()], ids: [[]] };
-    this.unsafe = { children: [new Map()], ids: [[]] };
-    this.inString = { children: [new Map()], ids: [[]] };
+    const unsafe: { id: number; cps: number[]; tail: Uint8Array | null }[] = [];
     bytes.forEach((b, id) => {
       if (!b) return;
       insert(this.all, b, id);
@@ -56,11 +54,12 @@ export class TokenTable {
       if (cps) {
         safe.push({ id, cps });
       } else {
-        insert(this.unsafe, b, id);
-        if (mayStayInString(b)) insert(this.inString, b, id);
+        const split = splitStringToken(b);
+        if (split) unsafe.push({ id, ...split });
       }
     });
     this.strings = new StringMasks(safe);
+    this.tails = new StringTails(unsafe);
     this.stringSafe = this.strings.all;
     this.isSafe = new Uint8Array(bytes.length);
     for (const id of this.stringSafe) this.isSafe[id] = 1;
@@ -154,7 +153,7 @@ export class TokenTable {
           const m = this.strings.forFrame(top);
           if (m === this.stringSafe) full = true;
           else lists.push(m);
-          walkString(this.inString, 0, st, top, g, one);
+          this.tails.allowed(st, top, g, one);
         } else walkLiteral(this.all, 0, st, top as LFrame, state.ws, g, one);
         lists.push(one);
       }
@@ -217,49 +216,6 @@ function walk(trie: Trie, node: number, state: GrammarState, out: number[]): voi
     if (!next) continue;
     for (const id of trie.ids[child]!) out.push(id);
     walk(trie, child, next, out);
-  }
-}
-
-/**
- * False when a string body with nothing pending refuses these bytes whatever it holds: before
- * any quote or backslash, a control byte or a byte no UTF-8 character has there.
- */
-function mayStayInString(b: Uint8Array): boolean {
-  let need = 0;
-  for (const x of b) {
-    if (need > 0) {
-      if (x < 0x80 || x > 0xbf) return false; // checked loosely: the recognizer checks the exact ranges
-      need--;
-      continue;
-    }
-    if (x === 0x22 || x === 0x5c) return true;
-    if (x < 0x20) return false;
-    if (x < 0x80) continue;
-    if (x >= 0xc2 && x <= 0xdf) need = 1;
-    else if (x >= 0xe0 && x <= 0xef) need = 2;
-    else if (x >= 0xf0 && x <= 0xf4) need = 3;
-    else return false;
-  }
-  return true;
-}
-
-/**
- * walk() for a reading whose top is a string body: its bytes go through the string steps alone
- * (no stack copies) until a closing quote, where the whole recognizer takes over.
- */
-function walkString(trie: Trie, node: number, st: readonly Frame[], f: SFrame, g: JsonGrammar, out: number[]): void {
-  for (const [b, child] of trie.children[node]!) {
-    if (b === 0x22) {
-      const next = g.feed({ stacks: [[...st.slice(0, -1), f]], ws: 0, grammar: g }, b);
-      if (!next) continue;
-      for (const id of trie.ids[child]!) out.push(id);
-      walk(trie, child, next, out);
-      continue;
-    }
-    const r = stepString(f, b);
-    if (r.t !== 'stay') continue;
-    for (const id of trie.ids[child]!) out.push(id);
-    walkString(trie, child, st, r.f as SFrame, g, out);
   }
 }
 

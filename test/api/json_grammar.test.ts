@@ -160,7 +160,7 @@ describe('allowedTokens over the tiny vocabulary', () => {
       const ids: number[] = [];
       for (let step = 0; step < 400; step++) {
         visit(s);
-        const allowed = [...allowedTokens(s, tok)];
+        const allowed = [...allowedTokens(s, tok)].sort((a, b) => a - b); // a set: the walk must not hang on its order
         expect(allowed.length).toBeGreaterThan(0);
         const stop = allowed.find((id) => stops.includes(id));
         if (stop !== undefined) break;
@@ -199,8 +199,15 @@ describe('allowedTokens over the tiny vocabulary', () => {
       const state = g.feedBytes(g.initial(), utf8.encode(text));
       expect(state, text).not.toBeNull();
       if (!g.canEnd(state!)) continue;
+      // JSON allows numbers past the double range (1e400); JSON.parse turns them into Infinity,
+      // which the validator cannot judge: such documents are not checked here.
+      let huge = false;
+      const value = JSON.parse(text, (_k, v: unknown) => {
+        if (typeof v === 'number' && !Number.isFinite(v)) huge = true;
+        return v;
+      });
+      if (huge) continue;
       complete++;
-      const value = JSON.parse(text);
       expect(validateJson(value, node), text).toBeNull();
     }
     expect(complete).toBeGreaterThan(15);
