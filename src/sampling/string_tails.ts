@@ -165,33 +165,35 @@ export class StringTails {
   }
 
   /**
-   * Pushes onto `out` the ids of these tokens that reading `st` (its top `f` a string body with
-   * nothing pending) allows.
+   * Pushes onto `out` lists of the ids of these tokens that reading `st` (its top `f` a string
+   * body with nothing pending) allows; no id twice. The lists are shared: read-only.
    */
-  allowed(st: Stack, f: SFrame, g: JsonGrammar, out: number[]): void {
+  allowed(st: Stack, f: SFrame, g: JsonGrammar, out: ArrayLike<number>[]): void {
     if (f.r === null) {
-      const stays = this.staysAll;
-      for (let i = 0; i < stays.length; i++) out.push(stays[i]!);
+      out.push(this.staysAll);
       if (f.key === null) {
         // A free string: it may close after any characters, into the same state.
         const after = this.close(st, f);
         if (!after) return;
         const ok = this.accepted(g, after);
-        for (let t = 0; t < ok.length; t++) if (ok[t] === 1) for (const id of this.tailIds[t]!) out.push(id);
+        for (let t = 0; t < ok.length; t++) if (ok[t] === 1) out.push(this.tailIds[t]!);
         return;
       }
-      this.closes(st, f, g, this.closing, null, out);
+      if (f.key.patterns.length === 0) this.keyCloses(st, f, g, out);
+      else this.closes(st, f, g, this.closing, null, out);
       return;
     }
     const w = this.rulesWalk(f);
-    for (let i = 0; i < w.stays.length; i++) out.push(w.stays[i]!);
+    out.push(w.stays);
     this.closes(st, f, g, w.closeNodes, w.closeRs, out);
   }
 
   /** The closing tokens at `nodes` (with the automaton states there when under rules) that `st` allows. */
-  private closes(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rss: readonly (readonly number[])[] | null, out: number[]): void {
-    // Without a key the state after the quote does not depend on the text: found once.
+  private closes(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rss: readonly (readonly number[])[] | null, out: ArrayLike<number>[]): void {
+    // Without a key the state after the quote does not depend on the text: found once. With
+    // one, it depends on it through the value schema the key picks: found once per schema.
     let shared: Uint8Array | null = null;
+    const byValue = f.key ? new Map<unknown, Uint8Array>() : null;
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
       const at: SFrame = rss || f.key ? { ...f, len: rss ? f.len + this.depth[node]! : f.len, rs: rss ? rss[n]! : f.rs, txt: f.key ? f.txt + this.text[node]! : f.txt } : f;
@@ -199,12 +201,49 @@ export class StringTails {
       if (f.key === null && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
       else {
         const after = this.close(st, at);
-        if (after) ok = this.accepted(g, after);
+        if (after) {
+          const top = after[after.length - 1];
+          const k = byValue && top?.k === 'O' ? top.cur : null;
+          ok = (k && byValue!.get(k)) || this.accepted(g, after);
+          if (k) byValue!.set(k, ok);
+        }
         if (f.key === null) shared = ok;
       }
       if (!ok) continue;
       const tails = this.closeTails[node]!;
-      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) for (const id of this.closeIds[node]![j]!) out.push(id);
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
+  }
+
+  /**
+   * closes() for an undeclared key of an object without patternProperties: the value schema
+   * a key picks is the same for every key but the declared and forbidden ones (valueSchema),
+   * so only the nodes spelling one of those are closed one by one.
+   */
+  private keyCloses(st: Stack, f: SFrame, g: JsonGrammar, out: ArrayLike<number>[]): void {
+    const o = f.key!;
+    const special = new Set<number>();
+    for (const k of [...o.props.map((p) => p.key), ...o.forbidden]) {
+      if (!k.startsWith(f.txt)) continue;
+      let node = 0;
+      for (const ch of k.slice(f.txt.length)) {
+        node = this.kids[node]!.get(ch.codePointAt(0)!) ?? -1;
+        if (node < 0) break;
+      }
+      if (node >= 0) special.add(node);
+    }
+    let shared: Uint8Array | null | undefined;
+    for (const node of this.closing) {
+      let ok: Uint8Array | null;
+      if (!special.has(node) && shared !== undefined) ok = shared;
+      else {
+        const after = this.close(st, { ...f, txt: f.txt + this.text[node]! });
+        ok = after ? this.accepted(g, after) : null;
+        if (!special.has(node)) shared = ok;
+      }
+      if (!ok) continue;
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
     }
   }
 
