@@ -3,7 +3,7 @@
 // (--json is also written every 100 files, so a run cut short still reports what it did.)
 // Runs MaskBench (bench/maskbench.ts) and prints passing / compile / validation / invalidation
 // errors and the time to first mask (TTFM: schema compile) and between masks (TBM: one
-// allowedTokens over the whole vocabulary). `--tokenizer llama3`: Llama 3's 128K vocabulary
+// allowedMask over the whole vocabulary, what the engine samples with). `--tokenizer llama3`: Llama 3's 128K vocabulary
 // from the llama3-tokenizer-js package (the tokenizer MaskBench's published numbers use).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

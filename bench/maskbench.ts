@@ -118,7 +118,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     for (const id of ids) {
       if (performance.now() - t0 > budgetMs) { outcome = 'timeout'; detail = `test #${i}: over ${budgetMs} ms`; return; }
       const a = performance.now();
-      tok.table.allowedTokens(s, tok.stops);
+      tok.table.allowedMask(s, tok.stops);
       const next = tok.table.advance(s, id);
       masksUs.push((performance.now() - a) * 1000);
       if (!next) { accepted = false; break; }
@@ -126,7 +126,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     }
     if (accepted) {
       const a = performance.now();
-      tok.table.allowedTokens(s, tok.stops);
+      tok.table.allowedMask(s, tok.stops);
       masksUs.push((performance.now() - a) * 1000);
       accepted = g.canEnd(s);
     }

@@ -157,10 +157,10 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       finish = 'abort';
       break;
     }
-    let allowedTokens: Uint32Array | null = null;
+    let allowedMask: Uint32Array | null = null;
     if (table && state) {
-      allowedTokens = table.allowedTokens(state, job.stopTokenIds);
-      if (allowedTokens.length === 0) {
+      allowedMask = table.allowedMask(state, job.stopTokenIds);
+      if (allowedMask.every((w) => w === 0)) {
         throw new ErnieError('UNSUPPORTED', 'constrained decoding reached a point where no token of this vocabulary can continue the JSON');
       }
     }
@@ -169,7 +169,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       u: rng.uniform(),
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
-      allowedTokens,
+      allowedMask,
       logprobs: job.logprobs,
     };
     const id = await model.sample(step);
@@ -186,7 +186,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     generated.push(id);
     if (table && state) {
       const next = table.advance(state, id);
-      if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which allowedTokens excluded (the model ignored the grammar mask)`);
+      if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which the grammar mask excluded (the model ignored it)`);
       state = next;
       if (triggered && state.grammar === triggered.grammar && triggered.grammar.isComplete(state)) state = null;
     }

@@ -22,29 +22,20 @@ type TokenSource = Pick<ErnieTokenizer, 'decodePlan' | 'idToToken' | 'isSpecial'
 interface BodyTables {
   strings: StringMasks;
   tails: StringTails;
-  /** isSafe[id]: 1 for the ids of `strings` (built when first needed). */
-  isSafe: Uint8Array | null;
 }
 
-/** Id lists gathered for one mask (no id twice): concatenated once at the end. `ranges`: [lo, hi) pairs of the trie's ids. */
+/** A mask being computed (bit id & 31 of word id >>> 5), and what walk() has fed so far. */
 interface Sink {
-  chunks: ArrayLike<number>[];
-  ranges: number[];
-  n: number;
+  mask: Uint32Array;
   /** What each byte other than whitespace does to a set of readings, per set (walk()). */
   fed: Map<readonly Stack[], (GrammarState | null)[]>;
 }
-const newSink = (fed: Sink['fed'] = new Map()): Sink => ({ chunks: [], ranges: [], n: 0, fed });
-const add = (sink: Sink, ids: ArrayLike<number>) => {
-  if (ids.length === 0) return;
-  sink.chunks.push(ids);
-  sink.n += ids.length;
-};
-const addRange = (sink: Sink, lo: number, hi: number) => {
-  if (hi === lo) return;
-  sink.ranges.push(lo, hi);
-  sink.n += hi - lo;
-};
+function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
+}
 
 /** Below a node with at least this many tokens, a string body reading on uses the node's body tables. */
 const BODY_MIN = 48;
@@ -66,15 +57,15 @@ export class TokenTable {
   readonly stringSafe: Uint32Array;
   private readonly trie: TokenTrie;
   private readonly bodies = new Map<number, BodyTables>();
-  /** Scratch marks for merging id lists. */
-  private readonly marks: Uint8Array;
+  /** Words in a mask. */
+  private readonly words: number;
 
   /** A table over each id's bytes as it reads mid-text (null: never allowed). */
   constructor(bytes: (Uint8Array | null)[]) {
     this.bytes = bytes;
     this.trie = new TokenTrie(bytes);
+    this.words = Math.ceil(bytes.length / 32);
     this.stringSafe = this.tables(0).strings.all;
-    this.marks = new Uint8Array(bytes.length);
   }
 
   /** The bytes of a tokenizer's ids. Special tokens, unknown ids and tokens that decode to nothing are null. */
@@ -121,11 +112,36 @@ export class TokenTable {
   }
 
   /**
-   * Ids that keep the text a valid prefix, plus `stopIds` when the document may end here.
+   * Ids that keep the text a valid prefix, plus `stopIds` when the document may end here, in
+   * ascending order (the ids of allowedMask, and stop ids past the table). Remembered per mask;
+   * treat the returned array as read-only.
+   */
+  allowedTokens(state: GrammarState, stopIds: readonly number[]): Uint32Array {
+    const mask = this.allowedMask(state, stopIds);
+    let ids = this.idsOf.get(mask);
+    if (!ids) {
+      const out: number[] = [];
+      for (let w = 0; w < mask.length; w++) {
+        let x = mask[w]!;
+        while (x !== 0) {
+          const low = x & -x;
+          out.push(w * 32 + 31 - Math.clz32(low));
+          x ^= low;
+        }
+      }
+      if (this.canEnd(state)) for (const id of stopIds) if (id >= mask.length * 32 && !out.includes(id)) out.push(id);
+      this.idsOf.set(mask, (ids = Uint32Array.from(out)));
+    }
+    return ids;
+  }
+
+  /**
+   * allowedTokens as a bitmask over the table's ids: bit id & 31 of word id >>> 5 (stop ids
+   * past the table are left out). What a sampler needs, computed without listing the ids.
    * Results are remembered per grammar and state (a string or a number being written repeats
    * its state step after step); treat the returned array as read-only.
    */
-  allowedTokens(state: GrammarState, stopIds: readonly number[]): Uint32Array {
+  allowedMask(state: GrammarState, stopIds: readonly number[]): Uint32Array {
     const g = state.grammar;
     let memo = this.memo.get(g);
     if (!memo) this.memo.set(g, (memo = new Map()));
@@ -136,36 +152,28 @@ export class TokenTable {
       memo.set(key, hit);
       return hit;
     }
-    const result = this.compute(state, g.canEnd(state) ? stopIds : []);
+    const result = this.compute(state, this.canEnd(state) ? stopIds : []);
     memo.set(key, result);
     if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
     return result;
   }
 
+  private canEnd(state: GrammarState): boolean {
+    return state.grammar.canEnd(state);
+  }
+
   private readonly memo = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
+  private readonly idsOf = new WeakMap<Uint32Array, Uint32Array>();
 
   private compute(state: GrammarState, stops: readonly number[]): Uint32Array {
     const g = state.grammar;
-    if (g.isComplete(state)) return Uint32Array.from(stops);
-    const sink = newSink();
-    if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
-    else this.walk(0, state, sink);
-    const r = new Uint32Array(sink.n + stops.length);
-    let k = 0;
-    const all = this.trie.ids, rg = sink.ranges;
-    for (let i = 0; i < rg.length; i += 2) for (let j = rg[i]!; j < rg[i + 1]!; j++) r[k++] = all[j]!;
-    for (const c of sink.chunks) {
-      if (c instanceof Uint32Array) {
-        r.set(c, k);
-        k += c.length;
-      } else for (let i = 0; i < c.length; i++) r[k++] = c[i]!;
+    const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map() };
+    if (!g.isComplete(state)) {
+      if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      else this.walk(0, state, sink);
     }
-    for (const id of stops) {
-      // A stop id with bytes of its own may be allowed already.
-      if (this.bytes[id] && r.subarray(0, k).includes(id)) continue;
-      r[k++] = id;
-    }
-    return k === r.length ? r : r.slice(0, k);
+    for (const id of stops) if (id < this.words * 32) sink.mask[id >>> 5]! |= 1 << (id & 31);
+    return sink.mask;
   }
 
   /** The tokens below `node` (the walk's bytes so far read into `state`) that keep the text valid. */
@@ -186,7 +194,7 @@ export class TokenTable {
       }
       if (!next) continue;
       const child = t.to[e]!;
-      addRange(sink, t.lo[child]!, t.mid[child]!);
+      setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
       const below = t.end[child]! - t.mid[child]!;
       if (below === 0) continue;
       if (below >= BODY_MIN && next.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(child, next, sink);
@@ -199,57 +207,16 @@ export class TokenTable {
    * alone. A string's tokens come from the node's tables; a literal prunes fast.
    */
   private body(node: number, state: GrammarState, sink: Sink): void {
-    const g = state.grammar;
     const t = this.tables(node);
-    if (state.stacks.length === 1) {
-      this.bodyReading(node, t, state.stacks[0]!, state.ws, g, sink);
-      return;
+    for (const st of state.stacks) {
+      const top = st[st.length - 1]!;
+      if (top.k === 'S') {
+        t.strings.addTo(top, sink.mask);
+        const lists: ArrayLike<number>[] = [];
+        t.tails.allowed(st, top, state.grammar, lists);
+        for (const l of lists) setBits(sink.mask, l);
+      } else this.walkLiteral(node, st, top as LFrame, state.ws, state.grammar, sink);
     }
-    // Several readings: their lists overlap. One with every safe token makes the others' safe ones redundant.
-    const parts: Sink[] = state.stacks.map((st) => {
-      const one = newSink(sink.fed);
-      this.bodyReading(node, t, st, state.ws, g, one);
-      return one;
-    });
-    const full = parts.some((p) => p.chunks.includes(t.strings.all));
-    const skip = full ? (t.isSafe ??= safeMarks(t.strings.all, this.bytes.length)) : null;
-    if (full) add(sink, t.strings.all);
-    const marks = this.marks;
-    const merged: number[] = [];
-    const all = this.trie.ids;
-    for (const p of parts) {
-      for (let i = 0; i < p.ranges.length; i += 2) {
-        for (let j = p.ranges[i]!; j < p.ranges[i + 1]!; j++) {
-          const id = all[j]!;
-          if (marks[id] === 0 && !(skip && skip[id] === 1)) {
-            marks[id] = 1;
-            merged.push(id);
-          }
-        }
-      }
-      for (const c of p.chunks) {
-        if (c === t.strings.all) continue;
-        for (let i = 0; i < c.length; i++) {
-          const id = c[i]!;
-          if (marks[id] === 0 && !(skip && skip[id] === 1)) {
-            marks[id] = 1;
-            merged.push(id);
-          }
-        }
-      }
-    }
-    for (const id of merged) marks[id] = 0;
-    add(sink, merged);
-  }
-
-  private bodyReading(node: number, t: BodyTables, st: Stack, ws: number, g: JsonGrammar, sink: Sink): void {
-    const top = st[st.length - 1]!;
-    if (top.k === 'S') {
-      add(sink, t.strings.forFrame(top));
-      const lists: ArrayLike<number>[] = [];
-      t.tails.allowed(st, top, g, lists);
-      for (const l of lists) add(sink, l);
-    } else this.walkLiteral(node, st, top as LFrame, ws, g, sink);
   }
 
   /** The body tables of a node, built on first use. */
@@ -270,7 +237,7 @@ export class TokenTable {
         if (split) unsafe.push({ id, ...split });
       }
     }
-    t = { strings: new StringMasks(safe), tails: new StringTails(unsafe), isSafe: null };
+    t = { strings: new StringMasks(safe, this.words), tails: new StringTails(unsafe) };
     this.bodies.set(node, t);
     return t;
   }
@@ -296,23 +263,24 @@ export class TokenTable {
       if (child < 0) continue;
       const r = stepLiteral(f, b);
       if (r.t === 'stay') {
-        addRange(sink, tr.lo[child]!, tr.mid[child]!);
+        setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
         this.walkLiteral(child, st, r.f as LFrame, 0, g, sink);
       } else {
         // The literal ends with this byte: its container reads on.
         const next = g.feed(state(), b);
         if (!next) continue;
-        addRange(sink, tr.lo[child]!, tr.mid[child]!);
+        setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
         this.walk(child, next, sink);
       }
     }
   }
 }
 
-function safeMarks(ids: Uint32Array, n: number): Uint8Array {
-  const m = new Uint8Array(n);
-  for (const id of ids) m[id] = 1;
-  return m;
+function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {
+  for (let j = lo; j < hi; j++) {
+    const id = ids[j]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
 }
 
 /** A reading whose next byte is read by a string body with nothing pending, or by a literal. */
