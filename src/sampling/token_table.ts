@@ -39,6 +39,9 @@ function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
 
 /** Below a node with at least this many tokens, a string body reading on uses the node's body tables. */
 const BODY_MIN = 48;
+/** Subtrees with at least this many tokens are remembered per state (subtree()). */
+const SUBTREE_MIN = 128;
+const SUBTREE_MEMO = 4096;
 
 /**
  * Every token's bytes as they appear mid-text (computed once per tokenizer), in a trie.
@@ -120,17 +123,10 @@ export class TokenTable {
     const mask = this.allowedMask(state, stopIds);
     let ids = this.idsOf.get(mask);
     if (!ids) {
-      const out: number[] = [];
-      for (let w = 0; w < mask.length; w++) {
-        let x = mask[w]!;
-        while (x !== 0) {
-          const low = x & -x;
-          out.push(w * 32 + 31 - Math.clz32(low));
-          x ^= low;
-        }
-      }
-      if (this.canEnd(state)) for (const id of stopIds) if (id >= mask.length * 32 && !out.includes(id)) out.push(id);
-      this.idsOf.set(mask, (ids = Uint32Array.from(out)));
+      ids = idsOf(mask);
+      const past = this.canEnd(state) ? stopIds.filter((id, i) => id >= mask.length * 32 && stopIds.indexOf(id) === i) : [];
+      if (past.length) ids = Uint32Array.from([...ids, ...past]);
+      this.idsOf.set(mask, ids);
     }
     return ids;
   }
@@ -197,10 +193,44 @@ export class TokenTable {
       setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
       const below = t.end[child]! - t.mid[child]!;
       if (below === 0) continue;
-      if (below >= BODY_MIN && next.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(child, next, sink);
-      else this.walk(child, next, sink);
+      if (below >= SUBTREE_MIN) this.subtree(child, next, sink);
+      else this.below(child, next, sink);
     }
   }
+
+  private below(node: number, state: GrammarState, sink: Sink): void {
+    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
+    else this.walk(node, state, sink);
+  }
+
+  /**
+   * below() for a large subtree, remembered per node and state: the same state recurs under
+   * different parents (after a number or a string ends, the container's state is the same
+   * whatever the value was).
+   */
+  private subtree(node: number, state: GrammarState, sink: Sink): void {
+    const g = state.grammar;
+    let memo = this.subtrees.get(g);
+    if (!memo) this.subtrees.set(g, (memo = new Map()));
+    const key = node + '|' + stateKey(state);
+    let ids = memo.get(key);
+    if (ids) {
+      memo.delete(key);
+      memo.set(key, ids);
+    } else {
+      const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed };
+      this.below(node, state, sub);
+      ids = idsOf(sub.mask);
+      this.scratch.push(sub.mask.fill(0));
+      memo.set(key, ids);
+      if (memo.size > SUBTREE_MEMO) memo.delete(memo.keys().next().value!);
+    }
+    setBits(sink.mask, ids);
+  }
+
+  private readonly subtrees = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
+  /** Zeroed masks for subtree(). */
+  private readonly scratch: Uint32Array[] = [];
 
   /**
    * walk() for a state whose every reading is inside a string body or a literal: each reading
@@ -274,6 +304,29 @@ export class TokenTable {
       }
     }
   }
+}
+
+/** The set bits of a mask, ascending. */
+function idsOf(mask: Uint32Array): Uint32Array {
+  let n = 0;
+  for (let w = 0; w < mask.length; w++) {
+    let x = mask[w]!;
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  const out = new Uint32Array(n);
+  let k = 0;
+  for (let w = 0; w < mask.length; w++) {
+    let x = mask[w]!;
+    while (x !== 0) {
+      const low = x & -x;
+      out[k++] = w * 32 + 31 - Math.clz32(low);
+      x ^= low;
+    }
+  }
+  return out;
 }
 
 function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {

@@ -16,62 +16,57 @@ export class TokenTrie {
   readonly depth: Int32Array;
 
   constructor(bytes: readonly (Uint8Array | null)[]) {
-    // First as maps, then flattened in preorder.
-    const kids: Map<number, number>[] = [new Map()];
-    const at: number[][] = [[]];
-    let count = 0;
+    // Inserting the tokens in byte order creates the nodes in preorder, each node's children
+    // in ascending byte order and each subtree's ids contiguously.
+    const keyed: { k: string; id: number }[] = [];
+    let total = 0;
     bytes.forEach((b, id) => {
       if (!b) return;
-      let node = 0;
-      for (const x of b) {
-        let next = kids[node]!.get(x);
-        if (next === undefined) {
-          next = kids.length;
-          kids.push(new Map());
-          at.push([]);
-          kids[node]!.set(x, next);
-        }
-        node = next;
-      }
-      at[node]!.push(id);
-      count++;
+      keyed.push({ k: String.fromCharCode(...b), id });
+      total += b.length;
     });
-    const n = kids.length;
-    let edges = 0;
-    for (const k of kids) edges += k.size;
-    this.first = new Int32Array(n + 1);
-    this.byte = new Uint8Array(edges);
-    this.to = new Int32Array(edges);
-    this.ids = new Uint32Array(count);
-    this.lo = new Int32Array(n);
-    this.mid = new Int32Array(n);
-    this.end = new Int32Array(n);
-    this.depth = new Int32Array(n);
-    let next = 0, e = 0, k = 0;
-    // Iterative preorder: [old node, depth, parent's edge slot to fill] entries; a negative node closes one.
-    const stack: number[] = [0, 0, -1];
-    while (stack.length) {
-      const slot = stack.pop()!, d = stack.pop()!, old = stack.pop()!;
-      if (old < 0) {
-        this.end[~old] = k;
-        continue;
+    keyed.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : x.id - y.id));
+    const cap = total + 1;
+    const depth = new Int32Array(cap), lo = new Int32Array(cap), mid = new Int32Array(cap), end = new Int32Array(cap);
+    const parentOf = new Int32Array(cap), byteOf = new Uint8Array(cap);
+    const ids = new Uint32Array(keyed.length);
+    let n = 1, k = 0;
+    const path = [0];
+    let prev = '';
+    for (const { k: key, id } of keyed) {
+      let lcp = 0;
+      while (lcp < key.length && lcp < prev.length && key.charCodeAt(lcp) === prev.charCodeAt(lcp)) lcp++;
+      while (path.length - 1 > lcp) end[path.pop()!] = k;
+      for (let d = lcp; d < key.length; d++) {
+        const node = n++;
+        parentOf[node] = path[path.length - 1]!;
+        byteOf[node] = key.charCodeAt(d);
+        depth[node] = d + 1;
+        lo[node] = mid[node] = k;
+        path.push(node);
       }
-      const nn = next++;
-      if (slot >= 0) this.to[slot] = nn;
-      this.depth[nn] = d;
-      this.lo[nn] = k;
-      for (const id of at[old]!) this.ids[k++] = id;
-      this.mid[nn] = k;
-      const sorted = [...kids[old]!].sort((a, b) => a[0] - b[0]);
-      this.first[nn] = e;
-      const base = e;
-      for (const [b] of sorted) this.byte[e++] = b;
-      stack.push(~nn, 0, 0);
-      // Pushed in reverse so the lowest byte is visited first.
-      for (let i = sorted.length - 1; i >= 0; i--) stack.push(sorted[i]![1], d + 1, base + i);
+      ids[k++] = id;
+      mid[path[path.length - 1]!] = k;
+      prev = key;
     }
-    // first[] was written in preorder, which is the new numbering: every node's edges are contiguous.
-    this.first[n] = e;
+    while (path.length) end[path.pop()!] = k;
+    this.ids = ids;
+    this.depth = depth.slice(0, n);
+    this.lo = lo.slice(0, n);
+    this.mid = mid.slice(0, n);
+    this.end = end.slice(0, n);
+    // Edges: node i > 0 is the child of parentOf[i] along byteOf[i]; in creation order a parent's children come in byte order.
+    this.first = new Int32Array(n + 1);
+    for (let i = 1; i < n; i++) this.first[parentOf[i]! + 1]!++;
+    for (let i = 0; i < n; i++) this.first[i + 1]! += this.first[i]!;
+    this.byte = new Uint8Array(n - 1);
+    this.to = new Int32Array(n - 1);
+    const fill = this.first.slice(0, n);
+    for (let i = 1; i < n; i++) {
+      const e = fill[parentOf[i]!]!++;
+      this.byte[e] = byteOf[i]!;
+      this.to[e] = i;
+    }
   }
 
   /** The child of `node` along byte `b`, or -1. */
