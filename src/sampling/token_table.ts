@@ -29,6 +29,8 @@ interface Sink {
   mask: Uint32Array;
   /** What each byte other than whitespace does to a set of readings, per set (walk()). */
   fed: Map<readonly Stack[], (GrammarState | null)[]>;
+  /** Inside a subtree() being remembered (the subtrees below it are not remembered on their own). */
+  sub: boolean;
 }
 function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
   for (let i = 0; i < ids.length; i++) {
@@ -41,7 +43,7 @@ function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
 const BODY_MIN = 48;
 /** Subtrees with at least this many tokens are remembered per state (subtree()). */
 const SUBTREE_MIN = 128;
-const SUBTREE_MEMO = 4096;
+const SUBTREE_MEMO = 1024;
 
 /**
  * Every token's bytes as they appear mid-text (computed once per tokenizer), in a trie.
@@ -163,7 +165,7 @@ export class TokenTable {
 
   private compute(state: GrammarState, stops: readonly number[]): Uint32Array {
     const g = state.grammar;
-    const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map() };
+    const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map(), sub: false };
     if (!g.isComplete(state)) {
       if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
       else this.walk(0, state, sink);
@@ -193,7 +195,7 @@ export class TokenTable {
       setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
       const below = t.end[child]! - t.mid[child]!;
       if (below === 0) continue;
-      if (below >= SUBTREE_MIN) this.subtree(child, next, sink);
+      if (below >= SUBTREE_MIN && !sink.sub) this.subtree(child, next, sink);
       else this.below(child, next, sink);
     }
   }
@@ -218,7 +220,7 @@ export class TokenTable {
       memo.delete(key);
       memo.set(key, ids);
     } else {
-      const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed };
+      const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed, sub: true };
       this.below(node, state, sub);
       ids = idsOf(sub.mask);
       this.scratch.push(sub.mask.fill(0));
