@@ -210,6 +210,15 @@ export class JsonGrammar {
     });
   }
 
+  /**
+   * With whitespace 'any', how many more whitespace bytes of any kind `state` reads leaving its
+   * readings as they are (feed() returns the same stacks); null when that does not hold.
+   */
+  freeWhitespace(state: GrammarState): number | null {
+    if (this.whitespace !== 'any' || state.stacks.length === 0 || !state.stacks.every(wsStays)) return null;
+    return this.maxWhitespace - state.ws;
+  }
+
   /** Whether nothing but a stop token can follow. */
   isComplete(state: GrammarState): boolean {
     return state.stacks.every((s) => s.length === 0);

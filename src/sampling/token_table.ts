@@ -167,7 +167,9 @@ export class TokenTable {
     const g = state.grammar;
     const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map(), sub: false };
     if (!g.isComplete(state)) {
+      const free = g.freeWhitespace(state);
       if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      else if (free !== null) this.walkAfterWhitespace(state, free, sink);
       else this.walk(0, state, sink);
     }
     for (const id of stops) if (id < this.words * 32) sink.mask[id >>> 5]! |= 1 << (id & 31);
@@ -199,6 +201,39 @@ export class TokenTable {
       else this.below(child, next, sink);
     }
   }
+
+  /**
+   * walk() from the root for a state that reads up to `free` whitespace bytes without changing
+   * its readings: a token of whitespace only is allowed by its length, and a token of
+   * whitespace then a byte b reads on from where b alone would: b is fed once for all of them.
+   */
+  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink): void {
+    const ws = (this.ws ??= whitespaceTable(this.trie));
+    const t = this.trie;
+    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
+    const g = state.grammar;
+    for (let e = t.first[0]!, last = t.first[1]!; e < last; e++) {
+      const b = t.byte[e]!;
+      if (isWsByte(b)) continue;
+      const next = g.feed(state, b);
+      if (!next) continue;
+      this.enter(t.to[e]!, next, sink);
+      const after = ws.then[b];
+      if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
+    }
+  }
+
+  /** A node the walk reached in `state`: its ids, and what is below. */
+  private enter(child: number, next: GrammarState, sink: Sink): void {
+    const t = this.trie;
+    setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
+    const below = t.end[child]! - t.mid[child]!;
+    if (below === 0) return;
+    if (below >= SUBTREE_MIN && !sink.sub) this.subtree(child, next, sink);
+    else this.below(child, next, sink);
+  }
+
+  private ws: WhitespaceTable | null = null;
 
   private below(node: number, state: GrammarState, sink: Sink): void {
     if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
@@ -306,6 +341,33 @@ export class TokenTable {
       }
     }
   }
+}
+
+/** The trie's whitespace-only nodes: for walkAfterWhitespace(). */
+interface WhitespaceTable {
+  /** Nodes (depth >= 1) whose path is whitespace only, by depth: onlyLen[i] the depth of only[i]. */
+  only: number[];
+  onlyLen: number[];
+  /** then[b]: [node, whitespace before b] pairs for the nodes a whitespace-only path then b leads to. */
+  then: (number[] | undefined)[];
+}
+
+function whitespaceTable(t: TokenTrie): WhitespaceTable {
+  const only: [number, number][] = [];
+  const then: (number[] | undefined)[] = [];
+  const todo: [number, number][] = [[0, 0]];
+  while (todo.length) {
+    const [node, d] = todo.pop()!;
+    for (let e = t.first[node]!; e < t.first[node + 1]!; e++) {
+      const b = t.byte[e]!, child = t.to[e]!;
+      if (isWsByte(b)) {
+        only.push([child, d + 1]);
+        todo.push([child, d + 1]);
+      } else if (d > 0) (then[b] ??= []).push(child, d);
+    }
+  }
+  only.sort((a, b) => a[1] - b[1]);
+  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then };
 }
 
 /** The set bits of a mask, ascending. */
