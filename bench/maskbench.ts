@@ -165,14 +165,19 @@ export function compileFile(file: string, text: string): CompileResult {
 
 /** A compile error's cause, without the path and the names in it, to group errors by. */
 export function bucketOf(e: SchemaError): string {
-  const msg = e.message.slice(e.path.length + 2);
+  return classify(e.path, e.message.slice(e.path.length + 2));
+}
+
+function classify(path: string, msg: string): string {
   const kw = /^keyword "(\w+)" is not supported/.exec(msg);
   if (kw) return kw[1]!;
-  if (/^"not" of /.test(msg)) return msg.replace(/\(.*$/, '').trim();
-  if (/may both match one value/.test(msg)) return 'oneOf: options may overlap';
+  const not = /^"not" of (.*?) is not supported/.exec(msg);
+  if (not) return `not: ${not[1]!.replace(/"(?:[^"\\]|\\.)*"(?=[^:]|$)/g, (q) => (/^"\w+"$/.test(q) ? q : '"…"'))}`;
+  const inner = / could not be compiled: ([^:]*): ([\s\S]*)$/.exec(msg);
+  if (/may both match one value/.test(msg)) return `oneOf may overlap${inner ? ' / ' + classify(inner[1]!, inner[2]!) : ''}`;
   const allOf = /^allOf parts (?:give different|both have) "(\w+)"/.exec(msg);
   if (allOf) return `allOf: "${allOf[1]}" cannot be merged`;
-  const last = /\.([A-Za-z$]+)(?:\[\d+\])?$/.exec(e.path)?.[1] ?? '';
+  const last = /\.([A-Za-z$]+)(?:\[\d+\])?$/.exec(path)?.[1] ?? '';
   const core = msg.replace(/ at offset [\s\S]*$/, '').replace(/^pattern "(?:[^"\\]|\\.)*": /, 'pattern: ').replace(/ \(supported: .*$/, '');
   return `${last ? last + ': ' : ''}${core.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 90)}`;
 }

@@ -1,27 +1,31 @@
 // JSON Schema compiled to the tree the recognizer (json_grammar.ts) walks. Supported:
 //   type (one or a list), enum, const, nullable; $ref to "#..." JSON pointers ($defs,
 //   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
-//   and oneOf (any number of options, told apart as the text goes; oneOf only between options
-//   that exclude each other, json_schema_disjoint.ts, as it is decoded as anyOf); objects: properties, required,
+//   (any number of options, told apart as the text goes); oneOf (options that exclude each other,
+//   json_schema_disjoint.ts, as anyOf; an option that may overlap others without what they
+//   accept); objects: properties, required,
 //   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
 //   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
-// "not" in the forms that have a positive reading (not: {type}, not: {required: [one key]},
-// not: {} / false); the other JSON Schema keywords the decoder cannot enforce (if/then/else, other nots, uniqueItems,
-// dependencies, ...) are refused with a SchemaError naming the keyword and its path, never
-// dropped: the decoder promises that its output validates. Words outside the JSON Schema
+// not, if/then/else, dependentRequired, dependentSchemas and dependencies are rewritten into
+// those (json_schema_not.ts). The other keywords the decoder cannot enforce (uniqueItems,
+// propertyNames, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
+// naming the keyword and its path, never dropped: the decoder promises that its output validates.
+// Words outside the JSON Schema
 // vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
 // Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
 // Objects are generated with their declared properties in schema order (optional ones may be
 // skipped); keys allowed by additionalProperties/patternProperties may come between them.
 
-import { compileRegex, RegexError, type Regex } from './regex';
+import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
+import { constrains, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
+import { lower, negate, type LowerContext } from './json_schema_not';
 
-export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
+export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
 export interface NumberRules {
   min: number; max: number; minExcl: boolean; maxExcl: boolean;
   /** Integer step (integers only), 0: none. */
@@ -29,7 +33,7 @@ export interface NumberRules {
   /** Most digits after the point (multipleOf 0.01: 2). */
   maxFrac: number;
 }
-export interface PatternProp { re: Regex; schema: SchemaNode }
+export interface PatternProp { re: Pattern; schema: SchemaNode }
 
 export type SchemaNode =
   | { kind: 'any' }
@@ -81,30 +85,10 @@ export const ANY: SchemaNode = { kind: 'any' };
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
 export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
-const CORE = new Set([
-  '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
-  'properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties',
-  'items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems',
-  'minLength', 'maxLength', 'pattern', 'format',
-  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
-]);
-/** JSON Schema keywords that constrain values in ways the decoder does not enforce. */
-const UNSUPPORTED = new Set([
-  'if', 'then', 'else', 'not', 'dependencies', 'dependentRequired', 'dependentSchemas', 'propertyNames',
-  'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
-  '$dynamicRef', '$recursiveRef', 'uniqueItems', 'contentSchema',
-]);
-/** The formats JSON Schema (2020-12) defines; a format outside this list is an annotation. */
-const STANDARD_FORMATS = new Set([
-  'date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6',
-  'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex',
-]);
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
-const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format'];
+const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
 const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
-const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
-type TypeName = (typeof TYPES)[number];
 type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
@@ -137,9 +121,11 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
   private readonly refAlone: boolean;
+  private readonly ctx: LowerContext;
   constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {
     const draft = isObj(root) && typeof root.$schema === 'string' ? root.$schema : '';
     this.refAlone = /draft-0[3-7]\b/.test(draft);
+    this.ctx = { resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft) };
   }
 
   /** The schema a "#/..." reference points at. */
@@ -163,24 +149,9 @@ class Compiler {
     if (schema === true) return ANY;
     if (schema === false) return NEVER;
     if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
-    if (schema.not !== undefined && (schema.not === true || (isObj(schema.not) && Object.keys(schema.not).every((k) => !CORE.has(k) && !UNSUPPORTED.has(k))))) {
-      return NEVER; // "not": {} (nothing is valid), as used to forbid a property
-    }
-    if (schema.not !== undefined) {
-      const positive = notAsKeywords(schema.not);
-      if (positive !== null) {
-        const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'not'));
-        return this.compile({ allOf: [rest, positive] }, `${path}.not`, depth + 1);
-      }
-    }
-    for (const k of Object.keys(schema)) {
-      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
-        throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
-      }
-    }
     if (typeof schema.$ref === 'string') {
       // Drafts 3 to 7: a $ref replaces its siblings; from 2019-09 on they apply too.
-      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
+      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => constrains(k) && k !== '$ref');
       const target = this.resolve(schema.$ref, path);
       if (rest.length > 0) {
         const siblings = Object.fromEntries(rest.map((k) => [k, schema[k]]));
@@ -195,31 +166,47 @@ class Compiler {
       slot.node = node;
       return node;
     } else if (schema.$ref !== undefined) throw new SchemaError(`${path}.$ref`, 'must be a string');
+    // not, if/then/else, dependencies: rewritten into the keywords below (json_schema_not.ts).
+    const lowered = lower(schema, path, this.ctx, depth);
+    if (lowered === false) return NEVER;
+    if (lowered === true) return ANY;
+    if (lowered !== schema) return this.compile(lowered, path, depth + 1);
+    for (const k of Object.keys(schema)) {
+      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
+        throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
+      }
+    }
 
     if (schema.allOf !== undefined) {
       const parts = list(schema.allOf, `${path}.allOf`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'allOf'));
-      const merged = mergeAll(parts, `${path}.allOf`, (ref, p) => this.resolve(ref, p), depth, rest);
+      const merged = mergeAll(parts, `${path}.allOf`, this.ctx, depth, rest);
       return this.compile(merged, `${path}.allOf`, depth + 1);
     }
     for (const key of ['anyOf', 'oneOf'] as const) {
       if (schema[key] === undefined) continue;
       const options = list(schema[key], `${path}.${key}`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== key));
-      const hasRest = Object.keys(rest).some((k) => CORE.has(k) && k !== '$defs' && k !== 'definitions');
+      const hasRest = Object.keys(rest).some(constrains);
       const nodes = options.map((o, i) => {
         const p = `${path}.${key}[${i}]`;
         return this.compile(hasRest ? { allOf: [rest, o] } : o, p, depth + 1);
       });
-      // oneOf is decoded as anyOf: only the same when no value can match two options.
+      // oneOf: exactly one option. Options that exclude each other (json_schema_disjoint.ts) are
+      // an anyOf; an option that may overlap others is taken without what they accept (negate()).
       if (key === 'oneOf') {
-        for (let i = 0; i < nodes.length; i++) {
-          for (let j = i + 1; j < nodes.length; j++) {
-            if (nodes[i] !== NEVER && nodes[j] !== NEVER && !disjoint(nodes[i]!, nodes[j]!)) {
-              throw new SchemaError(`${path}.oneOf`, `options ${i} and ${j} may both match one value (oneOf allows exactly one); only options that exclude each other (different types, different "const"/"enum" values of a required property, a required property the other forbids) are supported`);
-            }
+        const overlaps = nodes.map((a, i) => nodes.flatMap((b, j) => (j !== i && a !== NEVER && b !== NEVER && !disjoint(a, b) ? [j] : [])));
+        overlaps.forEach((js, i) => {
+          if (js.length === 0) return;
+          const p = `${path}.oneOf[${i}]`;
+          try {
+            const nots = js.map((j) => negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1));
+            nodes[i] = this.compile({ allOf: [...(hasRest ? [rest] : []), options[i], ...nots] }, p, depth + 1);
+          } catch (e) {
+            if (!(e instanceof SchemaError)) throw e;
+            throw new SchemaError(`${path}.oneOf`, `options ${i} and ${js[0]} may both match one value (oneOf allows exactly one), and option ${i} without the others could not be compiled: ${e.message}`);
           }
-        }
+        });
       }
       return union(nodes);
     }
@@ -317,17 +304,16 @@ class Compiler {
       if (sub === undefined) {
         if (matching.length > 1) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties`);
         const from = matching[0]?.schema ?? (ap === undefined ? ANY : extra);
-        if (!from) throw new SchemaError(`${path}.required`, `names "${key}", which additionalProperties: false forbids`);
-        schema = from;
+        schema = from ?? NEVER; // additionalProperties: false forbids a required key: no object is valid
       } else {
         if (matching.length > 0) {
           const pats = Object.entries(s.patternProperties as Obj).filter(([pat]) => compileRegex(pat).test(key)).map(([, v]) => v);
           schema = this.compile({ allOf: [sub, ...pats] }, p, depth + 1);
         } else schema = this.compile(sub, p, depth + 1);
       }
-      if (schema === NEVER && required.includes(key)) throw new SchemaError(p, 'is required but accepts nothing');
       return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
     });
+    if (props.some((p) => p.required && p.schema === NEVER)) return NEVER; // a required key no value fits
     const forbidden = props.filter((p) => p.schema === NEVER).map((p) => p.key);
     props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
@@ -361,10 +347,13 @@ class Compiler {
 }
 
 function stringRules(s: Obj, path: string): StringRules | null {
-  const patterns: Regex[] = [];
+  const patterns: Pattern[] = [];
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') throw new SchemaError(`${path}.pattern`, 'must be a string');
     patterns.push(regex(s.pattern, `${path}.pattern`));
+  }
+  for (const [k, negated] of [[PATTERNS, false], [NOT_PATTERNS, true]] as const) {
+    for (const src of (s[k] ?? []) as string[]) patterns.push(regex(src, `${path}.${negated ? 'not.pattern' : 'pattern'}`, negated));
   }
   if (s.format !== undefined) {
     const f = FORMATS[s.format as string];
@@ -412,9 +401,9 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
   return { min, max, minExcl, maxExcl, multipleOf, maxFrac };
 }
 
-function regex(src: string, path: string): Regex {
+function regex(src: string, path: string, negated = false): Pattern {
   try {
-    return compileRegex(src);
+    return negated ? complementRegex(src) : compileRegex(src);
   } catch (e) {
     if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
     throw e;
@@ -459,30 +448,6 @@ function exactValue(v: unknown): SchemaNode {
     return { kind: 'object', props, extra: null, patterns: [], forbidden: [], anyOrder: props.length > 1, minProps: 0, maxProps: Infinity };
   }
   return { kind: 'enum', values: [v], literals: [utf8.encode(JSON.stringify(v))] };
-}
-
-const ALL_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
-
-/**
- * The keywords that say what a "not" says, for the forms that have them: `not: false`,
- * `not: {type}` (the other types) and `not: {required: [k]}` (an object without k). Null: none.
- */
-function notAsKeywords(n: unknown): Obj | null {
-  if (n === false) return {};
-  if (!isObj(n)) return null;
-  const keys = Object.keys(n).filter((k) => CORE.has(k) || UNSUPPORTED.has(k));
-  if (keys.length !== 1) return null;
-  if (keys[0] === 'type') {
-    const t = typeof n.type === 'string' ? [n.type] : n.type;
-    if (!Array.isArray(t) || !t.every((x) => ALL_TYPES.includes(x as string))) return null;
-    if (t.includes('integer') && !t.includes('number')) return null; // "a non-integer number" has no keyword
-    const left = ALL_TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
-    return left.length === 0 ? { not: {} } : { type: left };
-  }
-  if (keys[0] === 'required' && Array.isArray(n.required) && n.required.length === 1 && typeof n.required[0] === 'string') {
-    return { type: 'object', properties: { [n.required[0]]: { not: {} } } };
-  }
-  return null;
 }
 
 /** A canonical JSON text (object keys sorted), for comparing values. */

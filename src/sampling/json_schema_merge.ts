@@ -3,9 +3,12 @@
 // product is too large...), a SchemaError names allOf and the keyword.
 
 import { SchemaError, canon, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+import { NOT_PATTERNS, PATTERNS } from './json_schema_keywords';
+import { lower, type LowerContext } from './json_schema_not';
 
 type Obj = Record<string, unknown>;
-type Resolve = (ref: string, path: string) => unknown;
+/** What a merge yields for parts no value satisfies together (the compiler reads it as nothing). */
+const NOTHING: Obj = { not: {} };
 
 const MIN_KEYS = ['minLength', 'minItems', 'minProperties', 'minimum'];
 const MAX_KEYS = ['maxLength', 'maxItems', 'maxProperties', 'maximum'];
@@ -13,34 +16,41 @@ const MAX_KEYS = ['maxLength', 'maxItems', 'maxProperties', 'maximum'];
 const MAX_PRODUCT = 64;
 
 /** `base` (the schema's own keywords next to allOf) merged with each part. */
-export function mergeAll(parts: unknown[], path: string, resolve: Resolve, depth: number, base: Obj = {}): Obj {
-  let acc: Obj = base;
+export function mergeAll(parts: unknown[], path: string, ctx: LowerContext, depth: number, base: Obj = {}): Obj {
+  const low = lower(base, path, ctx, depth);
+  if (low === false) return NOTHING;
+  let acc: Obj = low === true ? {} : low;
+  if (acc !== base) acc = deref(acc, path, ctx, depth);
   parts.forEach((p, i) => {
-    acc = merge(acc, deref(p, `${path}[${i}]`, resolve, depth), `${path}[${i}]`, resolve, depth);
+    acc = merge(acc, deref(p, `${path}[${i}]`, ctx, depth), `${path}[${i}]`, ctx, depth);
   });
   return acc;
 }
 
 /** A schema with its top-level $ref replaced by the target (merged with its siblings). */
-function deref(s: unknown, path: string, resolve: Resolve, depth: number): Obj {
+function deref(s: unknown, path: string, ctx: LowerContext, depth: number): Obj {
   if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
   if (s === true) return {};
-  if (s === false) throw new SchemaError(path, '`false` accepts nothing');
+  if (s === false) return NOTHING;
   if (!isObj(s)) throw new SchemaError(path, 'must be a schema object');
   let out = s;
   if (typeof s.$ref === 'string') {
     const { $ref, ...rest } = s;
-    const target = deref(resolve($ref as string, path), `${path}<${$ref}>`, resolve, depth + 1);
-    out = merge(target, rest, path, resolve, depth + 1);
+    const target = deref(ctx.resolve($ref as string, path), `${path}<${$ref}>`, ctx, depth + 1);
+    out = merge(target, ctx.refAlone ? {} : rest, path, ctx, depth + 1);
   }
+  // not, if/then/else, dependencies as allOf / anyOf, merged like the rest.
+  const low = lower(out, path, ctx, depth);
+  if (low === false) return NOTHING;
+  out = low === true ? {} : low;
   if (Array.isArray(out.allOf)) {
     const { allOf, ...rest } = out;
-    out = mergeAll(allOf as unknown[], `${path}.allOf`, resolve, depth + 1, rest);
+    out = mergeAll(allOf as unknown[], `${path}.allOf`, ctx, depth + 1, rest);
   }
   return out;
 }
 
-function merge(a: Obj, b: Obj, path: string, resolve: Resolve, depth: number): Obj {
+function merge(a: Obj, b: Obj, path: string, ctx: LowerContext, depth: number): Obj {
   const out: Obj = { ...a };
   const both = (x: unknown, y: unknown) => ({ allOf: [x, y] });
   for (const [k, v] of Object.entries(b)) {
@@ -57,12 +67,13 @@ function merge(a: Obj, b: Obj, path: string, resolve: Resolve, depth: number): O
       const tb = new Set(Array.isArray(v) ? v : [v]);
       const t = [...ta].filter((x) => tb.has(x) || (x === 'integer' && tb.has('number')));
       for (const x of tb) if (x === 'integer' && ta.has('number') && !t.includes('integer')) t.push('integer');
-      if (t.length === 0) throw new SchemaError(`${path}.type`, 'allOf parts have no type in common');
+      if (t.length === 0) return NOTHING; // no type in common: no value satisfies both
       out[k] = t;
     } else if (k === 'required' && Array.isArray(u) && Array.isArray(v)) out[k] = [...new Set([...u, ...v])];
     else if (k === 'enum' && Array.isArray(u) && Array.isArray(v)) {
       const keep = new Set(v.map(canon));
       out[k] = u.filter((x) => keep.has(canon(x)));
+      if ((out[k] as unknown[]).length === 0) return NOTHING; // no value in both lists
     } else if ((k === 'properties' || k === 'patternProperties' || k === '$defs' || k === 'definitions') && isObj(u) && isObj(v)) {
       const m: Obj = { ...u };
       for (const [name, s] of Object.entries(v)) m[name] = name in m && k !== '$defs' && k !== 'definitions' ? both(m[name], s) : s;
@@ -103,8 +114,7 @@ function restrictExtras(out: Obj, owner: Obj, other: Obj): void {
   for (const name of new Set(names)) {
     if (name in own) continue;
     if (ap === false) {
-      if (Array.isArray(out.required) && out.required.includes(name)) throw new SchemaError('allOf', `"${name}" is required by one part and forbidden by another's additionalProperties: false`);
-      delete props[name];
+      delete props[name]; // required too: no object is valid (the compiler sees a required key nothing accepts)
     } else props[name] = name in props ? { allOf: [props[name], ap] } : ap;
   }
   if (Object.keys(props).length > 0 || isObj(out.properties)) out.properties = props;

@@ -1,0 +1,247 @@
+// Keywords rewritten into the ones the compiler enforces (json_schema.ts), with the same meaning:
+//   not            the schema of the values the subschema refuses (negate(), below);
+//   if/then/else   anyOf [allOf [if, then], allOf [not if, else]];
+//   dependentRequired {a: [b]}, dependentSchemas {a: S}, draft-4 dependencies (either form):
+//                  anyOf [an object without a, an object with a (and b / matching S)].
+// negate() follows De Morgan: a schema is the allOf of its keywords, so its negation is the
+// anyOf of each keyword's negation, and a keyword only constrains values of its own type (not
+// minLength 3 is "a string shorter than 3"). A keyword whose negation has no exact form in the
+// supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
+// naming it and its path, never an approximation.
+
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+import { constrains, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
+import { FORMATS } from './json_formats';
+import { literalsSource } from './regex';
+
+type Obj = Record<string, unknown>;
+export interface LowerContext {
+  resolve(ref: string, path: string): unknown;
+  /** Drafts 3 to 7: a $ref replaces its siblings. */
+  refAlone: boolean;
+  /** Draft 3 to 6 (named by $schema): if/then/else are not keywords there, only annotations. */
+  noConditionals: boolean;
+}
+
+/** Most numbers a `not: {enum}` may exclude (each one splits the number line once more). */
+const MAX_NOT_NUMBERS = 16;
+
+const refuse = (path: string, what: string): never => {
+  throw new SchemaError(path, `"not" of ${what} is not supported (its negation has no exact form the decoder enforces)`);
+};
+
+/**
+ * `s` with not / if-then-else / dependencies rewritten as allOf / anyOf of supported keywords,
+ * or `s` itself when it has none of them. `false` when the rewrite accepts nothing.
+ */
+export function lower(s: Obj, path: string, ctx: LowerContext, depth: number): Obj | boolean {
+  const conditional = !ctx.noConditionals && ('if' in s || 'then' in s || 'else' in s);
+  if (!('not' in s || conditional || 'dependencies' in s || 'dependentRequired' in s || 'dependentSchemas' in s)) return s;
+  const rest: Obj = {};
+  const parts: unknown[] = [];
+  for (const [k, v] of Object.entries(s)) {
+    if (k === 'not') parts.push(negate(v, `${path}.not`, ctx, depth + 1));
+    else if ((k === 'if' || k === 'then' || k === 'else') && ctx.noConditionals) continue; // annotations before draft 7
+    else if (k === 'if') {
+      const then = s.then ?? true, otherwise = s.else ?? true;
+      parts.push({ anyOf: [{ allOf: [v, then] }, { allOf: [negate(v, `${path}.if`, ctx, depth + 1), otherwise] }] });
+    } else if (k === 'then' || k === 'else') continue; // without "if" they mean nothing; with it, above
+    else if (k === 'dependentRequired' || k === 'dependentSchemas' || k === 'dependencies') {
+      if (!isObj(v)) throw new SchemaError(`${path}.${k}`, 'must be an object mapping property names to dependencies');
+      for (const [key, dep] of Object.entries(v)) parts.push(dependency(key, dep, `${path}.${k}.${key}`, k));
+    } else rest[k] = v;
+  }
+  if (parts.includes(false)) return false;
+  const kept = parts.filter((p) => p !== true && !(isObj(p) && Object.keys(p).length === 0));
+  if (kept.length === 0) return rest;
+  return { ...rest, allOf: Array.isArray(rest.allOf) ? [...rest.allOf, ...kept] : kept };
+}
+
+function dependency(key: string, dep: unknown, path: string, k: string): unknown {
+  // Dependencies constrain objects only: other values pass, as do objects without the key.
+  const without = [{ type: TYPES.filter((t) => t !== 'object') }, { type: 'object', properties: { [key]: false } }];
+  if (Array.isArray(dep) && k !== 'dependentSchemas') {
+    if (!dep.every((d) => typeof d === 'string')) throw new SchemaError(path, 'must be a list of property names');
+    if (dep.length === 0) return true;
+    return { anyOf: [...without, { type: 'object', required: [key, ...dep] }] };
+  }
+  if (k === 'dependentRequired') throw new SchemaError(path, 'must be a list of property names');
+  if (dep === true || (isObj(dep) && !Object.keys(dep).some(constrains))) return true;
+  return { anyOf: [...without, { allOf: [{ type: 'object', required: [key] }, dep] }] };
+}
+
+/** A schema accepting exactly the JSON values `s` refuses. */
+export function negate(s: unknown, path: string, ctx: LowerContext, depth: number): unknown {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  if (s === true) return false;
+  if (s === false) return true;
+  if (!isObj(s)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');
+  if (typeof s.$ref === 'string' && ctx.refAlone) return negate(ctx.resolve(s.$ref, path), `${path}<${s.$ref}>`, ctx, depth + 1);
+  if (s.nullable === true) {
+    const { nullable, ...rest } = s;
+    void nullable;
+    return { allOf: [negate(rest, path, ctx, depth + 1), { type: TYPES.filter((t) => t !== 'null') }] };
+  }
+  const options: unknown[] = [];
+  const keys = Object.keys(s).filter((k) => constrains(k) && !(ctx.noConditionals && (k === 'if' || k === 'then' || k === 'else')));
+  const has = (k: string) => keys.includes(k);
+  for (const k of keys) {
+    const v = s[k];
+    const p = `${path}.${k}`;
+    switch (k) {
+      case 'type': options.push(notType(v, p)); break;
+      case 'enum': case 'const': options.push(notValues(k === 'const' ? [v] : v, p)); break;
+      case 'pattern':
+        if (typeof v !== 'string') throw new SchemaError(p, 'must be a string');
+        options.push({ type: 'string', [NOT_PATTERNS]: [v] });
+        break;
+      case 'format': {
+        const f = typeof v === 'string' ? FORMATS[v] : undefined;
+        if (f !== undefined) options.push({ type: 'string', [NOT_PATTERNS]: [f] });
+        else if (typeof v === 'string' && STANDARD_FORMATS.has(v)) refuse(p, `format ${JSON.stringify(v)}`);
+        break; // an unknown format is an annotation: it refuses nothing
+      }
+      case PATTERNS: for (const x of v as string[]) options.push({ type: 'string', [NOT_PATTERNS]: [x] }); break;
+      case NOT_PATTERNS: for (const x of v as string[]) options.push({ type: 'string', pattern: x }); break;
+      case 'minLength': case 'minItems': case 'minProperties': {
+        const n = count(v, p);
+        const type = k === 'minLength' ? 'string' : k === 'minItems' ? 'array' : 'object';
+        if (n > 0) options.push({ type, [k.replace('min', 'max')]: n - 1 });
+        break;
+      }
+      case 'maxLength': case 'maxItems': case 'maxProperties': {
+        const type = k === 'maxLength' ? 'string' : k === 'maxItems' ? 'array' : 'object';
+        options.push({ type, [k.replace('max', 'min')]: count(v, p) + 1 });
+        break;
+      }
+      case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum': {
+        const low = k === 'minimum' || k === 'exclusiveMinimum';
+        if (typeof v === 'boolean') {
+          if (!has(low ? 'minimum' : 'maximum')) break; // draft 4: a flag on minimum/maximum, alone it means nothing
+          continue; // read with minimum / maximum
+        }
+        if (typeof v !== 'number') throw new SchemaError(p, 'must be a number');
+        // Draft 4's exclusiveMinimum: true makes minimum exclusive.
+        const excl = k.startsWith('exclusive') || s[low ? 'exclusiveMinimum' : 'exclusiveMaximum'] === true;
+        // x >= v refuses x < v (exclusiveMaximum v); x > v refuses x <= v (maximum v)...
+        const bound = low ? (excl ? 'maximum' : 'exclusiveMaximum') : excl ? 'minimum' : 'exclusiveMinimum';
+        options.push({ type: 'number', [bound]: v });
+        break;
+      }
+      case 'required': {
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new SchemaError(p, 'must be a list of property names');
+        for (const r of v as string[]) options.push({ type: 'object', properties: { [r]: false } });
+        break;
+      }
+      case 'properties': {
+        if (!isObj(v)) throw new SchemaError(p, 'must be an object mapping names to schemas');
+        const ap = s.additionalProperties;
+        if (has('patternProperties')) refuse(`${path}.patternProperties`, '"patternProperties"');
+        if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
+        for (const [name, sub] of Object.entries(v)) {
+          const n = negate(sub, `${p}.${name}`, ctx, depth + 1);
+          if (n !== false) options.push({ type: 'object', required: [name], properties: { [name]: n } });
+        }
+        break;
+      }
+      case 'additionalProperties':
+        if (!has('properties')) refuse(p, '"additionalProperties" (some key outside the declared ones)');
+        break; // with properties, above
+      case 'patternProperties':
+        if (!has('properties')) refuse(p, '"patternProperties"');
+        break;
+      case 'items': case 'prefixItems': case 'additionalItems': {
+        if (k === 'additionalItems' && !Array.isArray(s.items)) break; // alone it means nothing
+        if (k === 'items' && has('prefixItems')) break; // with prefixItems, below
+        if (k === 'additionalItems') break; // with items as a list, below
+        const tuple = k === 'prefixItems' || Array.isArray(v);
+        if (!tuple) {
+          if (v === false) options.push({ type: 'array', minItems: 1 });
+          else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) refuse(p, '"items" as one schema (an array with some item that fails it)');
+          break;
+        }
+        const list = v as unknown[];
+        list.forEach((sub, i) => {
+          const n = negate(sub, `${p}[${i}]`, ctx, depth + 1);
+          if (n !== false) options.push({ type: 'array', minItems: i + 1, prefixItems: [...list.slice(0, i).map(() => true), n] });
+        });
+        const after = k === 'prefixItems' ? s.items : s.additionalItems;
+        if (after === false) options.push({ type: 'array', minItems: list.length + 1 });
+        else if (after !== undefined && after !== true && !(isObj(after) && !Object.keys(after).some(constrains))) {
+          refuse(`${path}.${k === 'prefixItems' ? 'items' : 'additionalItems'}`, 'items after a tuple as a schema');
+        }
+        break;
+      }
+      case 'not': options.push(v); break;
+      case 'allOf': (list(v, p)).forEach((x, i) => options.push(negate(x, `${p}[${i}]`, ctx, depth + 1))); break;
+      case 'anyOf': options.push({ allOf: list(v, p).map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1)) }); break;
+      case '$ref': if (typeof v !== 'string') throw new SchemaError(p, 'must be a string');
+        options.push(negate(ctx.resolve(v, path), `${path}<${v}>`, ctx, depth + 1));
+        break;
+      case 'if': {
+        const t = s.then ?? true, e = s.else ?? true;
+        options.push({ anyOf: [{ allOf: [v, negate(t, `${path}.then`, ctx, depth + 1)] }, { allOf: [negate(v, p, ctx, depth + 1), negate(e, `${path}.else`, ctx, depth + 1)] }] });
+        break;
+      }
+      case 'then': case 'else': break;
+      case 'dependentRequired': case 'dependentSchemas': case 'dependencies': {
+        if (!isObj(v)) throw new SchemaError(p, 'must be an object mapping property names to dependencies');
+        for (const [key, dep] of Object.entries(v)) {
+          if (Array.isArray(dep) && k !== 'dependentSchemas') {
+            for (const d of dep as string[]) options.push({ type: 'object', required: [key], properties: { [d]: false } });
+          } else {
+            const n = negate(dep, `${p}.${key}`, ctx, depth + 1);
+            if (n !== false) options.push({ allOf: [{ type: 'object', required: [key] }, n] });
+          }
+        }
+        break;
+      }
+      case 'uniqueItems': if (v === false) break; refuse(p, '"uniqueItems"'); break;
+      default: refuse(p, `"${k}"`);
+    }
+  }
+  const kept = options.filter((o) => o !== false);
+  if (kept.includes(true)) return true;
+  return kept.length === 0 ? false : kept.length === 1 ? kept[0] : { anyOf: kept };
+}
+
+function notType(v: unknown, path: string): unknown {
+  const t = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(t) || !t.every((x) => (TYPES as readonly string[]).includes(x as string))) throw new SchemaError(path, `must be a type name or a list of them`);
+  if (t.includes('integer') && !t.includes('number')) refuse(path, '"type": "integer" (a number with a fraction)');
+  const left = TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
+  return left.length === 0 ? false : { type: left };
+}
+
+/** Every JSON value but these. */
+function notValues(v: unknown, path: string): unknown {
+  if (!Array.isArray(v) || v.length === 0) throw new SchemaError(path, 'must be a non-empty list');
+  const out: unknown[] = [];
+  const strings = v.filter((x): x is string => typeof x === 'string');
+  out.push(strings.length ? { type: 'string', [NOT_PATTERNS]: [literalsSource([...new Set(strings)])] } : { type: 'string' });
+  const nums = [...new Set(v.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)))].sort((a, b) => a - b);
+  if (nums.length > MAX_NOT_NUMBERS) refuse(path, `more than ${MAX_NOT_NUMBERS} numbers`);
+  if (nums.length === 0) out.push({ type: 'number' });
+  else {
+    out.push({ type: 'number', exclusiveMaximum: nums[0] }, { type: 'number', exclusiveMinimum: nums[nums.length - 1] });
+    for (let i = 1; i < nums.length; i++) out.push({ type: 'number', exclusiveMinimum: nums[i - 1], exclusiveMaximum: nums[i] });
+  }
+  const bools = [true, false].filter((b) => !v.includes(b));
+  if (bools.length) out.push({ enum: bools });
+  if (!v.includes(null)) out.push({ type: 'null' });
+  if (v.some((x) => Array.isArray(x))) refuse(path, 'an array value');
+  out.push({ type: 'array' });
+  if (v.some((x) => isObj(x))) refuse(path, 'an object value');
+  out.push({ type: 'object' });
+  return { anyOf: out };
+}
+
+function count(v: unknown, path: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new SchemaError(path, 'must be a non-negative integer');
+  return v;
+}
+
+function list(v: unknown, path: string): unknown[] {
+  if (!Array.isArray(v) || v.length === 0) throw new SchemaError(path, 'must be a non-empty list of schemas');
+  return v;
+}
