@@ -237,7 +237,8 @@ class Compiler {
   private literals(s: Obj, path: string, depth: number): SchemaNode {
     let values: unknown[];
     if (s.const !== undefined) {
-      if (s.enum !== undefined && !(s.enum as unknown[]).some?.((v) => canon(v) === canon(s.const))) throw new SchemaError(path, '"const" is not one of "enum"');
+      if (s.enum !== undefined && !Array.isArray(s.enum)) throw new SchemaError(`${path}.enum`, 'must be a non-empty list');
+      if (s.enum !== undefined && !(s.enum as unknown[]).some((v) => canon(v) === canon(s.const))) return NEVER; // "const" is not one of "enum"
       values = [s.const];
     } else {
       if (!Array.isArray(s.enum) || s.enum.length === 0) throw new SchemaError(`${path}.enum`, 'must be a non-empty list');
@@ -271,8 +272,14 @@ class Compiler {
     switch (t) {
       case 'object': return this.object(s, path, depth);
       case 'array': return this.array(s, path, depth);
-      case 'string': return { kind: 'string', rules: stringRules(s, path) };
-      case 'number': case 'integer': return { kind: t, rules: numberRules(s, path, t === 'integer') };
+      case 'string': {
+        const rules = stringRules(s, path);
+        return rules === EMPTY ? NEVER : { kind: 'string', rules };
+      }
+      case 'number': case 'integer': {
+        const rules = numberRules(s, path, t === 'integer');
+        return rules === EMPTY ? NEVER : { kind: t, rules };
+      }
       default: return { kind: t };
     }
   }
@@ -341,12 +348,15 @@ class Compiler {
     const minItems = count(s, 'minItems', path, 0);
     const maxItems = count(s, 'maxItems', path, Infinity);
     const most = items ? maxItems : Math.min(maxItems, prefix.length);
-    if (minItems > most) throw new SchemaError(`${path}.minItems`, `${minItems} items cannot be written (at most ${most})`);
+    if (minItems > most) return NEVER; // more items required than allowed: no array is valid
     return { kind: 'array', prefix, items, minItems, maxItems: most };
   }
 }
 
-function stringRules(s: Obj, path: string): StringRules | null {
+/** Rules no value of their type satisfies. */
+const EMPTY = Symbol('empty');
+
+function stringRules(s: Obj, path: string): StringRules | null | typeof EMPTY {
   const patterns: Pattern[] = [];
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') throw new SchemaError(`${path}.pattern`, 'must be a string');
@@ -365,12 +375,12 @@ function stringRules(s: Obj, path: string): StringRules | null {
   }
   const minLength = count(s, 'minLength', path, 0);
   const maxLength = count(s, 'maxLength', path, Infinity);
-  if (minLength > maxLength) throw new SchemaError(`${path}.minLength`, 'is above maxLength');
+  if (minLength > maxLength) return EMPTY; // no string is valid
   if (patterns.length === 0 && minLength === 0 && maxLength === Infinity) return null;
   return { minLength, maxLength, patterns };
 }
 
-function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
+function numberRules(s: Obj, path: string, int: boolean): NumberRules | null | typeof EMPTY {
   const num = (k: string): number | undefined => {
     const v = s[k];
     if (v === undefined || typeof v === 'boolean') return undefined;
@@ -395,8 +405,8 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
     else if (min !== -Infinity || max !== Infinity) throw new SchemaError(`${path}.multipleOf`, 'cannot be combined with minimum/maximum');
     else multipleOf = m;
   }
-  if (min > max || (min === max && (minExcl || maxExcl))) throw new SchemaError(`${path}.minimum`, 'no number lies between minimum and maximum');
-  if (int && Math.ceil(min) > Math.floor(max)) throw new SchemaError(`${path}.minimum`, 'no integer lies between minimum and maximum');
+  if (min > max || (min === max && (minExcl || maxExcl))) return EMPTY; // no number lies between minimum and maximum
+  if (int && (Math.ceil(min) > Math.floor(max) || (Math.ceil(min) === Math.floor(max) && ((minExcl && min === Math.ceil(min)) || (maxExcl && max === Math.floor(max)))))) return EMPTY;
   if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity)) return null;
   return { min, max, minExcl, maxExcl, multipleOf, maxFrac };
 }

@@ -69,7 +69,10 @@ function merge(a: Obj, b: Obj, path: string, ctx: LowerContext, depth: number): 
       for (const x of tb) if (x === 'integer' && ta.has('number') && !t.includes('integer')) t.push('integer');
       if (t.length === 0) return NOTHING; // no type in common: no value satisfies both
       out[k] = t;
-    } else if (k === 'required' && Array.isArray(u) && Array.isArray(v)) out[k] = [...new Set([...u, ...v])];
+    } else if ((k === 'required' || k === PATTERNS || k === NOT_PATTERNS) && Array.isArray(u) && Array.isArray(v)) out[k] = [...new Set([...u, ...v])];
+    else if (k === 'pattern') out[PATTERNS] = [...((out[PATTERNS] as string[] | undefined) ?? []), v]; // both must match
+    else if (k === 'not') out[k] = { anyOf: [u, v] }; // neither: not (either)
+    else if (k === 'const') return NOTHING; // two different values
     else if (k === 'enum' && Array.isArray(u) && Array.isArray(v)) {
       const keep = new Set(v.map(canon));
       out[k] = u.filter((x) => keep.has(canon(x)));
@@ -82,10 +85,11 @@ function merge(a: Obj, b: Obj, path: string, ctx: LowerContext, depth: number): 
       out[k] = u === false || v === false ? false : both(u, v);
     } else if (k === 'anyOf' || k === 'oneOf') {
       const ua = u as unknown[], va = v as unknown[];
-      if (!Array.isArray(ua) || !Array.isArray(va) || ua.length * va.length > MAX_PRODUCT) {
-        throw new SchemaError(`${path}.${k}`, `allOf parts both have "${k}" with too many options to combine`);
-      }
-      out[k] = ua.flatMap((x) => va.map((y) => both(x, y)));
+      if (!Array.isArray(ua) || !Array.isArray(va)) throw new SchemaError(`${path}.${k}`, 'must be a list of schemas');
+      // Each option of one with each of the other; past MAX_PRODUCT the second list is kept
+      // inside each option of the first (the same values, compiled option by option).
+      if (ua.length * va.length <= MAX_PRODUCT) out[k] = ua.flatMap((x) => va.map((y) => both(x, y)));
+      else out[k] = ua.map((x) => both(x, { [k]: va }));
     } else if (k === 'exclusiveMinimum' || k === 'exclusiveMaximum') {
       if (typeof u !== 'number' || typeof v !== 'number') throw new SchemaError(`${path}.${k}`, `allOf parts give different "${k}"`);
       out[k] = k === 'exclusiveMinimum' ? Math.max(u, v) : Math.min(u, v);

@@ -342,7 +342,11 @@ export class Regex implements Pattern {
 
   constructor(readonly source: string) {
     const ast = new Parser(source).parse();
-    const wrapped: Ast = { t: 'seq', xs: [{ t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }, ast, { t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }] };
+    const any: Ast = { t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 };
+    // Unanchored: any text before and after. A pattern that starts with ^ needs no text before
+    // it (and so dies as soon as its start no longer fits, instead of waiting forever).
+    const anchored = ast.t === 'bol' || (ast.t === 'seq' && ast.xs[0]?.t === 'bol');
+    const wrapped: Ast = { t: 'seq', xs: anchored ? [ast, any] : [any, ast, any] };
     const s0 = this.nfa.add();
     this.final = this.nfa.build(wrapped, s0);
     this.nfa.edges.forEach((e, s) => {
