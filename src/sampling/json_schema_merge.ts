@@ -86,10 +86,8 @@ function merge(a: Obj, b: Obj, path: string, ctx: LowerContext, depth: number): 
     } else if (k === 'anyOf' || k === 'oneOf') {
       const ua = u as unknown[], va = v as unknown[];
       if (!Array.isArray(ua) || !Array.isArray(va)) throw new SchemaError(`${path}.${k}`, 'must be a list of schemas');
-      // Each option of one with each of the other; past MAX_PRODUCT the second list is kept
-      // inside each option of the first (the same values, compiled option by option).
-      if (ua.length * va.length <= MAX_PRODUCT) out[k] = ua.flatMap((x) => va.map((y) => both(x, y)));
-      else out[k] = ua.map((x) => both(x, { [k]: va }));
+      if (ua.length * va.length > MAX_PRODUCT) throw new SchemaError(`${path}.${k}`, `allOf parts both have "${k}" with too many options to combine`);
+      out[k] = ua.flatMap((x) => va.map((y) => both(x, y)));
     } else if (k === 'exclusiveMinimum' || k === 'exclusiveMaximum') {
       if (typeof u !== 'number' || typeof v !== 'number') throw new SchemaError(`${path}.${k}`, `allOf parts give different "${k}"`);
       out[k] = k === 'exclusiveMinimum' ? Math.max(u, v) : Math.min(u, v);
