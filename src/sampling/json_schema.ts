@@ -79,6 +79,8 @@ export class SchemaError extends Error {
 
 /** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
 export const MAX_SCHEMA_DEPTH = 100;
+/** Most subschemas one compile may go through (a SchemaError past it, never minutes of work). */
+export const MAX_SUBSCHEMAS = 200_000;
 
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
@@ -144,8 +146,12 @@ class Compiler {
     return cur;
   }
 
+  /** Subschemas compiled so far (rewrites and merges can multiply them: MAX_SUBSCHEMAS bounds the work). */
+  private compiled = 0;
+
   compile(schema: unknown, path: string, depth: number): SchemaNode {
     if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    if (++this.compiled > MAX_SUBSCHEMAS) throw new SchemaError(path, `the schema needs more than ${MAX_SUBSCHEMAS} subschemas compiled (allOf combining many anyOf / if-then-else options?)`);
     if (schema === true) return ANY;
     if (schema === false) return NEVER;
     if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);

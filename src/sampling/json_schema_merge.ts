@@ -13,7 +13,7 @@ const NOTHING: Obj = { not: {} };
 const MIN_KEYS = ['minLength', 'minItems', 'minProperties', 'minimum'];
 const MAX_KEYS = ['maxLength', 'maxItems', 'maxProperties', 'maximum'];
 /** Largest anyOf a merge may produce by distributing option lists over each other. */
-const MAX_PRODUCT = 64;
+const MAX_PRODUCT = 128;
 
 /** `base` (the schema's own keywords next to allOf) merged with each part. */
 export function mergeAll(parts: unknown[], path: string, ctx: LowerContext, depth: number, base: Obj = {}): Obj {

@@ -58,8 +58,9 @@ export function lower(s: Obj, path: string, ctx: LowerContext, depth: number): O
 }
 
 function dependency(key: string, dep: unknown, path: string, k: string): unknown {
-  // Dependencies constrain objects only: other values pass, as do objects without the key.
-  const without = [{ type: TYPES.filter((t) => t !== 'object') }, { type: 'object', properties: { [key]: false } }];
+  // Dependencies constrain objects only: other values pass, as do objects without the key
+  // ("properties" alone constrains only objects too; 'closed' generates objects from it).
+  const without = [{ properties: { [key]: false } }];
   if (Array.isArray(dep) && k !== 'dependentSchemas') {
     if (!dep.every((d) => typeof d === 'string')) throw new SchemaError(path, 'must be a list of property names');
     if (dep.length === 0) return true;
@@ -216,23 +217,26 @@ function notType(v: unknown, path: string): unknown {
 /** Every JSON value but these. */
 function notValues(v: unknown, path: string): unknown {
   if (!Array.isArray(v) || v.length === 0) throw new SchemaError(path, 'must be a non-empty list');
+  if (v.some((x) => Array.isArray(x))) refuse(path, 'an array value');
+  if (v.some((x) => isObj(x))) refuse(path, 'an object value');
   const out: unknown[] = [];
+  /** Types none of whose values is excluded: one option. */
+  const whole: string[] = ['array', 'object'];
   const strings = v.filter((x): x is string => typeof x === 'string');
-  out.push(strings.length ? { type: 'string', [NOT_PATTERNS]: [literalsSource([...new Set(strings)])] } : { type: 'string' });
+  if (strings.length) out.push({ type: 'string', [NOT_PATTERNS]: [literalsSource([...new Set(strings)])] });
+  else whole.push('string');
   const nums = [...new Set(v.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)))].sort((a, b) => a - b);
   if (nums.length > MAX_NOT_NUMBERS) refuse(path, `more than ${MAX_NOT_NUMBERS} numbers`);
-  if (nums.length === 0) out.push({ type: 'number' });
+  if (nums.length === 0) whole.push('number');
   else {
     out.push({ type: 'number', exclusiveMaximum: nums[0] }, { type: 'number', exclusiveMinimum: nums[nums.length - 1] });
     for (let i = 1; i < nums.length; i++) out.push({ type: 'number', exclusiveMinimum: nums[i - 1], exclusiveMaximum: nums[i] });
   }
   const bools = [true, false].filter((b) => !v.includes(b));
-  if (bools.length) out.push({ enum: bools });
-  if (!v.includes(null)) out.push({ type: 'null' });
-  if (v.some((x) => Array.isArray(x))) refuse(path, 'an array value');
-  out.push({ type: 'array' });
-  if (v.some((x) => isObj(x))) refuse(path, 'an object value');
-  out.push({ type: 'object' });
+  if (bools.length === 2) whole.push('boolean');
+  else if (bools.length === 1) out.push({ const: bools[0] });
+  if (!v.includes(null)) whole.push('null');
+  out.unshift({ type: whole });
   return { anyOf: out };
 }
 
