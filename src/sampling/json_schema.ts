@@ -22,7 +22,7 @@ import { compileRegex, complementRegex, RegexError, type Pattern } from './regex
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
-import { constrains, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
+import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext } from './json_schema_not';
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
@@ -32,6 +32,8 @@ export interface NumberRules {
   multipleOf: number;
   /** Most digits after the point (multipleOf 0.01: 2). */
   maxFrac: number;
+  /** Not an integer (numbers only: `not: {type: "integer"}`). */
+  fraction: boolean;
 }
 export interface PatternProp { re: Pattern; schema: SchemaNode }
 
@@ -90,7 +92,7 @@ export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, p
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
-const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
+const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
 type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
@@ -413,8 +415,10 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null | t
   }
   if (min > max || (min === max && (minExcl || maxExcl))) return EMPTY; // no number lies between minimum and maximum
   if (int && (Math.ceil(min) > Math.floor(max) || (Math.ceil(min) === Math.floor(max) && ((minExcl && min === Math.ceil(min)) || (maxExcl && max === Math.floor(max)))))) return EMPTY;
-  if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity)) return null;
-  return { min, max, minExcl, maxExcl, multipleOf, maxFrac };
+  const fraction = s[FRACTION] === true;
+  if (fraction && (int || maxFrac === 0)) return EMPTY; // an integer that is not one
+  if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity) && !fraction) return null;
+  return { min, max, minExcl, maxExcl, multipleOf, maxFrac, fraction };
 }
 
 function regex(src: string, path: string, negated = false): Pattern {
@@ -491,6 +495,7 @@ function describe(v: unknown): string {
 
 /** Whether a number satisfies numeric rules. */
 export function numberOk(x: number, r: NumberRules): boolean {
+  if (r.fraction && Number.isInteger(x)) return false;
   if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
   if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
   if (r.maxFrac !== Infinity && Math.abs(Math.round(x * 10 ** r.maxFrac) - x * 10 ** r.maxFrac) > 1e-9 * Math.max(1, Math.abs(x * 10 ** r.maxFrac))) return false;

@@ -21,10 +21,12 @@ export const UNSUPPORTED = new Set([
  */
 export const PATTERNS = '\u0000patterns';
 export const NOT_PATTERNS = '\u0000notPatterns';
+/** Internal keyword: a number that is not an integer (what `not: {type: "integer"}` leaves of numbers). */
+export const FRACTION = '\u0000fraction';
 
 /** Whether a keyword constrains values (the others are annotations, $defs, or unknown words). */
 export const constrains = (k: string): boolean =>
-  (CORE.has(k) && k !== '$defs' && k !== 'definitions') || LOWERED.has(k) || UNSUPPORTED.has(k) || k === PATTERNS || k === NOT_PATTERNS;
+  (CORE.has(k) && k !== '$defs' && k !== 'definitions') || LOWERED.has(k) || UNSUPPORTED.has(k) || k === PATTERNS || k === NOT_PATTERNS || k === FRACTION;
 
 /** The formats JSON Schema (2020-12) defines; a format outside this list is an annotation. */
 export const STANDARD_FORMATS = new Set([

@@ -10,7 +10,7 @@
 // naming it and its path, never an approximation.
 
 import { SchemaError, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
-import { constrains, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
+import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
 import { literalsSource } from './regex';
 
@@ -104,6 +104,7 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
       }
       case PATTERNS: for (const x of v as string[]) options.push({ type: 'string', [NOT_PATTERNS]: [x] }); break;
       case NOT_PATTERNS: for (const x of v as string[]) options.push({ type: 'string', pattern: x }); break;
+      case FRACTION: if (v === true) options.push({ type: 'integer' }); break; // the integers (written without a fraction)
       case 'minLength': case 'minItems': case 'minProperties': {
         const n = count(v, p);
         const type = k === 'minLength' ? 'string' : k === 'minItems' ? 'array' : 'object';
@@ -209,9 +210,11 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
 function notType(v: unknown, path: string): unknown {
   const t = typeof v === 'string' ? [v] : v;
   if (!Array.isArray(t) || !t.every((x) => (TYPES as readonly string[]).includes(x as string))) throw new SchemaError(path, `must be a type name or a list of them`);
-  if (t.includes('integer') && !t.includes('number')) refuse(path, '"type": "integer" (a number with a fraction)');
-  const left = TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
-  return left.length === 0 ? false : { type: left };
+  const left = TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')) && !(x === 'number' && t.includes('integer')));
+  const whole = left.length === 0 ? false : { type: left };
+  // Not an integer, but a number: one with a fraction.
+  if (t.includes('integer') && !t.includes('number')) return whole ? { anyOf: [whole, { type: 'number', [FRACTION]: true }] } : { type: 'number', [FRACTION]: true };
+  return whole;
 }
 
 /** Every JSON value but these. */
