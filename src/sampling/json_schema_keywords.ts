@@ -9,10 +9,10 @@ export const CORE = new Set([
   'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
 ]);
 /** Keywords rewritten into others first (json_schema_not.ts). */
-export const LOWERED = new Set(['not', 'if', 'then', 'else', 'dependencies', 'dependentRequired', 'dependentSchemas']);
+export const LOWERED = new Set(['not', 'if', 'then', 'else', 'dependencies', 'dependentRequired', 'dependentSchemas', 'propertyNames']);
 /** JSON Schema keywords that constrain values in ways the decoder does not enforce. */
 export const UNSUPPORTED = new Set([
-  'propertyNames', 'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
+  'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
   '$dynamicRef', '$recursiveRef', 'uniqueItems', 'contentSchema',
 ]);
 /**

@@ -2,7 +2,10 @@
 //   not            the schema of the values the subschema refuses (negate(), below);
 //   if/then/else   anyOf [allOf [if, then], allOf [not if, else]];
 //   dependentRequired {a: [b]}, dependentSchemas {a: S}, draft-4 dependencies (either form):
-//                  anyOf [an object without a, an object with a (and b / matching S)].
+//                  anyOf [an object without a, an object with a (and b / matching S)];
+//   propertyNames  a pattern the keys must match (a pattern, enum, const, length or format, or
+//                  an anyOf of them): declared keys that fail it forbidden, other keys allowed
+//                  through patternProperties {that pattern: additionalProperties}.
 // negate() follows De Morgan: a schema is the allOf of its keywords, so its negation is the
 // anyOf of each keyword's negation, and a keyword only constrains values of its own type (not
 // minLength 3 is "a string shorter than 3"). A keyword whose negation has no exact form in the
@@ -12,7 +15,7 @@
 import { SchemaError, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
-import { literalsSource } from './regex';
+import { compileRegex, literalsSource } from './regex';
 
 type Obj = Record<string, unknown>;
 export interface LowerContext {
@@ -35,6 +38,7 @@ const refuse = (path: string, what: string): never => {
  * or `s` itself when it has none of them. `false` when the rewrite accepts nothing.
  */
 export function lower(s: Obj, path: string, ctx: LowerContext, depth: number): Obj | boolean {
+  if ('propertyNames' in s) s = propertyNames(s, path, ctx, depth);
   const conditional = !ctx.noConditionals && ('if' in s || 'then' in s || 'else' in s);
   if (!('not' in s || conditional || 'dependencies' in s || 'dependentRequired' in s || 'dependentSchemas' in s)) return s;
   const rest: Obj = {};
@@ -55,6 +59,66 @@ export function lower(s: Obj, path: string, ctx: LowerContext, depth: number): O
   const kept = parts.filter((p) => p !== true && !(isObj(p) && Object.keys(p).length === 0));
   if (kept.length === 0) return rest;
   return { ...rest, allOf: Array.isArray(rest.allOf) ? [...rest.allOf, ...kept] : kept };
+}
+
+/** `s` with propertyNames as properties / patternProperties / additionalProperties. */
+function propertyNames(s: Obj, path: string, ctx: LowerContext, depth: number): Obj {
+  const { propertyNames: names, ...rest } = s;
+  const p = `${path}.propertyNames`;
+  const re = keyPattern(names, p, ctx, depth + 1);
+  if (re === null) return rest;
+  if (re === false) return { ...rest, maxProperties: 0 }; // no name is allowed: only {}
+  if (rest.patternProperties !== undefined) throw new SchemaError(p, 'is not supported next to patternProperties');
+  const test = compileRegex(re);
+  const props: Obj = { ...(isObj(rest.properties) ? rest.properties : {}) };
+  for (const k of Object.keys(props)) if (!test.test(k)) props[k] = false;
+  if (Array.isArray(rest.required)) for (const k of rest.required) if (typeof k === 'string' && !test.test(k)) props[k] = false;
+  const ap = rest.additionalProperties;
+  if (ap === false) return { ...rest, properties: props };
+  const trivial = ap === undefined || ap === true || (isObj(ap) && !Object.keys(ap).some(constrains));
+  // patternProperties also apply to declared keys: only a trivial schema may be shared with them.
+  if (!trivial && Object.entries(props).some(([k, v]) => v !== false && test.test(k))) {
+    throw new SchemaError(p, 'is supported with additionalProperties as a schema only when no declared property name matches it');
+  }
+  return { ...rest, properties: props, patternProperties: { [re]: trivial ? true : ap }, additionalProperties: false };
+}
+
+/** The pattern property names must match: null (any name), false (none), or a pattern source. */
+function keyPattern(n: unknown, path: string, ctx: LowerContext, depth: number): string | null | false {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  if (n === true) return null;
+  if (n === false) return false;
+  if (!isObj(n)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');
+  const keys = Object.keys(n).filter(constrains);
+  if (keys.length === 1 && keys[0] === '$ref' && typeof n.$ref === 'string') return keyPattern(ctx.resolve(n.$ref, path), `${path}<${n.$ref}>`, ctx, depth + 1);
+  const sources: string[] = [];
+  for (const k of keys) {
+    const v = n[k];
+    if (k === 'type') {
+      const t = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(t) || !t.includes('string')) return false; // names are strings
+    } else if (k === 'pattern' && typeof v === 'string') sources.push(v);
+    else if (k === 'enum' || k === 'const') {
+      const strings = (k === 'const' ? [v] : Array.isArray(v) ? v : []).filter((x): x is string => typeof x === 'string');
+      if (strings.length === 0) return false;
+      sources.push(literalsSource(strings));
+    } else if (k === 'minLength' || k === 'maxLength') {
+      if (k === 'maxLength' && 'minLength' in n) continue; // with minLength
+      const lo = count(n.minLength ?? 0, `${path}.minLength`), hi = n.maxLength === undefined ? '' : count(n.maxLength, `${path}.maxLength`);
+      sources.push(`^[\\s\\S]{${lo},${hi}}$`);
+    } else if (k === 'format' && typeof v === 'string') {
+      if (FORMATS[v] !== undefined) sources.push(FORMATS[v]);
+      else if (STANDARD_FORMATS.has(v)) throw new SchemaError(`${path}.format`, `format ${JSON.stringify(v)} is not supported`);
+    } else if (k === 'anyOf' && Array.isArray(v)) {
+      const alts = v.map((x, i) => keyPattern(x, `${path}.anyOf[${i}]`, ctx, depth + 1));
+      if (alts.includes(null)) continue; // one option takes any name
+      const some = alts.filter((a): a is string => a !== false);
+      if (some.length === 0) return false;
+      sources.push(some.map((a) => `(?:${a})`).join('|'));
+    } else throw new SchemaError(`${path}.${k}`, `keyword "${k}" in propertyNames is not supported (supported there: pattern, enum, const, minLength/maxLength, format, anyOf of those)`);
+  }
+  if (sources.length > 1) throw new SchemaError(path, 'propertyNames with more than one of pattern / enum / length / format is not supported');
+  return sources[0] ?? null;
 }
 
 function dependency(key: string, dep: unknown, path: string, k: string): unknown {

@@ -129,3 +129,22 @@ describe('merges that no value satisfies accept nothing (not a compile error)', 
     ['two patterns: both must match', { allOf: [{ type: 'string', pattern: '^a' }, { pattern: 'z$' }] }, ['abz', 'az'], ['ab', 'bz']],
   ]);
 });
+
+describe('propertyNames', () => {
+  run([
+    ['a pattern, with additionalProperties as a schema', { type: 'object', propertyNames: { pattern: '^[a-z]+$' }, additionalProperties: { type: 'integer' } },
+      [{}, { ab: 1, c: 2 }], [{ Ab: 1 }, { ab: 'x' }, { '': 1 }]],
+    ['declared keys that fail it are forbidden', { type: 'object', properties: { ok: { type: 'string' }, long: {} }, propertyNames: { maxLength: 3 } },
+      [{ ok: 'x' }, { abc: 1 }], [{ long: 1 }, { abcd: 1 }]],
+    ['an enum of names ($ref)', { $defs: { n: { enum: ['x', 'y'] } }, type: 'object', propertyNames: { $ref: '#/$defs/n' } }, [{ x: 1, y: 2 }, {}], [{ z: 1 }]],
+    ['anyOf of names', { type: 'object', propertyNames: { anyOf: [{ const: 'a' }, { pattern: '^n_' }] } }, [{ a: 1, n_1: 2 }], [{ b: 1 }]],
+    ['type string: any name', { type: 'object', propertyNames: { type: 'string' } }, [{ any: 1 }], []],
+    ['false: no key', { type: 'object', propertyNames: false }, [{}], [{ a: 1 }]],
+  ]);
+
+  it('names what it cannot enforce', () => {
+    expect(() => compileJsonSchema({ propertyNames: { pattern: '^a', maxLength: 3 } })).toThrow(/^schema\.propertyNames: propertyNames with more than one/);
+    expect(() => compileJsonSchema({ propertyNames: { not: { const: 'a' } } })).toThrow(/^schema\.propertyNames\.not: keyword "not" in propertyNames is not supported/);
+    expect(() => compileJsonSchema({ propertyNames: { pattern: '^a' }, patternProperties: { x: {} } })).toThrow(/^schema\.propertyNames: is not supported next to patternProperties/);
+  });
+});
