@@ -207,8 +207,23 @@ class Compiler {
         overlaps.forEach((js, i) => {
           if (js.length === 0) return;
           const p = `${path}.oneOf[${i}]`;
+          const nots: unknown[] = [];
+          let failed: { j: number; e: SchemaError } | null = null;
+          for (const j of js) {
+            try {
+              nots.push(negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1));
+            } catch (e) {
+              if (!(e instanceof SchemaError)) throw e;
+              failed ??= { j, e };
+            }
+            if (nots.at(-1) === false) break; // option j takes any value: option i never matches alone
+          }
+          if (nots.at(-1) === false) {
+            nodes[i] = NEVER;
+            return;
+          }
+          if (failed) throw new SchemaError(`${path}.oneOf`, `options ${i} and ${failed.j} may both match one value (oneOf allows exactly one), and option ${i} without the others could not be compiled: ${failed.e.message}`);
           try {
-            const nots = js.map((j) => negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1));
             nodes[i] = this.compile({ allOf: [...(hasRest ? [rest] : []), options[i], ...nots] }, p, depth + 1);
           } catch (e) {
             if (!(e instanceof SchemaError)) throw e;

@@ -28,6 +28,8 @@ export interface LowerContext {
 
 /** Most numbers a `not: {enum}` may exclude (each one splits the number line once more). */
 const MAX_NOT_NUMBERS = 16;
+/** Most options of a negated oneOf (its negation lists every pair). */
+const MAX_NOT_ONEOF = 8;
 
 const refuse = (path: string, what: string): never => {
   throw new SchemaError(path, `"not" of ${what} is not supported (its negation has no exact form the decoder enforces)`);
@@ -241,6 +243,14 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
       case 'not': options.push(v); break;
       case 'allOf': (list(v, p)).forEach((x, i) => options.push(negate(x, `${p}[${i}]`, ctx, depth + 1))); break;
       case 'anyOf': options.push({ allOf: list(v, p).map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1)) }); break;
+      case 'oneOf': {
+        // Not exactly one: none, or two at once.
+        const opts = list(v, p);
+        if (opts.length > MAX_NOT_ONEOF) refuse(p, `"oneOf" of more than ${MAX_NOT_ONEOF} options`);
+        options.push({ allOf: opts.map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1)) });
+        for (let i = 0; i < opts.length; i++) for (let j = i + 1; j < opts.length; j++) options.push({ allOf: [opts[i], opts[j]] });
+        break;
+      }
       case '$ref': if (typeof v !== 'string') throw new SchemaError(p, 'must be a string');
         options.push(negate(ctx.resolve(v, path), `${path}<${v}>`, ctx, depth + 1));
         break;
@@ -284,11 +294,16 @@ function notType(v: unknown, path: string): unknown {
 /** Every JSON value but these. */
 function notValues(v: unknown, path: string): unknown {
   if (!Array.isArray(v) || v.length === 0) throw new SchemaError(path, 'must be a non-empty list');
-  if (v.some((x) => Array.isArray(x))) refuse(path, 'an array value');
-  if (v.some((x) => isObj(x))) refuse(path, 'an object value');
   const out: unknown[] = [];
   /** Types none of whose values is excluded: one option. */
-  const whole: string[] = ['array', 'object'];
+  const whole: string[] = [];
+  const arrays = v.filter((x): x is unknown[] => Array.isArray(x));
+  const objects = v.filter((x): x is Obj => isObj(x));
+  if (arrays.length > 1 || objects.length > 1) refuse(path, 'several array or object values');
+  if (arrays.length) out.push(notArray(arrays[0]!, path));
+  else whole.push('array');
+  if (objects.length) out.push(notObject(objects[0]!, path));
+  else whole.push('object');
   const strings = v.filter((x): x is string => typeof x === 'string');
   if (strings.length) out.push({ type: 'string', [NOT_PATTERNS]: [literalsSource([...new Set(strings)])] });
   else whole.push('string');
@@ -304,6 +319,26 @@ function notValues(v: unknown, path: string): unknown {
   else if (bools.length === 1) out.push({ const: bools[0] });
   if (!v.includes(null)) whole.push('null');
   out.unshift({ type: whole });
+  return { anyOf: out };
+}
+
+/** Arrays other than `a`: another length, or an item that differs. */
+function notArray(a: unknown[], path: string): unknown {
+  const out: unknown[] = [{ type: 'array', minItems: a.length + 1 }];
+  if (a.length > 0) out.push({ type: 'array', maxItems: a.length - 1 });
+  a.forEach((x, i) => out.push({ type: 'array', minItems: a.length, maxItems: a.length, prefixItems: [...a.slice(0, i).map(() => true), notValues([x], `${path}[${i}]`)] }));
+  return { anyOf: out };
+}
+
+/** Objects other than `o`: another number of keys, one of its keys missing (then another is there), or a value that differs. */
+function notObject(o: Obj, path: string): unknown {
+  const keys = Object.keys(o);
+  const out: unknown[] = [{ type: 'object', minProperties: keys.length + 1 }];
+  if (keys.length > 0) out.push({ type: 'object', maxProperties: keys.length - 1 });
+  for (const k of keys) {
+    out.push({ type: 'object', properties: { [k]: false } });
+    out.push({ type: 'object', required: [k], properties: { [k]: notValues([o[k]], `${path}.${k}`) } });
+  }
   return { anyOf: out };
 }
 

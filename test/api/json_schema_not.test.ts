@@ -35,6 +35,9 @@ describe('not', () => {
     ['not type', { not: { type: ['string', 'null'] } }, [1, 2.5, true, {}, []], ['a', null]],
     ['not integer: other types, and numbers with a fraction', { not: { type: 'integer' } }, [1.5, -0.25, 'x', null, []], [1, 0, -7]],
     ['oneOf integer / number: the numbers with a fraction', { type: 'object', properties: { p: { oneOf: [{ type: 'number' }, { type: 'integer' }] } } }, [{ p: 1.5 }], [{ p: 2 }]],
+    ['not const array / object: another length or keys, or an item or value that differs', { not: { enum: [[1, 'a'], { k: [2] }] } },
+      [[1], [1, 'b'], [2, 'a'], [1, 'a', 3], {}, { k: [3] }, { j: [2] }, { k: [2], j: 1 }, 'x'], [[1, 'a'], { k: [2] }]],
+    ['not oneOf: none of the options, or two at once', { not: { oneOf: [{ type: 'string' }, { maxLength: 2 }] } }, ['a', 'ab'], ['abc', 1, null]],
     ['not not', { not: { not: { type: 'string', maxLength: 2 } } }, ['ab'], ['abc', 1]],
     ['not pattern', { type: 'string', not: { pattern: '^a' } }, ['ba', '', 'Ab'], ['a', 'abc']],
     ['not format', { not: { format: 'ipv4' } }, ['1.2.3', 'x'], ['10.0.0.1', 7]],
@@ -58,7 +61,7 @@ describe('not', () => {
       [{ not: { multipleOf: 3 } }, /^schema\.not\.multipleOf: "not" of "multipleOf" is not supported/],
       [{ not: { items: { type: 'string' } } }, /^schema\.not\.items: "not" of "items" as one schema/],
       [{ not: { patternProperties: { '^x': false } } }, /^schema\.not\.patternProperties:/],
-      [{ not: { enum: [{ a: 1 }] } }, /^schema\.not\.enum: "not" of an object value/],
+      [{ not: { enum: [{ a: 1 }, { b: 1 }] } }, /^schema\.not\.enum: "not" of several array or object values/],
       [{ not: { propertyNames: { maxLength: 2 } } }, /^schema\.not\.propertyNames:/],
     ];
     for (const [schema, re] of cases) {
@@ -115,6 +118,11 @@ describe('oneOf: exactly one option', () => {
     ['patterns that can both match', { oneOf: [{ type: 'string', pattern: '^a' }, { type: 'string', pattern: 'b$' }] }, ['ax', 'xb'], ['ab', 'x']],
     ['with siblings', { type: 'object', required: ['k'], oneOf: [{ properties: { k: { type: 'string' } } }, { properties: { k: { maxLength: 1 } } }] },
       [{ k: 'ab' }, { k: 1 }], [{ k: 'a' }, {}]],
+    ['an option that takes anything leaves nothing to the others', { type: 'object', properties: { p: { oneOf: [{}, { type: 'string' }, { type: 'array', maxItems: 3 }] } } },
+      [{ p: 1 }, { p: null }, { p: [1, 2, 3, 4] }], [{ p: 'x' }, { p: [] }]],
+    ['arrays told apart by their first item', { oneOf: [{ type: 'array', minItems: 1, items: { type: 'string' } }, { type: 'array', minItems: 1, items: { type: 'integer' } }] },
+      [['a'], [1, 2]], [[], ['a', 1]]],
+    ['number ranges that do not meet', { oneOf: [{ type: 'number', exclusiveMaximum: 0 }, { type: 'integer', minimum: 0 }] }, [-0.5, 0, 3], [0.5]],
     ['identical options accept nothing', { type: 'object', properties: { p: { oneOf: [{ const: 1 }, { enum: [1, 2] }] } } }, [{ p: 2 }, {}], [{ p: 1 }]],
   ]);
 });
