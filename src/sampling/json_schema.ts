@@ -209,9 +209,10 @@ class Compiler {
           const p = `${path}.oneOf[${i}]`;
           const nots: unknown[] = [];
           let failed: { j: number; e: SchemaError } | null = null;
+          const within = closedKeys(nodes[i]!);
           for (const j of js) {
             try {
-              nots.push(negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1));
+              nots.push(negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1, within));
             } catch (e) {
               if (!(e instanceof SchemaError)) throw e;
               failed ??= { j, e };
@@ -473,6 +474,13 @@ function union(options: SchemaNode[]): SchemaNode {
   const dedup: SchemaNode[] = [];
   for (const o of flat) if (!dedup.includes(o)) dedup.push(o);
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
+}
+
+/** The keys a node's values may have when it only accepts objects with no keys but declared ones, else undefined. */
+function closedKeys(n: SchemaNode): string[] | undefined {
+  for (let i = 0; n.kind === 'ref' && n.target.node && i < 16; i++) n = n.target.node;
+  if (n.kind !== 'object' || n.extra !== null || n.patterns.length > 0) return undefined;
+  return n.props.map((p) => p.key);
 }
 
 /** A node accepting exactly one JSON value (its objects' keys in any order). */

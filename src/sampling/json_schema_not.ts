@@ -137,17 +137,21 @@ function dependency(key: string, dep: unknown, path: string, k: string): unknown
   return { anyOf: [...without, { allOf: [{ type: 'object', required: [key] }, dep] }] };
 }
 
-/** A schema accepting exactly the JSON values `s` refuses. */
-export function negate(s: unknown, path: string, ctx: LowerContext, depth: number): unknown {
+/**
+ * A schema accepting exactly the JSON values `s` refuses. `within`: the keys an object may
+ * have where this negation is used (a closed object's; then "a key outside s's properties" is
+ * "one of these keys"), or undefined when unknown.
+ */
+export function negate(s: unknown, path: string, ctx: LowerContext, depth: number, within?: readonly string[]): unknown {
   if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
   if (s === true) return false;
   if (s === false) return true;
   if (!isObj(s)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');
-  if (typeof s.$ref === 'string' && ctx.refAlone) return negate(ctx.resolve(s.$ref, path), `${path}<${s.$ref}>`, ctx, depth + 1);
+  if (typeof s.$ref === 'string' && ctx.refAlone) return negate(ctx.resolve(s.$ref, path), `${path}<${s.$ref}>`, ctx, depth + 1, within);
   if (s.nullable === true) {
     const { nullable, ...rest } = s;
     void nullable;
-    return { allOf: [negate(rest, path, ctx, depth + 1), { type: TYPES.filter((t) => t !== 'null') }] };
+    return { allOf: [negate(rest, path, ctx, depth + 1, within), { type: TYPES.filter((t) => t !== 'null') }] };
   }
   const options: unknown[] = [];
   const keys = Object.keys(s).filter((k) => constrains(k) && !(ctx.noConditionals && (k === 'if' || k === 'then' || k === 'else')));
@@ -201,20 +205,28 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         for (const r of v as string[]) options.push({ type: 'object', properties: { [r]: false } });
         break;
       }
-      case 'properties': {
-        if (!isObj(v)) throw new SchemaError(p, 'must be an object mapping names to schemas');
+      case 'properties': case 'additionalProperties': {
+        if (k === 'additionalProperties' && has('properties')) break; // with properties
+        const props = s.properties ?? {};
+        if (!isObj(props)) throw new SchemaError(`${path}.properties`, 'must be an object mapping names to schemas');
         const ap = s.additionalProperties;
         if (has('patternProperties')) refuse(`${path}.patternProperties`, '"patternProperties"');
-        if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
-        for (const [name, sub] of Object.entries(v)) {
-          const n = negate(sub, `${p}.${name}`, ctx, depth + 1);
+        if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) {
+          // Some key outside the declared ones whose value fails additionalProperties: exact
+          // only when the keys a value may have are known (`within`: a closed object's keys).
+          if (!within) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
+          for (const key of within ?? []) {
+            if (Object.hasOwn(props, key)) continue;
+            const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1);
+            if (n !== false) options.push({ type: 'object', required: [key], properties: { [key]: n } });
+          }
+        }
+        for (const [name, sub] of Object.entries(props)) {
+          const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1);
           if (n !== false) options.push({ type: 'object', required: [name], properties: { [name]: n } });
         }
         break;
       }
-      case 'additionalProperties':
-        if (!has('properties')) refuse(p, '"additionalProperties" (some key outside the declared ones)');
-        break; // with properties, above
       case 'patternProperties':
         if (!has('properties')) refuse(p, '"patternProperties"');
         break;
@@ -241,18 +253,18 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         break;
       }
       case 'not': options.push(v); break;
-      case 'allOf': (list(v, p)).forEach((x, i) => options.push(negate(x, `${p}[${i}]`, ctx, depth + 1))); break;
-      case 'anyOf': options.push({ allOf: list(v, p).map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1)) }); break;
+      case 'allOf': (list(v, p)).forEach((x, i) => options.push(negate(x, `${p}[${i}]`, ctx, depth + 1, within))); break;
+      case 'anyOf': options.push({ allOf: list(v, p).map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1, within)) }); break;
       case 'oneOf': {
         // Not exactly one: none, or two at once.
         const opts = list(v, p);
         if (opts.length > MAX_NOT_ONEOF) refuse(p, `"oneOf" of more than ${MAX_NOT_ONEOF} options`);
-        options.push({ allOf: opts.map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1)) });
+        options.push({ allOf: opts.map((x, i) => negate(x, `${p}[${i}]`, ctx, depth + 1, within)) });
         for (let i = 0; i < opts.length; i++) for (let j = i + 1; j < opts.length; j++) options.push({ allOf: [opts[i], opts[j]] });
         break;
       }
       case '$ref': if (typeof v !== 'string') throw new SchemaError(p, 'must be a string');
-        options.push(negate(ctx.resolve(v, path), `${path}<${v}>`, ctx, depth + 1));
+        options.push(negate(ctx.resolve(v, path), `${path}<${v}>`, ctx, depth + 1, within));
         break;
       case 'if': {
         const t = s.then ?? true, e = s.else ?? true;

@@ -123,6 +123,10 @@ describe('oneOf: exactly one option', () => {
     ['arrays told apart by their first item', { oneOf: [{ type: 'array', minItems: 1, items: { type: 'string' } }, { type: 'array', minItems: 1, items: { type: 'integer' } }] },
       [['a'], [1, 2]], [[], ['a', 1]]],
     ['number ranges that do not meet', { oneOf: [{ type: 'number', exclusiveMaximum: 0 }, { type: 'integer', minimum: 0 }] }, [-0.5, 0, 3], [0.5]],
+    ['closed objects: a key the other does not declare tells them apart', { oneOf: [
+      { type: 'object', properties: { d: { const: 'first' }, first: { type: 'boolean' } }, additionalProperties: false },
+      { type: 'object', properties: { d: { const: 'second' }, second: { type: 'boolean' } }, additionalProperties: false }] },
+    [{ d: 'first' }, { first: true }, { second: false, d: 'second' }], [{}, { d: 'first', second: true }, { third: 1 }]],
     ['identical options accept nothing', { type: 'object', properties: { p: { oneOf: [{ const: 1 }, { enum: [1, 2] }] } } }, [{ p: 2 }, {}], [{ p: 1 }]],
   ]);
 });
