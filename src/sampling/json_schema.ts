@@ -286,8 +286,12 @@ class Compiler {
     });
     if (kept.length === 0) return NEVER; // no value of enum/const satisfies the other keywords
     // Objects and arrays as structures (whitespace and key order as in any JSON text); scalars as literals.
-    const scalars = kept.filter((v) => v === null || typeof v !== 'object');
-    const nodes = kept.filter((v) => v !== null && typeof v === 'object').map(exactValue);
+    // 'open' (a validator's reading): numbers as numbers (1.0 equals 1), unless there are many of
+    // them. Else (and for generation, which writes each number once, in its shortest text) as text.
+    const nums = kept.filter((v) => typeof v === 'number');
+    const asNumbers = this.open && nums.length <= MAX_EXACT_NUMBERS;
+    const scalars = kept.filter((v) => v === null || (typeof v !== 'object' && !(asNumbers && typeof v === 'number')));
+    const nodes = kept.filter((v) => (v !== null && typeof v === 'object') || (asNumbers && typeof v === 'number')).map((v) => exactValue(v, this.open));
     if (scalars.length > 0) nodes.unshift({ kind: 'enum', values: scalars, literals: scalars.map((v) => utf8.encode(JSON.stringify(v))) });
     return union(nodes);
   }
@@ -483,15 +487,19 @@ function closedKeys(n: SchemaNode): string[] | undefined {
   return n.props.map((p) => p.key);
 }
 
-/** A node accepting exactly one JSON value (its objects' keys in any order). */
-function exactValue(v: unknown): SchemaNode {
-  if (Array.isArray(v)) return { kind: 'array', prefix: v.map(exactValue), items: null, minItems: v.length, maxItems: v.length };
+/** A node accepting exactly one JSON value (its objects' keys in any order; `numbers`: a number in any spelling). */
+function exactValue(v: unknown, numbers: boolean): SchemaNode {
+  if (Array.isArray(v)) return { kind: 'array', prefix: v.map((x) => exactValue(x, numbers)), items: null, minItems: v.length, maxItems: v.length };
   if (isObj(v)) {
-    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x), required: true }));
+    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x, numbers), required: true }));
     return { kind: 'object', props, extra: null, patterns: [], forbidden: [], anyOrder: props.length > 1, minProps: 0, maxProps: Infinity };
   }
+  if (typeof v === 'number' && numbers) return { kind: 'number', rules: { min: v, max: v, minExcl: false, maxExcl: false, multipleOf: 0, maxFrac: Infinity, fraction: false } };
   return { kind: 'enum', values: [v], literals: [utf8.encode(JSON.stringify(v))] };
 }
+
+/** Most numbers of an enum read as numbers (each one a reading of its own); past it, as their shortest text. */
+const MAX_EXACT_NUMBERS = 4;
 
 /** A canonical JSON text (object keys sorted), for comparing values. */
 export function canon(v: unknown): string {

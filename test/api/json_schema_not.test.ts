@@ -131,6 +131,19 @@ describe('oneOf: exactly one option', () => {
   ]);
 });
 
+describe('const and enum numbers', () => {
+  it('a number equals its other spellings (0.0 is 0), inside objects too', () => {
+    for (const [schema, text, want] of [
+      [{ const: { a: 0 } }, '{"a":0.0}', true], [{ enum: [1, 'x'] }, '1.0', true], [{ enum: [1, 'x'] }, '1.5', false],
+      [{ const: { a: 0 } }, '{"a":false}', false], [{ const: 2.5 }, '2.50', true],
+    ] as const) {
+      const g = JsonGrammar.schema(compileJsonSchema(schema, 'schema', { unlisted: 'open' }));
+      const st = g.feedBytes(g.initial(), utf8.encode(text));
+      expect(st !== null && g.canEnd(st), `${JSON.stringify(schema)} ${text}`).toBe(want);
+    }
+  });
+});
+
 describe('merges that no value satisfies accept nothing (not a compile error)', () => {
   run([
     ['types with nothing in common', { anyOf: [{ allOf: [{ type: 'string' }, { type: 'integer' }] }, { type: 'null' }] }, [null], ['x', 1]],
