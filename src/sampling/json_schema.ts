@@ -23,7 +23,7 @@ import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
-import { lower, negate, type LowerContext } from './json_schema_not';
+import { lower, negate, type LowerContext, type Within } from './json_schema_not';
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
 export interface NumberRules {
@@ -129,7 +129,10 @@ class Compiler {
   constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {
     const draft = isObj(root) && typeof root.$schema === 'string' ? root.$schema : '';
     this.refAlone = /draft-0[3-7]\b/.test(draft);
-    this.ctx = { resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft) };
+    this.ctx = {
+      resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft),
+      excludes: (node, schema, p) => disjoint(node, this.compile(schema, p, 1)),
+    };
   }
 
   /** The schema a "#/..." reference points at. */
@@ -209,7 +212,7 @@ class Compiler {
           const p = `${path}.oneOf[${i}]`;
           const nots: unknown[] = [];
           let failed: { j: number; e: SchemaError } | null = null;
-          const within = closedKeys(nodes[i]!);
+          const within = knownOf(nodes[i]!);
           for (const j of js) {
             try {
               nots.push(negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1, within));
@@ -480,11 +483,12 @@ function union(options: SchemaNode[]): SchemaNode {
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
 }
 
-/** The keys a node's values may have when it only accepts objects with no keys but declared ones, else undefined. */
-function closedKeys(n: SchemaNode): string[] | undefined {
+/** What a node says of its values, for negations used with it: a closed object's keys, an array's items. */
+function knownOf(n: SchemaNode): Within {
   for (let i = 0; n.kind === 'ref' && n.target.node && i < 16; i++) n = n.target.node;
-  if (n.kind !== 'object' || n.extra !== null || n.patterns.length > 0) return undefined;
-  return n.props.map((p) => p.key);
+  if (n.kind === 'object' && n.extra === null && n.patterns.length === 0) return { keys: n.props.map((p) => p.key) };
+  if (n.kind === 'array' && n.prefix.length === 0 && n.items) return { items: n.items };
+  return {};
 }
 
 /** A node accepting exactly one JSON value (its objects' keys in any order; `numbers`: a number in any spelling). */

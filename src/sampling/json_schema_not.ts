@@ -12,13 +12,23 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, type SchemaNode } from './json_schema';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
 import { compileRegex, literalsSource } from './regex';
 
 type Obj = Record<string, unknown>;
+/** What is known of the values a negation is used on (it is then exact only together with that). */
+export interface Within {
+  /** A closed object's keys: "a key outside s's properties" is one of these. */
+  keys?: readonly string[];
+  /** Every item's schema (an array node): "an item that fails S" is any item, when S excludes it. */
+  items?: SchemaNode;
+}
+
 export interface LowerContext {
+  /** Whether no value satisfies both the compiled node and the schema (compiled on the way). */
+  excludes?(node: SchemaNode, schema: unknown, path: string): boolean;
   resolve(ref: string, path: string): unknown;
   /** Drafts 3 to 7: a $ref replaces its siblings. */
   refAlone: boolean;
@@ -138,11 +148,10 @@ function dependency(key: string, dep: unknown, path: string, k: string): unknown
 }
 
 /**
- * A schema accepting exactly the JSON values `s` refuses. `within`: the keys an object may
- * have where this negation is used (a closed object's; then "a key outside s's properties" is
- * "one of these keys"), or undefined when unknown.
+ * A schema accepting exactly the JSON values `s` refuses; `within` what is known of the values
+ * where it is used (the negation is then exact for those values only).
  */
-export function negate(s: unknown, path: string, ctx: LowerContext, depth: number, within?: readonly string[]): unknown {
+export function negate(s: unknown, path: string, ctx: LowerContext, depth: number, within?: Within): unknown {
   if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
   if (s === true) return false;
   if (s === false) return true;
@@ -214,8 +223,8 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) {
           // Some key outside the declared ones whose value fails additionalProperties: exact
           // only when the keys a value may have are known (`within`: a closed object's keys).
-          if (!within) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
-          for (const key of within ?? []) {
+          if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
+          for (const key of within?.keys ?? []) {
             if (Object.hasOwn(props, key)) continue;
             const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1);
             if (n !== false) options.push({ type: 'object', required: [key], properties: { [key]: n } });
@@ -237,7 +246,11 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         const tuple = k === 'prefixItems' || Array.isArray(v);
         if (!tuple) {
           if (v === false) options.push({ type: 'array', minItems: 1 });
-          else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) refuse(p, '"items" as one schema (an array with some item that fails it)');
+          else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) {
+            // "Some item fails S" is "some item" where every item is known to fail it.
+            if (within?.items && ctx.excludes?.(within.items, v, p)) options.push({ type: 'array', minItems: 1 });
+            else refuse(p, '"items" as one schema (an array with some item that fails it)');
+          }
           break;
         }
         const list = v as unknown[];

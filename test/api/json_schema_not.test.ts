@@ -127,6 +127,8 @@ describe('oneOf: exactly one option', () => {
       { type: 'object', properties: { d: { const: 'first' }, first: { type: 'boolean' } }, additionalProperties: false },
       { type: 'object', properties: { d: { const: 'second' }, second: { type: 'boolean' } }, additionalProperties: false }] },
     [{ d: 'first' }, { first: true }, { second: false, d: 'second' }], [{}, { d: 'first', second: true }, { third: 1 }]],
+    ['arrays of items that exclude each other: only [] is both', { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'array', items: { type: 'integer' } }, { type: 'null' }] },
+      [['a'], [1, 2], null], [[], ['a', 1], 'x']],
     ['identical options accept nothing', { type: 'object', properties: { p: { oneOf: [{ const: 1 }, { enum: [1, 2] }] } } }, [{ p: 2 }, {}], [{ p: 1 }]],
   ]);
 });
