@@ -116,7 +116,7 @@ export interface CompileOptions {
 export function compileJsonSchema(schema: unknown, path = 'schema', options: CompileOptions = {}): SchemaNode {
   const open = options.unlisted === 'open';
   const node = new Compiler(schema, open, (options.keyOrder ?? (open ? 'any' : 'declared')) === 'any').compile(schema, path, 0);
-  if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
+  if (node === NEVER) throw new SchemaError(path, 'accepts nothing (no JSON value satisfies all its keywords)');
   return node;
 }
 
