@@ -3,17 +3,16 @@
 //   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
 //   (any number of options, told apart as the text goes); oneOf (options that exclude each other,
 //   json_schema_disjoint.ts, as anyOf; an option that may overlap others without what they
-//   accept); objects: properties, required,
-//   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
+//   accept); objects: properties, required, additionalProperties (boolean or schema),
+//   patternProperties, min/maxProperties; arrays:
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
 //   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
-// not, if/then/else, dependentRequired, dependentSchemas and dependencies are rewritten into
-// those (json_schema_not.ts). The other keywords the decoder cannot enforce (uniqueItems,
-// propertyNames, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
+// not, if/then/else, dependentRequired, dependentSchemas, dependencies and propertyNames are
+// rewritten into those (json_schema_not.ts). The other keywords the decoder cannot enforce
+// (uniqueItems, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
 // naming the keyword and its path, never dropped: the decoder promises that its output validates.
-// Words outside the JSON Schema
-// vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
+// Words outside the JSON Schema vocabulary (title, description, x-...) are annotations, as validators treat them.
 // Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
 // Objects are generated with their declared properties in schema order (optional ones may be
 // skipped); keys allowed by additionalProperties/patternProperties may come between them.
