@@ -5,6 +5,7 @@
 import { SchemaError, canon, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
 import { NOT_PATTERNS, PATTERNS } from './json_schema_keywords';
 import { lower, type LowerContext } from './json_schema_not';
+import { compileRegex } from './regex';
 
 type Obj = Record<string, unknown>;
 /** What a merge yields for parts no value satisfies together (the compiler reads it as nothing). */
@@ -108,13 +109,16 @@ function restrictExtras(out: Obj, owner: Obj, other: Obj): void {
   if (ap === undefined || ap === true) return;
   const own = isObj(owner.properties) ? owner.properties : {};
   const pats = isObj(owner.patternProperties) ? Object.keys(owner.patternProperties) : [];
-  if (pats.length > 0 && isObj(other.properties) && Object.keys(other.properties).some((k) => !(k in own))) {
-    throw new SchemaError('allOf', 'additionalProperties next to patternProperties across allOf parts is not supported');
+  // The other part's patterns would let keys the owner's additionalProperties covers skip it.
+  if (isObj(other.patternProperties) && Object.keys(other.patternProperties).some((p) => !pats.includes(p))) {
+    throw new SchemaError('allOf', 'additionalProperties of one allOf part next to patternProperties of another is not supported');
   }
+  const matches = pats.map((p) => compileRegex(p));
   const props = isObj(out.properties) ? { ...out.properties } : {};
   const names = [...Object.keys(isObj(other.properties) ? other.properties : {}), ...(Array.isArray(other.required) ? (other.required as string[]) : [])];
   for (const name of new Set(names)) {
     if (name in own) continue;
+    if (matches.some((re) => re.test(name))) continue; // the owner's pattern applies to it (merged), not its additionalProperties
     if (ap === false) {
       delete props[name]; // required too: no object is valid (the compiler sees a required key nothing accepts)
     } else props[name] = name in props ? { allOf: [props[name], ap] } : ap;

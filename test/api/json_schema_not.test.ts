@@ -153,6 +153,9 @@ describe('merges that no value satisfies accept nothing (not a compile error)', 
     ['enums with no common value', { anyOf: [{ allOf: [{ enum: [1, 2] }, { enum: [3] }] }, { type: 'string' }] }, ['s'], [1, 3]],
     ['a required key another part forbids', { anyOf: [{ allOf: [{ required: ['a'] }, { properties: { b: {} }, additionalProperties: false }], type: 'object' }, { type: 'string' }] },
       ['s'], [{ a: 1 }, { b: 1 }]],
+    ['additionalProperties: false with patternProperties in one part, properties in another', { allOf: [
+      { type: 'object', patternProperties: { '^x_': { type: 'integer' } }, additionalProperties: false }, { properties: { x_a: { minimum: 2 }, b: {} } }] },
+      [{ x_a: 2 }, { x_z: 0 }, {}], [{ x_a: 1 }, { b: 1 }, { x_a: 'no' }, { c: 1 }]],
     ['two patterns: both must match', { allOf: [{ type: 'string', pattern: '^a' }, { pattern: 'z$' }] }, ['abz', 'az'], ['ab', 'bz']],
   ]);
 });
