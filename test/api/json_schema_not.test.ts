@@ -178,3 +178,14 @@ describe('propertyNames', () => {
     expect(() => compileJsonSchema({ propertyNames: { pattern: '^a' }, patternProperties: { x: {} } })).toThrow(/^schema\.propertyNames: is not supported next to patternProperties/);
   });
 });
+
+describe('readings followed at once', () => {
+  it('follows 120 options that share a prefix (an overlapping oneOf compiles to many)', () => {
+    const schema = { anyOf: Array.from({ length: 120 }, (_, i) => ({ type: 'object', properties: { k: { const: i }, [`x${i}`]: { type: 'string' } }, required: ['k'] })) };
+    const g = JsonGrammar.schema(compileJsonSchema(schema, 'schema', { unlisted: 'open' }));
+    for (const text of ['{"k":119}', '{"x100":"a","k":100}', '{"k":0}']) {
+      const s = g.feedBytes(g.initial(), utf8.encode(text));
+      expect(s !== null && g.canEnd(s), text).toBe(true);
+    }
+  });
+});
