@@ -34,7 +34,7 @@ export interface NumberRules {
   /** Not an integer (numbers only: `not: {type: "integer"}`). */
   fraction: boolean;
 }
-export interface PatternProp { re: Pattern; schema: SchemaNode }
+export interface PatternProp { re: Pattern; schema: SchemaNode; /** Its schema as written (to combine with others). */ raw?: unknown }
 
 export type SchemaNode =
   | { kind: 'any' }
@@ -48,6 +48,8 @@ export type SchemaNode =
       forbidden: string[];
       /** Declared properties in any order (else in schema order). */
       anyOrder: boolean;
+      /** The schema of a key several patterns match (all of theirs), compiled when first asked; null: refused. */
+      combine?: (matching: PatternProp[]) => SchemaNode | null;
       minProps: number;
       maxProps: number;
     }
@@ -323,9 +325,23 @@ class Compiler {
     if (s.patternProperties !== undefined) {
       if (!isObj(s.patternProperties)) throw new SchemaError(`${path}.patternProperties`, 'must be an object mapping patterns to schemas');
       for (const [pat, sub] of Object.entries(s.patternProperties)) {
-        patterns.push({ re: regex(pat, `${path}.patternProperties`), schema: this.compile(sub, `${path}.patternProperties.${pat}`, depth + 1) });
+        patterns.push({ re: regex(pat, `${path}.patternProperties`), schema: this.compile(sub, `${path}.patternProperties.${pat}`, depth + 1), raw: sub });
       }
     }
+    const combined = new Map<string, SchemaNode | null>();
+    const combine = (m: PatternProp[]): SchemaNode | null => {
+      const key = m.map((x) => patterns.indexOf(x)).join(',');
+      if (!combined.has(key)) {
+        let node: SchemaNode | null = null;
+        try {
+          node = this.compile({ allOf: m.map((x) => x.raw) }, `${path}.patternProperties`, depth + 1);
+        } catch (e) {
+          if (!(e instanceof SchemaError)) throw e; // what cannot be combined is refused, as before
+        }
+        combined.set(key, node);
+      }
+      return combined.get(key)!;
+    };
     let required: string[] = [];
     if (s.required !== undefined) {
       if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) throw new SchemaError(`${path}.required`, 'must be a list of property names');
@@ -339,8 +355,8 @@ class Compiler {
       const matching = patterns.filter((pp) => pp.re.test(key));
       let schema: SchemaNode;
       if (sub === undefined) {
-        if (matching.length > 1) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties`);
-        const from = matching[0]?.schema ?? (ap === undefined ? ANY : extra);
+        if (matching.length > 1 && !combine(matching)) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties that cannot be combined`);
+        const from = matching.length > 1 ? combine(matching) : matching[0]?.schema ?? (ap === undefined ? ANY : extra);
         schema = from ?? NEVER; // additionalProperties: false forbids a required key: no object is valid
       } else {
         if (matching.length > 0) {
@@ -355,7 +371,7 @@ class Compiler {
     props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
-      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1,
+      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1, combine,
       minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
     };
   }
@@ -598,6 +614,6 @@ export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: strin
   if (o.forbidden.includes(k)) return null;
   const m = o.patterns.filter((x) => x.re.test(k));
   if (m.length === 1) return m[0]!.schema;
-  if (m.length > 1) return null; // several patterns: the decoder does not intersect them
+  if (m.length > 1) return o.combine?.(m) ?? null; // several patterns: all of theirs (refused when they cannot be combined)
   return o.extra;
 }

@@ -179,6 +179,13 @@ describe('propertyNames', () => {
   });
 });
 
+describe('patternProperties', () => {
+  run([
+    ['a key several patterns match takes all their schemas', { type: 'object', patternProperties: { '.*': { type: 'object', required: ['on'] }, '^gh': { properties: { on: { type: 'boolean' } } } }, additionalProperties: false },
+      [{ x: { on: 1 } }, { gh: { on: true } }, {}], [{ gh: { on: 1 } }, { x: {} }, { gh: {} }]],
+  ]);
+});
+
 describe('readings followed at once', () => {
   it('follows 120 options that share a prefix (an overlapping oneOf compiles to many)', () => {
     const schema = { anyOf: Array.from({ length: 120 }, (_, i) => ({ type: 'object', properties: { k: { const: i }, [`x${i}`]: { type: 'string' } }, required: ['k'] })) };
