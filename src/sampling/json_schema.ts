@@ -577,6 +577,7 @@ export function validateJson(value: unknown, node: SchemaNode, path = '$', depth
       return node.values.some((v) => canon(v) === text) ? null : `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(node.values)}`;
     }
     case 'union': {
+      if (node.options.length === 0) return `${path}: no value is allowed here`;
       const errors = node.options.map((o) => validateJson(value, o, path, depth + 1));
       return errors.includes(null) ? null : errors[0]!;
     }

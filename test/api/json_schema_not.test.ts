@@ -183,6 +183,7 @@ describe('patternProperties', () => {
   run([
     ['a key several patterns match takes all their schemas', { type: 'object', patternProperties: { '.*': { type: 'object', required: ['on'] }, '^gh': { properties: { on: { type: 'boolean' } } } }, additionalProperties: false },
       [{ x: { on: 1 } }, { gh: { on: true } }, {}], [{ gh: { on: 1 } }, { x: {} }, { gh: {} }]],
+    ['a key one of them forbids is refused', { type: 'object', patternProperties: { '.*': { type: 'string' }, '^(links)$': { not: {} } } }, [{ a: 'x' }], [{ links: 'x' }]],
   ]);
 });
 
