@@ -12,6 +12,7 @@ import { StopMatcher } from '../sampling/stop';
 import { TokenTable, type JsonGrammar, type GrammarState } from '../sampling/json_grammar';
 import type { RequestQueue } from './queue';
 import { answerStart, type ThinkingMode } from './output';
+import { THINK_CLOSE } from '../text/assistant_format';
 
 export type GenFinish = 'stop' | 'length' | 'abort';
 
@@ -206,7 +207,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     let answerPiece: string | null = piece;
     if (triggered && !answered) {
       // Until the reasoning is over, a trigger in it is only words about a tool call.
-      const from = Math.max(0, lead.length - '</think>'.length);
+      const from = Math.max(0, lead.length - THINK_CLOSE.length);
       lead += piece;
       const at = answerStart(lead, triggered.thinking, from);
       answerPiece = at === null ? null : lead.slice(at);
