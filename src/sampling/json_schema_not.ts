@@ -231,6 +231,7 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
           }
         }
         for (const [name, sub] of Object.entries(props)) {
+          if (within?.keys && !within.keys.includes(name)) continue; // a key these values cannot have
           const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1);
           if (n !== false) options.push({ type: 'object', required: [name], properties: { [name]: n } });
         }

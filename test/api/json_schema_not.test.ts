@@ -129,6 +129,10 @@ describe('oneOf: exactly one option', () => {
     [{ d: 'first' }, { first: true }, { second: false, d: 'second' }], [{}, { d: 'first', second: true }, { third: 1 }]],
     ['arrays of items that exclude each other: only [] is both', { oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'array', items: { type: 'integer' } }, { type: 'null' }] },
       [['a'], [1, 2], null], [[], ['a', 1], 'x']],
+    ['closed objects: a property the other cannot have needs no negation', { type: 'object', oneOf: [
+      { additionalProperties: false, properties: { key: { type: 'string' } } },
+      { additionalProperties: false, properties: { keys: { type: 'array', items: { type: 'string' } } } }] },
+    [{ key: 'a' }, { keys: ['a'] }], [{}, { key: 'a', keys: [] }, { key: 1 }]],
     ['identical options accept nothing', { type: 'object', properties: { p: { oneOf: [{ const: 1 }, { enum: [1, 2] }] } } }, [{ p: 2 }, {}], [{ p: 1 }]],
   ]);
 });
