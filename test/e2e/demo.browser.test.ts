@@ -412,7 +412,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(consoleErrors).toEqual([]);
   });
 
-  it('the tiny VL package from the catalogue: stored, attaching is on, and a chat with an image answers in the worker, the same with its text and vision experts streaming', async () => {
+  it('the tiny VL package from the catalogue: stored, attaching is on, and a chat with an image answers in the worker with its text and vision experts streaming (4 per layer and set)', async () => {
     await page.click('#new-chat');
     if (!(await page.isVisible('#catalogue'))) await page.click('#model-box summary');
     if (!(await page.isVisible('#set-gpu-experts'))) await page.click('#settings-box summary');
@@ -444,13 +444,7 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(Number(/prompt (\d+) tokens/.exec((await lastBubble().locator('.meta').textContent())!)![1])).toBeGreaterThan(49);
     await shots(page, '8d-vl-image-chat');
 
-    // then every expert resident (automatic budget): the same answer for the same seed and settings
     await page.fill('#set-gpu-experts', '');
-    loads = (await hook()).loads;
-    await page.getByRole('button', { name: 'Use ernie45-vl-tiny' }).click();
-    await page.waitForFunction((n) => window.__ernieDemo.loads > n && window.__ernieDemo.modelReady, loads, { timeout: 120_000 });
-    expect(await slotsOf()).toBe(64);
-    expect((await imageChat()).answer).toBe(streamed.answer);
     expect(consoleErrors).toEqual([]);
   });
 
