@@ -4,6 +4,7 @@
 import { type ErnieConfig, parseConfig } from '../src/model/ernie45/config.js';
 import { expectedShapes, type WeightSource } from '../src/model/ernie45/weights.js';
 import { quantize, rowBytes } from '../src/quant/layouts.js';
+import { Rng } from '../src/sampling/rng.js';
 
 export type Geometry = '21b' | 'mini';
 export type ExpertFormat = 'f16' | 'q4' | 'q2';
@@ -28,8 +29,8 @@ export const expertLayoutOf = (f: ExpertFormat) => (f === 'q4' ? 'q4_k' : f === 
  * route every token to the same experts); norms 1, other f32 tensors 0.01.
  */
 export function randomWeights(cfg: ErnieConfig, experts: ExpertFormat, seed = 1): WeightSource {
-  let s = seed;
-  const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const rng = new Rng(seed);
+  const rand = () => rng.uniform();
   const shapes = expectedShapes(cfg);
   const block = new Uint16Array(1 << 20);
   for (let i = 0; i < block.length; i++) block[i] = 0x2000 + Math.floor(rand() * 0x1000) + (i & 1 ? 0x8000 : 0); // ~1e-4..1e-3

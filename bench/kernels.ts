@@ -9,6 +9,7 @@ import { type GpuQuantWeight, matmulQ, type QuantLayout } from '../src/kernels/m
 import { expertSlotBytes, moeGroup, moeGroupsLength, moeMatmul } from '../src/kernels/moe.js';
 import { type DecodeVariant, type PrefillVariant, subgroupsUsable, tiledUsable } from '../src/kernels/variants.js';
 import { quantize, rowBytes } from '../src/quant/layouts.js';
+import { Rng } from '../src/sampling/rng.js';
 import type { ErnieConfig } from '../src/model/ernie45/config.js';
 import { bestS, timeGpu, type Timing } from './timer.js';
 
@@ -23,8 +24,8 @@ export interface KernelRow {
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const out = new Uint8Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) out[i] = (s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24;
+  const rng = new Rng(seed);
+  for (let i = 0; i < n; i++) out[i] = rng.nextU32() >>> 24;
   return out;
 }
 

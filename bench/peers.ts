@@ -14,19 +14,15 @@ import { tmpdir } from 'node:os';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createServer as createViteServer } from 'vite';
-import { acquireDevice } from '../src/gpu/device.js';
-import { GpuContext } from '../src/gpu/context.js';
-import { nodeGpu } from '../src/node.js';
 import { fromPath } from '../src/formats/node_source.js';
-import { openGgufWeights } from '../src/model/ernie45/gguf_source.js';
-import { loadWeights } from '../src/model/ernie45/weights.js';
-import { ErnieForward } from '../src/model/ernie45/forward.js';
+import { GgufFile } from '../src/formats/gguf.js';
 import { ERNIE_21B_A3B, type GgufWeightType } from '../src/formats/gguf_ernie_writer.js';
 import { makeErnieGguf } from './make_gguf.js';
-import { timeGreedy, type GreedyTiming } from './peer_timing.js';
+import type { GreedyTiming } from './peer_timing.js';
+import { llamaCpp, oursInNode, peerPrompt } from './peer_runs.js';
 
 const REPO = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CHROMIUM_ARGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -46,7 +42,6 @@ const peers = resolve(process.env.PEERS ?? '/work/peers');
 const gguf = resolve(flag('gguf', join(peers, 'models', `ernie-21b-${layers}l-${type}.gguf`)));
 // Prompt: ids for our engine and llama.cpp; wllama takes text, so it gets as many letters, each
 // one byte-fallback token in the fixture tokenizer (its timings report the count it prefilled).
-const prompt = Array.from({ length: promptTokens }, (_, i) => 1000 + 37 * i);
 const promptText = Array.from({ length: promptTokens }, (_, i) => String.fromCharCode(97 + (i % 26))).join('');
 
 interface Row { engine: string; prefillTps: number; decodeTps: number; note: string }
@@ -73,37 +68,20 @@ if (!existsSync(gguf)) {
   await makeErnieGguf(gguf, { geometry: { ...ERNIE_21B_A3B, layers }, weightType: type });
 }
 const sizeGiB = statSync(gguf).size / 2 ** 30;
-console.log(`# bench:peers ${new Date().toISOString()}: ${gguf} (${sizeGiB.toFixed(2)} GiB; 21B-A3B geometry, ${layers} layers, ${type}); prompt ${promptTokens} tokens, ${decode} decode tokens, greedy`);
+const ggufMeta = (await GgufFile.open(fromPath(gguf))).metadata;
+const prompt = peerPrompt(promptTokens, (ggufMeta.get('tokenizer.ggml.tokens') as string[]).length);
+const arch = String(ggufMeta.get('general.architecture'));
+const shape = `hidden ${ggufMeta.get(`${arch}.embedding_length`)}, ${ggufMeta.get(`${arch}.block_count`)} layers, ${ggufMeta.get(`${arch}.expert_count`) ?? 0} experts`;
+console.log(`# bench:peers ${new Date().toISOString()}: ${gguf} (${sizeGiB.toFixed(2)} GiB; ${shape}; general.file_type ${ggufMeta.get('general.file_type')}); prompt ${promptTokens} tokens, ${decode} decode tokens, greedy`);
 
 await attempt('node', async () => {
-  const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
-  try {
-    const { config, weights } = await openGgufWeights(fromPath(gguf));
-    const forward = new ErnieForward(ctx, config, await loadWeights(ctx, config, weights), { kvCacheBytes: 64 * 2 ** 20 });
-    const t = await timeGreedy(ctx, forward, config.vocabSize, prompt, decode);
-    rows.push(fromTiming('ernie-webgpu, Node + Dawn', t, ctx.adapterInfo.description || ctx.adapterInfo.vendor));
-  } finally {
-    ctx.destroy();
-  }
+  const r = await oursInNode(gguf, [{ prompt, decode }]);
+  rows.push(fromTiming('ernie-webgpu, Node + Dawn', r.timings[0]!, r.what));
 });
 
 await attempt('llama', async () => {
-  const { getLlama } = await import(pathToFileURL(join(peers, 'node_modules/node-llama-cpp/dist/index.js')).href);
-  const llama = await getLlama({ gpu: false });
-  const model = await llama.loadModel({ modelPath: gguf });
-  const context = await model.createContext({ contextSize: 512, threads });
-  const ids: number[] = [];
-  const t0 = performance.now();
-  let t1 = 0;
-  for await (const id of context.getSequence().evaluate(prompt, { temperature: 0 })) {
-    if (ids.length === 0) t1 = performance.now();
-    ids.push(id);
-    if (ids.length > decode) break;
-  }
-  const t2 = performance.now();
-  rows.push(fromTiming(`llama.cpp native CPU (node-llama-cpp), ${threads} threads`, { prefillTokens: prompt.length, prefillMs: t1 - t0, decodeTokens: decode, decodeMs: t2 - t1, ids }, `node-llama-cpp ${JSON.parse(readFileSync(join(peers, 'node_modules/node-llama-cpp/package.json'), 'utf8')).version} (${llama.buildType} binaries)`));
-  await context.dispose();
-  await model.dispose();
+  const r = await llamaCpp(join(peers, 'node_modules'), gguf, [{ prompt, decode }], { gpu: false, threads });
+  rows.push(fromTiming(`llama.cpp native CPU (node-llama-cpp), ${threads} threads`, r.timings[0]!, r.what));
 });
 
 if (only.has('chromium') || only.has('wllama')) {
@@ -127,15 +105,18 @@ if (only.has('chromium') || only.has('wllama')) {
     await attempt('wllama', async () => {
       const version = JSON.parse(readFileSync(join(peers, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
       const gpuLayers = Number(flag('wllama-gpu-layers', '0'));
+      // byte-fallback pieces (token_type 6) are banned for wllama: see bannedTokens in peers_page.ts
+      const types = ggufMeta.get('tokenizer.ggml.token_type');
+      const bannedTokens = numbersOf(types).flatMap((t, id) => (t === 6 ? [id] : []));
       const r = await call<{ loadMs: number; timings: { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number }; text: string; threads: number; multithread: boolean }>('wllama', {
         moduleUrl: '/peer-files/node_modules/@wllama/wllama/esm/index.js', wasmUrl: '/peer-files/node_modules/@wllama/wllama/esm/wasm/wllama.wasm',
-        url: fileUrl, prompt: promptText, decode, threads, gpuLayers,
+        url: fileUrl, prompt: promptText, decode, threads, gpuLayers, bannedTokens,
       });
       const t = r.timings;
       rows.push({
         engine: `wllama ${version}, Chromium wasm${gpuLayers ? ` + WebGPU (${gpuLayers} layers)` : ' CPU'}, ${r.threads} thread${r.threads === 1 ? '' : 's'}`,
         prefillTps: (t.prompt_n * 1000) / t.prompt_ms, decodeTps: (t.predicted_n * 1000) / t.predicted_ms,
-        note: `its own timings: prompt ${t.prompt_n} tokens, ${t.predicted_n} predicted; multithread ${r.multithread}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`,
+        note: `its own timings: prompt ${t.prompt_n} tokens, ${t.predicted_n} predicted; ${bannedTokens.length} byte tokens banned; multithread ${r.multithread}; loaded in ${(r.loadMs / 1000).toFixed(1)} s`,
       });
     });
   } finally {
@@ -179,6 +160,10 @@ async function serve(): Promise<{ url: string; close: () => Promise<void> }> {
   await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
   const { port } = http.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}`, close: async () => { http.close(); await vite.close(); } };
+}
+
+function numbersOf(v: unknown): number[] {
+  return v && typeof v === 'object' && 'length' in v ? Array.from(v as ArrayLike<number>, Number) : [];
 }
 
 function servePeerFile(req: IncomingMessage, res: ServerResponse): void {

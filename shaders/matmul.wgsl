@@ -2,17 +2,7 @@
 // Each thread computes a 4x4 block (4 tokens x 4 output rows) in registers, reading x and W
 // straight from memory (caches serve the reuse). Barrier-free like matvec.wgsl; any T, K, N.
 
-struct Params {
-  T: u32,
-  K: u32,
-  N: u32,
-  accumulate: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-#include "weights"
-@group(0) @binding(2) var<storage, read> x: array<f32>;            // [T, K]
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;      // [T, N]
+#include "matmul_io"
 
 const WG = 64u;
 

@@ -7,17 +7,7 @@
 // (WebGPU's default limit is 16 KiB). Any T, K, N: values past the edges read as 0 and are not stored.
 // The barrier-free matmul.wgsl is the variant for software rasterisers (src/kernels/variants.ts).
 
-struct Params {
-  T: u32,
-  K: u32,
-  N: u32,
-  accumulate: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-#include "weights"
-@group(0) @binding(2) var<storage, read> x: array<f32>;            // [T, K]
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;      // [T, N]
+#include "matmul_io"
 
 const WG = 128u;
 const TILE_N = 64u;
@@ -56,18 +46,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       if (tt < p.T && k < p.K) { v = x[tt * p.K + k]; }
       xs[kk * 8u + t / 4u][t % 4u] = v;
     }
-    workgroupBarrier();
     tile_accumulate(&acc, rg, tg);
-    workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let t = t_base + 4u * tg + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n_base + 4u * rg + j;
-      if (t < p.T && n < p.N) {
-        let o = t * p.N + n;
-        y[o] = select(0.0, y[o], p.accumulate == 1u) + acc[i][j];
-      }
-    }
-  }
+  tile_store(&acc, rg, tg, n_base, p.N, t_base, p.T);
+}
+
+// y[t, n]: added to what is there (accumulate) or replacing it
+fn store_out(t: u32, n: u32, v: f32) {
+  let o = t * p.N + n;
+  y[o] = select(0.0, y[o], p.accumulate == 1u) + v;
 }

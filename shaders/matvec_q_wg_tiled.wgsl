@@ -57,18 +57,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
         store_x4(t, 4u * q, v);
       }
     }
-    workgroupBarrier();
     tile_accumulate(&acc, rg, tg);
-    workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let t = t_base + 4u * tg + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n_base + 4u * rg + j;
-      if (t < p.tokens && n < p.N) {
-        let o = t * p.N + n;
-        y[o] = select(0.0, y[o], p.accumulate == 1u) + acc[i][j];
-      }
-    }
-  }
+  tile_store(&acc, rg, tg, n_base, p.N, t_base, p.tokens);
+}
+
+// y[t, n]: added to what is there (accumulate) or replacing it
+fn store_out(t: u32, n: u32, v: f32) {
+  let o = t * p.N + n;
+  y[o] = select(0.0, y[o], p.accumulate == 1u) + v;
 }

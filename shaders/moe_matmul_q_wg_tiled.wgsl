@@ -8,20 +8,7 @@
 // the expert's assignments) leave together, after one workgroupUniformLoad, so every barrier
 // is reached by the whole workgroup.
 
-struct Params {
-  N: u32,
-  K: u32,
-  experts: u32,
-  input_div: u32,    // k (per-token input) or 1 (per-assignment input)
-  row_bytes: u32,
-  units: u32,        // ceil(K / 32)
-  slot_start: u32,
-  slot_end: u32,
-  slot_stride: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
-}
+#include "moe_q_params"
 
 @group(0) @binding(0) var<uniform> p: Params;
 #include "q_common"
@@ -82,15 +69,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
         store_x4(a, 4u * q, v);
       }
     }
-    workgroupBarrier();
     tile_accumulate(&acc, rg, ag);
-    workgroupBarrier();
   }
-  for (var i = 0u; i < 4u; i++) {
-    let a = 4u * ag + i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n_base + 4u * rg + j;
-      if (a < nb && n < p.N) { y[order[first + a] * p.N + n] = acc[i][j]; }
-    }
-  }
+  tile_store(&acc, rg, ag, n_base, p.N, first, first + nb);
+}
+
+// entry c of `order` (the block's assignments are first .. first + nb - 1), row n
+fn store_out(c: u32, n: u32, v: f32) {
+  y[order[c] * p.N + n] = v;
 }

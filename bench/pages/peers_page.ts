@@ -24,13 +24,20 @@ export async function ours(arg: { url: string; prompt: number[]; decode: number 
 
 interface WllamaTimings { prompt_n: number; prompt_ms: number; predicted_n: number; predicted_ms: number }
 
-export async function wllama(arg: { moduleUrl: string; wasmUrl: string; url: string; prompt: string; decode: number; threads: number; gpuLayers: number }): Promise<{ loadMs: number; timings: WllamaTimings; text: string; threads: number; multithread: boolean }> {
+/**
+ * `bannedTokens`: ids given a bias of -inf (llama.cpp server's `logit_bias` [[id, false]] form).
+ * bench:peers bans the byte-fallback tokens: wllama returns the completion as JSON text, and a
+ * random model that samples a lone byte such as <0xB6> makes invalid UTF-8, on which wllama's
+ * JSON encoder throws (the page then sees "Invalid typed array length: 1163217991", the
+ * message's "GLUE" magic read as its length).
+ */
+export async function wllama(arg: { moduleUrl: string; wasmUrl: string; url: string; prompt: string; decode: number; threads: number; gpuLayers: number; bannedTokens: number[] }): Promise<{ loadMs: number; timings: WllamaTimings; text: string; threads: number; multithread: boolean }> {
   const { Wllama } = await import(/* @vite-ignore */ arg.moduleUrl);
   const w = new Wllama({ default: arg.wasmUrl }, { suppressNativeLog: true });
   const t0 = performance.now();
   await w.loadModelFromUrl(new URL(arg.url, location.href).href, { n_ctx: 512, n_threads: arg.threads, n_gpu_layers: arg.gpuLayers, useCache: false });
   const loadMs = performance.now() - t0;
-  const r = await w.createCompletion({ prompt: arg.prompt, max_tokens: arg.decode + 1, temperature: 0 });
+  const r = await w.createCompletion({ prompt: arg.prompt, max_tokens: arg.decode + 1, temperature: 0, logit_bias: arg.bannedTokens.map((id) => [id, false]) });
   const out = { loadMs, timings: r.timings as WllamaTimings, text: r.choices[0].text as string, threads: w.getNumThreads() as number, multithread: w.isMultithread() as boolean };
   await w.exit();
   return out;

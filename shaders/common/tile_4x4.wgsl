@@ -20,8 +20,11 @@ fn store_x4(c: u32, k: u32, v: vec4f) {
   xs[(k + 3u) * 8u + c / 4u][c % 4u] = v.w;
 }
 
-// acc[i][j] += input 4cg+i x row 4rg+j, summed over the tile's 32 columns.
+// acc[i][j] += input 4cg+i x row 4rg+j, summed over the tile's 32 columns: after a barrier (the
+// whole workgroup's stores to ws/xs are done) and before another (no thread stores the next
+// columns while others still read these). Call it from uniform control flow.
 fn tile_accumulate(acc: ptr<function, array<vec4f, 4>>, rg: u32, cg: u32) {
+  workgroupBarrier();
   for (var kk = 0u; kk < 32u; kk++) {
     let wv = ws[kk * 16u + rg];
     let xv = xs[kk * 8u + cg];
@@ -29,5 +32,18 @@ fn tile_accumulate(acc: ptr<function, array<vec4f, 4>>, rg: u32, cg: u32) {
     (*acc)[1] += xv.y * wv;
     (*acc)[2] += xv.z * wv;
     (*acc)[3] += xv.w * wv;
+  }
+  workgroupBarrier();
+}
+
+// Hands this thread's block to the kernel's store_out(c, n, acc[i][j]): input c = c_base + 4cg + i
+// while c < c_end, row n = n_base + 4rg + j while n < N.
+fn tile_store(acc: ptr<function, array<vec4f, 4>>, rg: u32, cg: u32, n_base: u32, N: u32, c_base: u32, c_end: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let c = c_base + 4u * cg + i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n_base + 4u * rg + j;
+      if (c < c_end && n < N) { store_out(c, n, (*acc)[i][j]); }
+    }
   }
 }

@@ -30,6 +30,7 @@
 import type { ImageSegment, LanguageModel, ModelStats } from '../engine/language_model';
 import { AbortError, ErnieError, throwIfAborted } from '../errors';
 import { ChatTemplate } from '../text/chat_template';
+import { CALL_OPEN, randomId, THINK_CLOSE, THINK_OPEN } from '../text/assistant_format';
 import type { TokenizerConfig } from '../text/convert';
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { JsonGrammar, type GrammarPart } from '../sampling/json_grammar';
@@ -89,15 +90,6 @@ interface Prepared {
   includeUsage: boolean;
   /** Choices to generate, one after the other (the prompt's KV entries are reused). */
   n: number;
-}
-
-const THINK_OPEN = '<think>';
-const THINK_CLOSE = '</think>';
-
-function randomId(prefix: string): string {
-  const b = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(b);
-  return prefix + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
 function usageOf(s: GenStats): CompletionUsage {
@@ -527,7 +519,7 @@ function strictToolGrammar(tools: ToolSchema[]): GenJob['triggered'] {
       then: [{ json: t.strict ? t.arguments : ANY_OBJECT }, { literal: '}\n</tool_call>' }],
     })),
   };
-  return { trigger: '<tool_call>', grammar: new JsonGrammar([choice]) };
+  return { trigger: CALL_OPEN, grammar: new JsonGrammar([choice]) };
 }
 
 /** The JSON grammar a chat request asks for: response_format, or a forced tool call. */

@@ -7,11 +7,7 @@
 //
 // The formats are ERNIE45.md §2.5; parseAssistantOutput (src/text) reads the tool calls.
 
-const THINK_OPEN = '<think>';
-const THINK_CLOSE = '</think>';
-const RESP_OPEN = '<response>';
-const RESP_CLOSE = '</response>';
-const CALL_OPEN = '<tool_call>';
+import { CALL_OPEN, RESP_CLOSE, RESP_OPEN, THINK_CLOSE, THINK_OPEN } from '../text/assistant_format';
 
 /** 'auto': thinking when the text starts with <think>. */
 export type ThinkingMode = 'yes' | 'no' | 'auto';

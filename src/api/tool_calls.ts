@@ -10,18 +10,13 @@
 // stream a call whose name was already sent and whose arguments then fail carries that index
 // in its tool_call_errors entry (its pieces were sent; the error says to disregard them).
 import { validateJson } from '../sampling/json_schema';
+import { CALL_CLOSE, CALL_OPEN, randomId } from '../text/assistant_format';
 import type { ChatCompletionChunkToolCall, ChatToolCall, ToolCallError } from './types';
 import type { ToolSchema } from './validate';
 
-const CALL_OPEN = '<tool_call>';
-const CALL_CLOSE = '</tool_call>';
 const HEADER = /^\s*\{\s*"name"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"arguments"\s*:\s*/;
 
-function randomId(): string {
-  const b = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(b);
-  return 'call_' + Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
+const callId = (): string => randomId('call_');
 
 /**
  * The JSON value at the start of `s` without insignificant whitespace, up to the `}` that
@@ -72,7 +67,7 @@ export class ToolCallReader {
   private announced = 0;
 
   /** `streaming`: errors of calls already announced carry their index. */
-  constructor(private readonly schemas: readonly ToolSchema[], private readonly streaming: boolean, private readonly makeId: () => string = randomId) {}
+  constructor(private readonly schemas: readonly ToolSchema[], private readonly streaming: boolean, private readonly makeId: () => string = callId) {}
 
   /** Deltas for `toolText` (the text from the first <tool_call> on); `final`: nothing more will come. */
   update(toolText: string, final: boolean): ChatCompletionChunkToolCall[] {

@@ -72,6 +72,26 @@ export interface RandomErnieGgufOptions {
   name?: string;
   /** Bytes of weights made per chunk (default 8 MiB): bounds the writer's memory. */
   chunkBytes?: number;
+  /**
+   * Makes one chunk's bytes (default: randomRows, here). A maker that hands the job to a worker
+   * thread, with `inFlight` > 1, makes a big file on several cores; the bytes are the same.
+   */
+  makeRows?: (job: RandomRowsJob) => Uint8Array | Promise<Uint8Array>;
+  /** Chunks of one tensor asked of makeRows ahead of the one being written (default 1). */
+  inFlight?: number;
+}
+
+/** One chunk of a tensor's random rows: all randomRows needs, so it can run anywhere (a worker). */
+export interface RandomRowsJob {
+  name: string;
+  type: number;
+  cols: number;
+  /** The first row and how many. */
+  row: number;
+  rows: number;
+  sd: number;
+  mean: number;
+  seed: number;
 }
 
 const ARCH = 'ernie4_5-moe';
@@ -89,6 +109,7 @@ export function randomErnieGgufSpec(opts: RandomErnieGgufOptions): GgufSpec {
   }
   const seed = opts.seed ?? 1;
   const chunkBytes = opts.chunkBytes ?? 8 * 2 ** 20;
+  const make = { rows: opts.makeRows ?? randomRows, inFlight: Math.max(1, Math.floor(opts.inFlight ?? 1)) };
   const a = (k: string) => `${ARCH}.${k}`;
   const moe = g.experts > 0;
   const metadata: [string, GgufTypedValue][] = [
@@ -130,10 +151,10 @@ export function randomErnieGgufSpec(opts: RandomErnieGgufOptions): GgufSpec {
   // token would predict itself).
   const matrix = (name: string, inDim: number, outDim: number, sd: number, experts = 0) => {
     const dims = experts > 0 ? [inDim, outDim, experts] : [inDim, outDim];
-    tensors.push({ name, dims, type: wt.ggml, data: () => chunks(name, wt.ggml, inDim, outDim * Math.max(1, experts), sd, 0, seed, chunkBytes) });
+    tensors.push({ name, dims, type: wt.ggml, data: () => chunks({ name, type: wt.ggml, cols: inDim, rows: outDim * Math.max(1, experts), sd, mean: 0, seed }, chunkBytes, make) });
   };
   const f32 = (name: string, dims: number[], sd: number, mean: number) => {
-    tensors.push({ name, dims, type: GgmlType.F32, data: () => chunks(name, GgmlType.F32, dims[0]!, dims.slice(1).reduce((x, y) => x * y, 1), sd, mean, seed, chunkBytes) });
+    tensors.push({ name, dims, type: GgmlType.F32, data: () => chunks({ name, type: GgmlType.F32, cols: dims[0]!, rows: dims.slice(1).reduce((x, y) => x * y, 1), sd, mean, seed }, chunkBytes, make) });
   };
   const norm = (name: string) => f32(name, [g.hidden], 0.03, 1);
   const q = g.heads * g.headDim, kvw = g.kvHeads * g.headDim;
@@ -171,20 +192,38 @@ export function randomErnieGgufSpec(opts: RandomErnieGgufOptions): GgufSpec {
 }
 
 /**
- * `rows` rows of `cols` values, a few MB at a time. Each row has its own seeded stream, so the
- * bytes do not depend on the chunk size.
+ * A tensor's `rows` rows of `cols` values, a few MB at a time, up to `make.inFlight` chunks asked
+ * for ahead. Each row has its own seeded stream, so the bytes depend neither on the chunk size
+ * nor on where a chunk is made.
  */
-function* chunks(name: string, type: number, cols: number, rows: number, sd: number, mean: number, seed: number, chunkBytes: number): Generator<Uint8Array> {
-  const info = ggmlTypeInfo(type)!;
-  const rowBytes = (cols / info.blockSize) * info.typeSize;
+async function* chunks(t: Omit<RandomRowsJob, 'row'>, chunkBytes: number, make: { rows: (job: RandomRowsJob) => Uint8Array | Promise<Uint8Array>; inFlight: number }): AsyncGenerator<Uint8Array> {
+  const info = ggmlTypeInfo(t.type)!;
+  const rowBytes = (t.cols / info.blockSize) * info.typeSize;
   const step = Math.max(1, Math.floor(chunkBytes / rowBytes));
-  const base = seedOf(name, seed);
-  for (let r = 0; r < rows; r += step) {
-    const n = Math.min(step, rows - r);
-    const out = new Uint8Array(n * rowBytes);
-    for (let i = 0; i < n; i++) out.set(randomBlocks(type, cols, sd, new Rng((base + Math.imul(r + i + 1, 0x9e3779b1)) | 0), mean), i * rowBytes);
-    yield out;
+  const pending: Promise<Uint8Array>[] = [];
+  let next = 0;
+  const ask = () => {
+    const job = { ...t, row: next, rows: Math.min(step, t.rows - next) };
+    next += job.rows;
+    pending.push(Promise.resolve(make.rows(job)));
+  };
+  while (next < t.rows || pending.length > 0) {
+    while (next < t.rows && pending.length < make.inFlight) ask();
+    yield await pending.shift()!;
   }
+}
+
+/** The bytes of rows [job.row, job.row + job.rows) of the tensor `job.name`. */
+export function randomRows(job: RandomRowsJob): Uint8Array {
+  const info = ggmlTypeInfo(job.type)!;
+  const rowBytes = (job.cols / info.blockSize) * info.typeSize;
+  const base = seedOf(job.name, job.seed);
+  const out = new Uint8Array(job.rows * rowBytes);
+  for (let i = 0; i < job.rows; i++) {
+    const r = job.row + i;
+    out.set(randomBlocks(job.type, job.cols, job.sd, new Rng((base + Math.imul(r + 1, 0x9e3779b1)) | 0), job.mean), i * rowBytes);
+  }
+  return out;
 }
 
 type FullGeometry = Required<ErnieGeometry>;

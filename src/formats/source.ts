@@ -14,6 +14,13 @@ export interface ByteSource {
    * instead of a size probe and a read; readWholeFile() falls back to size() + read()).
    */
   readAll?(maxBytes: number, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Only for sources that check what they serve (the model store's view, src/store/view.ts): the
+   * SHA-256 that `bytes`, a buffer this source's read() returned whole, was found to have when it
+   * was read from storage for that read; undefined for any other buffer. A reader that finds the
+   * digest it expects need not hash the same bytes again (ErniePackage.readShard / readFile).
+   */
+  vouchedSha256?(bytes: Uint8Array): string | undefined;
 }
 
 /** Resolves a path inside a model folder ("config.json", "model-00001-of-00002.safetensors"). */

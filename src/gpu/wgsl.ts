@@ -1,4 +1,5 @@
-// A tiny WGSL preprocessor: `#include "name"` pastes a helper from shaders/common/.
+// A tiny WGSL preprocessor: `#include "name"` pastes a helper from shaders/common/ (helpers may
+// include others).
 // Everything else (workgroup sizes, flags) uses WGSL `override` constants, so every shader
 // file is plain WGSL a reader can open and a linter can check.
 import weightsF32 from '../../shaders/common/weights_f32.wgsl?raw';
@@ -19,12 +20,18 @@ import qQ2K from '../../shaders/common/q_q2_k.wgsl?raw';
 import qQ6K from '../../shaders/common/q_q6_k.wgsl?raw';
 // the *_wg_tiled kernels' workgroup tile
 import tile4x4 from '../../shaders/common/tile_4x4.wgsl?raw';
+// matmul.wgsl and matmul_wg_tiled.wgsl's Params and bindings (src/kernels/matmul.ts binds them)
+import matmulIo from '../../shaders/common/matmul_io.wgsl?raw';
+// the grouped expert matmuls' Params (moe_matmul_q.wgsl and its tiled variant; src/kernels/matmul_q.ts packs it)
+import moeQParams from '../../shaders/common/moe_q_params.wgsl?raw';
 
 const includes: Record<string, string> = {
   weights_f32: weightsF32,
   weights_f16: weightsF16,
   q_common: qCommon,
   tile_4x4: tile4x4,
+  moe_q_params: moeQParams,
+  matmul_io: matmulIo,
   q_dot: qDot,
   q_lanes_single: qLanesSingle,
   q_lanes_subgroup: qLanesSubgroup,
@@ -42,11 +49,12 @@ const includes: Record<string, string> = {
 /** Weight storage formats the matmul-like kernels read. f16 weights are read as packed u32 pairs. */
 export type WeightDtype = 'f32' | 'f16';
 
+/** Pastes every `#include "name"` (an include may include others, as its kernel's replacements choose). */
 export function preprocess(source: string, replacements: Record<string, string> = {}): string {
   return source.replace(/^#include "([\w.]+)"\s*$/gm, (_, raw: string) => {
     const name = replacements[raw] ?? raw;
     const text = includes[name];
     if (text === undefined) throw new Error(`WGSL include "${name}" not found`);
-    return text;
+    return preprocess(text, replacements);
   });
 }

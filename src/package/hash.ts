@@ -5,8 +5,12 @@ import { ErnieError } from '../errors';
 export async function sha256Hex(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) throw new ErnieError('UNSUPPORTED', 'WebCrypto (crypto.subtle) is not available; it needs a secure context (https or localhost)');
-  const digest = new Uint8Array(await subtle.digest('SHA-256', bytes));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
+  return hex(new Uint8Array(await subtle.digest('SHA-256', bytes)));
+}
+
+/** Lowercase hex of a digest. */
+export function hex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
 }

@@ -1,7 +1,9 @@
 // Reads an ernie-webgpu package from any FolderSource (a URL, picked files, a directory):
 // the manifest is validated in full at open; tensors are then read one byte range at a time, and
-// a routed expert's shard can be fetched whole and checked against its SHA-256 (a mismatch is an
-// IntegrityError naming the file, for every package family: text and VL shards share this path).
+// a routed expert's shard can be fetched whole and checked against its SHA-256 (not hashed again
+// when its source vouches for those exact bytes: the model store's view has just hashed them); a
+// mismatch is an IntegrityError naming the file, for every package family (text and VL shards
+// share this path).
 import { ErnieError, FileFormatError, IntegrityError, throwIfAborted } from '../errors';
 import type { ErnieConfig } from '../model/ernie45/config';
 import type { ModelFamily } from './family';
@@ -31,8 +33,12 @@ export interface RawTensor {
 }
 
 export class ErniePackage {
-  /** Bytes hashed by readShard/readFile/readExpertShard so far, and the milliseconds SHA-256 took. */
-  readonly hashStats = { bytes: 0, ms: 0 };
+  /**
+   * Bytes hashed by readShard/readFile/readExpertShard so far, the milliseconds SHA-256 took, and
+   * the bytes not hashed because their source had just checked them (`vouchedBytes`: a model
+   * store's view, see ByteSource.vouchedSha256).
+   */
+  readonly hashStats = { bytes: 0, ms: 0, vouchedBytes: 0 };
 
   private constructor(
     private readonly folder: FolderSource,
@@ -174,6 +180,10 @@ export class ErniePackage {
   }
 
   private async verify(file: string, bytes: Uint8Array<ArrayBuffer>, want: string): Promise<void> {
+    if (this.folder(file).vouchedSha256?.(bytes) === want) {
+      this.hashStats.vouchedBytes += bytes.byteLength;
+      return;
+    }
     const t0 = performance.now();
     const got = await sha256Hex(bytes);
     this.hashStats.ms += performance.now() - t0;

@@ -3,6 +3,7 @@
 // measurements of BENCHMARKS.md); larger ones, or pages without crypto.subtle (not a secure
 // context), stream through @noble/hashes' incremental SHA-256, so memory stays one chunk.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { hex } from '../package/hash';
 
 /** Per-file buffer cap for the WebCrypto path: a default core shard (64 MiB) still takes it. */
 export const ONE_SHOT_MAX_BYTES = 64 * 1024 * 1024;
@@ -35,8 +36,8 @@ export function fileHasher(size: number, oneShotMax = ONE_SHOT_MAX_BYTES): FileH
   };
 }
 
-export function hex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
+/** Lowercase hex SHA-256 of a buffer already whole in memory (WebCrypto at any size, else @noble/hashes). */
+export async function digestOf(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  return hex(subtle ? new Uint8Array(await subtle.digest('SHA-256', bytes)) : sha256(bytes));
 }

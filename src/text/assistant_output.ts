@@ -4,6 +4,7 @@
 // PT models (no thinking, no <response>) write the answer bare, with tool-call blocks after it.
 // A tool-call block that is not valid JSON with a name and object arguments is reported in
 // toolCallErrors with its raw text instead of being dropped silently.
+import { CALL_CLOSE, CALL_OPEN, randomId, RESP_CLOSE, RESP_OPEN, THINK_CLOSE, THINK_OPEN } from './assistant_format';
 
 export interface ParsedToolCall {
   id: string;
@@ -32,18 +33,7 @@ export interface ParseOptions {
   makeId?: (index: number) => string;
 }
 
-const THINK_OPEN = '<think>';
-const THINK_CLOSE = '</think>';
-const CALL_OPEN = '<tool_call>';
-const CALL_CLOSE = '</tool_call>';
-const RESP_OPEN = '<response>';
-const RESP_CLOSE = '</response>';
-
-function randomId(): string {
-  const bytes = new Uint8Array(12);
-  globalThis.crypto.getRandomValues(bytes);
-  return 'call_' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
+const callId = (): string => randomId('call_');
 
 export function parseAssistantOutput(text: string, options: ParseOptions): AssistantOutput {
   let rest = text;
@@ -71,7 +61,7 @@ export function parseAssistantOutput(text: string, options: ParseOptions): Assis
 
   const tool_calls: ParsedToolCall[] = [];
   const toolCallErrors: ToolCallError[] = [];
-  const makeId = options.makeId ?? randomId;
+  const makeId = options.makeId ?? callId;
   for (let at = firstCall; at >= 0; at = rest.indexOf(CALL_OPEN, at)) {
     const start = at + CALL_OPEN.length;
     const close = rest.indexOf(CALL_CLOSE, start);

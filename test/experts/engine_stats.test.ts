@@ -7,9 +7,11 @@ import { nodeGpu } from '../../src/node.js';
 import type { ChatCompletion } from '../../src/api/types.js';
 import type { ExpertCacheOptions } from '../../src/experts/budget.js';
 import { expertStatsDelta } from '../../src/index.js';
+import { oneDeviceGpu } from '../helpers/gpu.js';
 
+const gpu = nodeGpu().then(oneDeviceGpu); // both engines on one device: pipelines compile once
 const open = async (expertCache: ExpertCacheOptions) =>
-  loadEngine({ model: nodeFolder('test/fixtures/ernie45-moe-tiny'), tokenizer: nodeFolder('test/fixtures/ernie-tokenizer-tiny'), gpu: await nodeGpu(), kvCacheBytes: 1 << 21, expertCache });
+  loadEngine({ model: nodeFolder('test/fixtures/ernie45-moe-tiny'), tokenizer: nodeFolder('test/fixtures/ernie-tokenizer-tiny'), gpu: await gpu, kvCacheBytes: 1 << 21, expertCache });
 
 describe('engine.stats()', () => {
   it('reports per-tier hits/misses, bytes, prefetch accuracy, readbacks and GPU wait per token', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GgufFile } from '../../src/formats/gguf';
 import { ernieConfigFromGguf } from '../../src/formats/gguf_ernie';
-import { type ErnieGeometry, type GgufWeightType, randomErnieGgufSpec } from '../../src/formats/gguf_ernie_writer';
+import { type ErnieGeometry, type GgufWeightType, type RandomRowsJob, randomErnieGgufSpec, randomRows } from '../../src/formats/gguf_ernie_writer';
 import { type GgufSink, type GgufSpec, kv, layoutGguf, memorySink, writeGguf } from '../../src/formats/gguf_writer';
 import { fileSink } from '../../src/formats/node_sink';
 import { fromArrayBuffer } from '../../src/formats/sources';
@@ -22,6 +22,7 @@ import { ggufTokenizerEntries, tokenizerFilesFromGguf } from '../../src/text/ggu
 import { ErnieTokenizer } from '../../src/text/tokenizer';
 import type { Completion } from '../../src/api/types';
 import { referenceForward } from '../reference/forward_ref';
+import { makeErnieGguf } from '../../bench/make_gguf';
 import { loadWeights, lookupFn, openGguf } from './helpers';
 
 /** The tiny fixture's geometry (test/fixtures/ernie45-moe-tiny/config.json). */
@@ -138,6 +139,40 @@ describe('GGUF writer: round trip through gguf.ts', () => {
     const [a, b] = await Promise.all([make(1), make(2)]);
     expect(Buffer.compare(Buffer.from(await a.readRaw('blk.1.ffn_up_exps.weight')), Buffer.from(await b.readRaw('blk.1.ffn_up_exps.weight')))).not.toBe(0);
   });
+
+  it('chunks made elsewhere, several in flight and finishing out of order, give the same file', async () => {
+    const tokenizer = await tokenizerFrom('ernie45-moe-tiny-q4_0', 2048);
+    const base = { geometry: TINY, weightType: 'q4_0' as const, tokenizer, seed: 4, chunkBytes: 1 << 12 };
+    const jobs: number[] = [];
+    let most = 0, open = 0;
+    // the maker answers later chunks first (a shorter delay the later the row), as a pool of workers may
+    const maker = async (job: RandomRowsJob) => {
+      jobs.push(job.row);
+      most = Math.max(most, ++open);
+      await new Promise((ok) => setTimeout(ok, Math.max(0, 4 - (job.row % 5))));
+      open--;
+      return randomRows(job);
+    };
+    const plain = await writeToMemory(randomErnieGgufSpec(base));
+    const pooled = await writeToMemory(randomErnieGgufSpec({ ...base, makeRows: maker, inFlight: 4 }));
+    expect(Buffer.compare(Buffer.from(plain), Buffer.from(pooled))).toBe(0);
+    expect(most).toBe(4);
+    expect(jobs.length).toBeGreaterThan(40);
+  });
+
+  it('bench/make_gguf.ts writes the same file on 2 worker threads as on this one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gguf-workers-'));
+    try {
+      const geometry = { ...TINY, layers: 2 };
+      await makeErnieGguf(join(dir, 'one.gguf'), { geometry, workers: 1, seed: 9 });
+      await makeErnieGguf(join(dir, 'two.gguf'), { geometry, workers: 2, seed: 9 });
+      const one = readFileSync(join(dir, 'one.gguf')), two = readFileSync(join(dir, 'two.gguf'));
+      expect(one.length).toBeGreaterThan(100_000);
+      expect(Buffer.compare(one, two)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe('GGUF writer: streaming and errors', () => {

@@ -42,3 +42,30 @@ export function f32ToF16Bits(x: number): number {
   if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) half++;
   return sign | half;
 }
+
+/**
+ * A GPU whose adapters all hand out one device, which engines then cannot destroy: for a test
+ * file that loads several engines, since Dawn compiles each pipeline once per device (SwiftShader
+ * spends seconds on some shaders) and caches it on the device. Not for tests of disposal or of
+ * device loss. Buffers of disposed engines are freed as they are collected.
+ */
+export function oneDeviceGpu(gpu: GPU): GPU {
+  let device: Promise<GPUDevice> | undefined;
+  const adapter = (a: GPUAdapter): GPUAdapter =>
+    new Proxy(a, {
+      get(target, key) {
+        if (key === 'requestDevice') {
+          return (d?: GPUDeviceDescriptor) => (device ??= target.requestDevice(d).then((dev) => Object.assign(dev, { destroy: () => undefined })));
+        }
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  return new Proxy(gpu, {
+    get(target, key) {
+      if (key === 'requestAdapter') return async (o?: GPURequestAdapterOptions) => ((a) => a && adapter(a))(await target.requestAdapter(o));
+      const v: unknown = Reflect.get(target, key, target);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}

@@ -1,15 +1,11 @@
-// Deterministic test data: the same seed gives the same inputs on every run.
+// Deterministic test data: the same seed gives the same inputs on every run. The numbers come
+// from the project's one seeded generator (src/sampling/rng.ts, the sampler's).
+import { Rng } from '../../src/sampling/rng.js';
 
-/** mulberry32: small, seeded, good enough for test data. Numbers in [0, 1). */
+/** Uniform numbers in [0, 1) (24-bit steps) from `seed`, any safe integer. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.uniform();
 }
 
 /** n normal samples (Box-Muller) times `scale`. */

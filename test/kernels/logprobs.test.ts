@@ -15,8 +15,9 @@ describe('logprobs kernel', () => {
     const data = randn(rng(11), rows * stride, 3);
     // Padding columns of the row hold the largest values: they must never be reported.
     for (let i = vocab; i < stride; i++) data[row * stride + i] = 100;
-    // A three-way tie among the top (ids 7, 300, 901), so order on ties is checked.
-    for (const id of [901, 300, 7]) data[row * stride + id] = 9;
+    // A three-way tie above every other logit of the row (ids 7, 300, 901), so order on ties is checked.
+    const tie = Math.max(...data.subarray(row * stride, row * stride + vocab)) + 1;
+    for (const id of [901, 300, 7]) data[row * stride + id] = tie;
     const logits = ctx.upload('logits', data);
     const result = ctx.upload('result', new Uint32Array(LOGPROBS_RESULT_WORDS).fill(0xffffffff));
     const rowData = data.subarray(row * stride, row * stride + vocab);

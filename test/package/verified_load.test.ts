@@ -19,6 +19,7 @@ import { nodeGpu } from '../../src/node';
 import type { ChatCompletion } from '../../src/api/types';
 import { serveBytes, serveFile, SPA_INDEX, startServer, type TestServer } from '../helpers/http_server';
 import { writeTinyPackage } from '../helpers/tiny_package';
+import { oneDeviceGpu } from '../helpers/gpu';
 
 const EXPERT_SHARD = 'experts/layer-1/expert-03.bin';
 const FAST = { retry: { baseDelayMs: 5, maxDelayMs: 20 } };
@@ -45,7 +46,7 @@ async function greedy(model: FolderSource | string, tokenizer?: FolderSource): P
 const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
 
 beforeAll(async () => {
-  gpu = await nodeGpu();
+  gpu = oneDeviceGpu(await nodeGpu()); // every engine of the file on one device: its pipelines compile once
   work = await mkdtemp(join(tmpdir(), 'ernie-verified-'));
   let hf: string;
   ({ hf, pkg: pkgDir } = await writeTinyPackage(work));

@@ -20,7 +20,7 @@ import { parsePreprocessorConfig, preprocessImage } from '../../src/model/ernie4
 import type { VisionInput } from '../../src/model/ernie45_vl/vision.js';
 import { MANIFEST_FILE, type Manifest, type ManifestShard, validateManifest } from '../../src/package/manifest.js';
 import { nodeDirectoryWriter } from '../../src/package/node_writer.js';
-import { gpuContext } from '../helpers/gpu.js';
+import { gpuContext, oneDeviceGpu } from '../helpers/gpu.js';
 import { loadEngine } from '../../src/engine/load.js';
 import { nodeGpu } from '../../src/node.js';
 import { VL, loadAllTensors } from '../helpers/vl_fixture.js';
@@ -95,8 +95,9 @@ describe('ERNIE-4.5-VL packages', () => {
   });
 
   it('the engine loads the f32 VL package through the registry: an image chat answers as from the HF folder', async () => {
+    const gpu = oneDeviceGpu(await nodeGpu()); // both engines on one device: pipelines compile once
     const chat = async (model: string) => {
-      const engine = await loadEngine({ model: nodeFolder(model), tokenizer: nodeFolder('test/fixtures/ernie45-vl-tiny-tokenizer'), gpu: await nodeGpu(), kvCacheBytes: 200 * 1536 });
+      const engine = await loadEngine({ model: nodeFolder(model), tokenizer: nodeFolder('test/fixtures/ernie45-vl-tiny-tokenizer'), gpu, kvCacheBytes: 200 * 1536 });
       try {
         const url = `data:image/png;base64,${readFileSync(`${VL}/test_image.png`).toString('base64')}`;
         const r = await engine.chat.completions.create({

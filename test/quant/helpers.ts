@@ -1,22 +1,9 @@
 // Shared helpers for the quantization and package tests.
+import { randn, rng } from '../helpers/random.js';
 
 /** n values ~ N(0, sd²) from a seeded generator (deterministic across runs). */
 export function gaussian(n: number, seed: number, sd: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const next = () => {
-    // xorshift32
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(next())), t = 2 * Math.PI * next();
-    out[i] = sd * r * Math.cos(t);
-    if (i + 1 < n) out[i + 1] = sd * r * Math.sin(t);
-  }
-  return out;
+  return randn(rng(seed), n, sd);
 }
 
 /** Σ(x - y)² / Σx². */

@@ -93,6 +93,35 @@ describe('model store (folder backend)', () => {
     expect(est.models).toEqual([{ id: `${server.baseUrl}/tiny/`, bytes: pkgBytes() + readFileSync(join(md, 'manifest.json')).length }]);
   });
 
+  it('a load hashes each stored file once: the view re-hashes it, the package reader trusts exactly those bytes', async () => {
+    reset();
+    const { store } = freshStore();
+    const url = `${server.baseUrl}/tiny/`;
+    await store.download(url);
+    const shardBytes = manifest.shards.reduce((n, x) => n + x.bytes, 0), fileBytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
+    const load = async (verify: boolean) => {
+      const pkg = await openPackage(await store.folder(url, { verify }));
+      for (const x of manifest.shards) await pkg.readShard(x.file);
+      for (const f of manifest.files) await pkg.readFile(f.path);
+      return pkg.hashStats;
+    };
+    expect(await load(true)).toMatchObject({ bytes: 0, vouchedBytes: shardBytes + fileBytes });
+    // a view told not to re-hash vouches for nothing: the reader hashes every byte itself
+    expect(await load(false)).toMatchObject({ bytes: shardBytes + fileBytes, vouchedBytes: 0 });
+    // only a whole-file buffer of the same file, as that read returned it, is vouched for
+    const view = await store.folder(url);
+    const core = view(CORE), size = manifest.shards.find((x) => x.file === CORE)!.bytes;
+    const part = await core.read(0, 10);
+    const whole = await view(CORE).read(0, size); // the second read of the file: served from chunks
+    expect(core.vouchedSha256!(part)).toBeUndefined();
+    expect(core.vouchedSha256!(whole)).toBeUndefined();
+    const expert = manifest.shards.find((x) => x.kind === 'expert')!;
+    const eb = await view(expert.file).read(0, expert.bytes);
+    expect(view(expert.file).vouchedSha256!(eb)).toBe(expert.sha256);
+    expect(core.vouchedSha256!(eb)).toBeUndefined();
+    expect(view(expert.file).vouchedSha256!(eb.slice())).toBeUndefined();
+  });
+
   it('a connection closed mid-shard resumes with a Range request from the last stored chunk', async () => {
     reset();
     const { dir, store } = freshStore();
