@@ -41,7 +41,7 @@ export interface GrammarOptions {
 }
 
 /** Readings of the text followed at once; past it the most recent ones are dropped (stricter, never looser). */
-const MAX_STACKS = 128;
+const MAX_STACKS = 256;
 
 export interface GrammarState {
   /** The readings alive; in each, the innermost frame last. An empty stack: the document is complete. */

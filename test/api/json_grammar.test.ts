@@ -109,7 +109,8 @@ describe('JSON recognizer', () => {
 
 describe('JSON schema compiler', () => {
   it.each([
-    [{ type: 'string', not: { const: 'a' } }, /schema.not: keyword "not" is not supported/],
+    [{ type: 'string', not: { const: 'a' } }, null],
+    [{ type: 'string', not: { multipleOf: 2 } }, /schema.not.multipleOf: "not" of "multipleOf" is not supported/],
     [{ type: 'object', properties: { a: { pattern: '(?=x)' } } }, /schema.properties.a.pattern: pattern "\(\?=x\)": lookaround/],
     [{ type: ['string', 'integer', 'number', 'object', 'object'] }, null],
     [{ enum: [] }, /non-empty list/],
@@ -118,8 +119,8 @@ describe('JSON schema compiler', () => {
     [{ type: 'array', uniqueItems: true }, /schema.uniqueItems: keyword "uniqueItems"/],
     [{ type: 'string', format: 'idn-email' }, /schema.format: format "idn-email" is not supported/],
     [{ $ref: 'other.json#/a' }, /schema.\$ref: only local references/],
-    [{ allOf: [{ pattern: 'a' }, { pattern: 'b' }] }, /schema.allOf\[1\].pattern: allOf parts give different "pattern"/],
-    [{ type: 'integer', minimum: 5, maximum: 4 }, /no number lies between/],
+    [{ allOf: [{ pattern: 'a' }, { pattern: 'b' }] }, null],
+    [{ type: 'integer', minimum: 5, maximum: 4 }, /^schema: accepts nothing/],
     [{ type: 'string', properties: {} }, null], // object keywords do not apply to strings
     [{ anyOf: [{ type: 'integer' }, { enum: [1] }] }, null],
   ])('%j', (schema, error) => {
