@@ -1,6 +1,6 @@
 // `npm run build:demo`: the chat app (demo/) as a static site in dist-demo/, with a relative
 // base path so it runs from any sub-folder, and sw.js precaching every file the build wrote.
-// The tiny demo model is converted into dist-demo/models/ by scripts/build-demo-model.ts.
+// The tiny demo models (text and VL) are converted into dist-demo/models/ by scripts/build-demo-model.ts.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

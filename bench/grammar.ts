@@ -1,22 +1,25 @@
 // `npm run bench:grammar -- --data <folder of MaskBench files> --tokenizer <folder>|llama3
 //   [--json out.json] [--limit N] [--every K] [--sample N --seed S] [--whitespace any|pretty|compact] [--budget-ms 10000]`
+// `--compile-only` (no --tokenizer needed): compiles every schema, checks the compiled schema's
+// validator against each instance, and prints the compile errors grouped by cause (bucketOf).
 // (--json is also written every 100 files, so a run cut short still reports what it did.)
 // Runs MaskBench (bench/maskbench.ts) and prints passing / compile / validation / invalidation
 // errors and the time to first mask (TTFM: schema compile) and between masks (TBM: one
-// allowedTokens over the whole vocabulary). `--tokenizer llama3`: Llama 3's 128K vocabulary
+// allowedMask over the whole vocabulary, what the engine samples with). `--tokenizer llama3`: Llama 3's 128K vocabulary
 // from the llama3-tokenizer-js package (the tokenizer MaskBench's published numbers use).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErnieTokenizer } from '../src/text/tokenizer';
 import { TokenTable } from '../src/sampling/token_table';
 import { Rng } from '../src/sampling/rng';
-import { runFile, summarize, type BenchTokenizer, type FileResult } from './maskbench';
+import { runFile, summarize, compileFile, bucketTable, type BenchTokenizer, type FileResult, type CompileResult } from './maskbench';
 
 const args = new Map<string, string>();
 process.argv.slice(2).forEach((a, i, all) => a.startsWith('--') && args.set(a.slice(2), all[i + 1]?.startsWith('--') ? '1' : (all[i + 1] ?? '1')));
 const data = args.get('data');
 const tokArg = args.get('tokenizer');
-if (!data || !tokArg) {
+const compileOnly = args.has('compile-only');
+if (!data || (!tokArg && !compileOnly)) {
   console.error('usage: npm run bench:grammar -- --data <folder> --tokenizer <folder>|llama3 [--json out.json] [--limit N] [--whitespace any|pretty|compact]');
   process.exit(2);
 }
@@ -43,9 +46,6 @@ async function loadTokenizer(spec: string): Promise<BenchTokenizer> {
   return { name: `${spec} (${tok.vocabSize} ids)`, table: TokenTable.of(tok), stops: tok.stopTokenIds, encode: (t) => tok.encode(t, { addSpecialTokens: false }) };
 }
 
-const t0 = performance.now();
-const tok = await loadTokenizer(tokArg);
-console.log(`tokenizer ${tok.name}: table built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 let files = readdirSync(data).filter((f) => f.endsWith('.json')).sort();
 if (args.has('limit')) files = files.slice(0, Number(args.get('limit')));
 if (args.has('every')) files = files.filter((_, i) => i % Number(args.get('every')) === 0); // a spread sample
@@ -58,6 +58,22 @@ if (args.has('sample')) {
   }
   files = files.slice(0, Number(args.get('sample')));
 }
+if (compileOnly) {
+  const t1 = performance.now();
+  const out: CompileResult[] = files.map((f) => compileFile(f, readFileSync(join(data, f), 'utf8')));
+  const ok = out.filter((r) => r.bucket === null).length;
+  console.log(`${files.length} schemas, ${ok} compile, ${files.length - ok} compile errors, ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+  const disagree = out.filter((r) => r.validatorDisagrees.length > 0);
+  console.log(`validator disagrees with MaskBench's instances on ${disagree.length} compiled schemas (valid refused: ${disagree.filter((r) => r.validatorDisagrees.some((d) => d.valid)).length}, invalid accepted: ${disagree.filter((r) => r.validatorDisagrees.some((d) => !d.valid)).length})`);
+  for (const r of disagree.slice(0, Number(args.get('show') ?? 20))) console.log(`  ${r.file}: ${r.validatorDisagrees.map((d) => `#${d.test} ${d.valid ? 'valid refused' : 'invalid accepted'}`).join(', ')}`);
+  console.log('\n| compile error | files |\n|:--|--:|');
+  for (const [b, n] of bucketTable(out)) console.log(`| ${b} | ${n} |`);
+  if (args.has('json')) writeFileSync(args.get('json')!, JSON.stringify({ schemas: files.length, compiled: ok, buckets: Object.fromEntries(bucketTable(out)), validator_disagrees: disagree.map((r) => r.file), errors: out.filter((r) => r.bucket !== null).map((r) => ({ file: r.file, bucket: r.bucket, detail: r.detail })) }, null, 1) + '\n');
+  process.exit(0);
+}
+const t0 = performance.now();
+const tok = await loadTokenizer(tokArg!);
+console.log(`tokenizer ${tok.name}: table built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const whitespace = (args.get('whitespace') ?? 'any') as 'any' | 'pretty' | 'compact';
 const results: FileResult[] = [];
 const start = performance.now();

@@ -3,7 +3,7 @@
 // tokens are allowed one by one and end where the document may end, and every invalid instance
 // is refused (a token not allowed, or the end not allowed). Instances are written as Python's
 // json.dumps writes them (", " and ": " separators, numbers as in the file), as MaskBench does.
-import { compileJsonSchema, SchemaError } from '../src/sampling/json_schema';
+import { compileJsonSchema, SchemaError, validateJson } from '../src/sampling/json_schema';
 import { JsonGrammar, type GrammarOptions } from '../src/sampling/json_grammar';
 import type { TokenTable } from '../src/sampling/token_table';
 
@@ -118,7 +118,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     for (const id of ids) {
       if (performance.now() - t0 > budgetMs) { outcome = 'timeout'; detail = `test #${i}: over ${budgetMs} ms`; return; }
       const a = performance.now();
-      tok.table.allowedTokens(s, tok.stops);
+      tok.table.allowedMask(s, tok.stops);
       const next = tok.table.advance(s, id);
       masksUs.push((performance.now() - a) * 1000);
       if (!next) { accepted = false; break; }
@@ -126,7 +126,7 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     }
     if (accepted) {
       const a = performance.now();
-      tok.table.allowedTokens(s, tok.stops);
+      tok.table.allowedMask(s, tok.stops);
       masksUs.push((performance.now() - a) * 1000);
       accepted = g.canEnd(s);
     }
@@ -134,6 +134,59 @@ export function runFile(file: string, text: string, tok: BenchTokenizer, options
     if (!valid && accepted) { outcome = 'invalidation_error'; detail = `test #${i}: should reject but didn't`; }
   });
   return { file, outcome, detail, ttfmUs, masksUs };
+}
+
+export interface CompileResult {
+  file: string;
+  /** The compile error's cause (bucketOf), null when the schema compiled. */
+  bucket: string | null;
+  detail?: string;
+  /** Instances the compiled schema's validator (validateJson) judges otherwise than MaskBench. */
+  validatorDisagrees: { test: number; valid: boolean }[];
+}
+
+/** Compiles one file's schema (as runFile does) and checks its instances with the validator: no tokenizer. */
+export function compileFile(file: string, text: string): CompileResult {
+  const doc = JSON.parse(text) as { schema: unknown; tests?: { data: unknown; valid: boolean }[] };
+  let node;
+  try {
+    node = compileJsonSchema(doc.schema, 'schema', { unlisted: 'open' });
+    JsonGrammar.schema(node);
+  } catch (e) {
+    if (e instanceof SchemaError) return { file, bucket: bucketOf(e), detail: e.message, validatorDisagrees: [] };
+    return { file, bucket: 'CRASH', detail: (e as Error).stack, validatorDisagrees: [] };
+  }
+  const validatorDisagrees: { test: number; valid: boolean }[] = [];
+  (doc.tests ?? []).forEach((t, i) => {
+    if ((validateJson(t.data, node) === null) !== (t.valid === true)) validatorDisagrees.push({ test: i, valid: t.valid === true });
+  });
+  return { file, bucket: null, validatorDisagrees };
+}
+
+/** A compile error's cause, without the path and the names in it, to group errors by. */
+export function bucketOf(e: SchemaError): string {
+  return classify(e.path, e.message.slice(e.path.length + 2));
+}
+
+function classify(path: string, msg: string): string {
+  const kw = /^keyword "(\w+)" is not supported/.exec(msg);
+  if (kw) return kw[1]!;
+  const not = /^"not" of (.*?) is not supported/.exec(msg);
+  if (not) return `not: ${not[1]!.replace(/"(?:[^"\\]|\\.)*"(?=[^:]|$)/g, (q) => (/^"\w+"$/.test(q) ? q : '"…"'))}`;
+  const inner = / could not be compiled: ([^:]*): ([\s\S]*)$/.exec(msg);
+  if (/may both match one value/.test(msg)) return `oneOf may overlap${inner ? ' / ' + classify(inner[1]!, inner[2]!) : ''}`;
+  const allOf = /^allOf parts (?:give different|both have) "(\w+)"/.exec(msg);
+  if (allOf) return `allOf: "${allOf[1]}" cannot be merged`;
+  const last = /\.([A-Za-z$]+)(?:\[\d+\])?$/.exec(path)?.[1] ?? '';
+  const core = msg.replace(/ at offset [\s\S]*$/, '').replace(/^pattern "(?:[^"\\]|\\.)*": /, 'pattern: ').replace(/ \(supported: .*$/, '');
+  return `${last ? last + ': ' : ''}${core.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 90)}`;
+}
+
+/** Compile errors by cause, most common first. */
+export function bucketTable(results: CompileResult[]): [string, number][] {
+  const m = new Map<string, number>();
+  for (const r of results) if (r.bucket !== null) m.set(r.bucket, (m.get(r.bucket) ?? 0) + 1);
+  return [...m].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
 export interface Summary {

@@ -39,7 +39,7 @@ export type { SamplingParams, ResolvedSampling } from './sampling/params.js';
 // Routed experts on demand: the GPU expert cache, its RAM tier, the scheduler, the sources
 export { type ExpertCacheOptions, defaultGpuExpertBytes } from './experts/budget.js';
 export { type ExpertStats, expertStatsDelta } from './experts/stats.js';
-export type { ExpertSource, ExpertFormat, ExpertBytes } from './experts/source.js';
+export { type ExpertSource, type ExpertFormat, type ExpertBytes, expertSets } from './experts/source.js';
 export { ExpertScheduler } from './experts/scheduler.js';
 export { weightSourceExperts, packageExperts } from './model/ernie45/expert_source.js';
 export { acquireDevice, type AcquiredDevice, type GpuFeatures } from './gpu/device.js';

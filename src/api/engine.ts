@@ -194,7 +194,7 @@ export class Engine {
     const out: OutputOptions = { thinking, tools: n.tools !== null && n.json === null };
     const prepared = this.prepare(n, promptIds, grammar, 'chatcmpl-', null, 'messages');
     prepared.job.media = media;
-    if (!grammar && out.tools) prepared.job.triggered = strictToolGrammar(n.toolSchemas);
+    if (!grammar && out.tools) prepared.job.triggered = strictToolGrammar(n.toolSchemas, thinking);
     const tools = n.toolSchemas;
     return n.stream ? this.chatStream(prepared, out, tools) : this.chatWhole(prepared, out, tools);
   }
@@ -511,7 +511,7 @@ function jsonGrammar(node: SchemaNode): JsonGrammar {
  * With a strict tool among them, what follows <tool_call> is constrained: one of the declared
  * names, then arguments matching a strict tool's parameters (any object for the others).
  */
-function strictToolGrammar(tools: ToolSchema[]): GenJob['triggered'] {
+function strictToolGrammar(tools: ToolSchema[], thinking: ThinkingMode): GenJob['triggered'] {
   if (!tools.some((t) => t.strict)) return null;
   const choice: GrammarPart = {
     choice: tools.map((t) => ({
@@ -519,7 +519,7 @@ function strictToolGrammar(tools: ToolSchema[]): GenJob['triggered'] {
       then: [{ json: t.strict ? t.arguments : ANY_OBJECT }, { literal: '}\n</tool_call>' }],
     })),
   };
-  return { trigger: CALL_OPEN, grammar: new JsonGrammar([choice]) };
+  return { trigger: CALL_OPEN, grammar: new JsonGrammar([choice]), thinking };
 }
 
 /** The JSON grammar a chat request asks for: response_format, or a forced tool call. */

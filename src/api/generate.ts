@@ -11,6 +11,8 @@ import { Rng } from '../sampling/rng';
 import { StopMatcher } from '../sampling/stop';
 import { TokenTable, type JsonGrammar, type GrammarState } from '../sampling/json_grammar';
 import type { RequestQueue } from './queue';
+import { answerStart, type ThinkingMode } from './output';
+import { THINK_CLOSE } from '../text/assistant_format';
 
 export type GenFinish = 'stop' | 'length' | 'abort';
 
@@ -31,7 +33,12 @@ export interface GenJob {
    * A grammar that starts once the output's text ends with `trigger` (strict tool calls: the
    * JSON after <tool_call>) and ends when complete, the text around it staying free.
    */
-  triggered: { trigger: string; grammar: JsonGrammar } | null;
+  triggered: {
+    trigger: string;
+    grammar: JsonGrammar;
+    /** The trigger counts only in the answer, never in the reasoning before it (output.ts answerStart). */
+    thinking: ThinkingMode;
+  } | null;
   /** null: no log-probabilities; 0-20: 'token' events with the sampled token's and this many alternatives. */
   logprobs: number | null;
   signal?: AbortSignal;
@@ -146,6 +153,9 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
   const table = job.grammar || job.triggered ? TokenTable.of(tokenizer, ctx.vocabSize) : null;
   const triggered = job.triggered;
   let tail = '';
+  /** The text so far while it may still be reasoning; answered: past it. */
+  let lead = '';
+  let answered = false;
   let afterTag = false;
   let state: GrammarState | null = job.grammar ? job.grammar.initial() : null;
   const generated: number[] = [];
@@ -157,10 +167,10 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       finish = 'abort';
       break;
     }
-    let allowedTokens: Uint32Array | null = null;
+    let allowedMask: Uint32Array | null = null;
     if (table && state) {
-      allowedTokens = table.allowedTokens(state, job.stopTokenIds);
-      if (allowedTokens.length === 0) {
+      allowedMask = table.allowedMask(state, job.stopTokenIds);
+      if (allowedMask.every((w) => w === 0)) {
         throw new ErnieError('UNSUPPORTED', 'constrained decoding reached a point where no token of this vocabulary can continue the JSON');
       }
     }
@@ -169,7 +179,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
       u: rng.uniform(),
       penaltyTokens: penalize ? generated.slice() : [],
       logitBias: job.logitBias,
-      allowedTokens,
+      allowedMask,
       logprobs: job.logprobs,
     };
     const id = await model.sample(step);
@@ -186,7 +196,7 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     generated.push(id);
     if (table && state) {
       const next = table.advance(state, id);
-      if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which allowedTokens excluded (the model ignored the grammar mask)`);
+      if (!next) throw new ErnieError('UNSUPPORTED', `the model sampled token ${id}, which the grammar mask excluded (the model ignored it)`);
       state = next;
       if (triggered && state.grammar === triggered.grammar && triggered.grammar.isComplete(state)) state = null;
     }
@@ -194,8 +204,17 @@ async function* run(ctx: GenContext, job: GenJob): AsyncGenerator<GenEvent, void
     // SentencePiece writes a "▁" after an added tag token (<tool_call>, </think>...): not a space of the text.
     if (afterTag && piece.startsWith(' ') && tokenizer.idToToken(id)?.startsWith('\u2581')) piece = piece.slice(1);
     afterTag = isTagToken(tokenizer, id);
-    if (triggered && !state) {
-      tail = (tail + piece).slice(-triggered.trigger.length);
+    let answerPiece: string | null = piece;
+    if (triggered && !answered) {
+      // Until the reasoning is over, a trigger in it is only words about a tool call.
+      const from = Math.max(0, lead.length - THINK_CLOSE.length);
+      lead += piece;
+      const at = answerStart(lead, triggered.thinking, from);
+      answerPiece = at === null ? null : lead.slice(at);
+      if (at !== null) answered = true;
+    }
+    if (triggered && !state && answerPiece !== null) {
+      tail = (tail + answerPiece).slice(-triggered.trigger.length);
       if (tail === triggered.trigger) {
         state = triggered.grammar.initial();
         tail = '';

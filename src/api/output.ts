@@ -50,6 +50,18 @@ function settled(s: string, tags: readonly string[], final: boolean): string {
 /** Final views are trimmed; partial ones keep only what trimming can no longer remove. */
 const trimView = (s: string): string => s.trim();
 
+/**
+ * Where the answer starts in `text` (after the reasoning), or null while the text is still
+ * reasoning or could still turn out to be (thinking 'auto' before the first characters decide).
+ * `searchFrom`: no </think> starts before it (the text up to there was asked about already).
+ */
+export function answerStart(text: string, thinking: ThinkingMode, searchFrom = 0): number | null {
+  if (thinking === 'no') return 0;
+  if (thinking === 'auto' && !text.startsWith(THINK_OPEN)) return THINK_OPEN.startsWith(text) ? null : 0;
+  const end = text.indexOf(THINK_CLOSE, searchFrom); // searchFrom: where a </think> could start (text before it was searched)
+  return end < 0 ? null : end + THINK_CLOSE.length;
+}
+
 export function splitOutput(text: string, options: OutputOptions, final: boolean): OutputView {
   let thinking = options.thinking === 'yes';
   if (options.thinking === 'auto') {

@@ -30,6 +30,7 @@ import { type FlagTable, Flags, UsageError, parseFlags } from './args.js';
 import { Rng } from '../sampling/rng.js';
 import type { ExpertCacheOptions } from '../experts/budget.js';
 import type { ExpertSource } from '../experts/source.js';
+import type { ExpertStats } from '../experts/stats.js';
 import { loadEngine } from '../engine/load.js';
 import { serveEngine } from '../server/openai_server.js';
 import type { ChatMessageParam } from '../api/types.js';
@@ -177,15 +178,14 @@ async function main(argv: string[]): Promise<void> {
     console.log(`generated ids: ${generated.join(' ')}`);
     console.log(`prefill ${ids.length} tokens in ${prefillMs.toFixed(0)} ms; decode ${generated.length} tokens at ${((generated.length * 1000) / decodeMs).toFixed(1)} tok/s`);
   }
-  const s = weights.experts?.stats();
-  if (s) process.stderr.write(`experts: ${s.gpu.slots} GPU slots, ${s.gpu.hits} hits, ${s.gpu.misses} misses, ${(s.gpu.bytesUploaded / 2 ** 20).toFixed(1)} MiB uploaded, ${s.readbacksPerToken.toFixed(2)} expert readbacks / token\n`);
+  writeExpertStats(weights.experts);
   ctx.destroy();
 }
 
 /** logits / generate on an ERNIE-4.5-VL checkpoint folder, with the --image files preprocessed as HF does. */
 async function vl(modelPath: string, ids: number[], imagePaths: string[], out: string | undefined, flags: Flags): Promise<void> {
   const ctx = new GpuContext(await acquireDevice(await nodeGpu()));
-  const { config, preprocessor, forward } = await loadErnieVlFromFolder(ctx, nodeFolder(modelPath));
+  const { config, preprocessor, forward } = await loadErnieVlFromFolder(ctx, nodeFolder(modelPath), { expertCache: expertCacheFlags(flags) });
   const images = imagePaths.map((path) => preprocessImage(decodeImage(readFileSync(path), { source: path }), preprocessor, path));
   const V = config.text.vocabSize;
   if (out !== undefined) {
@@ -209,7 +209,14 @@ async function vl(modelPath: string, ids: number[], imagePaths: string[], out: s
     console.log(`prompt ids:    ${ids.join(' ')}`);
     console.log(`generated ids: ${generated.join(' ')}`);
   }
+  writeExpertStats(forward.text.w.experts);
   ctx.destroy();
+}
+
+/** The expert cache's line on stderr (slots, hits, misses, uploads). */
+function writeExpertStats(experts: { stats(): ExpertStats } | null): void {
+  const s = experts?.stats();
+  if (s) process.stderr.write(`experts: ${s.gpu.slots} GPU slots, ${s.gpu.hits} hits, ${s.gpu.misses} misses, ${s.gpu.evictions} evictions, ${(s.gpu.bytesUploaded / 2 ** 20).toFixed(1)} MiB uploaded, ${s.readbacksPerToken.toFixed(2)} expert readbacks / token\n`);
 }
 
 /** Stream one chat completion through the OpenAI-style Engine. */

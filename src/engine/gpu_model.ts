@@ -90,9 +90,14 @@ export class GpuLanguageModel implements LanguageModel {
       ctx.write(this.entries, entries);
       logitsPenalty(ctx, { logits: row, rowOffset: 0, entries: this.entries, count: entries.length / 4, adj: p });
     }
-    if (p.allowedTokens) {
-      if (p.allowedTokens.length === 0) throw new ErnieError('BAD_REQUEST', 'allowedTokens is empty: no token may be sampled');
-      ctx.write(this.allowed, allowedBitmask(p.allowedTokens, this.vocabSize));
+    if (p.allowedTokens || p.allowedMask) {
+      if (p.allowedTokens && p.allowedTokens.length === 0) throw new ErnieError('BAD_REQUEST', 'allowedTokens is empty: no token may be sampled');
+      const bits = p.allowedTokens ? allowedBitmask(p.allowedTokens, this.vocabSize) : new Uint32Array(Math.ceil(this.vocabSize / 32)).fill(0xffffffff);
+      if (p.allowedMask) {
+        for (let w = 0; w < bits.length; w++) bits[w]! &= p.allowedMask[w] ?? 0;
+        if (bits.every((x) => x === 0)) throw new ErnieError('BAD_REQUEST', 'allowedMask is empty: no token may be sampled');
+      }
+      ctx.write(this.allowed, bits);
       logitsMask(ctx, { logits: row, rowOffset: 0, allowed: this.allowed, vocab: this.vocabSize });
     }
     sample(ctx, { logits: row, row: 0, vocab: this.vocabSize, result: this.result, options: p, u: p.u });

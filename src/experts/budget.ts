@@ -1,12 +1,12 @@
 // How many GPU slots and RAM bytes the expert caches get, from loadEngine's `expertCache`
 // options and the adapter's limits.
 import { ErnieError } from '../errors.js';
-import { expertBytes, type ExpertSource } from './source.js';
+import { expertBytes, type ExpertSource, setsOf } from './source.js';
 
 export interface ExpertCacheOptions {
   /** GPU bytes for routed experts' slots. Default: defaultGpuExpertBytes(). */
   gpuBytes?: number;
-  /** Instead of gpuBytes: experts per MoE layer (an integer, e.g. 6) or a share of all experts ('25%'). */
+  /** Instead of gpuBytes: experts per MoE layer and expert set (an integer, e.g. 6; a VL layer has two sets) or a share of all experts ('25%'). */
   gpuExperts?: number | string;
   /** RAM bytes for verified expert bytes between the source and the GPU. Default: min(all experts, 512 MiB). */
   ramBytes?: number;
@@ -30,18 +30,21 @@ export function defaultGpuExpertBytes(limits: { maxBufferSize: number }, allExpe
 
 export const DEFAULT_RAM_BYTES = 512 * 2 ** 20;
 
-/** Bytes of every routed expert of the source, as the GPU stores them. */
+/** Bytes of every routed expert of the source (every set), as the GPU stores them. */
 export function allExpertBytes(src: ExpertSource): number {
-  return src.layers.reduce((s, l) => s + src.experts * expertBytes(src.format(l)), 0);
+  let total = 0;
+  for (const l of src.layers) for (let set = 0; set < setsOf(src); set++) total += src.experts * expertBytes(src.format(l, set));
+  return total;
 }
 
-/** A count per layer or a percentage, as bytes (the mean expert size times the experts it names). */
+/** A count per layer (and set) or a percentage, as bytes (the mean expert size times the experts it names). */
 export function expertsToBytes(spec: number | string, src: ExpertSource, what: string): number {
-  const total = allExpertBytes(src), all = src.layers.length * src.experts;
+  const rows = src.layers.length * setsOf(src);
+  const total = allExpertBytes(src), all = rows * src.experts;
   let experts: number;
   const m = typeof spec === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(spec) : null;
   if (m) experts = Math.ceil((Number(m[1]) / 100) * all);
-  else if (typeof spec === 'number' || /^\s*\d+\s*$/.test(spec)) experts = Number(spec) * src.layers.length;
+  else if (typeof spec === 'number' || /^\s*\d+\s*$/.test(spec)) experts = Number(spec) * rows;
   else throw new ErnieError('BAD_REQUEST', `${what}: ${JSON.stringify(spec)} is neither a count of experts per layer (e.g. 6) nor a percentage (e.g. "25%")`);
   if (!(Number.isFinite(experts) && experts >= 0)) throw new ErnieError('BAD_REQUEST', `${what}: ${JSON.stringify(spec)} is not a valid expert count`);
   return Math.min(total, Math.ceil((experts * total) / all));

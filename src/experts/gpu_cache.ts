@@ -1,6 +1,8 @@
 // The GPU expert cache: routed experts live in slots of a few large buffers (each within one
-// storage binding); a slot table [moe layers, experts] u32 on the GPU maps expert -> slot (or
-// NO_SLOT), and the grouped expert matmuls read weights through it. "All resident" is this
+// storage binding); a slot table [rows, experts] u32 on the GPU maps expert -> slot (or
+// NO_SLOT), and the grouped expert matmuls read weights through it. A row is one expert set of
+// one MoE layer (text models: a row per MoE layer; ERNIE-4.5-VL: text and vision rows, the
+// vision experts in a pool of their own format). "All resident" is this
 // cache with a budget that holds every expert. Misses are filled from the RAM tier with
 // queue.writeBuffer into free or evicted slots; experts the current step uses are pinned.
 import { BudgetError, ErnieError, GpuError } from '../errors.js';
@@ -8,7 +10,7 @@ import type { GpuContext } from '../gpu/context.js';
 import { type ExpertSlots, expertSlotBytes, NO_SLOT } from '../kernels/moe.js';
 import { type EvictionPolicy, makePolicy, type PolicyName } from './policy.js';
 import type { RamExpertCache } from './ram_cache.js';
-import { type ExpertBytes, type ExpertFormat, type ExpertMatrixFormat, type ExpertSource, expertBytes, formatKey } from './source.js';
+import { type ExpertBytes, type ExpertFormat, type ExpertMatrixFormat, type ExpertSource, expertBytes, formatKey, setsOf } from './source.js';
 import type { ExpertStats } from './stats.js';
 
 /** Label prefix of every slot buffer (tests count allocations by it). */
@@ -82,9 +84,13 @@ function perBuffer(f: ExpertMatrixFormat, maxBinding: number): number {
 }
 
 export class GpuExpertCache {
-  /** [moe layers, experts] u32: expert -> slot, NO_SLOT when not resident */
+  /** [rows, experts] u32: expert -> slot, NO_SLOT when not resident; row = MoE layer index * sets + set */
   readonly table: GPUBuffer;
   readonly experts: number;
+  /** expert sets per MoE layer */
+  readonly sets: number;
+  /** rows of the table: MoE layers x sets */
+  readonly rows: number;
   private readonly cpuTable: Uint32Array;
   private readonly rowOf = new Map<number, number>();
   private readonly pools: SlotPool[] = [];
@@ -104,17 +110,18 @@ export class GpuExpertCache {
     opts: { gpuBytes: number; policy?: PolicyName; maxBindingBytes?: number },
   ) {
     const E = (this.experts = source.experts);
-    const layers = source.layers;
-    layers.forEach((l, row) => this.rowOf.set(l, row));
+    const layers = source.layers, sets = (this.sets = setsOf(source));
+    const rows = (this.rows = layers.length * sets);
+    layers.forEach((l, i) => this.rowOf.set(l, i * sets));
     const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
     // one pool per expert format; the budget split by each format's share of all expert bytes
     const groups = new Map<string, { format: ExpertFormat; rows: number[] }>();
-    layers.forEach((l, row) => {
-      const f = source.format(l), k = formatKey(f);
+    for (let row = 0; row < rows; row++) {
+      const f = source.format(this.layerOf(row), this.setOf(row)), k = formatKey(f);
       const g = groups.get(k) ?? { format: f, rows: [] };
       g.rows.push(row);
       groups.set(k, g);
-    });
+    }
     const total = [...groups.values()].reduce((s, g) => s + g.rows.length * E * expertBytes(g.format), 0);
     let allocated = 0;
     for (const g of groups.values()) {
@@ -136,19 +143,35 @@ export class GpuExpertCache {
       for (const row of g.rows) this.poolOfRow[row] = pool;
       allocated += SlotPool.allocatedBytes(g.format, slots, maxBinding);
     }
-    this.cpuTable = new Uint32Array(layers.length * E).fill(NO_SLOT);
+    this.cpuTable = new Uint32Array(rows * E).fill(NO_SLOT);
     this.table = ctx.upload('expert slot table', this.cpuTable);
-    this.resident = new Int32Array(layers.length);
-    this.policy = makePolicy(opts.policy ?? 'layered', { layers: layers.length, experts: E });
+    this.resident = new Int32Array(rows);
+    this.policy = makePolicy(opts.policy ?? 'layered', { layers: rows, experts: E });
     const slotBytes = expertBytes(this.pools[0]!.format);
     Object.assign(stats.gpu, { slots: this.pools.reduce((s, p) => s + p.slots, 0), slotBytes, allocatedBytes: allocated, budgetBytes: Math.max(opts.gpuBytes, this.holdsAll ? allocated : 0) });
   }
 
-  /** The slot-table row of model layer `layer`. */
-  row(layer: number): number {
+  /** The slot-table row of expert set `set` (default 0: text) of model layer `layer`. */
+  row(layer: number, set = 0): number {
     const r = this.rowOf.get(layer);
     if (r === undefined) throw new Error(`layer ${layer} has no routed experts`);
-    return r;
+    if (!(set >= 0 && set < this.sets)) throw new Error(`layer ${layer} has no expert set ${set}`);
+    return r + set;
+  }
+
+  /** The model layer of a row. */
+  layerOf(row: number): number {
+    return this.source.layers[Math.floor(row / this.sets)]!;
+  }
+
+  /** The expert set of a row. */
+  setOf(row: number): number {
+    return row % this.sets;
+  }
+
+  /** The source's number of expert `expert` of a row's set (numbered across the layer's sets). */
+  sourceExpert(row: number, expert: number): number {
+    return this.setOf(row) * this.experts + expert;
   }
 
   /** Element offset of a row in `table` (moeGroup's tableOffset). */
@@ -180,7 +203,7 @@ export class GpuExpertCache {
 
   /** Every expert of every layer, in order (for a budget that holds them all). */
   async loadAll(signal?: AbortSignal, onExpert?: (bytes: number) => void): Promise<void> {
-    for (let row = 0; row < this.source.layers.length; row++) {
+    for (let row = 0; row < this.rows; row++) {
       const experts = Array.from({ length: this.experts }, (_, e) => e);
       await this.ensure(row, experts, { signal, onExpert, countUse: false });
     }
@@ -194,7 +217,7 @@ export class GpuExpertCache {
    * dispatches already recorded read the slots' old contents.
    */
   async ensure(row: number, experts: readonly number[], o: { signal?: AbortSignal; onExpert?: (bytes: number) => void; countUse?: boolean } = {}): Promise<void> {
-    const pool = this.poolOfRow[row]!, E = this.experts, layer = this.source.layers[row]!;
+    const pool = this.poolOfRow[row]!, E = this.experts, layer = this.layerOf(row);
     if (experts.length > pool.slots) throw new Error(`ensure: ${experts.length} experts exceed the ${pool.slots} slots (plan waves)`);
     const now = this.clock++;
     const missing = experts.filter((e) => !this.isResident(row, e));
@@ -210,7 +233,7 @@ export class GpuExpertCache {
       if (o.countUse !== false && this.prefetched.delete(row * E + e)) this.stats.prefetch.used++;
     }
     if (missing.length === 0) return;
-    const bytes = await Promise.all(missing.map((e) => this.ram.get(layer, e, o.signal)));
+    const bytes = await Promise.all(missing.map((e) => this.ram.get(layer, this.sourceExpert(row, e), o.signal)));
     this.ctx.submit();
     const pinned = new Set(experts.map((e) => row * E + e));
     const dirty = new Set<number>([row]);

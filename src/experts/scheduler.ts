@@ -77,28 +77,29 @@ export class ExpertScheduler {
   }
 
   /**
-   * The MoE layer (model index) whose experts the forward pass should predict while running
-   * `layer` in a step of T tokens, or null: decode only, with prefetch on, when that layer
-   * streams.
+   * The MoE layer (model index) whose experts (set 0, text) the forward pass should predict
+   * while running `layer`'s set 0 in a step of T tokens, or null: decode only, with prefetch on,
+   * when that layer streams.
    */
   predictionFor(layer: number, T: number): number | null {
     if (!this.prefetch || T !== 1) return null;
     const row = this.cache.row(layer);
-    const next = this.source.layers[row + 1];
+    const next = this.source.layers[this.source.layers.indexOf(layer) + 1];
     if (next === undefined) return null;
     if (this.trace) return next;
-    return this.cache.allResident(row) || this.cache.allResident(row + 1) ? null : next;
+    return this.cache.allResident(row) || this.cache.allResident(this.cache.row(next)) ? null : next;
   }
 
   /**
-   * The passes layer `layer` runs its expert matmuls in. All resident: one pass, no readback.
+   * The passes layer `layer` runs the expert matmuls of its expert set `a.set` (default 0) in.
+   * All resident: one pass, no readback.
    * Otherwise the chosen ids (and `predicted`, the next layer's guess) come back in one
    * readback, the chosen experts are made resident (in waves of at most the cache's capacity),
    * and each wave is yielded after its uploads; the caller records that wave's group + matmuls.
    */
-  async *waves(layer: number, a: { ids: GPUBuffer; T: number; predicted?: GPUBuffer; signal?: AbortSignal }): AsyncGenerator<MoeWave> {
+  async *waves(layer: number, a: { ids: GPUBuffer; T: number; set?: number; predicted?: GPUBuffer; signal?: AbortSignal }): AsyncGenerator<MoeWave> {
     const { cache, ctx } = this;
-    const row = cache.row(layer), k = this.source.topK, n = a.T * k;
+    const row = cache.row(layer, a.set), k = this.source.topK, n = a.T * k;
     const wave = (experts?: number[]): MoeWave => ({ slotTable: cache.table, tableOffset: cache.tableOffset(row), ...cache.buffers(row, experts) });
     if (cache.allResident(row) && !(this.trace && this.decoding)) {
       this.predictions.delete(row);
@@ -124,7 +125,7 @@ export class ExpertScheduler {
       this.trace.predicted.at(-1)!.push(a.predicted ? [...got.subarray(n, n + k)] : null);
     }
     this.scorePrediction(row, chosen);
-    if (a.predicted) this.predict(row + 1, got.subarray(n, n + k));
+    if (a.predicted) this.predict(row + cache.sets, got.subarray(n, n + k));
     // resident experts first, so the first wave holds the hits and misses share the rest
     const ordered = [...chosen.filter((e) => cache.isResident(row, e)), ...chosen.filter((e) => !cache.isResident(row, e))];
     const cap = cache.capacity(row);
@@ -145,8 +146,8 @@ export class ExpertScheduler {
   }
 
   private predict(row: number, ids: Uint32Array): void {
-    const layer = this.source.layers[row];
-    if (layer === undefined) return;
+    if (row >= this.cache.rows) return;
+    const layer = this.cache.layerOf(row);
     const set = new Set([...ids].filter((e) => e < this.source.experts));
     this.predictions.set(row, set);
     this.counters.prefetch.predicted += set.size;
@@ -155,7 +156,7 @@ export class ExpertScheduler {
     // demand read, if the layer does choose that expert, raises the typed error.
     const experts = [...set].filter((e) => !this.cache.isResident(row, e));
     if (experts.length === 0) return;
-    this.pending = { row, experts, reads: Promise.all(experts.map((e) => this.ram.get(layer, e).catch(() => null))) };
+    this.pending = { row, experts, reads: Promise.all(experts.map((e) => this.ram.get(layer, this.cache.sourceExpert(row, e)).catch(() => null))) };
   }
 
   /**

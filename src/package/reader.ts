@@ -1,8 +1,10 @@
 // Reads an ernie-webgpu package from any FolderSource (a URL, picked files, a directory):
 // the manifest is validated in full at open; tensors are then read one byte range at a time, and
 // a routed expert's shard can be fetched whole and checked against its SHA-256 (not hashed again
-// when its source vouches for those exact bytes: the model store's view has just hashed them).
-import { ErnieError, FileFormatError, throwIfAborted } from '../errors';
+// when its source vouches for those exact bytes: the model store's view has just hashed them); a
+// mismatch is an IntegrityError naming the file, for every package family (text and VL shards
+// share this path).
+import { ErnieError, FileFormatError, IntegrityError, throwIfAborted } from '../errors';
 import type { ErnieConfig } from '../model/ernie45/config';
 import type { ModelFamily } from './family';
 import type { ByteSource, FolderSource } from '../formats/source';
@@ -187,7 +189,7 @@ export class ErniePackage {
     this.hashStats.ms += performance.now() - t0;
     this.hashStats.bytes += bytes.byteLength;
     if (got !== want) {
-      throw new FileFormatError(file, `SHA-256 is ${got}, but ${MANIFEST_FILE} says ${want}; the file is corrupt or from another package (download it again)`);
+      throw new IntegrityError(file, `SHA-256 is ${got}, but ${MANIFEST_FILE} says ${want}; the file is corrupt or from another package (download it again)`);
     }
   }
 }

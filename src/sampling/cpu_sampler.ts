@@ -20,6 +20,8 @@ export function processLogits(logits: ArrayLike<number>, vocab: number, p: Sampl
   } else {
     for (let i = 0; i < vocab; i++) out[i] = logits[i]!;
   }
+  const mask = p.allowedMask;
+  if (mask) for (let i = 0; i < vocab; i++) if (!maskHas(mask, i)) out[i] = -Infinity;
   for (const [id, bias] of p.logitBias) if (id < vocab && out[id] !== -Infinity) out[id] += bias;
   const penalize = penalised(p);
   if (penalize && p.penaltyTokens.length > 0) {
@@ -82,4 +84,9 @@ export function sampleProcessed(l: Float64Array, p: SampleStep): number {
 /** processLogits + sampleProcessed. */
 export function sampleLogits(logits: ArrayLike<number>, vocab: number, p: SampleStep): number {
   return sampleProcessed(processLogits(logits, vocab, p), p);
+}
+
+/** Whether bit `id` of a token bitmask (SampleStep.allowedMask) is set. */
+export function maskHas(mask: Uint32Array, id: number): boolean {
+  return id >>> 5 < mask.length && (mask[id >>> 5]! & (1 << (id & 31))) !== 0;
 }

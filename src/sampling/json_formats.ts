@@ -27,19 +27,26 @@ const IPV6 = [
   `(${H}:){1,4}:${IPV4}`,
 ].join('|');
 
+/** A character of a URI (or IRI: any non-ASCII too) outside what RFC 3986 forbids anywhere. */
+const URI_CHAR = '[^\\s"<>\\\\^`{|}]';
+const URI_CHARS_ABS = `[A-Za-z][A-Za-z0-9+.-]*:${URI_CHAR}*`;
+/** RFC 3986 relative-ref: no ":" before the first "/", "?" or "#" (else it would read as a scheme). */
+const SEGMENT_CHAR = '[^/?#\\s"<>\\\\^`{|}]';
+const RELATIVE_REF = `([^:/?#\\s"<>\\\\^\`{|}]${SEGMENT_CHAR}*)?([/?#]${URI_CHAR}*)?`;
+
 export const FORMATS: Readonly<Record<string, string>> = {
   date: `^${DATE}$`,
   time: `^${TIME}$`,
-  'date-time': `^${DATE}[Tt ]${TIME}$`,
+  'date-time': `^${DATE}[Tt]${TIME}$`, // RFC 3339's grammar: a "T" (the space its note allows is not in the grammar)
   email: '^[A-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]+@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$',
   uuid: '^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$',
   uri: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s"<>\\\\^`{|}]*$',
   ipv4: `^${IPV4}$`,
   ipv6: `^(${IPV6})$`,
   hostname: `^${LABEL}(\\.${LABEL})*$`,
-  'uri-reference': '^[^\\s"<>\\\\^`{|}]*$',
+  'uri-reference': `^(${URI_CHARS_ABS}|${RELATIVE_REF})$`,
   iri: '^[A-Za-z][A-Za-z0-9+.-]*:[^\\s"<>\\\\^`{|}]*$',
-  'iri-reference': '^[^\\s"<>\\\\^`{|}]*$',
+  'iri-reference': `^(${URI_CHARS_ABS}|${RELATIVE_REF})$`,
   duration: `^P((${DUR_DATE})(T${DUR_TIME})?|T${DUR_TIME}|\\d+W)$`,
   'json-pointer': '^(/([^~/]|~[01])*)*$',
 };

@@ -139,6 +139,7 @@ const SAFE = 2n ** 53n;
  * 9223372036854776000 are equal). The bound is the double the schema's number parsed to.
  */
 function bigIntegerOk(txt: string, r: NumberRules): boolean {
+  if (txt.length < 16) return true; // under 10^15 in magnitude: exact as a double
   if (!/^-?\d+$/.test(txt)) return true;
   const v = BigInt(txt);
   if (v > -SAFE && v < SAFE) return true;

@@ -41,7 +41,7 @@ export interface GrammarOptions {
 }
 
 /** Readings of the text followed at once; past it the most recent ones are dropped (stricter, never looser). */
-const MAX_STACKS = 128;
+const MAX_STACKS = 256;
 
 export interface GrammarState {
   /** The readings alive; in each, the innermost frame last. An empty stack: the document is complete. */
@@ -56,6 +56,8 @@ export class JsonGrammar {
   readonly maxWhitespace: number;
   readonly maxDepth: number;
   private readonly start: Stack;
+  /** Per stack whose top a byte ended: the container's stack after it (null: none may end there). */
+  private readonly ended = new WeakMap<Stack, Stack | null>();
 
   constructor(parts: GrammarPart[], options: GrammarOptions = {}) {
     this.whitespace = options.whitespace ?? 'compact';
@@ -98,6 +100,10 @@ export class JsonGrammar {
         return state.ws === 0 ? state : { stacks: state.stacks, ws: 0, grammar: this };
       }
     }
+    if (isWsByte(b) && this.wsOk(b, state.ws) && state.stacks.every(wsStays)) {
+      // Whitespace between tokens: every reading stays as it is (a mask walk relies on the same stacks).
+      return state.ws + 1 > this.maxWhitespace ? null : { stacks: state.stacks, ws: state.ws + 1, grammar: this };
+    }
     const out: Frame[][] = [];
     const ws = { any: false, all: true };
     for (const st of state.stacks) {
@@ -125,7 +131,23 @@ export class JsonGrammar {
     const top = stack[stack.length - 1];
     if (!top) return;
     const r0 = this.step(top, b, stack.length, run);
-    if (r0 === REJECT && accepting(top) < 0) return; // the common case: nothing to copy
+    if (r0 === REJECT) {
+      // The top may end here and its container read the byte. That does not depend on the
+      // byte: the container's stack is remembered per stack (a mask walk feeds it many bytes).
+      let up = owned ? undefined : this.ended.get(stack);
+      if (up === undefined) {
+        const result = accepting(top);
+        if (result < 0) up = null;
+        else {
+          const st = owned ? (stack as Frame[]) : stack.slice();
+          st.pop();
+          up = finish(st, top, result) ? st : null;
+        }
+        if (!owned) this.ended.set(stack, up);
+      }
+      if (up) this.run(up, b, run, out, ws, owned);
+      return;
+    }
     const steps = Array.isArray(r0) ? r0 : [r0];
     for (let i = 0; i < steps.length; i++) {
       const r = steps[i]!;
@@ -188,6 +210,15 @@ export class JsonGrammar {
     });
   }
 
+  /**
+   * With whitespace 'any', how many more whitespace bytes of any kind `state` reads leaving its
+   * readings as they are (feed() returns the same stacks); null when that does not hold.
+   */
+  freeWhitespace(state: GrammarState): number | null {
+    if (this.whitespace !== 'any' || state.stacks.length === 0 || !state.stacks.every(wsStays)) return null;
+    return this.maxWhitespace - state.ws;
+  }
+
   /** Whether nothing but a stop token can follow. */
   isComplete(state: GrammarState): boolean {
     return state.stacks.every((s) => s.length === 0);
@@ -213,6 +244,12 @@ export class JsonGrammar {
       case 'L': return stepLiteral(f, b);
     }
   }
+}
+
+/** Whether a reading's top reads insignificant whitespace without changing (where whitespace is allowed). */
+function wsStays(st: Stack): boolean {
+  const f = st[st.length - 1];
+  return !!f && (f.k === 'V' || (f.k === 'O' && f.ph <= 3) || (f.k === 'A' && f.ph <= 2));
 }
 
 function buildStack(parts: GrammarPart[]): Frame[] {

@@ -1,35 +1,40 @@
 // JSON Schema compiled to the tree the recognizer (json_grammar.ts) walks. Supported:
 //   type (one or a list), enum, const, nullable; $ref to "#..." JSON pointers ($defs,
 //   definitions, recursive refs too); allOf (merged; what cannot be merged is an error); anyOf
-//   and oneOf (any number of options, told apart as the text goes; oneOf only between options
-//   that exclude each other, json_schema_disjoint.ts, as it is decoded as anyOf); objects: properties, required,
-//   additionalProperties (boolean or schema), patternProperties, min/maxProperties; arrays:
+//   (any number of options, told apart as the text goes); oneOf (options that exclude each other,
+//   json_schema_disjoint.ts, as anyOf; an option that may overlap others without what they
+//   accept); objects: properties, required, additionalProperties (boolean or schema),
+//   patternProperties, min/maxProperties; arrays:
 //   items (schema or draft-4 list), prefixItems, additionalItems, min/maxItems; strings:
 //   min/maxLength, pattern (regex.ts), format (json_formats.ts); numbers: minimum, maximum,
 //   exclusiveMinimum/Maximum (both drafts' forms), integer multipleOf.
-// "not" in the forms that have a positive reading (not: {type}, not: {required: [one key]},
-// not: {} / false); the other JSON Schema keywords the decoder cannot enforce (if/then/else, other nots, uniqueItems,
-// dependencies, ...) are refused with a SchemaError naming the keyword and its path, never
-// dropped: the decoder promises that its output validates. Words outside the JSON Schema
-// vocabulary (title, description, x-..., editor hints) are annotations, as validators treat them.
+// not, if/then/else, dependentRequired, dependentSchemas, dependencies and propertyNames are
+// rewritten into those (json_schema_not.ts). The other keywords the decoder cannot enforce
+// (uniqueItems, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
+// naming the keyword and its path, never dropped: the decoder promises that its output validates.
+// Words outside the JSON Schema vocabulary (title, description, x-...) are annotations, as validators treat them.
 // Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
 // Objects are generated with their declared properties in schema order (optional ones may be
 // skipped); keys allowed by additionalProperties/patternProperties may come between them.
 
-import { compileRegex, RegexError, type Regex } from './regex';
+import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
+import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
+import { lower, negate, type LowerContext, type Within } from './json_schema_not';
 
-export interface StringRules { minLength: number; maxLength: number; patterns: Regex[] }
+export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
 export interface NumberRules {
   min: number; max: number; minExcl: boolean; maxExcl: boolean;
   /** Integer step (integers only), 0: none. */
   multipleOf: number;
   /** Most digits after the point (multipleOf 0.01: 2). */
   maxFrac: number;
+  /** Not an integer (numbers only: `not: {type: "integer"}`). */
+  fraction: boolean;
 }
-export interface PatternProp { re: Regex; schema: SchemaNode }
+export interface PatternProp { re: Pattern; schema: SchemaNode; /** Its schema as written (to combine with others). */ raw?: unknown }
 
 export type SchemaNode =
   | { kind: 'any' }
@@ -43,6 +48,8 @@ export type SchemaNode =
       forbidden: string[];
       /** Declared properties in any order (else in schema order). */
       anyOrder: boolean;
+      /** The schema of a key several patterns match (all of theirs), compiled when first asked; null: refused. */
+      combine?: (matching: PatternProp[]) => SchemaNode | null;
       minProps: number;
       maxProps: number;
     }
@@ -75,36 +82,18 @@ export class SchemaError extends Error {
 
 /** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
 export const MAX_SCHEMA_DEPTH = 100;
+/** Most subschemas one compile may go through (a SchemaError past it, never minutes of work). */
+export const MAX_SUBSCHEMAS = 200_000;
 
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
 export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
-const CORE = new Set([
-  '$ref', '$defs', 'definitions', 'type', 'enum', 'const', 'nullable', 'allOf', 'anyOf', 'oneOf',
-  'properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties',
-  'items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems',
-  'minLength', 'maxLength', 'pattern', 'format',
-  'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf',
-]);
-/** JSON Schema keywords that constrain values in ways the decoder does not enforce. */
-const UNSUPPORTED = new Set([
-  'if', 'then', 'else', 'not', 'dependencies', 'dependentRequired', 'dependentSchemas', 'propertyNames',
-  'contains', 'minContains', 'maxContains', 'unevaluatedProperties', 'unevaluatedItems',
-  '$dynamicRef', '$recursiveRef', 'uniqueItems', 'contentSchema',
-]);
-/** The formats JSON Schema (2020-12) defines; a format outside this list is an annotation. */
-const STANDARD_FORMATS = new Set([
-  'date-time', 'date', 'time', 'duration', 'email', 'idn-email', 'hostname', 'idn-hostname', 'ipv4', 'ipv6',
-  'uri', 'uri-reference', 'iri', 'iri-reference', 'uuid', 'uri-template', 'json-pointer', 'relative-json-pointer', 'regex',
-]);
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
-const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format'];
-const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
-const TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
-type TypeName = (typeof TYPES)[number];
+const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
+const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
 type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
@@ -128,7 +117,7 @@ export interface CompileOptions {
 export function compileJsonSchema(schema: unknown, path = 'schema', options: CompileOptions = {}): SchemaNode {
   const open = options.unlisted === 'open';
   const node = new Compiler(schema, open, (options.keyOrder ?? (open ? 'any' : 'declared')) === 'any').compile(schema, path, 0);
-  if (node === NEVER) throw new SchemaError(path, 'accepts nothing');
+  if (node === NEVER) throw new SchemaError(path, 'accepts nothing (no JSON value satisfies all its keywords)');
   return node;
 }
 
@@ -137,9 +126,14 @@ export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== nu
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
   private readonly refAlone: boolean;
+  private readonly ctx: LowerContext;
   constructor(readonly root: unknown, private readonly open: boolean, private readonly anyOrder: boolean) {
     const draft = isObj(root) && typeof root.$schema === 'string' ? root.$schema : '';
     this.refAlone = /draft-0[3-7]\b/.test(draft);
+    this.ctx = {
+      resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft),
+      excludes: (node, schema, p) => disjoint(node, this.compile(schema, p, 1)),
+    };
   }
 
   /** The schema a "#/..." reference points at. */
@@ -158,29 +152,18 @@ class Compiler {
     return cur;
   }
 
+  /** Subschemas compiled so far (rewrites and merges can multiply them: MAX_SUBSCHEMAS bounds the work). */
+  private compiled = 0;
+
   compile(schema: unknown, path: string, depth: number): SchemaNode {
     if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    if (++this.compiled > MAX_SUBSCHEMAS) throw new SchemaError(path, `the schema needs more than ${MAX_SUBSCHEMAS} subschemas compiled (allOf combining many anyOf / if-then-else options?)`);
     if (schema === true) return ANY;
     if (schema === false) return NEVER;
     if (!isObj(schema)) throw new SchemaError(path, `must be an object, got ${describe(schema)}`);
-    if (schema.not !== undefined && (schema.not === true || (isObj(schema.not) && Object.keys(schema.not).every((k) => !CORE.has(k) && !UNSUPPORTED.has(k))))) {
-      return NEVER; // "not": {} (nothing is valid), as used to forbid a property
-    }
-    if (schema.not !== undefined) {
-      const positive = notAsKeywords(schema.not);
-      if (positive !== null) {
-        const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'not'));
-        return this.compile({ allOf: [rest, positive] }, `${path}.not`, depth + 1);
-      }
-    }
-    for (const k of Object.keys(schema)) {
-      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
-        throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
-      }
-    }
     if (typeof schema.$ref === 'string') {
       // Drafts 3 to 7: a $ref replaces its siblings; from 2019-09 on they apply too.
-      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => CORE.has(k) && k !== '$ref' && k !== '$defs' && k !== 'definitions');
+      const rest = this.refAlone ? [] : Object.keys(schema).filter((k) => constrains(k) && k !== '$ref');
       const target = this.resolve(schema.$ref, path);
       if (rest.length > 0) {
         const siblings = Object.fromEntries(rest.map((k) => [k, schema[k]]));
@@ -195,31 +178,63 @@ class Compiler {
       slot.node = node;
       return node;
     } else if (schema.$ref !== undefined) throw new SchemaError(`${path}.$ref`, 'must be a string');
+    // not, if/then/else, dependencies: rewritten into the keywords below (json_schema_not.ts).
+    const lowered = lower(schema, path, this.ctx, depth);
+    if (lowered === false) return NEVER;
+    if (lowered === true) return ANY;
+    if (lowered !== schema) return this.compile(lowered, path, depth + 1);
+    for (const k of Object.keys(schema)) {
+      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
+        throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
+      }
+    }
 
     if (schema.allOf !== undefined) {
       const parts = list(schema.allOf, `${path}.allOf`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'allOf'));
-      const merged = mergeAll(parts, `${path}.allOf`, (ref, p) => this.resolve(ref, p), depth, rest);
+      const merged = mergeAll(parts, `${path}.allOf`, this.ctx, depth, rest);
       return this.compile(merged, `${path}.allOf`, depth + 1);
     }
     for (const key of ['anyOf', 'oneOf'] as const) {
       if (schema[key] === undefined) continue;
       const options = list(schema[key], `${path}.${key}`);
       const rest = Object.fromEntries(Object.entries(schema).filter(([k]) => k !== key));
-      const hasRest = Object.keys(rest).some((k) => CORE.has(k) && k !== '$defs' && k !== 'definitions');
+      const hasRest = Object.keys(rest).some(constrains);
       const nodes = options.map((o, i) => {
         const p = `${path}.${key}[${i}]`;
         return this.compile(hasRest ? { allOf: [rest, o] } : o, p, depth + 1);
       });
-      // oneOf is decoded as anyOf: only the same when no value can match two options.
+      // oneOf: exactly one option. Options that exclude each other (json_schema_disjoint.ts) are
+      // an anyOf; an option that may overlap others is taken without what they accept (negate()).
       if (key === 'oneOf') {
-        for (let i = 0; i < nodes.length; i++) {
-          for (let j = i + 1; j < nodes.length; j++) {
-            if (nodes[i] !== NEVER && nodes[j] !== NEVER && !disjoint(nodes[i]!, nodes[j]!)) {
-              throw new SchemaError(`${path}.oneOf`, `options ${i} and ${j} may both match one value (oneOf allows exactly one); only options that exclude each other (different types, different "const"/"enum" values of a required property, a required property the other forbids) are supported`);
+        const overlaps = nodes.map((a, i) => nodes.flatMap((b, j) => (j !== i && a !== NEVER && b !== NEVER && !disjoint(a, b) ? [j] : [])));
+        overlaps.forEach((js, i) => {
+          if (js.length === 0) return;
+          const p = `${path}.oneOf[${i}]`;
+          const nots: unknown[] = [];
+          let failed: { j: number; e: SchemaError } | null = null;
+          const within = knownOf(nodes[i]!);
+          for (const j of js) {
+            try {
+              nots.push(negate(options[j], `${path}.oneOf[${j}]`, this.ctx, depth + 1, within));
+            } catch (e) {
+              if (!(e instanceof SchemaError)) throw e;
+              failed ??= { j, e };
             }
+            if (nots.at(-1) === false) break; // option j takes any value: option i never matches alone
           }
-        }
+          if (nots.at(-1) === false) {
+            nodes[i] = NEVER;
+            return;
+          }
+          if (failed) throw new SchemaError(`${path}.oneOf`, `options ${i} and ${failed.j} may both match one value (oneOf allows exactly one), and option ${i} without the others could not be compiled: ${failed.e.message}`);
+          try {
+            nodes[i] = this.compile({ allOf: [...(hasRest ? [rest] : []), options[i], ...nots] }, p, depth + 1);
+          } catch (e) {
+            if (!(e instanceof SchemaError)) throw e;
+            throw new SchemaError(`${path}.oneOf`, `options ${i} and ${js[0]} may both match one value (oneOf allows exactly one), and option ${i} without the others could not be compiled: ${e.message}`);
+          }
+        });
       }
       return union(nodes);
     }
@@ -250,7 +265,8 @@ class Compiler {
   private literals(s: Obj, path: string, depth: number): SchemaNode {
     let values: unknown[];
     if (s.const !== undefined) {
-      if (s.enum !== undefined && !(s.enum as unknown[]).some?.((v) => canon(v) === canon(s.const))) throw new SchemaError(path, '"const" is not one of "enum"');
+      if (s.enum !== undefined && !Array.isArray(s.enum)) throw new SchemaError(`${path}.enum`, 'must be a non-empty list');
+      if (s.enum !== undefined && !(s.enum as unknown[]).some((v) => canon(v) === canon(s.const))) return NEVER; // "const" is not one of "enum"
       values = [s.const];
     } else {
       if (!Array.isArray(s.enum) || s.enum.length === 0) throw new SchemaError(`${path}.enum`, 'must be a non-empty list');
@@ -274,8 +290,12 @@ class Compiler {
     });
     if (kept.length === 0) return NEVER; // no value of enum/const satisfies the other keywords
     // Objects and arrays as structures (whitespace and key order as in any JSON text); scalars as literals.
-    const scalars = kept.filter((v) => v === null || typeof v !== 'object');
-    const nodes = kept.filter((v) => v !== null && typeof v === 'object').map(exactValue);
+    // 'open' (a validator's reading): numbers as numbers (1.0 equals 1), unless there are many of
+    // them. Else (and for generation, which writes each number once, in its shortest text) as text.
+    const nums = kept.filter((v) => typeof v === 'number');
+    const asNumbers = this.open && nums.length <= MAX_EXACT_NUMBERS;
+    const scalars = kept.filter((v) => v === null || (typeof v !== 'object' && !(asNumbers && typeof v === 'number')));
+    const nodes = kept.filter((v) => (v !== null && typeof v === 'object') || (asNumbers && typeof v === 'number')).map((v) => exactValue(v, this.open));
     if (scalars.length > 0) nodes.unshift({ kind: 'enum', values: scalars, literals: scalars.map((v) => utf8.encode(JSON.stringify(v))) });
     return union(nodes);
   }
@@ -284,8 +304,14 @@ class Compiler {
     switch (t) {
       case 'object': return this.object(s, path, depth);
       case 'array': return this.array(s, path, depth);
-      case 'string': return { kind: 'string', rules: stringRules(s, path) };
-      case 'number': case 'integer': return { kind: t, rules: numberRules(s, path, t === 'integer') };
+      case 'string': {
+        const rules = stringRules(s, path);
+        return rules === EMPTY ? NEVER : { kind: 'string', rules };
+      }
+      case 'number': case 'integer': {
+        const rules = numberRules(s, path, t === 'integer');
+        return rules === EMPTY ? NEVER : { kind: t, rules };
+      }
       default: return { kind: t };
     }
   }
@@ -299,9 +325,23 @@ class Compiler {
     if (s.patternProperties !== undefined) {
       if (!isObj(s.patternProperties)) throw new SchemaError(`${path}.patternProperties`, 'must be an object mapping patterns to schemas');
       for (const [pat, sub] of Object.entries(s.patternProperties)) {
-        patterns.push({ re: regex(pat, `${path}.patternProperties`), schema: this.compile(sub, `${path}.patternProperties.${pat}`, depth + 1) });
+        patterns.push({ re: regex(pat, `${path}.patternProperties`), schema: this.compile(sub, `${path}.patternProperties.${pat}`, depth + 1), raw: sub });
       }
     }
+    const combined = new Map<string, SchemaNode | null>();
+    const combine = (m: PatternProp[]): SchemaNode | null => {
+      const key = m.map((x) => patterns.indexOf(x)).join(',');
+      if (!combined.has(key)) {
+        let node: SchemaNode | null = null;
+        try {
+          node = this.compile({ allOf: m.map((x) => x.raw) }, `${path}.patternProperties`, depth + 1);
+        } catch (e) {
+          if (!(e instanceof SchemaError)) throw e; // what cannot be combined is refused, as before
+        }
+        combined.set(key, node);
+      }
+      return combined.get(key)!;
+    };
     let required: string[] = [];
     if (s.required !== undefined) {
       if (!Array.isArray(s.required) || !s.required.every((r) => typeof r === 'string')) throw new SchemaError(`${path}.required`, 'must be a list of property names');
@@ -315,24 +355,23 @@ class Compiler {
       const matching = patterns.filter((pp) => pp.re.test(key));
       let schema: SchemaNode;
       if (sub === undefined) {
-        if (matching.length > 1) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties`);
-        const from = matching[0]?.schema ?? (ap === undefined ? ANY : extra);
-        if (!from) throw new SchemaError(`${path}.required`, `names "${key}", which additionalProperties: false forbids`);
-        schema = from;
+        if (matching.length > 1 && !combine(matching)) throw new SchemaError(`${path}.required`, `"${key}" matches several patternProperties that cannot be combined`);
+        const from = matching.length > 1 ? combine(matching) : matching[0]?.schema ?? (ap === undefined ? ANY : extra);
+        schema = from ?? NEVER; // additionalProperties: false forbids a required key: no object is valid
       } else {
         if (matching.length > 0) {
           const pats = Object.entries(s.patternProperties as Obj).filter(([pat]) => compileRegex(pat).test(key)).map(([, v]) => v);
           schema = this.compile({ allOf: [sub, ...pats] }, p, depth + 1);
         } else schema = this.compile(sub, p, depth + 1);
       }
-      if (schema === NEVER && required.includes(key)) throw new SchemaError(p, 'is required but accepts nothing');
       return { key, keyBytes: utf8.encode(JSON.stringify(key)), schema, required: required.includes(key) };
     });
+    if (props.some((p) => p.required && p.schema === NEVER)) return NEVER; // a required key no value fits
     const forbidden = props.filter((p) => p.schema === NEVER).map((p) => p.key);
     props = props.filter((p) => p.schema !== NEVER);
     if (extra && extra.kind === 'any' && patterns.length === 0 && props.length === 0) extra = ANY;
     return {
-      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1,
+      kind: 'object', props, extra, patterns, forbidden, anyOrder: this.anyOrder && props.length > 1, combine,
       minProps: count(s, 'minProperties', path, 0), maxProps: count(s, 'maxProperties', path, Infinity),
     };
   }
@@ -355,16 +394,22 @@ class Compiler {
     const minItems = count(s, 'minItems', path, 0);
     const maxItems = count(s, 'maxItems', path, Infinity);
     const most = items ? maxItems : Math.min(maxItems, prefix.length);
-    if (minItems > most) throw new SchemaError(`${path}.minItems`, `${minItems} items cannot be written (at most ${most})`);
+    if (minItems > most) return NEVER; // more items required than allowed: no array is valid
     return { kind: 'array', prefix, items, minItems, maxItems: most };
   }
 }
 
-function stringRules(s: Obj, path: string): StringRules | null {
-  const patterns: Regex[] = [];
+/** Rules no value of their type satisfies. */
+const EMPTY = Symbol('empty');
+
+function stringRules(s: Obj, path: string): StringRules | null | typeof EMPTY {
+  const patterns: Pattern[] = [];
   if (s.pattern !== undefined) {
     if (typeof s.pattern !== 'string') throw new SchemaError(`${path}.pattern`, 'must be a string');
     patterns.push(regex(s.pattern, `${path}.pattern`));
+  }
+  for (const [k, negated] of [[PATTERNS, false], [NOT_PATTERNS, true]] as const) {
+    for (const src of (s[k] ?? []) as string[]) patterns.push(regex(src, `${path}.${negated ? 'not.pattern' : 'pattern'}`, negated));
   }
   if (s.format !== undefined) {
     const f = FORMATS[s.format as string];
@@ -376,12 +421,12 @@ function stringRules(s: Obj, path: string): StringRules | null {
   }
   const minLength = count(s, 'minLength', path, 0);
   const maxLength = count(s, 'maxLength', path, Infinity);
-  if (minLength > maxLength) throw new SchemaError(`${path}.minLength`, 'is above maxLength');
+  if (minLength > maxLength) return EMPTY; // no string is valid
   if (patterns.length === 0 && minLength === 0 && maxLength === Infinity) return null;
   return { minLength, maxLength, patterns };
 }
 
-function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
+function numberRules(s: Obj, path: string, int: boolean): NumberRules | null | typeof EMPTY {
   const num = (k: string): number | undefined => {
     const v = s[k];
     if (v === undefined || typeof v === 'boolean') return undefined;
@@ -406,15 +451,17 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null {
     else if (min !== -Infinity || max !== Infinity) throw new SchemaError(`${path}.multipleOf`, 'cannot be combined with minimum/maximum');
     else multipleOf = m;
   }
-  if (min > max || (min === max && (minExcl || maxExcl))) throw new SchemaError(`${path}.minimum`, 'no number lies between minimum and maximum');
-  if (int && Math.ceil(min) > Math.floor(max)) throw new SchemaError(`${path}.minimum`, 'no integer lies between minimum and maximum');
-  if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity)) return null;
-  return { min, max, minExcl, maxExcl, multipleOf, maxFrac };
+  if (min > max || (min === max && (minExcl || maxExcl))) return EMPTY; // no number lies between minimum and maximum
+  if (int && (Math.ceil(min) > Math.floor(max) || (Math.ceil(min) === Math.floor(max) && ((minExcl && min === Math.ceil(min)) || (maxExcl && max === Math.floor(max)))))) return EMPTY;
+  const fraction = s[FRACTION] === true;
+  if (fraction && (int || maxFrac === 0)) return EMPTY; // an integer that is not one
+  if (min === -Infinity && max === Infinity && multipleOf === 0 && (int || maxFrac === Infinity) && !fraction) return null;
+  return { min, max, minExcl, maxExcl, multipleOf, maxFrac, fraction };
 }
 
-function regex(src: string, path: string): Regex {
+function regex(src: string, path: string, negated = false): Pattern {
   try {
-    return compileRegex(src);
+    return negated ? complementRegex(src) : compileRegex(src);
   } catch (e) {
     if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
     throw e;
@@ -451,39 +498,27 @@ function union(options: SchemaNode[]): SchemaNode {
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
 }
 
-/** A node accepting exactly one JSON value (its objects' keys in any order). */
-function exactValue(v: unknown): SchemaNode {
-  if (Array.isArray(v)) return { kind: 'array', prefix: v.map(exactValue), items: null, minItems: v.length, maxItems: v.length };
+/** What a node says of its values, for negations used with it: a closed object's keys, an array's items. */
+function knownOf(n: SchemaNode): Within {
+  for (let i = 0; n.kind === 'ref' && n.target.node && i < 16; i++) n = n.target.node;
+  if (n.kind === 'object' && n.extra === null && n.patterns.length === 0) return { keys: n.props.map((p) => p.key) };
+  if (n.kind === 'array' && n.prefix.length === 0 && n.items) return { items: n.items };
+  return {};
+}
+
+/** A node accepting exactly one JSON value (its objects' keys in any order; `numbers`: a number in any spelling). */
+function exactValue(v: unknown, numbers: boolean): SchemaNode {
+  if (Array.isArray(v)) return { kind: 'array', prefix: v.map((x) => exactValue(x, numbers)), items: null, minItems: v.length, maxItems: v.length };
   if (isObj(v)) {
-    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x), required: true }));
+    const props: PropNode[] = Object.entries(v).map(([key, x]) => ({ key, keyBytes: utf8.encode(JSON.stringify(key)), schema: exactValue(x, numbers), required: true }));
     return { kind: 'object', props, extra: null, patterns: [], forbidden: [], anyOrder: props.length > 1, minProps: 0, maxProps: Infinity };
   }
+  if (typeof v === 'number' && numbers) return { kind: 'number', rules: { min: v, max: v, minExcl: false, maxExcl: false, multipleOf: 0, maxFrac: Infinity, fraction: false } };
   return { kind: 'enum', values: [v], literals: [utf8.encode(JSON.stringify(v))] };
 }
 
-const ALL_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
-
-/**
- * The keywords that say what a "not" says, for the forms that have them: `not: false`,
- * `not: {type}` (the other types) and `not: {required: [k]}` (an object without k). Null: none.
- */
-function notAsKeywords(n: unknown): Obj | null {
-  if (n === false) return {};
-  if (!isObj(n)) return null;
-  const keys = Object.keys(n).filter((k) => CORE.has(k) || UNSUPPORTED.has(k));
-  if (keys.length !== 1) return null;
-  if (keys[0] === 'type') {
-    const t = typeof n.type === 'string' ? [n.type] : n.type;
-    if (!Array.isArray(t) || !t.every((x) => ALL_TYPES.includes(x as string))) return null;
-    if (t.includes('integer') && !t.includes('number')) return null; // "a non-integer number" has no keyword
-    const left = ALL_TYPES.filter((x) => !t.includes(x) && !(x === 'integer' && t.includes('number')));
-    return left.length === 0 ? { not: {} } : { type: left };
-  }
-  if (keys[0] === 'required' && Array.isArray(n.required) && n.required.length === 1 && typeof n.required[0] === 'string') {
-    return { type: 'object', properties: { [n.required[0]]: { not: {} } } };
-  }
-  return null;
-}
+/** Most numbers of an enum read as numbers (each one a reading of its own); past it, as their shortest text. */
+const MAX_EXACT_NUMBERS = 4;
 
 /** A canonical JSON text (object keys sorted), for comparing values. */
 export function canon(v: unknown): string {
@@ -510,6 +545,7 @@ function describe(v: unknown): string {
 
 /** Whether a number satisfies numeric rules. */
 export function numberOk(x: number, r: NumberRules): boolean {
+  if (r.fraction && Number.isInteger(x)) return false;
   if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
   if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
   if (r.maxFrac !== Infinity && Math.abs(Math.round(x * 10 ** r.maxFrac) - x * 10 ** r.maxFrac) > 1e-9 * Math.max(1, Math.abs(x * 10 ** r.maxFrac))) return false;
@@ -541,6 +577,7 @@ export function validateJson(value: unknown, node: SchemaNode, path = '$', depth
       return node.values.some((v) => canon(v) === text) ? null : `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(node.values)}`;
     }
     case 'union': {
+      if (node.options.length === 0) return `${path}: no value is allowed here`;
       const errors = node.options.map((o) => validateJson(value, o, path, depth + 1));
       return errors.includes(null) ? null : errors[0]!;
     }
@@ -578,6 +615,6 @@ export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: strin
   if (o.forbidden.includes(k)) return null;
   const m = o.patterns.filter((x) => x.re.test(k));
   if (m.length === 1) return m[0]!.schema;
-  if (m.length > 1) return null; // several patterns: the decoder does not intersect them
+  if (m.length > 1) return o.combine?.(m) ?? null; // several patterns: all of theirs (refused when they cannot be combined)
   return o.extra;
 }

@@ -54,7 +54,32 @@ export function disjoint(a: SchemaNode, b: SchemaNode, depth = 0): boolean {
   if (a.kind === 'enum') return a.values.every((v) => validateJson(v, b) !== null);
   if (b.kind === 'enum') return b.values.every((v) => validateJson(v, a) !== null);
   if (a.kind === 'object' && b.kind === 'object') return requiredExcludes(a, b, depth) || requiredExcludes(b, a, depth);
+  if (a.kind === 'array' && b.kind === 'array') return arraysExclude(a, b, depth);
+  if ((a.kind === 'number' || a.kind === 'integer') && (b.kind === 'number' || b.kind === 'integer')) return numbersExclude(a, b);
   return false;
+}
+
+type ArrayNode = Extract<SchemaNode, { kind: 'array' }>;
+type NumberNode = Extract<SchemaNode, { kind: 'number' | 'integer' }>;
+
+/** Lengths that cannot agree, or an item both must have whose schemas exclude each other. */
+function arraysExclude(a: ArrayNode, b: ArrayNode, depth: number): boolean {
+  if (a.minItems > b.maxItems || b.minItems > a.maxItems) return true;
+  const both = Math.min(a.minItems, b.minItems) > 0 ? Math.max(a.minItems, b.minItems) : 0;
+  for (let i = 0; i < both; i++) {
+    const x = a.prefix[i] ?? a.items, y = b.prefix[i] ?? b.items;
+    if (x === null || y === null || disjoint(x, y, depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Ranges that do not meet, or an integer against numbers with a fraction. */
+function numbersExclude(a: NumberNode, b: NumberNode): boolean {
+  if ((a.kind === 'integer' && b.rules?.fraction) || (b.kind === 'integer' && a.rules?.fraction)) return true;
+  const ra = a.rules, rb = b.rules;
+  if (!ra || !rb) return false;
+  const below = (x: NonNullable<NumberNode['rules']>, y: NonNullable<NumberNode['rules']>) => x.max < y.min || (x.max === y.min && (x.maxExcl || y.minExcl));
+  return below(ra, rb) || below(rb, ra);
 }
 
 type ObjectNode = Extract<SchemaNode, { kind: 'object' }>;

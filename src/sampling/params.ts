@@ -54,6 +54,11 @@ export interface SampleStep extends ResolvedSampling {
   /** When set, only these token ids may be sampled (grammar-constrained decoding). */
   allowedTokens?: Uint32Array | null;
   /**
+   * The same as a bitmask (bit id & 31 of word id >>> 5; ids past it are not allowed), as
+   * TokenTable.allowedMask computes it. When both are set, an id must be in both.
+   */
+  allowedMask?: Uint32Array | null;
+  /**
    * When set (0-20), the model also computes log-probabilities of the sampled token and this
    * many alternatives (LanguageModel.lastLogprobs), in the same pass.
    */

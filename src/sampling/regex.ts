@@ -315,8 +315,19 @@ class Nfa {
   }
 }
 
+/** What the recognizer and the validator ask of a compiled pattern (a Regex, or its complement). */
+export interface Pattern {
+  readonly source: string;
+  /** The state before any character. -1 is the dead state. */
+  readonly start: number;
+  step(state: number, cp: number): number;
+  accepts(state: number): boolean;
+  immortal(state: number): boolean;
+  test(s: string): boolean;
+}
+
 /** A compiled pattern: read code points with step(), from start, and ask accepts(). */
-export class Regex {
+export class Regex implements Pattern {
   /** The DFA state before any character. -1 is the dead state. */
   readonly start: number;
   private readonly nfa = new Nfa();
@@ -331,7 +342,11 @@ export class Regex {
 
   constructor(readonly source: string) {
     const ast = new Parser(source).parse();
-    const wrapped: Ast = { t: 'seq', xs: [{ t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }, ast, { t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 }] };
+    const any: Ast = { t: 'rep', x: { t: 'set', r: ANYCHAR }, min: 0, max: -1 };
+    // Unanchored: any text before and after. A pattern that starts with ^ needs no text before
+    // it (and so dies as soon as its start no longer fits, instead of waiting forever).
+    const anchored = ast.t === 'bol' || (ast.t === 'seq' && ast.xs[0]?.t === 'bol');
+    const wrapped: Ast = { t: 'seq', xs: anchored ? [ast, any] : [any, ast, any] };
     const s0 = this.nfa.add();
     this.final = this.nfa.build(wrapped, s0);
     this.nfa.edges.forEach((e, s) => {
@@ -348,6 +363,11 @@ export class Regex {
     let a = this.alive[state];
     if (a === undefined) this.alive[state] = a = this.sets[state]!.some((s) => this.loops.has(s)) ? 1 : 0;
     return a === 1;
+  }
+
+  /** Whether every text read from `state` on matches (the pattern matched and nothing can undo it). */
+  surelyMatches(state: number): boolean {
+    return state >= 0 && this.sets[state]!.includes(this.final);
   }
 
   private closure(states: number[], atStart: boolean): number[] {
@@ -437,4 +457,50 @@ export function compileRegex(source: string): Regex {
     cache.set(source, r);
   }
   return r;
+}
+
+/**
+ * The strings a pattern does not match (JSON Schema's `not: {pattern}`). Its states: -1 dead (the
+ * pattern surely matches), 0 (the pattern can no longer match: anything goes), s + 1 (the pattern's s).
+ */
+class Complement implements Pattern {
+  readonly source: string;
+  readonly start: number;
+  constructor(private readonly re: Regex) {
+    this.source = `(not ${re.source})`;
+    this.start = this.wrap(re.start);
+  }
+  private wrap(s: number): number {
+    return s < 0 ? 0 : this.re.surelyMatches(s) ? -1 : s + 1;
+  }
+  step(state: number, cp: number): number {
+    return state <= 0 ? state : this.wrap(this.re.step(state - 1, cp));
+  }
+  accepts(state: number): boolean {
+    return state === 0 || (state > 0 && !this.re.accepts(state - 1));
+  }
+  immortal(state: number): boolean {
+    return state === 0;
+  }
+  test(s: string): boolean {
+    return !this.re.test(s);
+  }
+}
+
+const complements = new Map<string, Complement>();
+/** The complement of a pattern (once per source). Throws RegexError. */
+export function complementRegex(source: string): Pattern {
+  let c = complements.get(source);
+  if (!c) {
+    c = new Complement(new Regex(source));
+    if (complements.size > 500) complements.delete(complements.keys().next().value!);
+    complements.set(source, c);
+  }
+  return c;
+}
+
+/** A pattern source matching exactly the given strings. */
+export function literalsSource(strings: readonly string[]): string {
+  const esc = (t: string) => [...t].map((ch) => `\\u{${ch.codePointAt(0)!.toString(16)}}`).join('');
+  return `^(?:${strings.map(esc).join('|')})$`;
 }

@@ -42,7 +42,10 @@ export class StringMasks {
   private readonly deep: Int32Array;
   private readonly cache = new WeakMap<StringRules, Map<string, Uint32Array>>();
 
-  constructor(safe: { id: number; cps: number[] }[]) {
+  /** `all` as a bitmask of `words` words (built when first needed). */
+  private allMask: Uint32Array | null = null;
+
+  constructor(safe: { id: number; cps: number[] }[], private readonly words = 0) {
     const sorted = safe.slice().sort((a, b) => a.cps.length - b.cps.length || a.id - b.id);
     this.all = Uint32Array.from(sorted, (t) => t.id);
     const longest = sorted.length ? sorted[sorted.length - 1]!.cps.length : 0;
@@ -120,6 +123,31 @@ export class StringMasks {
     return hit;
   }
 
+  /** Sets the bits of forFrame(f) in `mask` (a bitmask of the constructor's `words` words). */
+  addTo(f: SFrame, mask: Uint32Array): void {
+    const ids = this.forFrame(f);
+    const prefix = ids.buffer === this.all.buffer && ids.byteOffset === this.all.byteOffset;
+    if (prefix && ids.length * 2 > this.all.length) {
+      // Most of the safe ids (all, or all up to a length): their mask, less the longer ones.
+      let m = (this.allMask ??= bitsOf(this.all, this.words));
+      if (ids.length < this.all.length) {
+        const scratch = (this.scratch ??= new Uint32Array(this.words));
+        scratch.set(m);
+        const rest = this.all.subarray(ids.length);
+        for (let i = 0; i < rest.length; i++) scratch[rest[i]! >>> 5]! &= ~(1 << (rest[i]! & 31));
+        m = scratch;
+      }
+      for (let w = 0; w < m.length; w++) mask[w]! |= m[w]!;
+      return;
+    }
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      mask[id >>> 5]! |= 1 << (id & 31);
+    }
+  }
+
+  private scratch: Uint32Array | null = null;
+
   private walk(node: number, r: StringRules, rs: readonly number[], room: number, out: number[]): void {
     if (room <= 0) return;
     const pats = r.patterns;
@@ -143,4 +171,10 @@ export class StringMasks {
       this.walk(child, r, next, room - 1, out);
     }
   }
+}
+
+function bitsOf(ids: Uint32Array, words: number): Uint32Array {
+  const m = new Uint32Array(words);
+  for (let i = 0; i < ids.length; i++) m[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
+  return m;
 }

@@ -4,8 +4,10 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
-import { accepting, stepLiteral, stepString, type Frame, type LFrame, type SFrame } from './json_frames';
+import { accepting, isWsByte, stepLiteral, type Frame, type LFrame, type Stack } from './json_frames';
 import { StringMasks, stringSafeChars } from './string_masks';
+import { splitStringToken, StringTails } from './string_tails';
+import { TokenTrie } from './token_trie';
 
 const utf8 = new TextEncoder();
 
@@ -13,58 +15,62 @@ const utf8 = new TextEncoder();
 /** What the token table needs from a tokenizer (ErnieTokenizer has it). */
 type TokenSource = Pick<ErnieTokenizer, 'decodePlan' | 'idToToken' | 'isSpecial' | 'vocabSize'>;
 
-interface Trie {
-  /** children[node]: byte -> node */
-  children: Map<number, number>[];
-  /** ids[node]: tokens ending at this node */
-  ids: number[][];
+/**
+ * The tokens below a trie node split for a string body that reads what follows the node:
+ * those adding whole characters only (string_masks.ts) and the others (string_tails.ts).
+ */
+interface BodyTables {
+  strings: StringMasks;
+  tails: StringTails;
 }
+
+/** A mask being computed (bit id & 31 of word id >>> 5), and what walk() has fed so far. */
+interface Sink {
+  mask: Uint32Array;
+  /** What each byte other than whitespace does to a set of readings, per set (walk()). */
+  fed: Map<readonly Stack[], (GrammarState | null)[]>;
+  /** Inside a subtree() being remembered (the subtrees below it are not remembered on their own). */
+  sub: boolean;
+}
+function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
+}
+
+/** Below a node with at least this many tokens, a string body reading on uses the node's body tables. */
+const BODY_MIN = 48;
+/** Subtrees with at least this many tokens are remembered per state (subtree()). */
+const SUBTREE_MIN = 128;
+const SUBTREE_MEMO = 1024;
 
 /**
  * Every token's bytes as they appear mid-text (computed once per tokenizer), in a trie.
  * Special tokens, unknown ids and tokens that decode to nothing are never allowed.
  * At the very start of a text the decoder may drop a leading space (Strip); the recognizer
  * reads it as whitespace, which JSON allows wherever a document can start.
+ *
+ * A mask walks the trie with the recognizer, sharing the work of common prefixes; where every
+ * reading is inside a string body (or a literal), the tokens below are taken from tables built
+ * once per trie node instead: a string's plain characters need no recognizer at all.
  */
 export class TokenTable {
   /** bytes[id], or null for ids a grammar never allows. */
   readonly bytes: (Uint8Array | null)[];
   /** Tokens that stay inside a string without ending it (no quote, backslash, control or partial character). */
   readonly stringSafe: Uint32Array;
-  private readonly strings: StringMasks;
-  private readonly all: Trie;
-  /** The tokens that are not string-safe. */
-  private readonly unsafe: Trie;
-  /** The unsafe tokens a string body with nothing pending might read (not those breaking at a control byte or a stray continuation byte). */
-  private readonly inString: Trie;
-  /** isSafe[id]: 1 for string-safe ids. */
-  private readonly isSafe: Uint8Array;
-  /** Scratch marks for merging id lists (ids and stop ids). */
-  private readonly marks: Uint8Array;
+  private readonly trie: TokenTrie;
+  private readonly bodies = new Map<number, BodyTables>();
+  /** Words in a mask. */
+  private readonly words: number;
 
   /** A table over each id's bytes as it reads mid-text (null: never allowed). */
   constructor(bytes: (Uint8Array | null)[]) {
     this.bytes = bytes;
-    const safe: { id: number; cps: number[] }[] = [];
-    this.all = { children: [new Map()], ids: [[]] };
-    this.unsafe = { children: [new Map()], ids: [[]] };
-    this.inString = { children: [new Map()], ids: [[]] };
-    bytes.forEach((b, id) => {
-      if (!b) return;
-      insert(this.all, b, id);
-      const cps = stringSafeChars(b);
-      if (cps) {
-        safe.push({ id, cps });
-      } else {
-        insert(this.unsafe, b, id);
-        if (mayStayInString(b)) insert(this.inString, b, id);
-      }
-    });
-    this.strings = new StringMasks(safe);
-    this.stringSafe = this.strings.all;
-    this.isSafe = new Uint8Array(bytes.length);
-    for (const id of this.stringSafe) this.isSafe[id] = 1;
-    this.marks = new Uint8Array(bytes.length + 1024);
+    this.trie = new TokenTrie(bytes);
+    this.words = Math.ceil(bytes.length / 32);
+    this.stringSafe = this.tables(0).strings.all;
   }
 
   /** The bytes of a tokenizer's ids. Special tokens, unknown ids and tokens that decode to nothing are null. */
@@ -111,11 +117,29 @@ export class TokenTable {
   }
 
   /**
-   * Ids that keep the text a valid prefix, plus `stopIds` when the document may end here.
+   * Ids that keep the text a valid prefix, plus `stopIds` when the document may end here, in
+   * ascending order (the ids of allowedMask, and stop ids past the table). Remembered per mask;
+   * treat the returned array as read-only.
+   */
+  allowedTokens(state: GrammarState, stopIds: readonly number[]): Uint32Array {
+    const mask = this.allowedMask(state, stopIds);
+    let ids = this.idsOf.get(mask);
+    if (!ids) {
+      ids = idsOf(mask);
+      const past = this.canEnd(state) ? stopIds.filter((id, i) => id >= mask.length * 32 && stopIds.indexOf(id) === i) : [];
+      if (past.length) ids = Uint32Array.from([...ids, ...past]);
+      this.idsOf.set(mask, ids);
+    }
+    return ids;
+  }
+
+  /**
+   * allowedTokens as a bitmask over the table's ids: bit id & 31 of word id >>> 5 (stop ids
+   * past the table are left out). What a sampler needs, computed without listing the ids.
    * Results are remembered per grammar and state (a string or a number being written repeats
    * its state step after step); treat the returned array as read-only.
    */
-  allowedTokens(state: GrammarState, stopIds: readonly number[]): Uint32Array {
+  allowedMask(state: GrammarState, stopIds: readonly number[]): Uint32Array {
     const g = state.grammar;
     let memo = this.memo.get(g);
     if (!memo) this.memo.set(g, (memo = new Map()));
@@ -126,66 +150,253 @@ export class TokenTable {
       memo.set(key, hit);
       return hit;
     }
-    const result = this.compute(state, g.canEnd(state) ? stopIds : []);
+    const result = this.compute(state, this.canEnd(state) ? stopIds : []);
     memo.set(key, result);
     if (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
     return result;
   }
 
+  private canEnd(state: GrammarState): boolean {
+    return state.grammar.canEnd(state);
+  }
+
   private readonly memo = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
+  private readonly idsOf = new WeakMap<Uint32Array, Uint32Array>();
 
   private compute(state: GrammarState, stops: readonly number[]): Uint32Array {
     const g = state.grammar;
-    if (g.isComplete(state)) return Uint32Array.from(stops);
-    const out: number[] = [];
-    // Every reading inside a string body (or a literal such as a declared key): the safe
-    // tokens are each reading's own (precomputed for strings, a short trie walk for literals);
-    // the rest go through the recognizer with all readings at once.
-    if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) {
-      // Every reading inside a string body or a literal: each reading alone. A string's safe
-      // tokens are precomputed (string_masks.ts); its other tokens are read by the string
-      // steps alone up to a closing quote, where the recognizer takes over; literals prune fast.
-      let full = false;
-      const lists: ArrayLike<number>[] = [];
-      for (const st of state.stacks) {
-        const top = st[st.length - 1]!;
-        const one: number[] = [];
-        if (top.k === 'S') {
-          const m = this.strings.forFrame(top);
-          if (m === this.stringSafe) full = true;
-          else lists.push(m);
-          walkString(this.inString, 0, st, top, g, one);
-        } else walkLiteral(this.all, 0, st, top as LFrame, state.ws, g, one);
-        lists.push(one);
-      }
-      lists.push(stops);
-      return this.union(lists, full);
+    const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map(), sub: false };
+    if (!g.isComplete(state)) {
+      const free = g.freeWhitespace(state);
+      if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      else if (free !== null) this.walkAfterWhitespace(state, free, sink);
+      else this.walk(0, state, sink);
     }
-    walk(this.all, 0, state, out);
-    for (const id of stops) out.push(id);
-    return Uint32Array.from(out);
+    for (const id of stops) if (id < this.words * 32) sink.mask[id >>> 5]! |= 1 << (id & 31);
+    return sink.mask;
   }
 
-  /** The union of id lists, after every safe id when `withSafe`. */
-  private union(lists: ArrayLike<number>[], withSafe: boolean): Uint32Array {
-    const marks = this.marks;
-    const ids: number[] = [];
-    const skip = withSafe ? this.isSafe : null;
-    for (const p of lists) {
-      for (let i = 0; i < p.length; i++) {
-        const id = p[i]!;
-        if (marks[id] === 0 && !(skip && skip[id] === 1)) {
-          marks[id] = 1;
-          ids.push(id);
-        }
+  /** The tokens below `node` (the walk's bytes so far read into `state`) that keep the text valid. */
+  private walk(node: number, state: GrammarState, sink: Sink): void {
+    const t = this.trie;
+    const g = state.grammar;
+    // After whitespace the readings are the same stacks (json_grammar.ts): what a byte other
+    // than whitespace does to them is the same at every run length, so it is fed once.
+    let seen = sink.fed.get(state.stacks);
+    if (!seen) sink.fed.set(state.stacks, (seen = []));
+    for (let e = t.first[node]!, last = t.first[node + 1]!; e < last; e++) {
+      const b = t.byte[e]!;
+      let next: GrammarState | null | undefined;
+      if (isWsByte(b)) next = g.feed(state, b);
+      else {
+        next = seen[b];
+        if (next === undefined) seen[b] = next = g.feed(state, b);
+      }
+      if (!next) continue;
+      const child = t.to[e]!;
+      setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
+      const below = t.end[child]! - t.mid[child]!;
+      if (below === 0) continue;
+      if (below >= SUBTREE_MIN && !sink.sub) this.subtree(child, next, sink);
+      else this.below(child, next, sink);
+    }
+  }
+
+  /**
+   * walk() from the root for a state that reads up to `free` whitespace bytes without changing
+   * its readings: a token of whitespace only is allowed by its length, and a token of
+   * whitespace then a byte b reads on from where b alone would: b is fed once for all of them.
+   */
+  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink): void {
+    const ws = (this.ws ??= whitespaceTable(this.trie));
+    const t = this.trie;
+    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
+    const g = state.grammar;
+    for (let e = t.first[0]!, last = t.first[1]!; e < last; e++) {
+      const b = t.byte[e]!;
+      if (isWsByte(b)) continue;
+      const next = g.feed(state, b);
+      if (!next) continue;
+      this.enter(t.to[e]!, next, sink);
+      const after = ws.then[b];
+      if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
+    }
+  }
+
+  /** A node the walk reached in `state`: its ids, and what is below. */
+  private enter(child: number, next: GrammarState, sink: Sink): void {
+    const t = this.trie;
+    setRange(sink.mask, t.ids, t.lo[child]!, t.mid[child]!);
+    const below = t.end[child]! - t.mid[child]!;
+    if (below === 0) return;
+    if (below >= SUBTREE_MIN && !sink.sub) this.subtree(child, next, sink);
+    else this.below(child, next, sink);
+  }
+
+  private ws: WhitespaceTable | null = null;
+
+  private below(node: number, state: GrammarState, sink: Sink): void {
+    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
+    else this.walk(node, state, sink);
+  }
+
+  /**
+   * below() for a large subtree, remembered per node and state: the same state recurs under
+   * different parents (after a number or a string ends, the container's state is the same
+   * whatever the value was).
+   */
+  private subtree(node: number, state: GrammarState, sink: Sink): void {
+    const g = state.grammar;
+    let memo = this.subtrees.get(g);
+    if (!memo) this.subtrees.set(g, (memo = new Map()));
+    const key = node + '|' + stateKey(state);
+    let ids = memo.get(key);
+    if (ids) {
+      memo.delete(key);
+      memo.set(key, ids);
+    } else {
+      const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed, sub: true };
+      this.below(node, state, sub);
+      ids = idsOf(sub.mask);
+      this.scratch.push(sub.mask.fill(0));
+      memo.set(key, ids);
+      if (memo.size > SUBTREE_MEMO) memo.delete(memo.keys().next().value!);
+    }
+    setBits(sink.mask, ids);
+  }
+
+  private readonly subtrees = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
+  /** Zeroed masks for subtree(). */
+  private readonly scratch: Uint32Array[] = [];
+
+  /**
+   * walk() for a state whose every reading is inside a string body or a literal: each reading
+   * alone. A string's tokens come from the node's tables; a literal prunes fast.
+   */
+  private body(node: number, state: GrammarState, sink: Sink): void {
+    const t = this.tables(node);
+    for (const st of state.stacks) {
+      const top = st[st.length - 1]!;
+      if (top.k === 'S') {
+        t.strings.addTo(top, sink.mask);
+        const lists: ArrayLike<number>[] = [];
+        t.tails.allowed(st, top, state.grammar, lists);
+        for (const l of lists) setBits(sink.mask, l);
+      } else this.walkLiteral(node, st, top as LFrame, state.ws, state.grammar, sink);
+    }
+  }
+
+  /** The body tables of a node, built on first use. */
+  private tables(node: number): BodyTables {
+    let t = this.bodies.get(node);
+    if (t) return t;
+    const tr = this.trie;
+    const depth = tr.depth[node]!;
+    const safe: { id: number; cps: number[] }[] = [];
+    const unsafe: { id: number; cps: number[]; tail: Uint8Array | null }[] = [];
+    for (let j = tr.mid[node]!; j < tr.end[node]!; j++) {
+      const id = tr.ids[j]!;
+      const rest = this.bytes[id]!.subarray(depth);
+      const cps = stringSafeChars(rest);
+      if (cps) safe.push({ id, cps });
+      else {
+        const split = splitStringToken(rest);
+        if (split) unsafe.push({ id, ...split });
       }
     }
-    for (const id of ids) marks[id] = 0;
-    if (!skip) return Uint32Array.from(ids);
-    const r = new Uint32Array(this.stringSafe.length + ids.length);
-    r.set(this.stringSafe);
-    r.set(ids, this.stringSafe.length);
-    return r;
+    t = { strings: new StringMasks(safe, this.words), tails: new StringTails(unsafe) };
+    this.bodies.set(node, t);
+    return t;
+  }
+
+  /**
+   * walk() for a reading whose top is a literal: only the bytes the literal's alternatives have
+   * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
+   */
+  private walkLiteral(node: number, st: Stack, f: LFrame, ws: number, g: JsonGrammar, sink: Sink): void {
+    const state = () => ({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g });
+    if (accepting(f) >= 0) {
+      // An alternative is complete here (others go on): every byte needs the whole recognizer.
+      this.walk(node, state(), sink);
+      return;
+    }
+    const tr = this.trie;
+    const tried = new Set<number>();
+    for (const alt of f.alts) {
+      const b = alt[f.i];
+      if (b === undefined || tried.has(b)) continue;
+      tried.add(b);
+      const child = tr.child(node, b);
+      if (child < 0) continue;
+      const r = stepLiteral(f, b);
+      if (r.t === 'stay') {
+        setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
+        this.walkLiteral(child, st, r.f as LFrame, 0, g, sink);
+      } else {
+        // The literal ends with this byte: its container reads on.
+        const next = g.feed(state(), b);
+        if (!next) continue;
+        setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
+        this.walk(child, next, sink);
+      }
+    }
+  }
+}
+
+/** The trie's whitespace-only nodes: for walkAfterWhitespace(). */
+interface WhitespaceTable {
+  /** Nodes (depth >= 1) whose path is whitespace only, by depth: onlyLen[i] the depth of only[i]. */
+  only: number[];
+  onlyLen: number[];
+  /** then[b]: [node, whitespace before b] pairs for the nodes a whitespace-only path then b leads to. */
+  then: (number[] | undefined)[];
+}
+
+function whitespaceTable(t: TokenTrie): WhitespaceTable {
+  const only: [number, number][] = [];
+  const then: (number[] | undefined)[] = [];
+  const todo: [number, number][] = [[0, 0]];
+  while (todo.length) {
+    const [node, d] = todo.pop()!;
+    for (let e = t.first[node]!; e < t.first[node + 1]!; e++) {
+      const b = t.byte[e]!, child = t.to[e]!;
+      if (isWsByte(b)) {
+        only.push([child, d + 1]);
+        todo.push([child, d + 1]);
+      } else if (d > 0) (then[b] ??= []).push(child, d);
+    }
+  }
+  only.sort((a, b) => a[1] - b[1]);
+  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then };
+}
+
+/** The set bits of a mask, ascending. */
+function idsOf(mask: Uint32Array): Uint32Array {
+  let n = 0;
+  for (let w = 0; w < mask.length; w++) {
+    let x = mask[w]!;
+    while (x !== 0) {
+      x &= x - 1;
+      n++;
+    }
+  }
+  const out = new Uint32Array(n);
+  let k = 0;
+  for (let w = 0; w < mask.length; w++) {
+    let x = mask[w]!;
+    while (x !== 0) {
+      const low = x & -x;
+      out[k++] = w * 32 + 31 - Math.clz32(low);
+      x ^= low;
+    }
+  }
+  return out;
+}
+
+function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {
+  for (let j = lo; j < hi; j++) {
+    const id = ids[j]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
   }
 }
 
@@ -195,106 +406,6 @@ function bodyTop(f: Frame | undefined): boolean {
 }
 
 const MEMO_SIZE = 64;
-
-function insert(trie: Trie, bytes: Uint8Array, id: number): void {
-  let node = 0;
-  for (const b of bytes) {
-    let next = trie.children[node]!.get(b);
-    if (next === undefined) {
-      next = trie.children.length;
-      trie.children.push(new Map());
-      trie.ids.push([]);
-      trie.children[node]!.set(b, next);
-    }
-    node = next;
-  }
-  trie.ids[node]!.push(id);
-}
-
-function walk(trie: Trie, node: number, state: GrammarState, out: number[]): void {
-  for (const [b, child] of trie.children[node]!) {
-    const next = state.grammar.feed(state, b);
-    if (!next) continue;
-    for (const id of trie.ids[child]!) out.push(id);
-    walk(trie, child, next, out);
-  }
-}
-
-/**
- * False when a string body with nothing pending refuses these bytes whatever it holds: before
- * any quote or backslash, a control byte or a byte no UTF-8 character has there.
- */
-function mayStayInString(b: Uint8Array): boolean {
-  let need = 0;
-  for (const x of b) {
-    if (need > 0) {
-      if (x < 0x80 || x > 0xbf) return false; // checked loosely: the recognizer checks the exact ranges
-      need--;
-      continue;
-    }
-    if (x === 0x22 || x === 0x5c) return true;
-    if (x < 0x20) return false;
-    if (x < 0x80) continue;
-    if (x >= 0xc2 && x <= 0xdf) need = 1;
-    else if (x >= 0xe0 && x <= 0xef) need = 2;
-    else if (x >= 0xf0 && x <= 0xf4) need = 3;
-    else return false;
-  }
-  return true;
-}
-
-/**
- * walk() for a reading whose top is a string body: its bytes go through the string steps alone
- * (no stack copies) until a closing quote, where the whole recognizer takes over.
- */
-function walkString(trie: Trie, node: number, st: readonly Frame[], f: SFrame, g: JsonGrammar, out: number[]): void {
-  for (const [b, child] of trie.children[node]!) {
-    if (b === 0x22) {
-      const next = g.feed({ stacks: [[...st.slice(0, -1), f]], ws: 0, grammar: g }, b);
-      if (!next) continue;
-      for (const id of trie.ids[child]!) out.push(id);
-      walk(trie, child, next, out);
-      continue;
-    }
-    const r = stepString(f, b);
-    if (r.t !== 'stay') continue;
-    for (const id of trie.ids[child]!) out.push(id);
-    walkString(trie, child, st, r.f as SFrame, g, out);
-  }
-}
-
-/**
- * walk() for a reading whose top is a literal: only the bytes the literal's alternatives have
- * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
- */
-function walkLiteral(trie: Trie, node: number, st: readonly Frame[], f: LFrame, ws: number, g: JsonGrammar, out: number[]): void {
-  if (accepting(f) >= 0) {
-    // An alternative is complete here (others go on): every byte needs the whole recognizer.
-    const state = { stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g };
-    walk(trie, node, state, out);
-    return;
-  }
-  const kids = trie.children[node]!;
-  const tried = new Set<number>();
-  for (const alt of f.alts) {
-    const b = alt[f.i];
-    if (b === undefined || tried.has(b)) continue;
-    tried.add(b);
-    const child = kids.get(b);
-    if (child === undefined) continue;
-    const r = stepLiteral(f, b);
-    if (r.t === 'stay') {
-      for (const id of trie.ids[child]!) out.push(id);
-      walkLiteral(trie, child, st, r.f as LFrame, 0, g, out);
-    } else {
-      // The literal ends with this byte: its container reads on.
-      const next = g.feed({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g }, b);
-      if (!next) continue;
-      for (const id of trie.ids[child]!) out.push(id);
-      walk(trie, child, next, out);
-    }
-  }
-}
 
 /** allowedTokens with the tokenizer's table and its stop ids (plus `extraStops`). */
 export function allowedTokens(state: GrammarState, tokenizer: TokenSource & { stopTokenIds: readonly number[] }, extraStops: readonly number[] = []): Uint32Array {

@@ -8,7 +8,7 @@
 // The wire form keeps comlink's own shape ({ isError: true, value: { message, name, stack, ... } }),
 // so a receiver without this handler still gets an Error carrying the fields.
 import * as Comlink from 'comlink';
-import { AbortError, ConfigError, DeviceLostError, ErnieError, FileFormatError, FileNotFoundError, GpuError, HttpError, ImageError, MissingFileError, NonFiniteError } from '../errors.js';
+import { AbortError, BudgetError, ConfigError, DeviceLostError, ErnieError, FileFormatError, FileNotFoundError, GpuError, HttpError, ImageError, IntegrityError, MissingFileError, NonFiniteError, QuotaError } from '../errors.js';
 import { BadRequestError, ContextOverflowError } from '../api/errors.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -21,7 +21,7 @@ export function registerErrorClass(cls: ErrorClass): void {
   classes.set(cls.name, cls);
 }
 
-for (const cls of [ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, HttpError, AbortError, GpuError, DeviceLostError, ImageError, BadRequestError, ContextOverflowError, FileNotFoundError]) {
+for (const cls of [ErnieError, FileFormatError, ConfigError, MissingFileError, NonFiniteError, HttpError, AbortError, GpuError, DeviceLostError, ImageError, BadRequestError, ContextOverflowError, FileNotFoundError, IntegrityError, QuotaError, BudgetError]) {
   registerErrorClass(cls);
 }
 

@@ -109,7 +109,8 @@ describe('JSON recognizer', () => {
 
 describe('JSON schema compiler', () => {
   it.each([
-    [{ type: 'string', not: { const: 'a' } }, /schema.not: keyword "not" is not supported/],
+    [{ type: 'string', not: { const: 'a' } }, null],
+    [{ type: 'string', not: { multipleOf: 2 } }, /schema.not.multipleOf: "not" of "multipleOf" is not supported/],
     [{ type: 'object', properties: { a: { pattern: '(?=x)' } } }, /schema.properties.a.pattern: pattern "\(\?=x\)": lookaround/],
     [{ type: ['string', 'integer', 'number', 'object', 'object'] }, null],
     [{ enum: [] }, /non-empty list/],
@@ -118,8 +119,8 @@ describe('JSON schema compiler', () => {
     [{ type: 'array', uniqueItems: true }, /schema.uniqueItems: keyword "uniqueItems"/],
     [{ type: 'string', format: 'idn-email' }, /schema.format: format "idn-email" is not supported/],
     [{ $ref: 'other.json#/a' }, /schema.\$ref: only local references/],
-    [{ allOf: [{ pattern: 'a' }, { pattern: 'b' }] }, /schema.allOf\[1\].pattern: allOf parts give different "pattern"/],
-    [{ type: 'integer', minimum: 5, maximum: 4 }, /no number lies between/],
+    [{ allOf: [{ pattern: 'a' }, { pattern: 'b' }] }, null],
+    [{ type: 'integer', minimum: 5, maximum: 4 }, /^schema: accepts nothing/],
     [{ type: 'string', properties: {} }, null], // object keywords do not apply to strings
     [{ anyOf: [{ type: 'integer' }, { enum: [1] }] }, null],
   ])('%j', (schema, error) => {
@@ -160,7 +161,7 @@ describe('allowedTokens over the tiny vocabulary', () => {
       const ids: number[] = [];
       for (let step = 0; step < 400; step++) {
         visit(s);
-        const allowed = [...allowedTokens(s, tok)];
+        const allowed = [...allowedTokens(s, tok)].sort((a, b) => a - b); // a set: the walk must not hang on its order
         expect(allowed.length).toBeGreaterThan(0);
         const stop = allowed.find((id) => stops.includes(id));
         if (stop !== undefined) break;
@@ -199,8 +200,15 @@ describe('allowedTokens over the tiny vocabulary', () => {
       const state = g.feedBytes(g.initial(), utf8.encode(text));
       expect(state, text).not.toBeNull();
       if (!g.canEnd(state!)) continue;
+      // JSON allows numbers past the double range (1e400); JSON.parse turns them into Infinity,
+      // which the validator cannot judge: such documents are not checked here.
+      let huge = false;
+      const value = JSON.parse(text, (_k, v: unknown) => {
+        if (typeof v === 'number' && !Number.isFinite(v)) huge = true;
+        return v;
+      });
+      if (huge) continue;
       complete++;
-      const value = JSON.parse(text);
       expect(validateJson(value, node), text).toBeNull();
     }
     expect(complete).toBeGreaterThan(15);

@@ -3,9 +3,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { runFile, summarize, type BenchTokenizer, type FileResult } from '../../bench/maskbench';
+import { bucketOf, bucketTable, compileFile, runFile, summarize, type BenchTokenizer, type FileResult } from '../../bench/maskbench';
 import { TokenTable } from '../../src/sampling/token_table';
-import { compileJsonSchema, validateJson } from '../../src/sampling/json_schema';
+import { compileJsonSchema, SchemaError, validateJson } from '../../src/sampling/json_schema';
 import { tinyTokenizer } from './helpers';
 import { JsonGrammar } from '../../src/sampling/json_grammar';
 
@@ -67,5 +67,17 @@ describe('MaskBench sample', () => {
       }
     }
     expect(checked).toBeGreaterThan(400);
+  });
+
+  it('--compile-only: errors grouped by cause, without paths or names', () => {
+    const results = files.map((f) => compileFile(f, readFileSync(dir + f, 'utf8')));
+    const errors = results.filter((r) => r.bucket !== null);
+    expect(errors.every((r) => r.bucket !== 'CRASH')).toBe(true);
+    expect(bucketTable(results).reduce((n, [, c]) => n + c, 0)).toBe(errors.length);
+    expect(results.filter((r) => r.validatorDisagrees.length > 0).map((r) => r.file)).toEqual([]);
+    const grab = (schema: unknown) => { try { compileJsonSchema(schema); } catch (e) { return bucketOf(e as SchemaError); } return null; };
+    expect(grab({ properties: { a: { uniqueItems: true } } })).toBe('uniqueItems');
+    expect(grab({ properties: { b: { not: { multipleOf: 3 } } } })).toBe('not: "multipleOf"');
+    expect(grab({ oneOf: [{ type: 'array', items: { type: 'string' } }, { type: 'array', items: { maxLength: 1 } }] })).toBe('oneOf may overlap / not: "items" as one schema (an array with some item that fails it)');
   });
 });

@@ -151,6 +151,10 @@ describe('CPU sampler (SampleStep semantics)', () => {
   it('applies logit_bias, the allowed set and penalties', () => {
     const p = processLogits(logits, 6, { ...base, logitBias: new Map([[0, 10]]), allowedTokens: Uint32Array.of(0, 3, 4) });
     expect([...p]).toEqual([11, -Infinity, -Infinity, 0.5, 2, -Infinity]);
+    // The same set as a bitmask (TokenTable.allowedMask), alone and with a list (both must allow).
+    const bits = Uint32Array.of((1 << 0) | (1 << 3) | (1 << 4));
+    expect([...processLogits(logits, 6, { ...base, logitBias: new Map([[0, 10]]), allowedMask: bits })]).toEqual([11, -Infinity, -Infinity, 0.5, 2, -Infinity]);
+    expect([...processLogits(logits, 6, { ...base, allowedMask: bits, allowedTokens: Uint32Array.of(1, 3) })]).toEqual([-Infinity, -Infinity, -Infinity, 0.5, -Infinity, -Infinity]);
     const pen = processLogits([2, -2, 1], 3, { ...base, repetitionPenalty: 2, frequencyPenalty: 0.5, presencePenalty: 0.25, penaltyTokens: [0, 0, 1] });
     expect([...pen]).toEqual([2 / 2 - 2 * 0.5 - 0.25, -2 * 2 - 0.5 - 0.25, 1]);
   });

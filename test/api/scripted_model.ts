@@ -2,6 +2,7 @@
 // need an exact model output (tool calls, thinking) the tiny random model would never write.
 import type { LanguageModel, SampleStep } from '../../src/engine/language_model';
 import { throwIfAborted } from '../../src/errors';
+import { maskHas } from '../../src/sampling/cpu_sampler';
 
 export class ScriptedModel implements LanguageModel {
   readonly forwardLog: number[][] = [];
@@ -33,6 +34,7 @@ export class ScriptedModel implements LanguageModel {
     const id = this.step < this.script.length ? this.script[this.step]! : this.endId;
     this.step++;
     if (params.allowedTokens && !params.allowedTokens.includes(id)) throw new Error(`scripted token ${id} is not allowed here`);
+    if (params.allowedMask && !maskHas(params.allowedMask, id)) throw new Error(`scripted token ${id} is not allowed here`);
     return id;
   }
 

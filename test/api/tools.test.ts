@@ -98,3 +98,31 @@ describe('tools', () => {
     expect(r.choices[0]!.message.content).toBe(text);
   });
 });
+
+describe('strict tools and reasoning', () => {
+  /** A model writing `text`, without the "▁" SentencePiece puts between <tool_call> and "\n" (the grammar wants the "\n"). */
+  const scriptedCall = (text: string): Engine => {
+    const call = tok.tokenToId('<tool_call>')!, nl = tok.encode('\n', { addSpecialTokens: false }).at(-1)!;
+    const ids = tok.encode(text, { addSpecialTokens: false }).filter((id, i, a) => !(i > 0 && a[i - 1] === call && a[i + 1] === nl && tok.idToToken(id) === '\u2581'));
+    return createEngine({ model: new ScriptedModel(ids, tok.eosTokenId!, tok.vocabSize), tokenizer: tok, modelName: MODEL_NAME, kind: 'chat' });
+  };
+  const call = '<tool_call>\n{"name": "forecast", "arguments": {"city":"Rome","days":2}}\n</tool_call>'; // compact arguments, as the grammar writes them
+  it('a literal <tool_call> inside the reasoning does not start the grammar; the one in the answer does', async () => {
+    // The scripted model throws if a token the grammar mask excludes comes up: the free words
+    // after the first <tool_call> would, were the grammar started there.
+    const text = `<think>I could write <tool_call> with junk here, {not json.</think>\n\n${call}`;
+    const r = (await scriptedCall(text).chat.completions.create({ messages, tools: [forecast(true)] })) as ChatCompletion;
+    const m = r.choices[0]!.message;
+    expect(m.reasoning_content).toMatch(/^I could write <tool_call> ?with junk here, \{not json\.$/);
+    expect(m.tool_calls!.map((c) => c.function.arguments)).toEqual(['{"city":"Rome","days":2}']);
+    expect(r.choices[0]!.finish_reason).toBe('tool_calls');
+    // Without reasoning the grammar starts at the first <tool_call>: the same junk is refused.
+    await expect(scriptedCall(`<tool_call> with junk here</tool_call>`).chat.completions.create({ messages, tools: [forecast(true)] })).rejects.toThrow(/not allowed here/);
+  });
+
+  it('a call written right away (no <think>) is constrained from its first token', async () => {
+    const r = (await scriptedCall(call).chat.completions.create({ messages, tools: [forecast(true)] })) as ChatCompletion;
+    expect(r.choices[0]!.message.tool_calls).toHaveLength(1);
+    expect(r.choices[0]!.message.reasoning_content).toBeUndefined();
+  });
+});

@@ -1,5 +1,5 @@
 // The parity CLI on ERNIE-4.5-VL folders (child processes, as a user runs them): `generate`
-// with --image on the fixture gives HF's greedy tokens; `logits` on a random VL geometry (other
+// with --image on the fixture gives HF's greedy tokens (experts streaming under --gpu-experts 4); `logits` on a random VL geometry (other
 // widths, mrope_section [4, 4, 8], two dense lead layers, untied head, narrower vision experts)
 // written as a -PT checkpoint folder (vision_model.* names, transposed routers, [2, E] bias),
 // with two PNGs of other sizes and aspects, equals the f64 reference; ids whose placeholders do
@@ -31,9 +31,12 @@ const ref = JSON.parse(readFileSync(`${VL}/reference.json`, 'utf8')) as { input_
 const image = `${VL}/test_image.png`;
 
 describe('VL parity CLI', () => {
-  it('generate --image on the fixture gives HF\'s greedy tokens', () => {
-    const text = cli(['generate', VL, '--ids', ref.input_ids.join(','), '--image', image, '--max-tokens', '6']);
-    expect(text).toContain(`generated ids: ${ref.greedy.slice(0, 6).join(' ')}`);
+  it('generate --image on the fixture gives HF\'s greedy tokens, with text and vision experts streaming under --gpu-experts 4', () => {
+    const r = spawnSync(process.execPath, ['bin/ernie-webgpu.mjs', 'generate', VL, '--ids', ref.input_ids.join(','), '--image', image, '--max-tokens', '6', '--gpu-experts', '4'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`generated ids: ${ref.greedy.slice(0, 6).join(' ')}`);
+    // 2 dual-MoE layers x (text + vision) sets x 4 experts: 16 slots, refilled as the router picks
+    expect(r.stderr).toMatch(/experts: 16 GPU slots, \d+ hits, [1-9]\d* misses, [1-9]\d* evictions/);
   });
 
   it('a random VL geometry as a -PT checkpoint folder, two PNGs of 84x56 and 56x84: logits equal the f64 reference', () => {

@@ -7,7 +7,7 @@
 // fetches only the rest, cancel deletes the partial model, a warning before a download that
 // will not fit), a local folder and a .gguf file, and a browser without WebGPU (the page says so
 // and what to do, no console errors) chatting through `ernie-webgpu serve` with an image
-// attached. Screenshots of each state, desktop and 375 px wide, go to test-results/demo/.
+// attached; the tiny VL package from the catalogue answering a chat with an image. Screenshots of each state, desktop and 375 px wide, go to test-results/demo/.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -409,6 +409,42 @@ describe('chat app (built site) in Chromium', { timeout: 150_000 }, () => {
     expect(await page.isDisabled('#attach')).toBe(true);
     expect(await page.textContent('#attach-why')).toContain('(a .gguf holds the text model only)');
     await shots(page, '8c-local-gguf');
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it('the tiny VL package from the catalogue: stored, attaching is on, and a chat with an image answers in the worker with its text and vision experts streaming (4 per layer and set)', async () => {
+    await page.click('#new-chat');
+    if (!(await page.isVisible('#catalogue'))) await page.click('#model-box summary');
+    if (!(await page.isVisible('#set-gpu-experts'))) await page.click('#settings-box summary');
+    const slotsOf = async () => Number(/, (\d+) routed-expert slots on the GPU\.$/.exec((await page.textContent('#status'))!)?.[1]);
+    /** A new chat: the image and a question; the answer and the request the worker received. */
+    const imageChat = async () => {
+      await page.click('#new-chat');
+      await page.setInputFiles('#image-input', IMAGE);
+      await expect.poll(() => page.locator('#attached li').count()).toBe(1);
+      await send('What is in this picture?');
+      return { answer: await answered(), request: (await hook()).requests.at(-1)! };
+    };
+    // first with 4 experts per layer and set on the GPU: 2 dual-MoE layers x (text + vision) x 4
+    await page.fill('#set-gpu-experts', '4');
+    let loads = (await hook()).loads;
+    await page.check('#catalogue input[value=tiny-vl]');
+    await page.click('#download');
+    await page.waitForFunction((n) => window.__ernieDemo.loads > n && window.__ernieDemo.modelReady, loads, { timeout: 120_000 });
+    expect(await page.textContent('#status')).toMatch(/^Ready: ernie45-vl-tiny on /);
+    expect(await slotsOf()).toBe(16);
+    expect(await page.isDisabled('#attach')).toBe(false);
+    const streamed = await imageChat();
+    expect(streamed.answer.length).toBeGreaterThan(1);
+    const parts = (streamed.request.messages as { content: unknown }[]).at(-1)!.content as { type: string; image_url?: { url: string } }[];
+    expect(parts.map((x) => x.type)).toEqual(['text', 'image_url']);
+    expect(parts[1]!.image_url!.url).toMatch(/^data:image\/png;base64,iVBOR/);
+    expect(await page.locator('#messages .bubble.user').last().locator('.thumbs img').count()).toBe(1);
+    // the prompt held the image's placeholder tokens: 196 x 196 pixels -> 7 x 7 merged patches
+    expect(Number(/prompt (\d+) tokens/.exec((await lastBubble().locator('.meta').textContent())!)![1])).toBeGreaterThan(49);
+    await shots(page, '8d-vl-image-chat');
+
+    await page.fill('#set-gpu-experts', '');
     expect(consoleErrors).toEqual([]);
   });
 

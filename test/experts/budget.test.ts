@@ -1,7 +1,7 @@
 // expertCache budgets (no GPU): the documented default and the per-layer / percentage forms.
 import { describe, expect, it } from 'vitest';
 import { allExpertBytes, defaultGpuExpertBytes, expertsToBytes, resolveBudget } from '../../src/experts/budget.js';
-import type { ExpertSource } from '../../src/experts/source.js';
+import { type ExpertSource, expertSets } from '../../src/experts/source.js';
 
 // 21B-A3B at q4_k: 27 MoE layers x 64 experts of 6,635,520 bytes
 const src: ExpertSource = {
@@ -28,5 +28,24 @@ describe('expert budgets', () => {
     expect(expertsToBytes(1000, src, 'x')).toBe(allExpertBytes(src));
     expect(() => expertsToBytes('half', src, 'expertCache.gpuExperts')).toThrow(/expertCache.gpuExperts: "half" is neither/);
     expect(() => resolveBudget({ gpuBytes: -1 }, src, { maxBufferSize: 1 })).toThrow(/gpuBytes must be a non-negative/);
+  });
+
+  it('a VL source has two expert sets per layer (vision experts of their own width): bytes and per-layer counts cover both', async () => {
+    const fmt = (inter: number) => ({ gateUp: { dtype: 'f32' as const, rows: 2 * inter, cols: 128 }, down: { dtype: 'f32' as const, rows: 128, cols: inter } });
+    const one = (inter: number, tag: string): ExpertSource => ({
+      layers: [1, 2], experts: 16, topK: 4, format: () => fmt(inter),
+      read: async (layer, e) => ({ gateUp: new TextEncoder().encode(`${tag} ${layer}/${e}`), down: new Uint8Array(0) }),
+    });
+    const vl = expertSets([one(32, 'text'), one(16, 'vision')]);
+    expect(vl.sets).toBe(2);
+    expect(vl.format(1, 1)).toEqual(fmt(16));
+    const text = 3 * 32 * 128 * 4, vision = 3 * 16 * 128 * 4; // bytes of one expert of each set
+    expect(allExpertBytes(vl)).toBe(2 * 16 * (text + vision));
+    // 4 per layer and set: a quarter of all experts
+    expect(expertsToBytes(4, vl, 'x')).toBe(allExpertBytes(vl) / 4);
+    // experts are numbered across a layer's sets, as the package's shards are: 16 + e is vision expert e
+    expect(new TextDecoder().decode((await vl.read(2, 3)).gateUp)).toBe('text 2/3');
+    expect(new TextDecoder().decode((await vl.read(2, 16 + 3)).gateUp)).toBe('vision 2/3');
+    expect(() => expertSets([one(32, 'a'), { ...one(16, 'b'), experts: 8 }])).toThrow(/same layers, expert count and top-k/);
   });
 });

@@ -169,13 +169,13 @@ describe('typed errors, nothing half-loaded', () => {
     await expect(loadErnieFromFolder(ctx, nodeFolder(TINY_DIR), { expertCache: { gpuExperts: 'lots' } })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('expertCache.gpuExperts') });
   });
 
-  it('a corrupt expert shard read while streaming is a BAD_FILE error naming it; the cache keeps its state and the step can be retried', async () => {
+  it('a corrupt expert shard read while streaming is an IntegrityError naming it; the cache keeps its state and the step can be retried', async () => {
     const { mem, forward, experts, shards } = await streamingQ4();
     // corrupt every expert shard of the first MoE layer: whichever the router picks fails its SHA-256
     expect(shards.every((f) => mem.files.has(f))).toBe(true);
     const saved = shards.map((f) => mem.files.get(f)!.slice());
     for (const f of shards) mem.files.get(f)![100]! ^= 0xff;
-    await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/layer-\d+\/expert-\d+.*SHA-256/) });
+    await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'IntegrityError', code: 'INTEGRITY', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/), message: expect.stringMatching(/layer-\d+\/expert-\d+.*SHA-256/) });
     expect(experts.stats().gpu.bytesUploaded).toBe(0);
     expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
     shards.forEach((f, i) => mem.files.set(f, saved[i]!));

@@ -36,7 +36,7 @@ import { type Rand, int, mutateBytes, mutateJson, pick, seeded } from './mutate'
 const SEED = 20;
 const PROMPT = [5];
 /** Codes whose message must name a file of the mutant. */
-const ABOUT_A_FILE = new Set(['BAD_FILE', 'BAD_CONFIG', 'MISSING_TENSOR', 'MISSING_FILE', 'SHAPE_MISMATCH', 'UNSUPPORTED', 'TEMPLATE_LIMIT', 'FETCH_FAILED']);
+const ABOUT_A_FILE = new Set(['BAD_FILE', 'INTEGRITY', 'BAD_CONFIG', 'MISSING_TENSOR', 'MISSING_FILE', 'SHAPE_MISMATCH', 'UNSUPPORTED', 'TEMPLATE_LIMIT', 'FETCH_FAILED']);
 /** Longest any one mutant may take (a hang shows up here, or as the test timeout). */
 const MAX_MUTANT_MS = 15_000;
 

@@ -74,6 +74,12 @@ describe('GpuLanguageModel on the tiny fixture', () => {
     const forbidden = ref.greedy[1][0];
     const allowed = Uint32Array.from({ length: 2048 }, (_, i) => i).filter((i) => i !== forbidden);
     expect(await lm.sample({ ...greedy, u: 0, allowedTokens: allowed })).not.toBe(forbidden);
+    // the same as a bitmask (what constrained decoding passes): only the allowed id can come out
+    const only = (ref.greedy[1][0] + 7) % 2048;
+    const bits = new Uint32Array(64);
+    bits[only >>> 5] = 1 << (only & 31);
+    expect(await lm.sample({ ...greedy, u: 0, allowedMask: bits })).toBe(only);
+    await expect(lm.sample({ ...greedy, u: 0, allowedMask: new Uint32Array(64) })).rejects.toThrow(/allowedMask is empty/);
     // truncate to a prefix and recompute the rest: same next token as before
     lm.truncate(3);
     expect(lm.cachedTokens()).toEqual(ref.prompts[1].slice(0, 3));

@@ -2,7 +2,7 @@
 // against the bits the schemes promise), and a table of hostile packages, each of which must fail
 // with a typed error that names the file at fault.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ErnieError, FileFormatError } from '../../src/errors';
+import { ErnieError, FileFormatError, IntegrityError } from '../../src/errors';
 import { nodeFolder } from '../../src/formats/node_source';
 import { FileNotFoundError, fromArrayBuffer } from '../../src/formats/sources';
 import type { FolderSource } from '../../src/formats/source';
@@ -129,6 +129,7 @@ const setManifest = (f: Map<string, Uint8Array>, m: Record<string, any>) => f.se
 const edit = (fn: (m: Record<string, any>) => void): Mutation => (f, m) => (fn(m), setManifest(f, m));
 const BAD_FILE = (message: RegExp, file = MANIFEST_FILE) => ({ cls: FileFormatError, code: 'BAD_FILE', file, message });
 const EXPERT_SHARD = 'experts/layer-1/expert-03.bin';
+const INTEGRITY = (message: RegExp, file: string) => ({ cls: IntegrityError, code: 'INTEGRITY', file, message });
 
 const cases: Case[] = [
   { what: 'manifest is not JSON', mutate: (f) => f.set(MANIFEST_FILE, new TextEncoder().encode('{"magic": "ernie-webgpu-package", ')), at: 'open', error: BAD_FILE(/manifest.json: is not valid JSON/) },
@@ -168,10 +169,10 @@ const cases: Case[] = [
     error: { cls: FileNotFoundError, code: 'BAD_FILE', file: EXPERT_SHARD, message: /experts\/layer-1\/expert-03.bin: is missing \(listed in manifest.json as the shard of layer 1 expert 3\)/ } },
   { what: 'a missing core shard', mutate: (f) => f.delete('core-000.bin'), at: { tensor: EMBED }, error: { cls: FileNotFoundError, code: 'BAD_FILE', file: 'core-000.bin', message: /core-000.bin: is missing/ } },
   { what: 'an expert shard whose hash does not match', mutate: (f) => { const b = f.get(EXPERT_SHARD)!.slice(); b[100]! ^= 1; f.set(EXPERT_SHARD, b); }, at: { expert: [1, 3] },
-    error: BAD_FILE(/experts\/layer-1\/expert-03.bin: SHA-256 is [0-9a-f]{64}, but manifest.json says [0-9a-f]{64}; the file is corrupt/, EXPERT_SHARD) },
+    error: INTEGRITY(/experts\/layer-1\/expert-03.bin: SHA-256 is [0-9a-f]{64}, but manifest.json says [0-9a-f]{64}; the file is corrupt/, EXPERT_SHARD) },
   { what: 'a truncated shard', mutate: (f) => f.set('core-000.bin', f.get('core-000.bin')!.slice(0, 1000)), at: { tensor: EMBED }, error: BAD_FILE(/core-000.bin: is 1000 bytes, but manifest.json says \d+; the file is truncated/, 'core-000.bin') },
   { what: 'a tokenizer-side file whose hash does not match', mutate: (f) => f.set('generation_config.json', new TextEncoder().encode('{"bos_token_id": 1, "x": 11111}'.padEnd(f.get('generation_config.json')!.length))), at: { file: 'generation_config.json' },
-    error: BAD_FILE(/generation_config.json: SHA-256 is/, 'generation_config.json') },
+    error: INTEGRITY(/generation_config.json: SHA-256 is/, 'generation_config.json') },
 ];
 
 describe('hostile packages fail with a typed error naming the file', () => {

@@ -1,5 +1,5 @@
 // The engine's load path verifies a package before its bytes reach the GPU: a flipped byte in a
-// core shard, an expert shard or tokenizer.json is a FileFormatError naming that file, from a
+// core shard, an expert shard or tokenizer.json is an IntegrityError naming that file, from a
 // folder on disk and from a URL; a server that sends a shard's body from the wrong offset is
 // caught the same way. Over HTTP the package takes one request per file it uses (no size probes).
 // And a plain HF folder on a host that answers missing optional files with 403 or an SPA page
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileFormatError } from '../../src/errors';
+import { IntegrityError } from '../../src/errors';
 import { loadEngine, loadTokenizer } from '../../src/engine/load';
 import { nodeFolder } from '../../src/formats/node_source';
 import type { FolderSource } from '../../src/formats/source';
@@ -126,7 +126,7 @@ describe('a package loads verified', () => {
   });
 
   for (const [what, file] of [['a core shard', 'core-000.bin'], ['an expert shard', EXPERT_SHARD], ['tokenizer.json', 'tokenizer.json'], ['the chat template', 'chat_template.jinja']] as const) {
-    it(`a flipped byte in ${what} is a FileFormatError naming it (folder and URL)`, async () => {
+    it(`a flipped byte in ${what} is an IntegrityError naming it (folder and URL)`, async () => {
       const dir = join(work, `bad-${file.replace(/\W/g, '_')}`);
       await cp(pkgDir, dir, { recursive: true });
       const bytes = await readFile(join(dir, file));
@@ -136,8 +136,8 @@ describe('a package loads verified', () => {
       try {
         for (const model of [nodeFolder(dir), `${srv.base}/pkg/`]) {
           const err = await failure(greedy(model));
-          expect(err, String(typeof model === 'string' ? model : dir)).toBeInstanceOf(FileFormatError);
-          expect((err as FileFormatError).file).toBe(file);
+          expect(err, String(typeof model === 'string' ? model : dir)).toBeInstanceOf(IntegrityError);
+          expect((err as IntegrityError).file).toBe(file);
           expect((err as Error).message).toMatch(/SHA-256 is [0-9a-f]{64}, but manifest.json says [0-9a-f]{64}/);
         }
       } finally {
@@ -150,8 +150,8 @@ describe('a package loads verified', () => {
     shiftBody = EXPERT_SHARD;
     try {
       const err = await failure(greedy(urlFolder(`${srv.base}/pkg/`, FAST)));
-      expect(err).toBeInstanceOf(FileFormatError);
-      expect((err as FileFormatError).file).toBe(EXPERT_SHARD);
+      expect(err).toBeInstanceOf(IntegrityError);
+      expect((err as IntegrityError).file).toBe(EXPERT_SHARD);
       expect((err as Error).message).toContain('SHA-256');
     } finally {
       shiftBody = undefined;

@@ -1,7 +1,7 @@
 // The tiny ERNIE-4.5-VL fixture converted to packages (FORMAT.md, VL sections) and loaded through
 // the package reader (every shard SHA-256-verified) into the GPU VL forward: f32 everywhere gives
 // HF's logits; q4 / q2 experts (text and vision) run the quantized kernels with a bounded KL;
-// a corrupt shard and a manifest missing a vision tensor are typed errors naming the file / tensor.
+// a corrupt shard (IntegrityError) and a manifest missing a vision tensor are typed errors naming the file / tensor.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,12 +192,12 @@ describe('ERNIE-4.5-VL packages', () => {
   });
 
   // (runs last: it damages the q4 package)
-  it('a corrupt vision-expert shard fails the load with a BAD_FILE error naming it', async () => {
+  it('a corrupt vision-expert shard fails the load with an IntegrityError naming it', async () => {
     const pkg = join(dir, 'q4'), manifest = JSON.parse(readFileSync(join(pkg, MANIFEST_FILE), 'utf8')) as Manifest;
     const shard = manifest.shards.find((s: ManifestShard) => s.kind === 'expert' && s.layer === 2 && s.expert === 20)!;
     const path = join(pkg, shard.file), bytes = readFileSync(path);
     bytes[7] ^= 0x40;
     writeFileSync(path, bytes);
-    await expect(loadErnieVl(ctx, nodeFolder(pkg))).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(new RegExp(`${shard.file}: SHA-256 is [0-9a-f]{64}, but manifest.json says`)) });
+    await expect(loadErnieVl(ctx, nodeFolder(pkg))).rejects.toMatchObject({ name: 'IntegrityError', code: 'INTEGRITY', file: shard.file, message: expect.stringMatching(new RegExp(`${shard.file}: SHA-256 is [0-9a-f]{64}, but manifest.json says`)) });
   });
 });

@@ -3,7 +3,7 @@
 import * as Comlink from 'comlink';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installErrorTransfer, registerErrorClass } from '../../src/worker/error_transfer.js';
-import { ErnieError, FileFormatError, HttpError, ImageError } from '../../src/errors.js';
+import { ErnieError, FileFormatError, HttpError, ImageError, IntegrityError } from '../../src/errors.js';
 import { BadRequestError } from '../../src/api/errors.js';
 
 class PluginError extends FileFormatError {
@@ -28,6 +28,7 @@ const thrower = {
     if (kind === 'subclass') throw new PluginError();
     if (kind === 'registered') throw new RegisteredError('https://example.test/m/config.json');
     if (kind === 'http') throw new HttpError({ url: 'https://cdn.test/m/core-000.bin', file: 'core-000.bin', failure: 'status', status: 503, retryable: true }, 'HTTP 503 (gave up after 5 tries)');
+    if (kind === 'integrity') throw new IntegrityError('experts/layer-1/expert-20.bin', 'SHA-256 is 00, but manifest.json says 11');
     if (kind === 'image') throw new ImageError('photo.jpg', 'not a PNG or JPEG image');
     if (kind === 'type') throw new TypeError('not a function');
     throw 'a string';
@@ -53,6 +54,12 @@ async function thrown(kind: string): Promise<unknown> {
 }
 
 describe('errors through comlink', () => {
+  it('an IntegrityError (a package shard failing its SHA-256) arrives as itself, naming the file', async () => {
+    const e = (await thrown('integrity')) as IntegrityError;
+    expect(e).toBeInstanceOf(IntegrityError);
+    expect(e).toMatchObject({ name: 'IntegrityError', code: 'INTEGRITY', file: 'experts/layer-1/expert-20.bin' });
+  });
+
   it('an HttpError arrives as itself, with its url, file, failure and status', async () => {
     const e = (await thrown('http')) as HttpError;
     expect(e).toBeInstanceOf(HttpError);

@@ -8,14 +8,14 @@ import { ErnieError, NonFiniteError, throwIfAborted } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import { attention } from '../../kernels/attention.js';
 import { matmul } from '../../kernels/matmul.js';
-import { type ExpertSlots, moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
+import { moeCombine, moeGroup, moeGroupsLength, moeMatmul, moeRoute } from '../../kernels/moe.js';
 import type { MoeWave } from '../../experts/scheduler.js';
 import { rmsnorm } from '../../kernels/rmsnorm.js';
 import { rope, ropeTable } from '../../kernels/rope.js';
 import { siluMul } from '../../kernels/silu_mul.js';
 import type { ErnieConfig } from './config.js';
 import { KvCache } from './kv_cache.js';
-import { type ExpertStack, type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
+import { type FfnWeights, type LayerWeights, type ModelWeights, type MoeWeights, firstNonFiniteF32 } from './weights.js';
 import { gatherRows, maxBlockRows, vocabMatmul } from './vocab_matrix.js';
 
 export interface ForwardOptions {
@@ -105,7 +105,6 @@ export class ErnieForward {
   readonly kv: KvCache;
   readonly maxBatch: number;
   private readonly a: Activations;
-  private identity: GPUBuffer | null = null;
 
   constructor(
     readonly ctx: GpuContext,
@@ -251,48 +250,40 @@ export class ErnieForward {
 
   /**
    * h += shared(x) + sum over the top-k experts of weight * expert(x), for the first T rows of x
-   * and h. Routed experts are read through a slot table: the expert cache's (w.experts) for a
-   * text MoE layer, whose scheduler yields one wave when the chosen experts are (or can all be
-   * made) resident and several when a prefill chunk needs more than the cache holds; or, for
-   * experts kept in resident stacks (the VL model's vision experts), an identity table. While
-   * streaming a decode step, the next MoE layer's router is applied to this layer's hidden state
-   * as a guess of its experts (read back with this layer's ids).
+   * and h. Routed experts are read through the expert cache's slot table (w.experts), from the
+   * expert set `m.expertSet` (the VL model's vision experts are set 1: same cache, same
+   * scheduler); the scheduler yields one wave when the chosen experts are (or can all be made)
+   * resident and several when a prefill chunk needs more than the cache holds. While streaming a
+   * decode step, the next MoE layer's router is applied to this layer's hidden state as a guess
+   * of its experts (read back with this layer's ids).
    */
   private async moeBlock(l: number, m: MoeWeights, x: GPUBuffer, h: GPUBuffer, T: number): Promise<void> {
     const { ctx, cfg, w, a } = this;
     const { numExperts: E, topK: k, normMin } = cfg.moe!;
     const assignments = T * k;
     const maxGroups = Math.min(E, assignments);
+    const experts = w.experts!, set = m.expertSet ?? 0;
+    const inter = experts.source.format(l, set).down.cols;
     matmul(ctx, { x, w: m.router, y: a.routerLogits, tokens: T });
     moeRoute(ctx, { logits: a.routerLogits, bias: m.routerBias, ids: a.expertIds, weights: a.expertWeights, T, experts: E, k, normMin });
-    const run = (wave: MoeWave, inter: number) => {
+    const run = (wave: MoeWave) => {
       moeGroup(ctx, { ids: a.expertIds, slotTable: wave.slotTable, tableOffset: wave.tableOffset, groups: a.groups, order: a.order, assignments, experts: E });
       // one dispatch per slot buffer that holds some of this wave's experts
       for (const s of wave.gateUp) moeMatmul(ctx, { x, w: s, groups: a.groups, order: a.order, y: a.expertGateUp, experts: E, k, perToken: true, maxGroups, tokens: T });
       siluMul(ctx, { gu: a.expertGateUp, out: a.expertAct, rows: assignments, inter });
       for (const s of wave.down) moeMatmul(ctx, { x: a.expertAct, w: s, groups: a.groups, order: a.order, y: a.expertOut, experts: E, k, perToken: false, maxGroups, tokens: T });
     };
-    if (m.expertsGateUp && m.expertsDown) {
-      run({ slotTable: this.identitySlots(E), tableOffset: 0, gateUp: stackSlots(m.expertsGateUp), down: stackSlots(m.expertsDown) }, m.expertsDown.blocks[0]!.weight.cols);
-    } else {
-      const experts = w.experts!;
-      // the guess needs this layer's h as the whole residual stream (not a hook's packed rows)
-      const next = h === a.h ? experts.predictionFor(l, T) : null;
-      if (next !== null) {
-        const nm = w.layers[next].moe!;
-        rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
-        matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
-        moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
-      }
-      for await (const wave of experts.waves(l, { ids: a.expertIds, T, predicted: next !== null ? a.nextIds : undefined })) run(wave, cfg.moe!.expertIntermediateSize);
+    // the guess needs this layer's h as the whole residual stream (not a hook's packed rows)
+    const next = h === a.h && set === 0 ? experts.predictionFor(l, T) : null;
+    if (next !== null) {
+      const nm = w.layers[next].moe!;
+      rmsnorm(ctx, { x: a.h, w: w.layers[next].postNorm, y: a.nextX, rows: 1, cols: cfg.hiddenSize, eps: cfg.rmsNormEps });
+      matmul(ctx, { x: a.nextX, w: nm.router, y: a.nextLogits, tokens: 1 });
+      moeRoute(ctx, { logits: a.nextLogits, bias: nm.routerBias, ids: a.nextIds, weights: a.nextWeights, T: 1, experts: E, k, normMin });
     }
+    for await (const wave of experts.waves(l, { ids: a.expertIds, T, set, predicted: next !== null ? a.nextIds : undefined })) run(wave);
     if (m.shared) this.ffn(m.shared, x, T, h);
     moeCombine(ctx, { y: a.expertOut, weights: a.expertWeights, h, T, hidden: cfg.hiddenSize, k });
-  }
-
-  /** [experts] u32 0..experts-1: the slot table of experts kept in resident stacks. */
-  private identitySlots(experts: number): GPUBuffer {
-    return (this.identity ??= this.ctx.upload('identity slot table', Uint32Array.from({ length: experts }, (_, e) => e)));
   }
 
   /** logits[0..rows) = lm_head(norm(h)) for chunk rows r0..r0+rows (a.x holds the normed chunk). */
@@ -307,11 +298,6 @@ export class ErnieForward {
   truncate(length: number): void {
     this.kv.length = Math.max(0, Math.min(length, this.kv.length));
   }
-}
-
-/** A resident stack's blocks as slot buffers: expert e of the stack is slot e. */
-function stackSlots(stack: ExpertStack): ExpertSlots[] {
-  return stack.blocks.map((b) => ({ buffer: b.weight.buffer, dtype: b.weight.dtype, N: b.weight.rows / b.experts, K: b.weight.cols, slotStart: b.expertStart, slots: b.experts }));
 }
 
 function appendRows(into: Float32Array[], chunk: Float32Array[]): void {

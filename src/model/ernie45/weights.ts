@@ -12,7 +12,7 @@ import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
 import { expectedTensors } from '../../package/tensors.js';
 import type { ExpertCacheOptions } from '../../experts/budget.js';
 import { ExpertScheduler } from '../../experts/scheduler.js';
-import type { ExpertSource } from '../../experts/source.js';
+import { type ExpertSource, setsOf } from '../../experts/source.js';
 import { weightSourceExperts } from './expert_source.js';
 
 /** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
@@ -43,17 +43,10 @@ export interface MoeWeights {
   routerBias: GPUBuffer;
   shared: FfnWeights | null;
   /**
-   * Experts kept resident in stacks (the VL model's vision experts): [experts * 2*inter, hidden]
-   * and [experts * hidden, inter], read through an identity slot table. Absent for text MoE
-   * layers, whose experts the expert cache (ModelWeights.experts) serves.
+   * Which expert set of the layer this router picks from in the expert cache (ModelWeights.experts):
+   * 0 (default) for text models' experts and the VL model's text experts, 1 for its vision experts.
    */
-  expertsGateUp?: ExpertStack;
-  expertsDown?: ExpertStack;
-}
-
-/** Experts' matrices stacked by expert, in blocks of whole experts that each fit one binding. */
-export interface ExpertStack {
-  blocks: { weight: GpuWeight; expertStart: number; experts: number }[];
+  expertSet?: number;
 }
 
 export interface LayerWeights {
@@ -111,7 +104,7 @@ export async function loadWeights(
     maxBindingBytes?: number;
     /** GPU / RAM budgets of the expert cache (default: src/experts/budget.ts). */
     expertCache?: ExpertCacheOptions;
-    /** Where routed experts are read from (default: `src`, tensor by tensor; packages pass verified shards). */
+    /** Where routed experts are read from (default: `src`, tensor by tensor; packages pass verified shards; VL: text and vision sets). */
     experts?: ExpertSource;
     /** Largest number of tokens one forward step processes (sizes the expert-id readback). */
     maxBatch?: number;
@@ -151,9 +144,11 @@ export async function loadWeights(
   const expertSource = cfg.moe ? opts.experts ?? weightSourceExperts(cfg, src) : null;
   // slot buffers first: a budget too small for one layer's top-k fails before any upload
   const experts = expertSource ? new ExpertScheduler(ctx, expertSource, { ...opts.expertCache, maxBindingBytes: maxBinding, maxTokens: opts.maxBatch }) : null;
-  // expert tensors count as loaded only when the cache holds them all (then they are uploaded at the end)
-  const expertTensors = expectedTensors(cfg).filter((t) => t.role === 'expert').length;
-  const total = expect.size - (experts && !experts.holdsAll ? expertTensors : 0) + biases;
+  // expert tensors (every set's: a VL source holds vision experts too) count as loaded only when
+  // the cache holds them all (then they are uploaded at the end)
+  const listedExperts = expectedTensors(cfg).filter((t) => t.role === 'expert').length;
+  const expertTensors = expertSource && experts?.holdsAll ? 3 * expertSource.layers.length * setsOf(expertSource) * expertSource.experts : 0;
+  const total = expect.size - listedExperts + expertTensors + biases;
   let done = 0;
   let bytes = 0;
   const tick = (n: number) => {

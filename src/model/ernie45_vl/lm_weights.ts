@@ -1,16 +1,16 @@
 // The VL language stack's weights. The text side is loaded by the text model's own loader
 // through a view of the checkpoint in the text layout (router transposed back to [E, hidden],
-// bias row 0, experts 0..E-1); the vision experts of each dual-MoE layer (router gate.weight_1,
-// bias row 1, experts E..2E-1 of their own width) are uploaded here as MoeWeights too, so one
-// MoE block runs either modality.
+// bias row 0, experts 0..E-1); each dual-MoE layer's vision side (router gate.weight_1, bias row
+// 1) is uploaded here as MoeWeights of expert set 1, so one MoE block runs either modality. The
+// routed experts of both sets (vision experts E..2E-1, of their own width) go to the one expert
+// cache (src/experts/): all resident when the budget holds them, streamed otherwise.
 import { ErnieError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
-import type { GpuWeight } from '../../kernels/common.js';
-import { weightNames } from '../ernie45/config.js';
-import { type ExpertStack, type FfnWeights, type ModelWeights, type MoeWeights, type WeightSource, loadWeights, storedDtype } from '../ernie45/weights.js';
+import { type FfnWeights, type ModelWeights, type MoeWeights, type WeightSource, loadWeights } from '../ernie45/weights.js';
+import { packageExperts, weightSourceExperts } from '../ernie45/expert_source.js';
 import type { ExpertCacheOptions } from '../../experts/budget.js';
-import type { ExpertSource } from '../../experts/source.js';
-import { rowBytes } from '../../quant/layouts.js';
+import { type ExpertSource, expertSets } from '../../experts/source.js';
+import type { ErniePackage } from '../../package/reader.js';
 import { type ErnieVlConfig, isVlMoeLayer } from './config.js';
 import { vlLayerNames } from './tensors.js';
 
@@ -47,55 +47,36 @@ export function textView(cfg: ErnieVlConfig, src: WeightSource): WeightSource {
 }
 
 /**
- * Vision-expert MoE weights of one dual-MoE layer, sharing the text side's shared expert. The
- * experts keep their stored format (a package's q4 layouts, f16; f32 otherwise), stacked by
- * expert so the grouped expert matmul reads them through an identity slot table, as it reads the
- * expert cache's slots for text experts.
+ * The routed experts of a VL checkpoint as one ExpertSource of two sets per dual-MoE layer: set
+ * 0 the text experts (0..E-1), set 1 the vision experts (E..2E-1, their own width). Both stream
+ * through the one expert cache; a package reads each expert's verified shard.
  */
-async function visionMoe(ctx: GpuContext, cfg: ErnieVlConfig, src: WeightSource, l: number, shared: FfnWeights | null, maxBinding: number, signal?: AbortSignal): Promise<MoeWeights> {
-  const E = cfg.visionExperts.numExperts, I = cfg.visionExperts.intermediateSize, H = cfg.text.hiddenSize, first = cfg.text.moe!.numExperts;
-  const n = weightNames.layer(l), v = vlLayerNames(l);
+export function vlExperts(cfg: ErnieVlConfig, src: WeightSource, pkg?: ErniePackage): ExpertSource {
+  const text = textView(cfg, src);
+  const vision = { firstExpert: cfg.text.moe!.numExperts, intermediateSize: cfg.visionExperts.intermediateSize, label: 'vision experts' };
+  return pkg
+    ? expertSets([packageExperts(cfg.text, pkg, text), packageExperts(cfg.text, pkg, src, vision)])
+    : expertSets([weightSourceExperts(cfg.text, text), weightSourceExperts(cfg.text, src, vision)]);
+}
+
+/** The vision side of one dual-MoE layer: its router (gate.weight_1), bias row 1, the text side's shared expert; experts from set 1. */
+async function visionMoe(ctx: GpuContext, cfg: ErnieVlConfig, src: WeightSource, l: number, shared: FfnWeights | null, signal?: AbortSignal): Promise<MoeWeights> {
+  const E = cfg.visionExperts.numExperts, H = cfg.text.hiddenSize;
+  const v = vlLayerNames(l);
   const router = transpose(await src.readF32(v.visionRouter, signal), H, E);
   const bias = (await src.readF32(v.routerBias, signal)).slice(E, 2 * E);
-  /** Experts stacked in blocks of whole experts that fit one binding; each expert gives `rows` rows. */
-  const stack = async (label: string, names: (e: number) => string[], rows: number, cols: number): Promise<ExpertStack> => {
-    const dtype = storedDtype(src, names(first)[0]!);
-    for (let e = first; e < first + E; e++) {
-      for (const name of names(e)) if (storedDtype(src, name) !== dtype) throw new ErnieError('UNSUPPORTED', `${name} is ${storedDtype(src, name)}, but layer ${l}'s other vision experts are ${dtype}: a layer's vision experts must share one format`);
-    }
-    const expertBytes = rows * (dtype === 'f32' ? cols * 4 : dtype === 'f16' ? cols * 2 : rowBytes(dtype, cols));
-    const perBlock = Math.min(E, Math.floor(maxBinding / expertBytes));
-    if (perBlock < 1) throw new ErnieError('GPU_LIMIT', `${label}: one expert (${expertBytes} bytes) exceeds the binding limit of ${maxBinding} bytes`);
-    const blocks: ExpertStack['blocks'] = [];
-    for (let e0 = 0; e0 < E; e0 += perBlock) {
-      const count = Math.min(perBlock, E - e0);
-      const data = new Uint8Array(count * expertBytes);
-      let off = 0;
-      for (let e = e0; e < e0 + count; e++) {
-        for (const name of names(first + e)) {
-          const t = dtype === 'f32' ? await src.readF32(name, signal) : await src.readRaw(name, signal);
-          data.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), off);
-          off += t.byteLength;
-        }
-      }
-      const weight: GpuWeight = { buffer: ctx.upload(`${label} ${e0}..${e0 + count}`, data), dtype, rows: count * rows, cols };
-      blocks.push({ weight, expertStart: e0, experts: count });
-    }
-    return { blocks };
-  };
   return {
     router: { buffer: ctx.upload(v.visionRouter, router), dtype: 'f32', rows: E, cols: H },
     routerBias: ctx.upload(`${v.routerBias}[1]`, bias),
-    expertsGateUp: await stack(`layer ${l} vision experts gate_up`, (e) => [n.expertGate(e), n.expertUp(e)], 2 * I, H),
-    expertsDown: await stack(`layer ${l} vision experts down`, (e) => [n.expertDown(e)], H, I),
     shared,
+    expertSet: 1,
   };
 }
 
 export interface VlLmWeights {
-  /** the text model's weights; MoE layers hold the text experts */
+  /** the text model's weights; MoE layers hold the text routers; `experts` serves both expert sets */
   text: ModelWeights;
-  /** per layer, the vision experts of a dual-MoE layer (null for dense layers) */
+  /** per layer, the vision side of a dual-MoE layer (null for dense layers) */
   vision: (MoeWeights | null)[];
 }
 
@@ -108,19 +89,19 @@ export async function loadVlLmWeights(
     maxBindingBytes?: number;
     maxBatch?: number;
     expertCache?: ExpertCacheOptions;
-    /** Where the text experts are read from (default: `src` through the text view; packages pass their verified expert shards). */
-    textExperts?: ExpertSource;
+    /** Where the text and vision experts are read from (default: vlExperts(cfg, src); packages pass their verified expert shards). */
+    experts?: ExpertSource;
   } = {},
 ): Promise<VlLmWeights> {
   if (cfg.visionExperts.intermediateSize > cfg.text.moe!.expertIntermediateSize) {
     throw new ErnieError('UNSUPPORTED', `vision experts wider (${cfg.visionExperts.intermediateSize}) than text experts (${cfg.text.moe!.expertIntermediateSize}) are not supported`);
   }
-  const maxBinding = Math.min(opts.maxBindingBytes ?? Infinity, ctx.limits.maxStorageBufferBindingSize);
-  const text = await loadWeights(ctx, cfg.text, textView(cfg, src), { signal: opts.signal, maxBindingBytes: opts.maxBindingBytes, maxBatch: opts.maxBatch, expertCache: opts.expertCache, experts: opts.textExperts });
+  const experts = opts.experts ?? vlExperts(cfg, src);
+  const text = await loadWeights(ctx, cfg.text, textView(cfg, src), { signal: opts.signal, maxBindingBytes: opts.maxBindingBytes, maxBatch: opts.maxBatch, expertCache: opts.expertCache, experts });
   const vision: (MoeWeights | null)[] = [];
   for (let l = 0; l < cfg.text.numLayers; l++) {
     const m = text.layers[l].moe;
-    vision.push(m ? await visionMoe(ctx, cfg, src, l, m.shared, maxBinding, opts.signal) : null);
+    vision.push(m ? await visionMoe(ctx, cfg, src, l, m.shared, opts.signal) : null);
   }
   return { text, vision };
 }

@@ -12,14 +12,13 @@ import type { ExpertSource } from '../../experts/source.js';
 import { isVlConfig } from '../../package/family.js';
 import { MANIFEST_FILE } from '../../package/manifest.js';
 import type { ErniePackage } from '../../package/reader.js';
-import { packageExperts } from '../ernie45/expert_source.js';
 import type { ForwardOptions } from '../ernie45/forward.js';
 import { parseJsonFile, readJson } from '../ernie45/load.js';
 import { openPackageWeights } from '../ernie45/package_source.js';
 import type { WeightSource } from '../ernie45/weights.js';
 import { type ErnieVlConfig, parseVlConfig } from './config.js';
 import { ErnieVlForward } from './forward.js';
-import { loadVlLmWeights, textView } from './lm_weights.js';
+import { loadVlLmWeights, vlExperts } from './lm_weights.js';
 import { type PreprocessorConfig, parsePreprocessorConfig } from './preprocess.js';
 import { type VisionPrefix, visionPrefix } from './tensors.js';
 import { VisionEncoder } from './vision.js';
@@ -38,7 +37,7 @@ export async function isVlFolder(folder: FolderSource, signal?: AbortSignal): Pr
 export interface VlLoadOptions extends ForwardOptions {
   signal?: AbortSignal;
   maxBindingBytes?: number;
-  /** GPU and RAM budgets of the text experts' cache (src/experts/budget.ts). */
+  /** GPU and RAM budgets of the expert cache, text and vision experts alike (src/experts/budget.ts). */
   expertCache?: ExpertCacheOptions;
 }
 
@@ -49,8 +48,8 @@ export interface OpenedVl {
   weights: WeightSource;
   /** Where the checkpoint keeps the vision tower (packages: always `model.vision_model.`). */
   prefix: VisionPrefix;
-  /** Packages: the text experts from their verified shards. */
-  textExperts?: ExpertSource;
+  /** Packages: the text and vision experts from their verified shards. */
+  experts?: ExpertSource;
   pkg?: ErniePackage;
 }
 
@@ -64,7 +63,7 @@ export async function openVlFolder(folder: FolderSource, signal?: AbortSignal): 
     const vl = pkg.family.vl;
     if (!vl) throw new ErnieError('UNSUPPORTED', `${MANIFEST_FILE}: the package holds a text model (model_type ${JSON.stringify(pkg.manifest.config.model_type)}), not ERNIE-4.5-VL`);
     const pre = pkg.fileInfo(PREPROCESSOR_FILE) ? parseJsonFile(PREPROCESSOR_FILE, await pkg.readFile(PREPROCESSOR_FILE, signal)) : {};
-    return { format: 'package', config: vl, preprocessor: parsePreprocessorConfig(pre), weights, prefix: 'model.vision_model.', textExperts: packageExperts(vl.text, pkg, textView(vl, weights)), pkg };
+    return { format: 'package', config: vl, preprocessor: parsePreprocessorConfig(pre), weights, prefix: 'model.vision_model.', experts: vlExperts(vl, weights, pkg), pkg };
   } catch (err) {
     if (!isMissingFile(err)) throw err;
   }
@@ -82,7 +81,7 @@ export async function loadErnieVl(
 ): Promise<{ config: ErnieVlConfig; preprocessor: PreprocessorConfig; forward: ErnieVlForward; format: OpenedVl['format'] }> {
   const m = typeof source === 'function' ? await openVlFolder(source, opts.signal) : source;
   const { vision, resampler } = await loadVisionWeights(ctx, m.config, m.weights, m.prefix, opts.signal);
-  const lm = await loadVlLmWeights(ctx, m.config, m.weights, { ...opts, textExperts: m.textExperts });
+  const lm = await loadVlLmWeights(ctx, m.config, m.weights, { ...opts, experts: m.experts });
   const encoder = new VisionEncoder(ctx, m.config, vision, resampler, { maxBindingBytes: opts.maxBindingBytes });
   return { config: m.config, preprocessor: m.preprocessor, forward: new ErnieVlForward(ctx, m.config, lm, encoder, opts), format: m.format };
 }

@@ -1,0 +1,316 @@
+// Masks inside a JSON string body for the tokens string_masks.ts leaves out: those with a quote
+// that ends the string, an escape, or a partial UTF-8 character. Read from a string body with
+// nothing pending, such a token's bytes split the same way whatever the string holds: the
+// characters it adds (escapes decoded), then either nothing, a pending partial character or
+// escape, or the closing quote and the bytes after it (its "tail"). So, once per vocabulary:
+//  - a trie over the characters the tokens add, each node holding the tokens that stop there
+//    (no quote) and the tokens that close the string there, grouped by tail;
+//  - a trie over the distinct tails (a few hundred at 128K ids), walked with the recognizer
+//    from the state after the closing quote: which tails it accepts is remembered per state.
+// A free string or an undeclared key adds characters without conditions: every stopping token
+// is allowed, and a closing token when the string may close with its text and its tail is
+// accepted. Under length and pattern rules the character trie is walked with the automata
+// (pruned where one dies or the length runs out), remembered per automaton state.
+
+import { finish, stepString, type Frame, type SFrame, type Stack } from './json_frames';
+import type { StringRules } from './json_schema';
+import { stackKey } from './json_state_key';
+import type { GrammarState, JsonGrammar } from './json_grammar';
+
+const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+const hexVal = (b: number) => (b >= 0x30 && b <= 0x39 ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
+
+/**
+ * How a string body with nothing pending reads `b`: the code points it adds and the bytes from
+ * the closing quote on (null: the token stays in the string). Null when it breaks the string
+ * (a control byte, a bad escape, a byte no UTF-8 character has there). Mirrors stepString.
+ */
+export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Array | null } | null {
+  const cps: number[] = [];
+  let need = 0, lo = 0x80, hi = 0xbf, cp = 0, esc = 0;
+  for (let i = 0; i < b.length; i++) {
+    const x = b[i]!;
+    if (need > 0) {
+      if (x < lo || x > hi) return null;
+      cp = (cp << 6) | (x & 0x3f);
+      lo = 0x80;
+      hi = 0xbf;
+      if (--need === 0) cps.push(cp);
+      continue;
+    }
+    if (esc === 1) {
+      if (x === 0x75) { esc = 5; cp = 0; continue; }
+      const e = ESCAPES[x];
+      if (e === undefined) return null;
+      cps.push(e);
+      esc = 0;
+      continue;
+    }
+    if (esc > 1) {
+      const h = hexVal(x);
+      if (h < 0) return null;
+      cp = (cp << 4) | h;
+      if (esc === 2) {
+        cps.push(cp);
+        esc = 0;
+      } else esc--;
+      continue;
+    }
+    if (x === 0x22) return { cps, tail: b.subarray(i) };
+    if (x === 0x5c) { esc = 1; continue; }
+    if (x < 0x20) return null;
+    if (x < 0x80) { cps.push(x); continue; }
+    if (x >= 0xc2 && x <= 0xdf) { need = 1; cp = x & 0x1f; }
+    else if (x === 0xe0) { need = 2; lo = 0xa0; cp = x & 0x0f; }
+    else if (x === 0xed) { need = 2; hi = 0x9f; cp = x & 0x0f; }
+    else if (x >= 0xe1 && x <= 0xef) { need = 2; cp = x & 0x0f; }
+    else if (x === 0xf0) { need = 3; lo = 0x90; cp = x & 0x07; }
+    else if (x >= 0xf1 && x <= 0xf3) { need = 3; cp = x & 0x07; }
+    else if (x === 0xf4) { need = 3; hi = 0x8f; cp = x & 0x07; }
+    else return null;
+  }
+  return { cps, tail: null };
+}
+
+/** Per rules and automaton state: the stopping ids a walk allows, and the nodes where the string may close. */
+interface RulesWalk { stays: Uint32Array; closeNodes: number[]; closeRs: (readonly number[])[] }
+
+const CACHE_PER_RULES = 256;
+const ACCEPT_CACHE = 512;
+
+export class StringTails {
+  /** The character trie: kids[node] cp -> node; text[node] the characters from the root. */
+  private readonly kids: Map<number, number>[] = [new Map()];
+  private readonly text: string[] = [''];
+  private readonly depth: number[] = [0];
+  /** Tokens stopping at a node (no closing quote). */
+  private readonly staysAt: number[][] = [[]];
+  /** Tokens closing at a node: tail ids and, for each, the token ids. */
+  private readonly closeTails: number[][] = [[]];
+  private readonly closeIds: number[][][] = [[]];
+  /** Nodes with closing tokens. */
+  private readonly closing: number[] = [];
+  /** Every stopping token (what a string without rules allows of them). */
+  private readonly staysAll: Uint32Array;
+  /** tailIds[t]: every token with tail t. */
+  private readonly tailIds: number[][] = [];
+  /** Tails after their quote, in a byte trie: tkids[node] byte -> node, tends[node] the tails ending there. */
+  private readonly tkids: Map<number, number>[] = [new Map()];
+  private readonly tends: number[][] = [[]];
+  /** Most characters a token adds. */
+  private readonly deepest: number;
+  private readonly rulesCache = new WeakMap<StringRules, Map<string, RulesWalk>>();
+  private readonly accepts = new WeakMap<JsonGrammar, Map<string, Uint8Array>>();
+
+  /** `tokens`: ids and their split (splitStringToken, non-null). */
+  constructor(tokens: { id: number; cps: number[]; tail: Uint8Array | null }[]) {
+    const tailOf = new Map<string, number>();
+    const stays: number[] = [];
+    let deepest = 0;
+    for (const t of tokens) {
+      let node = 0;
+      for (const cp of t.cps) {
+        let next = this.kids[node]!.get(cp);
+        if (next === undefined) {
+          next = this.kids.length;
+          this.kids.push(new Map());
+          this.text.push(this.text[node]! + String.fromCodePoint(cp));
+          this.depth.push(this.depth[node]! + 1);
+          this.staysAt.push([]);
+          this.closeTails.push([]);
+          this.closeIds.push([]);
+          this.kids[node]!.set(cp, next);
+        }
+        node = next;
+      }
+      deepest = Math.max(deepest, t.cps.length);
+      if (!t.tail) {
+        this.staysAt[node]!.push(t.id);
+        stays.push(t.id);
+        continue;
+      }
+      const k = String.fromCharCode(...t.tail);
+      let tail = tailOf.get(k);
+      if (tail === undefined) {
+        tail = this.tailIds.length;
+        tailOf.set(k, tail);
+        this.tailIds.push([]);
+        let tn = 0;
+        for (let i = 1; i < t.tail.length; i++) {
+          const b = t.tail[i]!;
+          let next = this.tkids[tn]!.get(b);
+          if (next === undefined) {
+            next = this.tkids.length;
+            this.tkids.push(new Map());
+            this.tends.push([]);
+            this.tkids[tn]!.set(b, next);
+          }
+          tn = next;
+        }
+        this.tends[tn]!.push(tail);
+      }
+      this.tailIds[tail]!.push(t.id);
+      const at = this.closeTails[node]!;
+      let j = at.indexOf(tail);
+      if (j < 0) {
+        if (at.length === 0) this.closing.push(node);
+        j = at.length;
+        at.push(tail);
+        this.closeIds[node]!.push([]);
+      }
+      this.closeIds[node]![j]!.push(t.id);
+    }
+    this.staysAll = Uint32Array.from(stays);
+    this.deepest = deepest;
+  }
+
+  /**
+   * Pushes onto `out` lists of the ids of these tokens that reading `st` (its top `f` a string
+   * body with nothing pending) allows; no id twice. The lists are shared: read-only.
+   */
+  allowed(st: Stack, f: SFrame, g: JsonGrammar, out: ArrayLike<number>[]): void {
+    if (f.r === null) {
+      out.push(this.staysAll);
+      if (f.key === null) {
+        // A free string: it may close after any characters, into the same state.
+        const after = this.close(st, f);
+        if (!after) return;
+        const ok = this.accepted(g, after);
+        for (let t = 0; t < ok.length; t++) if (ok[t] === 1) out.push(this.tailIds[t]!);
+        return;
+      }
+      if (f.key.patterns.length === 0) this.keyCloses(st, f, g, out);
+      else this.closes(st, f, g, this.closing, null, out);
+      return;
+    }
+    const w = this.rulesWalk(f);
+    out.push(w.stays);
+    this.closes(st, f, g, w.closeNodes, w.closeRs, out);
+  }
+
+  /** The closing tokens at `nodes` (with the automaton states there when under rules) that `st` allows. */
+  private closes(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rss: readonly (readonly number[])[] | null, out: ArrayLike<number>[]): void {
+    // Without a key the state after the quote does not depend on the text: found once. With
+    // one, it depends on it through the value schema the key picks: found once per schema.
+    let shared: Uint8Array | null = null;
+    const byValue = f.key ? new Map<unknown, Uint8Array>() : null;
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n]!;
+      const at: SFrame = rss || f.key ? { ...f, len: rss ? f.len + this.depth[node]! : f.len, rs: rss ? rss[n]! : f.rs, txt: f.key ? f.txt + this.text[node]! : f.txt } : f;
+      let ok: Uint8Array | null = null;
+      if (f.key === null && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
+      else {
+        const after = this.close(st, at);
+        if (after) {
+          const top = after[after.length - 1];
+          const k = byValue && top?.k === 'O' ? top.cur : null;
+          ok = (k && byValue!.get(k)) || this.accepted(g, after);
+          if (k) byValue!.set(k, ok);
+        }
+        if (f.key === null) shared = ok;
+      }
+      if (!ok) continue;
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
+  }
+
+  /**
+   * closes() for an undeclared key of an object without patternProperties: the value schema
+   * a key picks is the same for every key but the declared and forbidden ones (valueSchema),
+   * so only the nodes spelling one of those are closed one by one.
+   */
+  private keyCloses(st: Stack, f: SFrame, g: JsonGrammar, out: ArrayLike<number>[]): void {
+    const o = f.key!;
+    const special = new Set<number>();
+    for (const k of [...o.props.map((p) => p.key), ...o.forbidden]) {
+      if (!k.startsWith(f.txt)) continue;
+      let node = 0;
+      for (const ch of k.slice(f.txt.length)) {
+        node = this.kids[node]!.get(ch.codePointAt(0)!) ?? -1;
+        if (node < 0) break;
+      }
+      if (node >= 0) special.add(node);
+    }
+    let shared: Uint8Array | null | undefined;
+    for (const node of this.closing) {
+      let ok: Uint8Array | null;
+      if (!special.has(node) && shared !== undefined) ok = shared;
+      else {
+        const after = this.close(st, { ...f, txt: f.txt + this.text[node]! });
+        ok = after ? this.accepted(g, after) : null;
+        if (!special.has(node)) shared = ok;
+      }
+      if (!ok) continue;
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
+  }
+
+  /** The reading after `f`'s closing quote, or null when the string may not close there. */
+  private close(st: Stack, f: SFrame): Frame[] | null {
+    const r = stepString(f, 0x22);
+    if (r.t !== 'done') return null;
+    const s = st.slice(0, -1);
+    return finish(s, f, r.result) ? s : null;
+  }
+
+  /** Which tails the recognizer reads from `stack` (just past a closing quote). */
+  private accepted(g: JsonGrammar, stack: Stack): Uint8Array {
+    let memo = this.accepts.get(g);
+    if (!memo) this.accepts.set(g, (memo = new Map()));
+    const key = stackKey(stack);
+    let ok = memo.get(key);
+    if (ok) return ok;
+    ok = new Uint8Array(this.tailIds.length);
+    const walk = (node: number, state: GrammarState) => {
+      for (const t of this.tends[node]!) ok![t] = 1;
+      for (const [b, child] of this.tkids[node]!) {
+        const next = g.feed(state, b);
+        if (next) walk(child, next);
+      }
+    };
+    walk(0, { stacks: [stack], ws: 0, grammar: g });
+    memo.set(key, ok);
+    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    return ok;
+  }
+
+  /** The character trie walked under `f`'s rules; remembered per automaton states and what of the length rules can bite. */
+  private rulesWalk(f: SFrame): RulesWalk {
+    const r = f.r!;
+    let byState = this.rulesCache.get(r);
+    if (!byState) this.rulesCache.set(r, (byState = new Map()));
+    const room = Math.min(r.maxLength - f.len, this.deepest + 1);
+    const short = Math.max(0, r.minLength - f.len);
+    const key = (f.rs ? f.rs.join(',') : '') + '|' + room + '|' + short;
+    let w = byState.get(key);
+    if (w) return w;
+    const stays: number[] = [];
+    w = { stays: new Uint32Array(0), closeNodes: [], closeRs: [] };
+    const pats = r.patterns;
+    const rw = w;
+    const visit = (node: number, len: number, rs: readonly number[]) => {
+      for (const id of this.staysAt[node]!) stays.push(id);
+      if (this.closeTails[node]!.length > 0) {
+        rw.closeNodes.push(node);
+        rw.closeRs.push(rs);
+      }
+      if (len + 1 > r.maxLength) return;
+      for (const [cp, child] of this.kids[node]!) {
+        let next: number[] | null = [];
+        for (let i = 0; i < pats.length; i++) {
+          const s = pats[i]!.step(rs[i]!, cp);
+          if (s < 0) { next = null; break; }
+          next.push(s);
+        }
+        if (next) visit(child, len + 1, next);
+      }
+    };
+    visit(0, f.len, f.rs ?? []);
+    w.stays = Uint32Array.from(stays);
+    byState.set(key, w);
+    if (byState.size > CACHE_PER_RULES) byState.delete(byState.keys().next().value!);
+    return w;
+  }
+}
