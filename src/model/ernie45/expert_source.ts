@@ -6,7 +6,7 @@ import { ErnieError, FileFormatError } from '../../errors.js';
 import type { ExpertBytes, ExpertFormat, ExpertSource } from '../../experts/source.js';
 import type { ErniePackage } from '../../package/reader.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
-import { firstNonFiniteF16, firstNonFiniteF32, storedDtype, type WeightSource } from './weights.js';
+import { firstNonFiniteF16, firstNonFiniteF32, storedDtype, type WeightSource } from './weight_source.js';
 
 function moeLayers(cfg: ErnieConfig): number[] {
   return [...Array(cfg.numLayers).keys()].filter((l) => isMoeLayer(cfg, l));

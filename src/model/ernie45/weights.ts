@@ -6,7 +6,6 @@ import { ErnieError, FileFormatError, GpuError } from '../../errors.js';
 import type { GpuContext } from '../../gpu/context.js';
 import type { GpuWeight } from '../../kernels/common.js';
 import type { VocabMatrix } from './vocab_matrix.js';
-import { isQuantLayout } from '../../kernels/matmul_q.js';
 import { rowBytes } from '../../quant/layouts.js';
 import { type ErnieConfig, isMoeLayer, weightNames } from './config.js';
 import { expectedTensors } from '../../package/tensors.js';
@@ -14,20 +13,10 @@ import type { ExpertCacheOptions } from '../../experts/budget.js';
 import { ExpertScheduler } from '../../experts/scheduler.js';
 import { type ExpertSource, setsOf } from '../../experts/source.js';
 import { weightSourceExperts } from './expert_source.js';
+import { firstNonFiniteF16, firstNonFiniteF32, storedDtype, type StoredDtype, type WeightSource } from './weight_source.js';
 
-/** Where weights come from: a safetensors checkpoint, a GGUF file, a package. HF names. */
-export interface WeightSource {
-  /** The file errors about the whole checkpoint name (model.safetensors, the .gguf, manifest.json). */
-  readonly name?: string;
-  has(name: string): boolean;
-  /**
-   * Shape in HF layout ([out, in] for matrices), the stored dtype ('F32', 'F16', 'BF16', ...)
-   * and, when known, the file holding the tensor's bytes.
-   */
-  info(name: string): { shape: number[]; dtype: string; file?: string };
-  readF32(name: string, signal?: AbortSignal): Promise<Float32Array>;
-  readRaw(name: string, signal?: AbortSignal): Promise<Uint8Array>;
-}
+export { firstNonFiniteF16, firstNonFiniteF32, storedDtype, type WeightSource } from './weight_source.js';
+
 
 export interface FfnWeights {
   /** [2*inter, hidden]: gate rows, then up rows */
@@ -75,18 +64,6 @@ export interface LoadProgress {
   bytesUploaded: number;
 }
 
-type StoredDtype = GpuWeight['dtype'];
-
-/**
- * How a matrix is kept on the GPU: quantized package layouts as they are (the kernels
- * dequantise in registers), F16 as f16 (read without shader-f16), everything else as f32.
- */
-export function storedDtype(src: WeightSource, name: string): StoredDtype {
-  const dtype = src.info(name).dtype;
-  if (dtype === 'F16') return 'f16';
-  const layout = dtype.toLowerCase();
-  return isQuantLayout(layout) ? layout : 'f32';
-}
 
 function storedBytes(dtype: StoredDtype, rows: number, cols: number): number {
   if (dtype === 'f16') return rows * cols * 2;
@@ -268,19 +245,4 @@ export async function loadWeights(
  */
 export function expectedShapes(cfg: ErnieConfig): Map<string, number[]> {
   return new Map(expectedTensors(cfg).filter((t) => t.role !== 'router_bias').map((t) => [t.name, t.shape]));
-}
-
-/** Index of the first NaN or infinity (exponent bits all ones), or -1. */
-export function firstNonFiniteF32(data: Float32Array): number {
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return i;
-  return -1;
-}
-
-/** The same for IEEE halves stored as raw bytes. */
-export function firstNonFiniteF16(raw: Uint8Array): number {
-  const n = raw.byteLength >> 1;
-  const halves = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, n) : new Uint16Array(raw.slice().buffer, 0, n);
-  for (let i = 0; i < n; i++) if ((halves[i]! & 0x7c00) === 0x7c00) return i;
-  return -1;
 }
