@@ -8,30 +8,11 @@
 // of matmul_k4.wgsl's 32 per 64. Edge blocks clamp their loads and store only what exists.
 enable subgroups;
 
-struct Params {
-  T: u32,
-  K: u32,
-  N: u32,
-  accumulate: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-#include "weights"
-@group(0) @binding(2) var<storage, read> x: array<f32>;            // [T, K]
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;      // [T, N]
+#include "matmul_io"
 
 const WG = 64u;
 
-// y[t, n0..n0+3] (+)= v, the rows past N left alone.
-fn store4(t: u32, n0: u32, v: vec4f) {
-  if (t >= p.T) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (n0 + j < p.N) {
-      let o = t * p.N + n0 + j;
-      y[o] = select(0.0, y[o], p.accumulate == 1u) + v[j];
-    }
-  }
-}
+#include "matmul_store4"
 
 // x[row + 4k .. row + 4k + 3], each lane loading one of the four
 fn x4(row: u32, k: u32, c: u32) -> vec4f {

@@ -20,8 +20,10 @@ import qQ2K from '../../shaders/common/q_q2_k.wgsl?raw';
 import qQ6K from '../../shaders/common/q_q6_k.wgsl?raw';
 // the *_wg_tiled kernels' workgroup tile
 import tile4x4 from '../../shaders/common/tile_4x4.wgsl?raw';
-// matmul.wgsl and matmul_wg_tiled.wgsl's Params and bindings (src/kernels/matmul.ts binds them)
+// matmul.wgsl, matmul_wg_tiled.wgsl and matmul_k4_subgroup.wgsl's Params and bindings (src/kernels/matmul.ts binds them)
 import matmulIo from '../../shaders/common/matmul_io.wgsl?raw';
+// matmul_k4.wgsl and matmul_k4_subgroup.wgsl's store of a 4-row output block
+import matmulStore4 from '../../shaders/common/matmul_store4.wgsl?raw';
 // the grouped expert matmuls' Params (moe_matmul_q.wgsl and its tiled variant; src/kernels/matmul_q.ts packs it)
 import moeQParams from '../../shaders/common/moe_q_params.wgsl?raw';
 
@@ -32,6 +34,7 @@ const includes: Record<string, string> = {
   tile_4x4: tile4x4,
   moe_q_params: moeQParams,
   matmul_io: matmulIo,
+  matmul_store4: matmulStore4,
   q_dot: qDot,
   q_lanes_single: qLanesSingle,
   q_lanes_subgroup: qLanesSubgroup,
