@@ -156,6 +156,17 @@ async function streamingQ4() {
   return { mem, forward, experts, shards };
 }
 
+/** After a failed streaming step: nothing was uploaded nor made resident; with the shards put back the same step runs. */
+async function expectNothingUploadedThenRetry({ mem, forward, experts, shards }: Awaited<ReturnType<typeof streamingQ4>>, saved: Uint8Array[]) {
+  expect(experts.stats().gpu.bytesUploaded).toBe(0);
+  expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
+  shards.forEach((f, i) => mem.files.set(f, saved[i]!));
+  forward.truncate(0);
+  await forward.run([5, 6, 7]);
+  expect(experts.stats().gpu.misses).toBeGreaterThan(0);
+  experts.destroy();
+}
+
 describe('typed errors, nothing half-loaded', () => {
   it('a GPU budget below one layer\'s top-k is BUDGET_TOO_SMALL, before any upload', async () => {
     slotBytes = 0;
@@ -170,32 +181,22 @@ describe('typed errors, nothing half-loaded', () => {
   });
 
   it('a corrupt expert shard read while streaming is an IntegrityError naming it; the cache keeps its state and the step can be retried', async () => {
-    const { mem, forward, experts, shards } = await streamingQ4();
+    const setup = await streamingQ4();
+    const { mem, forward, shards } = setup;
     // corrupt every expert shard of the first MoE layer: whichever the router picks fails its SHA-256
     expect(shards.every((f) => mem.files.has(f))).toBe(true);
     const saved = shards.map((f) => mem.files.get(f)!.slice());
     for (const f of shards) mem.files.get(f)![100]! ^= 0xff;
     await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'IntegrityError', code: 'INTEGRITY', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/), message: expect.stringMatching(/layer-\d+\/expert-\d+.*SHA-256/) });
-    expect(experts.stats().gpu.bytesUploaded).toBe(0);
-    expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
-    shards.forEach((f, i) => mem.files.set(f, saved[i]!));
-    forward.truncate(0);
-    await forward.run([5, 6, 7]);
-    expect(experts.stats().gpu.misses).toBeGreaterThan(0);
-    experts.destroy();
+    await expectNothingUploadedThenRetry(setup, saved);
   });
 
   it('a missing expert shard read while streaming is a FileNotFoundError naming it; nothing is uploaded, and a retry with the file back runs', async () => {
-    const { mem, forward, experts, shards } = await streamingQ4();
+    const setup = await streamingQ4();
+    const { mem, forward, shards } = setup;
     const saved = shards.map((f) => mem.files.get(f)!);
     for (const f of shards) mem.files.delete(f);
     await expect(forward.run([5, 6, 7])).rejects.toMatchObject({ name: 'FileNotFoundError', file: expect.stringMatching(/^experts\/layer-\d+\/expert-\d+\.bin$/) });
-    expect(experts.stats().gpu.bytesUploaded).toBe(0);
-    expect([...Array(16).keys()].some((e) => experts.cache.isResident(0, e))).toBe(false);
-    shards.forEach((f, i) => mem.files.set(f, saved[i]!));
-    forward.truncate(0);
-    await forward.run([5, 6, 7]);
-    expect(experts.stats().gpu.misses).toBeGreaterThan(0);
-    experts.destroy();
+    await expectNothingUploadedThenRetry(setup, saved);
   });
 });
