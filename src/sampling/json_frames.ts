@@ -212,9 +212,11 @@ export function stepObject(f: OFrame, b: number, ws: boolean): Step | Step[] {
     case 0:
     case 3: {
       if (ws) return { t: 'stay', f, ws: true };
+      // Only a quote (or '}' right after '{') can follow: the candidates are listed for those alone.
+      if (b !== 0x22 && (b !== 0x7d || f.ph !== 0)) return REJECT;
       const c = keyCandidates(f);
-      if (b === 0x7d && f.ph === 0 && c.mayClose) return { t: 'done', result: 0 };
-      if (b !== 0x22 || f.n >= f.o.maxProps) return REJECT;
+      if (b === 0x7d) return c.mayClose ? { t: 'done', result: 0 } : REJECT;
+      if (f.n >= f.o.maxProps) return REJECT;
       const steps: Step[] = [];
       if (c.alts.length > 0) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: { k: 'L', alts: c.alts, ids: c.ids, i: 1, next: null, root: false } });
       if (hasExtras(f.o)) steps.push({ t: 'push', f: { ...f, ph: 5 }, child: string(false, null, f.o) });
@@ -226,6 +228,7 @@ export function stepObject(f: OFrame, b: number, ws: boolean): Step | Step[] {
       return REJECT;
     case 2: {
       if (ws) return { t: 'stay', f, ws: true };
+      if (b !== 0x2c && b !== 0x7d) return REJECT;
       const c = keyCandidates(f);
       if (b === 0x2c && f.n < f.o.maxProps && (c.alts.length > 0 || hasExtras(f.o))) return { t: 'stay', f: { ...f, ph: 3 } };
       if (b === 0x7d && c.mayClose) return { t: 'done', result: 0 };
