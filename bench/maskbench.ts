@@ -90,6 +90,12 @@ function pyDumps(v: Raw): string {
   return '{' + v.obj.map(([k, x]) => JSON.stringify(k) + ': ' + pyDumps(x)).join(', ') + '}';
 }
 
+/** Each instance of a MaskBench file: whether it is valid and its text as MaskBench writes it. */
+export function instanceTexts(fileText: string): { valid: boolean; text: string }[] {
+  const tests = (get(parseRaw(fileText), 'tests') ?? []) as Raw[];
+  return tests.map((t) => ({ valid: get(t, 'valid') === true, text: pyDumps(get(t, 'data') ?? null) }));
+}
+
 const get = (o: Raw, k: string): Raw | undefined => (o && typeof o === 'object' && 'obj' in o ? o.obj.find(([n]) => n === k)?.[1] : undefined);
 
 /** One file; past `budgetMs` of mask time the schema counts as a timeout. */

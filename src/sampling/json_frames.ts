@@ -1,6 +1,7 @@
 // The recognizer's frames and how each reads one byte (json_grammar.ts runs the stacks of them).
 // Every function here is pure: a frame and a byte in, the steps that follow out.
 
+import { exponentFeasible, exponentOk } from './json_number_exponent';
 import { ANY, ANY_OBJECT, numberOk, valueSchema, type NumberRules, type SchemaNode, type StringRules } from './json_schema';
 export type ObjectNode = Extract<SchemaNode, { kind: 'object' }>;
 export type ArrayNode = Extract<SchemaNode, { kind: 'array' }>;
@@ -90,7 +91,7 @@ export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boo
     case 'integer': {
       if (!(b === 0x2d || isDigit(b))) return [];
       const f = number(b, s.kind === 'integer', s.rules, root);
-      return !f.r || feasible(f.txt, f.r, f.int) ? [f] : [];
+      return !f.r || canStillEnd(f.txt, f.ph, f.r, f.int) ? [f] : [];
     }
     case 'boolean':
       return b === 0x74 ? [literal([LIT_TRUE], root)] : b === 0x66 ? [literal([LIT_FALSE], root)] : [];
@@ -125,7 +126,7 @@ export function literalAfter(f: LFrame): number | null {
 
 /** The result a frame reports if it ended here, or -1 when it cannot end. */
 export function accepting(f: Frame): number {
-  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || (numberOk(Number(f.txt), f.r) && bigIntegerOk(f.txt, f.r))) ? 0 : -1;
+  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || (f.ph === 8 ? exponentOk(f.txt, f.r) : numberOk(Number(f.txt), f.r) && bigIntegerOk(f.txt, f.r))) ? 0 : -1;
   if (f.k === 'L') {
     const j = f.alts.findIndex((a) => a.length === f.i);
     return j < 0 ? -1 : Math.max(0, f.ids[j]!);
@@ -339,11 +340,21 @@ export function stepNumber(f: NFrame, b: number): Step {
 /** The number frame after byte `b` moves it to phase `ph` (bounded numbers: if the bounds can still be met). */
 function numberTo(f: NFrame, b: number, ph: number): Step {
   if (!f.r) return f.ph === ph ? { t: 'stay', f } : { t: 'stay', f: { ...f, ph } };
-  if (ph >= 6) return REJECT; // bounded numbers are written without an exponent
   const txt = f.txt + String.fromCharCode(b);
-  if (ph === 4 && f.r.maxFrac === 0) return REJECT;
-  if (ph === 5 && txt.length - txt.indexOf('.') - 1 > f.r.maxFrac) return REJECT;
-  return feasible(txt, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
+  return canStillEnd(txt, ph, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
+}
+
+/** Whether a bounded number written so far (`txt`, in phase `ph`) can still end inside the rules. */
+function canStillEnd(txt: string, ph: number, r: NumberRules, int: boolean): boolean {
+  if (ph >= 6) return exponentFeasible(txt, r);
+  let ok: boolean;
+  const frac = ph >= 4 ? txt.length - txt.indexOf('.') - 1 : 0;
+  // All the digits allowed after the point are written: only zeros may follow, the value is fixed.
+  if (ph >= 4 && frac >= r.maxFrac) ok = /^0*$/.test(txt.slice(txt.length - frac + r.maxFrac)) && numberOk(Number(txt), r);
+  else ok = feasible(txt, r, int);
+  // An exponent may still bring the value inside ("60e-1" under maximum 10).
+  if (!ok && !int && ph !== 1) ok = exponentFeasible(ph === 4 ? txt + '0e' : txt + 'e', r);
+  return ok;
 }
 
 /** Whether a number written so far (no exponent) can still end inside the rules' bounds. */

@@ -543,12 +543,18 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
 }
 
+/** Digits after the point of a double's shortest decimal form (0.07: 2, 1.5e-7: 8). */
+function fractionDigits(x: number): number {
+  const [m, e] = String(Math.abs(x)).split('e');
+  return Math.max(0, (m!.split('.')[1] ?? '').length - Number(e ?? 0));
+}
+
 /** Whether a number satisfies numeric rules. */
 export function numberOk(x: number, r: NumberRules): boolean {
   if (r.fraction && Number.isInteger(x)) return false;
   if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
   if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
-  if (r.maxFrac !== Infinity && Math.abs(Math.round(x * 10 ** r.maxFrac) - x * 10 ** r.maxFrac) > 1e-9 * Math.max(1, Math.abs(x * 10 ** r.maxFrac))) return false;
+  if (r.maxFrac !== Infinity && fractionDigits(x) > r.maxFrac) return false;
   return r.multipleOf === 0 || x % r.multipleOf === 0;
 }
 

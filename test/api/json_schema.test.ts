@@ -92,6 +92,67 @@ describe('JSON schema keywords', () => {
     expect(check({ type: 'number', maximum: 1 }, '0.')).toBe('prefix');
   });
 
+  it.each([
+    ['a step of 1 on numbers (MaskBench Github_ultra---o46322: 6000.0)', { type: 'number', minimum: 0, maximum: 99, multipleOf: 1 }],
+    ['a step of 0.1', { type: 'number', maximum: 10, multipleOf: 0.1 }],
+    ['bounds reached only with an exponent (MaskBench Github_hard---o57716: 1e-6)', { type: 'number', minimum: 0.01, maximum: 0.05 }],
+    ['bounds past the digits written', { type: 'number', minimum: 50, exclusiveMaximum: 90 }],
+    ['not an integer, bounded', { type: 'number', minimum: -5, maximum: 5, not: { type: 'integer' } }],
+  ])('bounded numbers, %s: every number text up to 6 bytes is accepted as the validator judges it, and no prefix is a dead end', (_name, schema) => {
+    const node = compileJsonSchema(schema);
+    const g = JsonGrammar.schema(node);
+    const plain = JsonGrammar.schema(compileJsonSchema({ type: 'number' }));
+    const bytes = [...utf8.encode('-0159.eE+')];
+    // Every JSON number text (the plain grammar's prefixes) up to 6 bytes.
+    let texts = 0, accepted = 0;
+    const walk = (text: string, p: ReturnType<typeof plain.initial>, s: ReturnType<typeof g.initial> | null): void => {
+      if (text) {
+        // The grammar refuses exponents past 999 (MAX_EXPONENT) and values a double cannot hold
+        // (1e-500 is not 0 and not a multiple of 1).
+        const x = Number(text);
+        const held = Number.isFinite(x) && (x !== 0 || !/[1-9]/.test(text.split(/[eE]/)[0]!)) && !/[eE][+-]?0*[1-9]\d{3}/.test(text);
+        const valid = plain.canEnd(p) && held && validateJson(x, node) === null;
+        expect(s !== null && g.canEnd(s), text).toBe(valid);
+        texts++;
+        if (valid) accepted++;
+      }
+      if (text.length === 6) return;
+      for (const b of bytes) {
+        const p2 = plain.feed(p, b);
+        if (p2) walk(text + String.fromCharCode(b), p2, s && g.feed(s, b));
+      }
+    };
+    walk('', plain.initial(), g.initial());
+    expect(texts).toBeGreaterThan(5000);
+    expect(accepted).toBeGreaterThan(10);
+    // Every prefix the grammar keeps (up to 4 bytes) ends somewhere within 4 more bytes (of enough
+    // kinds to meet these bounds).
+    const all = [...utf8.encode('0123456.e-')];
+    const endsIn = (s: ReturnType<typeof g.initial>, left: number): boolean =>
+      left === 0 ? g.canEnd(s) : all.some((b) => { const n = g.feed(s, b); return n !== null && endsIn(n, left - 1); });
+    const ends = (s: ReturnType<typeof g.initial>) => [0, 1, 2, 3, 4].some((d) => endsIn(s, d)); // the shortest ending first
+    const alive = (text: string, s: ReturnType<typeof g.initial>): void => {
+      if (text) expect(ends(s), text).toBe(true);
+      if (text.length === 4) return;
+      for (const b of bytes) {
+        const n = g.feed(s, b);
+        if (n) alive(text + String.fromCharCode(b), n);
+      }
+    };
+    alive('', g.initial());
+  });
+
+  it('reads a bounded number with an exponent as its value', () => {
+    expect(check({ type: 'number', minimum: 0 }, '1e-6')).toBe('complete');
+    expect(check({ type: 'number', minimum: 0 }, '-1e-6')).toBe('reject');
+    expect(check({ type: 'number', maximum: 10 }, '60e-1')).toBe('complete');
+    expect(check({ type: 'number', maximum: 10 }, '60e1')).toBe('reject');
+    expect(check({ type: 'number', multipleOf: 0.01 }, '1.2345e1')).not.toBe('complete');
+    expect(check({ type: 'number', multipleOf: 0.01 }, '1.2345e2')).toBe('complete');
+    expect(check({ type: 'number', exclusiveMaximum: 0 }, '1e-400')).toBe('reject'); // a double rounds it to 0
+    expect(check({ type: 'number', minimum: 0 }, '1e1000')).toBe('reject'); // exponents past 999 are refused
+  });
+
   it('an undeclared key never stands in for a declared one', () => {
     const s = { type: 'object', properties: { a: { type: 'integer' } }, additionalProperties: true };
     expect(check(s, '{"a":"x"}')).toBe('reject');
