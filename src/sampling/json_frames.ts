@@ -16,16 +16,18 @@ export interface VFrame extends Base { readonly k: 'V'; readonly s: SchemaNode }
  */
 export interface OFrame extends Base { readonly k: 'O'; readonly o: ObjectNode; readonly ph: number; readonly idx: number; readonly n: number; readonly cur: SchemaNode; readonly seen: string }
 /** Array. ph: 0 after '[', 1 after a value, 2 after ',', 3 value in progress; n: items so far. */
-export interface AFrame extends Base { readonly k: 'A'; readonly a: ArrayNode; readonly ph: number; readonly n: number }
+/** Array. seen (unique arrays): the items so far in canonical form (itemText), each followed by a newline. */
+export interface AFrame extends Base { readonly k: 'A'; readonly a: ArrayNode; readonly ph: number; readonly n: number; readonly seen: string }
 /**
  * String body. esc: 0 none, 1 after '\', 2..5 hex digits left + 1. need: UTF-8 continuation
  * bytes left, in [lo, hi]; cp: the code point being read. r: rules (len characters so far, rs
- * the patterns' states); key: an object whose undeclared key this is (txt: the key so far).
+ * the patterns' states); key: an object whose undeclared key this is (txt: the key so far);
+ * keep: an item of a unique array (txt: the text so far).
  */
 export interface SFrame extends Base {
   readonly k: 'S'; readonly esc: number; readonly need: number; readonly lo: number; readonly hi: number; readonly cp: number;
   readonly r: StringRules | null; readonly len: number; readonly rs: readonly number[] | null;
-  readonly key: ObjectNode | null; readonly txt: string;
+  readonly key: ObjectNode | null; readonly keep: boolean; readonly txt: string;
 }
 /** Number. ph: 1 '-', 2 leading 0, 3 int digits, 4 '.', 5 fraction, 6 'e', 7 exponent sign, 8 exponent digits; txt kept when r is set. */
 export interface NFrame extends Base { readonly k: 'N'; readonly ph: number; readonly int: boolean; readonly r: NumberRules | null; readonly txt: string }
@@ -74,7 +76,7 @@ export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boo
       return s.target.node && depth < 64 ? startValue(s.target.node, b, root, mayNest, depth + 1) : [];
     case 'any':
       if (b === 0x7b) return startValue(ANY_OBJECT, b, root, mayNest, depth);
-      if (b === 0x5b) return mayNest ? [{ k: 'A', a: ANY_ARRAY, ph: 0, n: 0, root }] : [];
+      if (b === 0x5b) return mayNest ? [{ k: 'A', a: ANY_ARRAY, ph: 0, n: 0, root, seen: '' }] : [];
       if (b === 0x22) return [string(root, null, null)];
       if (b === 0x2d || isDigit(b)) return [number(b, false, null, root)];
       if (b === 0x74) return [literal([LIT_TRUE], root)];
@@ -84,9 +86,9 @@ export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boo
     case 'object':
       return b === 0x7b && mayNest ? [{ k: 'O', o: s, ph: 0, idx: 0, n: 0, cur: ANY, root, seen: s.anyOrder ? '0'.repeat(s.props.length) : '' }] : [];
     case 'array':
-      return b === 0x5b && mayNest ? [{ k: 'A', a: s, ph: 0, n: 0, root }] : [];
+      return b === 0x5b && mayNest ? [{ k: 'A', a: s, ph: 0, n: 0, root, seen: '' }] : [];
     case 'string':
-      return b === 0x22 ? [string(root, s.rules, null)] : [];
+      return b === 0x22 ? [string(root, s.rules, null, s.keep === true)] : [];
     case 'number':
     case 'integer': {
       if (!(b === 0x2d || isDigit(b))) return [];
@@ -98,16 +100,18 @@ export function startValue(s: SchemaNode, b: number, root: boolean, mayNest: boo
     case 'null':
       return b === 0x6e ? [literal([LIT_NULL], root)] : [];
     case 'enum': {
-      const alts = s.literals.filter((l) => l[0] === b);
-      return alts.length ? [{ k: 'L', alts, ids: alts.map(() => -1), i: 1, next: null, root }] : [];
+      // ids: each literal's place in the enum (a unique array tells its items apart by them).
+      const ids: number[] = [];
+      s.literals.forEach((l, j) => l[0] === b && ids.push(j));
+      return ids.length ? [{ k: 'L', alts: ids.map((j) => s.literals[j]!), ids, i: 1, next: null, root }] : [];
     }
   }
 }
 
 const ANY_ARRAY: ArrayNode = { kind: 'array', prefix: [], items: ANY, minItems: 0, maxItems: Infinity };
 
-const string = (root: boolean, r: StringRules | null, key: ObjectNode | null): SFrame => ({
-  k: 'S', esc: 0, need: 0, lo: 0x80, hi: 0xbf, cp: 0, r, len: 0, rs: r ? r.patterns.map((p) => p.start) : null, key, txt: '', root,
+const string = (root: boolean, r: StringRules | null, key: ObjectNode | null, keep = false): SFrame => ({
+  k: 'S', esc: 0, need: 0, lo: 0x80, hi: 0xbf, cp: 0, r, len: 0, rs: r ? r.patterns.map((p) => p.start) : null, key, keep, txt: '', root,
 });
 const number = (b: number, int: boolean, r: NumberRules | null, root: boolean): NFrame => ({
   k: 'N', ph: b === 0x2d ? 1 : b === 0x30 ? 2 : 3, int, r, txt: r ? String.fromCharCode(b) : '', root,
@@ -169,9 +173,30 @@ export function finish(stack: Frame[], child: Frame, result: number): boolean {
       }
     } else stack[stack.length - 1] = { ...parent, ph: 2 };
   } else if (parent.k === 'A') {
-    stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1 };
+    if (!parent.a.unique) stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1 };
+    else {
+      const t = itemText(child, result);
+      if (t === null || ('\n' + parent.seen).includes('\n' + t + '\n')) return false; // an item equal to an earlier one
+      stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1, seen: parent.seen + t + '\n' };
+    }
   }
   return true;
+}
+
+const utf8Decoder = new TextDecoder();
+
+/**
+ * A finished item of a unique array in canonical form (JSON.stringify of its value); null: not
+ * comparable. A literal's is the one `result` names (an enum's place), or its only one (true...).
+ */
+function itemText(f: Frame, result: number): string | null {
+  if (f.k === 'S') return f.keep ? JSON.stringify(f.txt) : null;
+  if (f.k === 'L') {
+    const j = f.ids.indexOf(result);
+    const lit = j >= 0 ? f.alts[j] : f.alts.length === 1 ? f.alts[0] : undefined;
+    return lit ? JSON.stringify(JSON.parse(utf8Decoder.decode(lit))) : null;
+  }
+  return null;
 }
 
 /** The value schema of an undeclared key, or null when the object does not allow it. */
@@ -242,20 +267,48 @@ export function stepObject(f: OFrame, b: number, ws: boolean): Step | Step[] {
 
 const itemAt = (a: ArrayNode, n: number): SchemaNode | null => (n >= a.maxItems ? null : n < a.prefix.length ? a.prefix[n]! : a.items);
 
+/** The next item's schema; in a unique array without the literals already written (else their prefixes would be dead ends). */
+function nextItem(f: AFrame): SchemaNode {
+  const s = itemAt(f.a, f.n)!;
+  return f.a.unique && f.seen ? unseen(s, f.seen) : s;
+}
+
+const unseenMemo = new WeakMap<SchemaNode, Map<string, SchemaNode>>();
+const LITERAL_OF: Partial<Record<SchemaNode['kind'], unknown[]>> = { boolean: [true, false], null: [null] };
+
+/** `s` (an item schema of a unique array: strings, literals, unions of them) without the values in `seen`. */
+function unseen(s: SchemaNode, seen: string): SchemaNode {
+  let m = unseenMemo.get(s);
+  if (!m) unseenMemo.set(s, (m = new Map()));
+  let out = m.get(seen);
+  if (out) return out;
+  const has = (v: unknown) => ('\n' + seen).includes('\n' + JSON.stringify(v) + '\n');
+  if (s.kind === 'union') out = { kind: 'union', options: s.options.map((o) => unseen(o, seen)) };
+  else if (s.kind === 'enum' || LITERAL_OF[s.kind]) {
+    const values = s.kind === 'enum' ? s.values : LITERAL_OF[s.kind]!;
+    const keep = values.filter((v) => !has(v));
+    out = keep.length === values.length ? s : { kind: 'enum', values: keep, literals: keep.map((v) => utf8Encoder.encode(JSON.stringify(v))) };
+  } else out = s;
+  if (m.size >= 256) m.clear();
+  m.set(seen, out);
+  return out;
+}
+const utf8Encoder = new TextEncoder();
+
 export function stepArray(f: AFrame, b: number, ws: boolean): Step {
   if (ws && f.ph !== 3) return { t: 'stay', f, ws: true };
   switch (f.ph) {
     case 0: {
       if (b === 0x5d) return f.a.minItems === 0 ? { t: 'done', result: 0 } : REJECT;
       const s = itemAt(f.a, 0);
-      return s ? { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s, root: false } } : REJECT;
+      return s ? { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: nextItem(f), root: false } } : REJECT;
     }
     case 1:
       if (b === 0x2c) return itemAt(f.a, f.n) ? { t: 'stay', f: { ...f, ph: 2 } } : REJECT;
       if (b === 0x5d) return f.n >= f.a.minItems ? { t: 'done', result: 0 } : REJECT;
       return REJECT;
     case 2:
-      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: itemAt(f.a, f.n)!, root: false } };
+      return { t: 'refeed', f: { ...f, ph: 3 }, child: { k: 'V', s: nextItem(f), root: false } };
     default:
       return REJECT;
   }
@@ -276,11 +329,11 @@ function addChar(f: SFrame, cp: number, rest: Partial<SFrame>): Step {
       rs = next;
     }
   }
-  return { t: 'stay', f: { ...f, ...rest, len: f.len + 1, rs, txt: f.key ? f.txt + String.fromCodePoint(cp) : f.txt } };
+  return { t: 'stay', f: { ...f, ...rest, len: f.len + 1, rs, txt: f.key || f.keep ? f.txt + String.fromCodePoint(cp) : f.txt } };
 }
 
 export function stepString(f: SFrame, b: number): Step {
-  const plain = f.r === null && f.key === null;
+  const plain = f.r === null && f.key === null && !f.keep;
   if (f.need > 0) {
     if (b < f.lo || b > f.hi) return REJECT;
     const cp = (f.cp << 6) | (b & 0x3f);

@@ -14,7 +14,7 @@
 // never turn a quote into U+FFFD) and feeds length and pattern rules.
 
 import { ANY_OBJECT, type SchemaNode } from './json_schema';
-import { accepting, finish, isWsByte, literalAfter, REJECT, startValue, stepArray, stepLiteral, stepNumber, stepObject, stepString, utf8, type Frame, type Stack, type Step } from './json_frames';
+import { accepting, finish, isWsByte, REJECT, startValue, stepArray, stepLiteral, stepNumber, stepObject, stepString, utf8, type Frame, type Stack, type Step } from './json_frames';
 import { stackKey } from './json_state_key';
 
 export type { AFrame, Frame, LFrame, NFrame, OFrame, SFrame, VFrame } from './json_frames';
@@ -95,7 +95,7 @@ export class JsonGrammar {
     if (state.stacks.length === 1) {
       const st = state.stacks[0]!;
       const last = st[st.length - 1];
-      if (last?.k === 'S' && last.esc === 0 && last.need === 0 && last.r === null && last.key === null && b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) {
+      if (last?.k === 'S' && last.esc === 0 && last.need === 0 && last.r === null && last.key === null && !last.keep && b >= 0x20 && b < 0x80 && b !== 0x22 && b !== 0x5c) {
         // A plain character inside a free string changes nothing (the common case, kept cheap).
         return state.ws === 0 ? state : { stacks: state.stacks, ws: 0, grammar: this };
       }
@@ -229,13 +229,9 @@ export class JsonGrammar {
       case 'V': {
         if (this.wsOk(b, run)) return { t: 'stay', f, ws: true };
         const frames = startValue(f.s, b, f.root, depth <= this.maxDepth, 0);
-        return frames.map((frame) => {
-          if (frame.k === 'L') {
-            const r = literalAfter(frame);
-            if (r !== null) return { t: 'done', result: r } as Step; // a one-byte enum value such as 7
-          }
-          return { t: 'stay', f: frame } as Step;
-        });
+        // A one-byte enum value such as 7 stays as a finished literal: it ends at the next byte,
+        // naming its place in the enum (a unique array compares its items by it).
+        return frames.map((frame) => ({ t: 'stay', f: frame }) as Step);
       }
       case 'O': return stepObject(f, b, this.wsOk(b, run));
       case 'A': return stepArray(f, b, this.wsOk(b, run));

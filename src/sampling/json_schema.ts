@@ -53,8 +53,10 @@ export type SchemaNode =
       minProps: number;
       maxProps: number;
     }
-  | { kind: 'array'; prefix: SchemaNode[]; items: SchemaNode | null; minItems: number; maxItems: number }
-  | { kind: 'string'; rules: StringRules | null }
+  /** unique: uniqueItems (its items are scalars: strings keep their text, see uniqueItemsNode). */
+  | { kind: 'array'; prefix: SchemaNode[]; items: SchemaNode | null; minItems: number; maxItems: number; unique?: boolean }
+  /** keep: the text is remembered (an item of a unique array). */
+  | { kind: 'string'; rules: StringRules | null; keep?: boolean }
   | { kind: 'number'; rules: NumberRules | null }
   | { kind: 'integer'; rules: NumberRules | null }
   | { kind: 'boolean' }
@@ -91,7 +93,7 @@ export const NEVER: SchemaNode = { kind: 'union', options: [] };
 export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
-const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems'];
+const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems', 'uniqueItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
 const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
 type Obj = Record<string, unknown>;
@@ -184,7 +186,7 @@ class Compiler {
     if (lowered === true) return ANY;
     if (lowered !== schema) return this.compile(lowered, path, depth + 1);
     for (const k of Object.keys(schema)) {
-      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && schema[k] === false)) {
+      if (UNSUPPORTED.has(k) && !(k === 'uniqueItems' && (schema[k] === false || schema[k] === true))) {
         throw new SchemaError(`${path}.${k}`, `keyword "${k}" is not supported by the constrained decoder`);
       }
     }
@@ -395,7 +397,8 @@ class Compiler {
     const maxItems = count(s, 'maxItems', path, Infinity);
     const most = items ? maxItems : Math.min(maxItems, prefix.length);
     if (minItems > most) return NEVER; // more items required than allowed: no array is valid
-    return { kind: 'array', prefix, items, minItems, maxItems: most };
+    const node: SchemaNode = { kind: 'array', prefix, items, minItems, maxItems: most };
+    return s.uniqueItems === true && most > 1 ? uniqueItemsNode(node, `${path}.uniqueItems`) : node;
   }
 }
 
@@ -543,6 +546,29 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
 }
 
+/**
+ * uniqueItems on an array whose items are scalars the recognizer can compare: strings (their text
+ * is kept, keep), enums of strings, numbers, booleans and null (their literal), booleans, null. The
+ * recognizer refuses an item equal to an earlier one when it ends. Other items: a SchemaError.
+ */
+function uniqueItemsNode(a: Extract<SchemaNode, { kind: 'array' }>, path: string): SchemaNode {
+  const kept = (n: SchemaNode, depth: number): SchemaNode => {
+    if (depth > 16) throw new SchemaError(path, 'keyword "uniqueItems" is not supported here: items nested too deep to compare');
+    switch (n.kind) {
+      case 'string': return { ...n, keep: true };
+      case 'boolean': case 'null': return n;
+      case 'enum':
+        if (n.values.every((v) => v === null || typeof v !== 'object')) return n;
+        break;
+      case 'union': return { kind: 'union', options: n.options.map((o) => kept(o, depth + 1)) };
+      case 'ref': if (n.target.node) return kept(n.target.node, depth + 1); break;
+      default: break;
+    }
+    throw new SchemaError(path, `keyword "uniqueItems" is not supported by the constrained decoder for items of kind ${n.kind} (only strings, booleans, null and enums of those or numbers)`);
+  };
+  return { ...a, prefix: a.prefix.map((p) => kept(p, 0)), items: a.items && kept(a.items, 0), unique: true };
+}
+
 /** Digits after the point of a double's shortest decimal form (0.07: 2, 1.5e-7: 8). */
 function fractionDigits(x: number): number {
   const [m, e] = String(Math.abs(x)).split('e');
@@ -596,6 +622,7 @@ export function validateJson(value: unknown, node: SchemaNode, path = '$', depth
         const e = validateJson(value[i], s, `${path}[${i}]`, depth + 1);
         if (e) return e;
       }
+      if (node.unique && new Set(value.map(canon)).size < value.length) return `${path}: items are not unique`;
       return null;
     }
     case 'object': {

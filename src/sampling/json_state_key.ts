@@ -21,8 +21,8 @@ export function stackKey(stack: Stack): string {
     switch (f.k) {
       case 'V': k += 'V' + oid(f.s); break;
       case 'O': k += `O${oid(f.o)},${f.ph},${f.idx},${f.n},${oid(f.cur)},${f.seen}`; break;
-      case 'A': k += `A${oid(f.a)},${f.ph},${f.n}`; break;
-      case 'S': k += `S${f.esc},${f.need},${f.lo},${f.hi},${f.cp},${f.r ? oid(f.r) : 0},${f.len},${f.rs ? f.rs.join('.') : ''},${f.key ? oid(f.key) + JSON.stringify(f.txt) : ''}`; break;
+      case 'A': k += `A${oid(f.a)},${f.ph},${f.n}${f.a.unique ? JSON.stringify(f.seen) : ''}`; break;
+      case 'S': k += `S${f.esc},${f.need},${f.lo},${f.hi},${f.cp},${f.r ? oid(f.r) : 0},${f.len},${f.rs ? f.rs.join('.') : ''},${f.key ? oid(f.key) + JSON.stringify(f.txt) : ''}${f.keep ? 'K' + JSON.stringify(f.txt) : ''}`; break;
       case 'N': k += `N${f.ph},${f.int ? 1 : 0},${f.r ? oid(f.r) + f.txt : ''}`; break;
       case 'L': k += `L${f.i},${f.next ? oid(f.next) : 0}:` + f.alts.map((a, j) => oid(a) + '=' + f.ids[j]).join(','); break;
     }

@@ -171,6 +171,11 @@ export class StringTails {
   allowed(st: Stack, f: SFrame, g: JsonGrammar, out: ArrayLike<number>[]): void {
     if (f.r === null) {
       out.push(this.staysAll);
+      if (f.keep) {
+        // An item of a unique array: what closing allows depends on its text (an earlier item's is refused).
+        this.closes(st, f, g, this.closing, null, out);
+        return;
+      }
       if (f.key === null) {
         // A free string: it may close after any characters, into the same state.
         const after = this.close(st, f);
@@ -196,9 +201,10 @@ export class StringTails {
     const byValue = f.key ? new Map<unknown, Uint8Array>() : null;
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
-      const at: SFrame = rss || f.key ? { ...f, len: rss ? f.len + this.depth[node]! : f.len, rs: rss ? rss[n]! : f.rs, txt: f.key ? f.txt + this.text[node]! : f.txt } : f;
+      const texted = f.key !== null || f.keep;
+      const at: SFrame = rss || texted ? { ...f, len: rss ? f.len + this.depth[node]! : f.len, rs: rss ? rss[n]! : f.rs, txt: texted ? f.txt + this.text[node]! : f.txt } : f;
       let ok: Uint8Array | null = null;
-      if (f.key === null && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
+      if (!texted && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
       else {
         const after = this.close(st, at);
         if (after) {
@@ -207,7 +213,7 @@ export class StringTails {
           ok = (k && byValue!.get(k)) || this.accepted(g, after);
           if (k) byValue!.set(k, ok);
         }
-        if (f.key === null) shared = ok;
+        if (!texted) shared = ok;
       }
       if (!ok) continue;
       const tails = this.closeTails[node]!;

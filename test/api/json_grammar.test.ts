@@ -186,6 +186,28 @@ describe('allowedTokens over the tiny vocabulary', () => {
     expect(states).toBeGreaterThan(30);
   });
 
+  it('equals the brute-force set in every state of unique arrays (an item equal to an earlier one is refused)', () => {
+    const g = JsonGrammar.schema(compileJsonSchema({ type: 'object', properties: {
+      tags: { type: 'array', uniqueItems: true, items: { type: 'string' } },
+      short: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: '^[^x]*$' } },
+      ids: { type: 'array', uniqueItems: true, items: { enum: ['a', 'ab', 1, 12, true, null] } },
+    }, required: ['tags', 'short', 'ids'] }));
+    let states = 0;
+    const docs = randomDocs(g, 3, 12, (s) => {
+      if (states++ % 2 === 0) expect([...table.allowedTokens(s, stops)].sort((a, b) => a - b)).toEqual(bruteForce(s));
+    });
+    expect(states).toBeGreaterThan(60);
+    for (const ids of docs) {
+      const text = tok.decode(ids);
+      const s = g.feedBytes(g.initial(), utf8.encode(text));
+      if (!s || !g.canEnd(s)) continue;
+      const v = JSON.parse(text) as { tags: string[]; short: string[]; ids: unknown[] };
+      expect(new Set(v.tags).size, text).toBe(v.tags.length);
+      expect(new Set(v.short).size, text).toBe(v.short.length);
+      expect(new Set(v.ids.map((x) => JSON.stringify(x))).size, text).toBe(v.ids.length);
+    }
+  });
+
   it.each([
     ['json_object', { type: 'object' }],
     ['person schema', person],

@@ -55,6 +55,10 @@ describe('JSON schema keywords', () => {
     ['draft-4 exclusiveMinimum', { type: 'number', minimum: 0, exclusiveMinimum: true }, [0.5], [0]],
     ['integer multipleOf', { type: 'integer', multipleOf: 5 }, [0, 15, -10], [7]],
     ['nullable', { type: 'string', nullable: true }, ['a', null], [1]],
+    ['uniqueItems on strings (MaskBench JsonSchemaStore---grunt-task: src)', { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string' } },
+      [['path/to/file1.txt', 'path/to/file2.txt'], ['a', 'ab', 'b'], ['x']], [['a', 'a'], ['a', 'b', 'a'], []]],
+    ['uniqueItems on enums, booleans and null', { type: 'array', uniqueItems: true, items: { anyOf: [{ enum: ['x', 1, 7, true] }, { type: 'boolean' }, { type: 'null' }, { type: 'string', maxLength: 2 }] } },
+      [['x', 1, 7, true, false, null], ['1', 1], [null, 'nu']], [[7, 7], [true, true], [null, null], ['x', 'x'], [1, 'x', 1]]],
   ];
   it.each(cases)('%s', (_name, schema, valid, invalid) => {
     for (const v of valid) agree(schema, v, true);
@@ -76,6 +80,18 @@ describe('JSON schema keywords', () => {
     expect(FORMATS[format]).toBeDefined();
     for (const v of good) agree({ type: 'string', format }, v, true);
     for (const v of bad) agree({ type: 'string', format }, v, false);
+  });
+
+  it('uniqueItems compares decoded strings (an escape spells the same item) and names what it cannot compare', () => {
+    const s = { type: 'array', uniqueItems: true, items: { type: 'string' } };
+    expect(check(s, '["a","\\u0061"]')).toBe('reject');
+    expect(check(s, '["\\n","\\u000a"]')).toBe('reject');
+    expect(check(s, '["a","\\u0062"]')).toBe('complete');
+    expect(check(s, '["\u00e9","\\u00e9"]')).toBe('reject');
+    expect(() => compileJsonSchema({ type: 'array', uniqueItems: true, items: { type: 'integer' } })).toThrow(/^schema\.uniqueItems: keyword "uniqueItems" is not supported .* items of kind integer/);
+    expect(() => compileJsonSchema({ type: 'array', uniqueItems: true })).toThrow(/items of kind any/);
+    expect(() => compileJsonSchema({ properties: { a: { uniqueItems: true } } }, 'schema', { unlisted: 'open' })).toThrow(/uniqueItems/);
+    expect(check({ type: 'array', uniqueItems: true, maxItems: 1 }, '[{}]')).toBe('complete'); // one item is always unique
   });
 
   it('reads escapes and UTF-8 as characters for length and pattern rules', () => {
