@@ -5,9 +5,10 @@ import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
 import { accepting, isWsByte, stepLiteral, type Frame, type LFrame, type Stack } from './json_frames';
+import { NumberWalk } from './number_walk';
 import { StringMasks, stringSafeChars } from './string_masks';
 import { splitStringToken, StringTails } from './string_tails';
-import { TokenTrie } from './token_trie';
+import { setRange, TokenTrie } from './token_trie';
 
 const utf8 = new TextEncoder();
 
@@ -169,6 +170,7 @@ export class TokenTable {
     if (!g.isComplete(state)) {
       const free = g.freeWhitespace(state);
       if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      else if (inNumbers(state)) this.numbers(0, state, sink);
       else if (free !== null) this.walkAfterWhitespace(state, free, sink);
       else this.walk(0, state, sink);
     }
@@ -237,8 +239,24 @@ export class TokenTable {
 
   private below(node: number, state: GrammarState, sink: Sink): void {
     if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
+    else if (inNumbers(state)) this.numbers(node, state, sink);
     else this.walk(node, state, sink);
   }
+
+  /**
+   * walk() for a state whose every reading is inside a number: each reading alone, its number
+   * followed without the recognizer (number_walk.ts); where the number ends, walk() takes over.
+   */
+  private numbers(node: number, state: GrammarState, sink: Sink): void {
+    const nw = (this.numberWalk ??= new NumberWalk(this.trie));
+    const out: (number | GrammarState)[] = [];
+    for (const st of state.stacks) {
+      if (!nw.walk(node, st, state.grammar, sink.mask, out)) this.walk(node, { stacks: [st], ws: state.ws, grammar: state.grammar }, sink);
+    }
+    for (let i = 0; i < out.length; i += 2) this.enter(out[i] as number, out[i + 1] as GrammarState, sink);
+  }
+
+  private numberWalk: NumberWalk | null = null;
 
   /**
    * below() for a large subtree, remembered per node and state: the same state recurs under
@@ -393,16 +411,14 @@ function idsOf(mask: Uint32Array): Uint32Array {
   return out;
 }
 
-function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {
-  for (let j = lo; j < hi; j++) {
-    const id = ids[j]!;
-    mask[id >>> 5]! |= 1 << (id & 31);
-  }
-}
-
 /** A reading whose next byte is read by a string body with nothing pending, or by a literal. */
 function bodyTop(f: Frame | undefined): boolean {
   return !!f && ((f.k === 'S' && f.esc === 0 && f.need === 0) || f.k === 'L');
+}
+
+/** Whether every reading is inside a number (whitespace cannot be pending there: number_walk.ts assumes none). */
+function inNumbers(state: GrammarState): boolean {
+  return state.ws === 0 && state.stacks.length > 0 && state.stacks.every((st) => st[st.length - 1]?.k === 'N');
 }
 
 const MEMO_SIZE = 64;
