@@ -4,7 +4,8 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
-import { accepting, isWsByte, stepLiteral, type Frame, type LFrame, type Stack } from './json_frames';
+import { accepting, isWsByte, startValue, stepLiteral, type Frame, type LFrame, type Stack, type VFrame } from './json_frames';
+import type { SchemaNode } from './json_schema';
 import { NumberWalk } from './number_walk';
 import { StringMasks, stringSafeChars } from './string_masks';
 import { splitStringToken, StringTails } from './string_tails';
@@ -186,10 +187,12 @@ export class TokenTable {
     // than whitespace does to them is the same at every run length, so it is fed once.
     let seen = sink.fed.get(state.stacks);
     if (!seen) sink.fed.set(state.stacks, (seen = []));
+    const starts = valueStarts(state);
     for (let e = t.first[node]!, last = t.first[node + 1]!; e < last; e++) {
       const b = t.byte[e]!;
       let next: GrammarState | null | undefined;
       if (isWsByte(b)) next = g.feed(state, b);
+      else if (starts && (starts[b >>> 5]! & (1 << (b & 31))) === 0) continue;
       else {
         next = seen[b];
         if (next === undefined) seen[b] = next = g.feed(state, b);
@@ -214,9 +217,10 @@ export class TokenTable {
     const t = this.trie;
     for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
     const g = state.grammar;
+    const starts = valueStarts(state);
     for (let e = t.first[0]!, last = t.first[1]!; e < last; e++) {
       const b = t.byte[e]!;
-      if (isWsByte(b)) continue;
+      if (isWsByte(b) || (starts && (starts[b >>> 5]! & (1 << (b & 31))) === 0)) continue;
       const next = g.feed(state, b);
       if (!next) continue;
       this.enter(t.to[e]!, next, sink);
@@ -415,6 +419,35 @@ function idsOf(mask: Uint32Array): Uint32Array {
 function bodyTop(f: Frame | undefined): boolean {
   return !!f && ((f.k === 'S' && f.esc === 0 && f.need === 0) || f.k === 'L');
 }
+
+/**
+ * Where every reading expects a value: the bytes other than whitespace that may start one (bit
+ * b & 31 of word b >>> 5); a byte outside them ends every reading. Null for other states.
+ */
+function valueStarts(state: GrammarState): Uint32Array | null {
+  const st = state.stacks;
+  if (st.length === 0) return null;
+  for (const s of st) if (s[s.length - 1]?.k !== 'V') return null;
+  if (st.length === 1) return startBytes((st[0]![st[0]!.length - 1] as VFrame).s);
+  const out = new Uint32Array(8);
+  for (const s of st) {
+    const bits = startBytes((s[s.length - 1] as VFrame).s);
+    for (let w = 0; w < 8; w++) out[w]! |= bits[w]!;
+  }
+  return out;
+}
+
+/** The bytes a value of schema `s` may start with (startValue() at any depth short of the deepest), per schema. */
+function startBytes(s: SchemaNode): Uint32Array {
+  let bits = starts.get(s);
+  if (!bits) {
+    bits = new Uint32Array(8);
+    for (let b = 0; b < 256; b++) if (startValue(s, b, false, true, 0).length > 0) bits[b >>> 5]! |= 1 << (b & 31);
+    starts.set(s, bits);
+  }
+  return bits;
+}
+const starts = new WeakMap<SchemaNode, Uint32Array>();
 
 /** Whether every reading is inside a number (whitespace cannot be pending there: number_walk.ts assumes none). */
 function inNumbers(state: GrammarState): boolean {
