@@ -4,9 +4,10 @@
 // the recognizer checks), with no frames or states made per byte. Where a byte ends the number,
 // its container reads the byte (once per container and byte) and the token table walks on.
 
-import { boundedStep, finish, numberEnds, numberPhase, type Frame, type NFrame, type Stack } from './json_frames';
+import { boundedStep, finish, isWsByte, numberEnds, numberPhase, type Frame, type NFrame, type Stack } from './json_frames';
 import type { GrammarState, JsonGrammar } from './json_grammar';
 import { stackKey } from './json_state_key';
+import { inByteSet, nextBytes, type ByteSet } from './next_bytes';
 import { setRange, type TokenTrie } from './token_trie';
 
 /** Powers of ten that are exact doubles (10^0 .. 10^22). */
@@ -18,6 +19,13 @@ const POW10 = Array.from({ length: 23 }, (_, i) => Number('1e' + i));
 const EXACT = Number.MAX_SAFE_INTEGER;
 /** Containers remembered per grammar (what each byte does after a number ends). */
 const ENDS_MEMO = 256;
+
+/**
+ * In walk()'s `out`, in place of a child: the tokens that start with whitespace, read by the
+ * container (with the state after it) where the number ends at the trie's root and the container
+ * reads whitespace freely (TokenTable.walkAfterWhitespace).
+ */
+export const WHITESPACE_AFTER = -1;
 
 /** What each byte does to a container after the number in it ended: undefined until asked. */
 type AfterNumber = (GrammarState | null | undefined)[];
@@ -34,6 +42,11 @@ export class NumberWalk {
   private grammar: JsonGrammar | null = null;
   private after: AfterNumber = [];
   private container: GrammarState | null = null;
+  /** The bytes other than whitespace the container may read (null: any). */
+  private may: ByteSet | null = null;
+  /** The container reads whitespace freely; whether WHITESPACE_AFTER is listed already. */
+  private freeWs = false;
+  private wsListed = false;
   private startDepth = 0;
 
   constructor(private readonly trie: TokenTrie) {
@@ -46,7 +59,8 @@ export class NumberWalk {
    * The tokens below `node` for one reading whose top is a number, the text so far read into it
    * with no whitespace pending: sets in `mask` the ids that leave the reading inside the number,
    * and lists in `out` pairs (child, state) for the rest: a node the walk reaches in `state`,
-   * read by the recognizer (after the number ended, or past exact doubles), to walk on from.
+   * read by the recognizer (after the number ended, or past exact doubles), to walk on from
+   * (or WHITESPACE_AFTER).
    * False (nothing done) when the number's value so far is past exact doubles.
    */
   walk(node: number, stack: Stack, g: JsonGrammar, mask: Uint32Array, out: (number | GrammarState)[]): boolean {
@@ -67,6 +81,9 @@ export class NumberWalk {
     const up = stack.slice(0, -1) as Frame[];
     this.container = finish(up, f, 0) ? { stacks: [up], ws: 0, grammar: g } : null;
     this.after = this.container ? this.afterNumber(g, up) : [];
+    this.may = this.container ? nextBytes(this.container) : null;
+    this.freeWs = this.container !== null && g.freeWhitespace(this.container) !== null;
+    this.wsListed = false;
     this.mask = mask;
     this.out = out;
     this.stack = stack;
@@ -130,6 +147,13 @@ export class NumberWalk {
         ends = this.container && numberEnds(ph, r, neg ? -v : v) ? 1 : 0;
       }
       if (ends === 0) continue;
+      if (isWsByte(b)) {
+        if (node === 0 && this.freeWs) {
+          if (!this.wsListed) this.out.push(WHITESPACE_AFTER, this.container!);
+          this.wsListed = true;
+          continue;
+        }
+      } else if (this.may && !inByteSet(this.may, b)) continue;
       let s = this.after[b];
       if (s === undefined) s = this.after[b] = this.grammar!.feed(this.container!, b);
       if (s) this.out.push(child, s);

@@ -4,9 +4,9 @@
 import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
-import { accepting, isWsByte, startValue, stepLiteral, type Frame, type LFrame, type Stack, type VFrame } from './json_frames';
-import type { SchemaNode } from './json_schema';
-import { NumberWalk } from './number_walk';
+import { accepting, isWsByte, stepLiteral, type Frame, type LFrame, type Stack } from './json_frames';
+import { inByteSet, nextBytes } from './next_bytes';
+import { NumberWalk, WHITESPACE_AFTER } from './number_walk';
 import { StringMasks, stringSafeChars } from './string_masks';
 import { splitStringToken, StringTails } from './string_tails';
 import { setRange, TokenTrie } from './token_trie';
@@ -187,12 +187,13 @@ export class TokenTable {
     // than whitespace does to them is the same at every run length, so it is fed once.
     let seen = sink.fed.get(state.stacks);
     if (!seen) sink.fed.set(state.stacks, (seen = []));
-    const starts = valueStarts(state);
+    // Bytes outside `may` end every reading: they are not fed.
+    const may = nextBytes(state);
     for (let e = t.first[node]!, last = t.first[node + 1]!; e < last; e++) {
       const b = t.byte[e]!;
       let next: GrammarState | null | undefined;
       if (isWsByte(b)) next = g.feed(state, b);
-      else if (starts && (starts[b >>> 5]! & (1 << (b & 31))) === 0) continue;
+      else if (may && !inByteSet(may, b)) continue;
       else {
         next = seen[b];
         if (next === undefined) seen[b] = next = g.feed(state, b);
@@ -211,20 +212,21 @@ export class TokenTable {
    * walk() from the root for a state that reads up to `free` whitespace bytes without changing
    * its readings: a token of whitespace only is allowed by its length, and a token of
    * whitespace then a byte b reads on from where b alone would: b is fed once for all of them.
+   * `direct` false: the tokens that start with whitespace only.
    */
-  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink): void {
+  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink, direct = true): void {
     const ws = (this.ws ??= whitespaceTable(this.trie));
     const t = this.trie;
     for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
     const g = state.grammar;
-    const starts = valueStarts(state);
-    for (let e = t.first[0]!, last = t.first[1]!; e < last; e++) {
-      const b = t.byte[e]!;
-      if (isWsByte(b) || (starts && (starts[b >>> 5]! & (1 << (b & 31))) === 0)) continue;
+    const may = nextBytes(state);
+    for (let b = 0; b < 256; b++) {
+      const child = direct ? ws.root[b]! : -1;
+      const after = ws.then[b];
+      if ((child < 0 && !after) || isWsByte(b) || (may && !inByteSet(may, b))) continue;
       const next = g.feed(state, b);
       if (!next) continue;
-      this.enter(t.to[e]!, next, sink);
-      const after = ws.then[b];
+      if (child >= 0) this.enter(child, next, sink);
       if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
     }
   }
@@ -257,7 +259,11 @@ export class TokenTable {
     for (const st of state.stacks) {
       if (!nw.walk(node, st, state.grammar, sink.mask, out)) this.walk(node, { stacks: [st], ws: state.ws, grammar: state.grammar }, sink);
     }
-    for (let i = 0; i < out.length; i += 2) this.enter(out[i] as number, out[i + 1] as GrammarState, sink);
+    for (let i = 0; i < out.length; i += 2) {
+      const child = out[i] as number, next = out[i + 1] as GrammarState;
+      if (child === WHITESPACE_AFTER) this.walkAfterWhitespace(next, next.grammar.freeWhitespace(next)!, sink, false);
+      else this.enter(child, next, sink);
+    }
   }
 
   private numberWalk: NumberWalk | null = null;
@@ -372,6 +378,8 @@ interface WhitespaceTable {
   onlyLen: number[];
   /** then[b]: [node, whitespace before b] pairs for the nodes a whitespace-only path then b leads to. */
   then: (number[] | undefined)[];
+  /** The root's child along each byte, or -1. */
+  root: Int32Array;
 }
 
 function whitespaceTable(t: TokenTrie): WhitespaceTable {
@@ -389,7 +397,9 @@ function whitespaceTable(t: TokenTrie): WhitespaceTable {
     }
   }
   only.sort((a, b) => a[1] - b[1]);
-  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then };
+  const root = new Int32Array(256).fill(-1);
+  for (let e = t.first[0]!; e < t.first[1]!; e++) root[t.byte[e]!] = t.to[e]!;
+  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then, root };
 }
 
 /** The set bits of a mask, ascending. */
@@ -419,35 +429,6 @@ function idsOf(mask: Uint32Array): Uint32Array {
 function bodyTop(f: Frame | undefined): boolean {
   return !!f && ((f.k === 'S' && f.esc === 0 && f.need === 0) || f.k === 'L');
 }
-
-/**
- * Where every reading expects a value: the bytes other than whitespace that may start one (bit
- * b & 31 of word b >>> 5); a byte outside them ends every reading. Null for other states.
- */
-function valueStarts(state: GrammarState): Uint32Array | null {
-  const st = state.stacks;
-  if (st.length === 0) return null;
-  for (const s of st) if (s[s.length - 1]?.k !== 'V') return null;
-  if (st.length === 1) return startBytes((st[0]![st[0]!.length - 1] as VFrame).s);
-  const out = new Uint32Array(8);
-  for (const s of st) {
-    const bits = startBytes((s[s.length - 1] as VFrame).s);
-    for (let w = 0; w < 8; w++) out[w]! |= bits[w]!;
-  }
-  return out;
-}
-
-/** The bytes a value of schema `s` may start with (startValue() at any depth short of the deepest), per schema. */
-function startBytes(s: SchemaNode): Uint32Array {
-  let bits = starts.get(s);
-  if (!bits) {
-    bits = new Uint32Array(8);
-    for (let b = 0; b < 256; b++) if (startValue(s, b, false, true, 0).length > 0) bits[b >>> 5]! |= 1 << (b & 31);
-    starts.set(s, bits);
-  }
-  return bits;
-}
-const starts = new WeakMap<SchemaNode, Uint32Array>();
 
 /** Whether every reading is inside a number (whitespace cannot be pending there: number_walk.ts assumes none). */
 function inNumbers(state: GrammarState): boolean {
