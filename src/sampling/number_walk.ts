@@ -8,7 +8,7 @@ import { boundedStep, finish, isWsByte, numberEnds, numberPhase, type Frame, typ
 import type { GrammarState, JsonGrammar } from './json_grammar';
 import { stackKey } from './json_state_key';
 import { inByteSet, nextBytes, type ByteSet } from './next_bytes';
-import { setRange, type TokenTrie } from './token_trie';
+import { setBits, setRange, type TokenTrie } from './token_trie';
 
 /** Powers of ten that are exact doubles (10^0 .. 10^22). */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number('1e' + i));
@@ -30,8 +30,16 @@ export const WHITESPACE_AFTER = -1;
 /** What each byte does to a container after the number in it ended: undefined until asked. */
 type AfterNumber = (GrammarState | null | undefined)[];
 
+/** Below a node, for a number without bounds in one phase: the ids that stay inside it, and where it ends ([node, child, byte] triples). */
+interface PlainNumber {
+  ids: Uint32Array;
+  ends: Int32Array;
+}
+
 export class NumberWalk {
   private readonly ends = new WeakMap<JsonGrammar, Map<string, AfterNumber>>();
+  /** PlainNumber per node, phase and integer or not (the same whatever the number's container). */
+  private readonly plain = new Map<number, PlainNumber>();
   /** The bytes from the root to the node being walked (path[d]: the byte at depth d + 1). */
   private readonly path: Uint8Array;
   // The reading being walked (walk() sets them).
@@ -41,6 +49,7 @@ export class NumberWalk {
   private f: NFrame | null = null;
   private grammar: JsonGrammar | null = null;
   private after: AfterNumber = [];
+  /** The reading's container after the number ended (finish()). */
   private container: GrammarState | null = null;
   /** The bytes other than whitespace the container may read (null: any). */
   private may: ByteSet | null = null;
@@ -61,7 +70,7 @@ export class NumberWalk {
    * and lists in `out` pairs (child, state) for the rest: a node the walk reaches in `state`,
    * read by the recognizer (after the number ended, or past exact doubles), to walk on from
    * (or WHITESPACE_AFTER).
-   * False (nothing done) when the number's value so far is past exact doubles.
+   * False (nothing done) when the number's value so far is past exact doubles: walk it with the recognizer.
    */
   walk(node: number, stack: Stack, g: JsonGrammar, mask: Uint32Array, out: (number | GrammarState)[]): boolean {
     const f = stack[stack.length - 1] as NFrame;
@@ -79,10 +88,11 @@ export class NumberWalk {
       if (m > EXACT || k >= POW10.length) return false;
     }
     const up = stack.slice(0, -1) as Frame[];
-    this.container = finish(up, f, 0) ? { stacks: [up], ws: 0, grammar: g } : null;
-    this.after = this.container ? this.afterNumber(g, up) : [];
-    this.may = this.container ? nextBytes(this.container) : null;
-    this.freeWs = this.container !== null && g.freeWhitespace(this.container) !== null;
+    if (!finish(up, f, 0)) return false; // (a number's container always takes it)
+    this.container = { stacks: [up], ws: 0, grammar: g };
+    this.after = this.afterNumber(g, up);
+    this.may = nextBytes(this.container);
+    this.freeWs = g.freeWhitespace(this.container) !== null;
     this.wsListed = false;
     this.mask = mask;
     this.out = out;
@@ -90,8 +100,39 @@ export class NumberWalk {
     this.f = f;
     this.grammar = g;
     this.startDepth = this.trie.depth[node]!;
-    this.below(node, f.ph, neg, m, k);
+    if (f.r) this.below(node, f.ph, neg, m, k);
+    else {
+      const p = this.plainBelow(node, f.ph, f.int);
+      setBits(mask, p.ids);
+      for (let i = 0; i < p.ends.length; i += 3) this.end(p.ends[i]!, p.ends[i + 1]!, p.ends[i + 2]!);
+    }
     return true;
+  }
+
+  private plainBelow(node: number, ph: number, int: boolean): PlainNumber {
+    const key = node * 32 + ph * 2 + (int ? 1 : 0);
+    let p = this.plain.get(key);
+    if (!p) {
+      const ids: number[] = [], ends: number[] = [];
+      this.collect(node, ph, int, ids, ends);
+      this.plain.set(key, (p = { ids: Uint32Array.from(ids), ends: Int32Array.from(ends) }));
+    }
+    return p;
+  }
+
+  /** PlainNumber's lists, below `node` in phase `ph`. */
+  private collect(node: number, ph: number, int: boolean, ids: number[], ends: number[]): void {
+    const t = this.trie;
+    const mayEnd = numberEnds(ph, null, 0);
+    for (let e = t.first[node]!, last = t.first[node + 1]!; e < last; e++) {
+      const b = t.byte[e]!;
+      const child = t.to[e]!;
+      const next = numberPhase(ph, int, b);
+      if (next !== 0) {
+        for (let j = t.lo[child]!; j < t.mid[child]!; j++) ids.push(t.ids[j]!);
+        if (t.end[child]! > t.mid[child]!) this.collect(child, next, int, ids, ends);
+      } else if (mayEnd) ends.push(node, child, b);
+    }
   }
 
   /** The container's remembered reads, by its key (the same after every number it holds). */
@@ -144,20 +185,24 @@ export class NumberWalk {
       // The number does not read b: if it may end here, its container does.
       if (ends < 0) {
         const v = ph === 5 ? m / POW10[k]! : m;
-        ends = this.container && numberEnds(ph, r, neg ? -v : v) ? 1 : 0;
+        ends = numberEnds(ph, r, neg ? -v : v) ? 1 : 0;
       }
-      if (ends === 0) continue;
-      if (isWsByte(b)) {
-        if (node === 0 && this.freeWs) {
-          if (!this.wsListed) this.out.push(WHITESPACE_AFTER, this.container!);
-          this.wsListed = true;
-          continue;
-        }
-      } else if (this.may && !inByteSet(this.may, b)) continue;
-      let s = this.after[b];
-      if (s === undefined) s = this.after[b] = this.grammar!.feed(this.container!, b);
-      if (s) this.out.push(child, s);
+      if (ends === 1) this.end(node, child, b);
     }
+  }
+
+  /** The number ended below `node`: its container reads b, which leads to `child`. */
+  private end(node: number, child: number, b: number): void {
+    if (isWsByte(b)) {
+      if (node === 0 && this.freeWs) {
+        if (!this.wsListed) this.out.push(WHITESPACE_AFTER, this.container!);
+        this.wsListed = true;
+        return;
+      }
+    } else if (this.may && !inByteSet(this.may, b)) return;
+    let s = this.after[b];
+    if (s === undefined) s = this.after[b] = this.grammar!.feed(this.container!, b);
+    if (s) this.out.push(child, s);
   }
 
   /** Byte b read by the recognizer, from the reading's frame at `node` in phase `ph` (a bounded number past exact doubles). */

@@ -9,7 +9,7 @@ import { inByteSet, nextBytes } from './next_bytes';
 import { NumberWalk, WHITESPACE_AFTER } from './number_walk';
 import { StringMasks, stringSafeChars } from './string_masks';
 import { splitStringToken, StringTails } from './string_tails';
-import { setRange, TokenTrie } from './token_trie';
+import { setBits, setRange, TokenTrie } from './token_trie';
 
 const utf8 = new TextEncoder();
 
@@ -33,12 +33,6 @@ interface Sink {
   fed: Map<readonly Stack[], (GrammarState | null)[]>;
   /** Inside a subtree() being remembered (the subtrees below it are not remembered on their own). */
   sub: boolean;
-}
-function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    mask[id >>> 5]! |= 1 << (id & 31);
-  }
 }
 
 /** Below a node with at least this many tokens, a string body reading on uses the node's body tables. */
@@ -170,7 +164,7 @@ export class TokenTable {
     const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map(), sub: false };
     if (!g.isComplete(state)) {
       const free = g.freeWhitespace(state);
-      if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      if (inBodies(state)) this.body(0, state, sink);
       else if (inNumbers(state)) this.numbers(0, state, sink);
       else if (free !== null) this.walkAfterWhitespace(state, free, sink);
       else this.walk(0, state, sink);
@@ -244,7 +238,7 @@ export class TokenTable {
   private ws: WhitespaceTable | null = null;
 
   private below(node: number, state: GrammarState, sink: Sink): void {
-    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
+    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && inBodies(state)) this.body(node, state, sink);
     else if (inNumbers(state)) this.numbers(node, state, sink);
     else this.walk(node, state, sink);
   }
@@ -342,10 +336,9 @@ export class TokenTable {
    * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
    */
   private walkLiteral(node: number, st: Stack, f: LFrame, ws: number, g: JsonGrammar, sink: Sink): void {
-    const state = () => ({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g });
     if (accepting(f) >= 0) {
       // An alternative is complete here (others go on): every byte needs the whole recognizer.
-      this.walk(node, state(), sink);
+      this.walk(node, withTop(st, f, ws, g), sink);
       return;
     }
     const tr = this.trie;
@@ -362,7 +355,7 @@ export class TokenTable {
         this.walkLiteral(child, st, r.f as LFrame, 0, g, sink);
       } else {
         // The literal ends with this byte: its container reads on.
-        const next = g.feed(state(), b);
+        const next = g.feed(withTop(st, f, ws, g), b);
         if (!next) continue;
         setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
         this.walk(child, next, sink);
@@ -432,7 +425,20 @@ function bodyTop(f: Frame | undefined): boolean {
 
 /** Whether every reading is inside a number (whitespace cannot be pending there: number_walk.ts assumes none). */
 function inNumbers(state: GrammarState): boolean {
-  return state.ws === 0 && state.stacks.length > 0 && state.stacks.every((st) => st[st.length - 1]?.k === 'N');
+  if (state.ws !== 0 || state.stacks.length === 0) return false;
+  for (const st of state.stacks) if (st[st.length - 1]?.k !== 'N') return false;
+  return true;
+}
+
+/** Whether every reading is inside a string body or a literal (bodyTop). */
+function inBodies(state: GrammarState): boolean {
+  for (const st of state.stacks) if (!bodyTop(st[st.length - 1])) return false;
+  return true;
+}
+
+/** The state of one reading whose top is now `f`. */
+function withTop(st: Stack, f: Frame, ws: number, g: JsonGrammar): GrammarState {
+  return { stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g };
 }
 
 const MEMO_SIZE = 64;

@@ -95,3 +95,11 @@ export function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: nu
     mask[id >>> 5]! |= 1 << (id & 31);
   }
 }
+
+/** Sets the bits of `ids` in `mask`. */
+export function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
+}
