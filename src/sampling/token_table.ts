@@ -272,21 +272,22 @@ export class TokenTable {
     let memo = this.subtrees.get(g);
     if (!memo) this.subtrees.set(g, (memo = new Map()));
     const key = node + '|' + stateKey(state);
-    let ids = memo.get(key);
-    if (ids) {
+    let words = memo.get(key);
+    if (words) {
       memo.delete(key);
-      memo.set(key, ids);
+      memo.set(key, words);
     } else {
       const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed, sub: true };
       this.below(node, state, sub);
-      ids = idsOf(sub.mask);
-      this.scratch.push(sub.mask.fill(0));
-      memo.set(key, ids);
+      words = takeWords(sub.mask);
+      this.scratch.push(sub.mask);
+      memo.set(key, words);
       if (memo.size > SUBTREE_MEMO) memo.delete(memo.keys().next().value!);
     }
-    setBits(sink.mask, ids);
+    for (let i = 0; i < words.length; i += 2) sink.mask[words[i]!]! |= words[i + 1]!;
   }
 
+  /** Per grammar, subtree() masks by node and state, as [word index, bits] pairs of their words other than 0. */
   private readonly subtrees = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
   /** Zeroed masks for subtree(). */
   private readonly scratch: Uint32Array[] = [];
@@ -393,6 +394,20 @@ function whitespaceTable(t: TokenTrie): WhitespaceTable {
   const root = new Int32Array(256).fill(-1);
   for (let e = t.first[0]!; e < t.first[1]!; e++) root[t.byte[e]!] = t.to[e]!;
   return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then, root };
+}
+
+/** A mask's words other than 0 as [index, bits] pairs; the mask is left all 0. */
+function takeWords(mask: Uint32Array): Uint32Array {
+  let n = 0;
+  for (let w = 0; w < mask.length; w++) if (mask[w] !== 0) n++;
+  const out = new Uint32Array(2 * n);
+  for (let w = 0, k = 0; w < mask.length; w++) {
+    if (mask[w] === 0) continue;
+    out[k++] = w;
+    out[k++] = mask[w]!;
+    mask[w] = 0;
+  }
+  return out;
 }
 
 /** The set bits of a mask, ascending. */
