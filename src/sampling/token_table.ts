@@ -49,7 +49,9 @@ const SUBTREE_MEMO = 1024;
  *
  * A mask walks the trie with the recognizer, sharing the work of common prefixes; where every
  * reading is inside a string body (or a literal), the tokens below are taken from tables built
- * once per trie node instead: a string's plain characters need no recognizer at all.
+ * once per trie node instead: a string's plain characters need no recognizer at all. Where every
+ * reading is inside a number, number_walk.ts follows its digits without the recognizer; bytes
+ * no reading can read (next_bytes.ts) are never fed.
  */
 export class TokenTable {
   /** bytes[id], or null for ids a grammar never allows. */
