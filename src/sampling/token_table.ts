@@ -212,19 +212,26 @@ export class TokenTable {
    */
   private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink, direct = true): void {
     const ws = (this.ws ??= whitespaceTable(this.trie));
-    const t = this.trie;
-    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
-    const g = state.grammar;
+    const only = onlyWords(ws, this.trie, this.words, free);
+    for (let i = 0; i < only.length; i += 2) sink.mask[only[i]!]! |= only[i + 1]!;
     const may = nextBytes(state);
-    for (let b = 0; b < 256; b++) {
-      const child = direct ? ws.root[b]! : -1;
-      const after = ws.then[b];
-      if ((child < 0 && !after) || isWsByte(b) || (may && !inByteSet(may, b))) continue;
-      const next = g.feed(state, b);
-      if (!next) continue;
-      if (child >= 0) this.enter(child, next, sink);
-      if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
+    if (!may) for (let b = 0; b < 256; b++) this.afterWhitespace(ws, b, state, free, sink, direct);
+    else {
+      for (let w = 0; w < 8; w++) {
+        for (let bits = may[w]!; bits !== 0; bits &= bits - 1) this.afterWhitespace(ws, w * 32 + 31 - Math.clz32(bits & -bits), state, free, sink, direct);
+      }
     }
+  }
+
+  /** walkAfterWhitespace() for the tokens whose first byte other than whitespace is b. */
+  private afterWhitespace(ws: WhitespaceTable, b: number, state: GrammarState, free: number, sink: Sink, direct: boolean): void {
+    const child = direct ? ws.root[b]! : -1;
+    const after = ws.then[b];
+    if ((child < 0 && !after) || isWsByte(b)) return;
+    const next = state.grammar.feed(state, b);
+    if (!next) return;
+    if (child >= 0) this.enter(child, next, sink);
+    if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
   }
 
   /** A node the walk reached in `state`: its ids, and what is below. */
@@ -376,6 +383,21 @@ interface WhitespaceTable {
   then: (number[] | undefined)[];
   /** The root's child along each byte, or -1. */
   root: Int32Array;
+  /** The ids of the whitespace-only tokens up to each length, as a mask's nonzero [index, bits] pairs (onlyWords()). */
+  upTo: Map<number, Uint32Array>;
+}
+
+/** The ids of the whitespace-only tokens of at most `free` bytes, as [word index, bits] pairs. */
+function onlyWords(ws: WhitespaceTable, t: TokenTrie, words: number, free: number): Uint32Array {
+  const longest = ws.onlyLen.length ? ws.onlyLen[ws.onlyLen.length - 1]! : 0;
+  const n = Math.min(free, longest);
+  let out = ws.upTo.get(n);
+  if (!out) {
+    const mask = new Uint32Array(words);
+    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= n; i++) setRange(mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
+    ws.upTo.set(n, (out = takeWords(mask)));
+  }
+  return out;
 }
 
 function whitespaceTable(t: TokenTrie): WhitespaceTable {
@@ -395,7 +417,7 @@ function whitespaceTable(t: TokenTrie): WhitespaceTable {
   only.sort((a, b) => a[1] - b[1]);
   const root = new Int32Array(256).fill(-1);
   for (let e = t.first[0]!; e < t.first[1]!; e++) root[t.byte[e]!] = t.to[e]!;
-  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then, root };
+  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then, root, upTo: new Map() };
 }
 
 /** A mask's words other than 0 as [index, bits] pairs; the mask is left all 0. */
