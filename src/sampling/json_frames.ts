@@ -46,7 +46,8 @@ export const isWsByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 ||
 export const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
 const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
 const hexVal = (b: number) => (b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x57);
-const NUM_ACCEPT = new Set([2, 3, 5, 8]);
+/** The phases a number may end in (bit ph): 2, 3, 5 and 8. */
+const NUM_ACCEPT = (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8);
 export const utf8 = new TextEncoder();
 const LIT_TRUE = utf8.encode('true');
 const LIT_FALSE = utf8.encode('false');
@@ -130,7 +131,7 @@ export function literalAfter(f: LFrame): number | null {
 
 /** The result a frame reports if it ended here, or -1 when it cannot end. */
 export function accepting(f: Frame): number {
-  if (f.k === 'N') return NUM_ACCEPT.has(f.ph) && (!f.r || (f.ph === 8 ? exponentOk(f.txt, f.r) : numberOk(Number(f.txt), f.r) && bigIntegerOk(f.txt, f.r))) ? 0 : -1;
+  if (f.k === 'N') return (f.r && f.ph === 8 ? exponentOk(f.txt, f.r) : numberEnds(f.ph, f.r, f.r ? Number(f.txt) : 0) && (!f.r || bigIntegerOk(f.txt, f.r))) ? 0 : -1;
   if (f.k === 'L') {
     const j = f.alts.findIndex((a) => a.length === f.i);
     return j < 0 ? -1 : Math.max(0, f.ids[j]!);
@@ -376,18 +377,25 @@ function lead(f: SFrame, plain: boolean, need: number, lo: number, hi: number, c
   return { t: 'stay', f: { ...f, need, lo, hi, cp: plain ? 0 : cp } };
 }
 
-export function stepNumber(f: NFrame, b: number): Step {
+/** The phase a number moves to when it reads `b` (its syntax alone, before any bounds), or 0 when it cannot. */
+export function numberPhase(ph: number, int: boolean, b: number): number {
   const d = isDigit(b);
-  switch (f.ph) {
-    case 1: return b === 0x30 ? numberTo(f, b, 2) : d ? numberTo(f, b, 3) : REJECT;
-    case 2: return !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
-    case 3: return d ? numberTo(f, b, 3) : !f.int && b === 0x2e ? numberTo(f, b, 4) : !f.int && (b === 0x65 || b === 0x45) ? numberTo(f, b, 6) : REJECT;
-    case 4: return d ? numberTo(f, b, 5) : REJECT;
-    case 5: return d ? numberTo(f, b, 5) : b === 0x65 || b === 0x45 ? numberTo(f, b, 6) : REJECT;
-    case 6: return b === 0x2b || b === 0x2d ? numberTo(f, b, 7) : d ? numberTo(f, b, 8) : REJECT;
-    case 7: case 8: return d ? numberTo(f, b, 8) : REJECT;
-    default: return REJECT;
+  const e = b === 0x65 || b === 0x45;
+  switch (ph) {
+    case 1: return b === 0x30 ? 2 : d ? 3 : 0;
+    case 2: return int ? 0 : b === 0x2e ? 4 : e ? 6 : 0;
+    case 3: return d ? 3 : int ? 0 : b === 0x2e ? 4 : e ? 6 : 0;
+    case 4: return d ? 5 : 0;
+    case 5: return d ? 5 : e ? 6 : 0;
+    case 6: return b === 0x2b || b === 0x2d ? 7 : d ? 8 : 0;
+    case 7: case 8: return d ? 8 : 0;
+    default: return 0;
   }
+}
+
+export function stepNumber(f: NFrame, b: number): Step {
+  const ph = numberPhase(f.ph, f.int, b);
+  return ph === 0 ? REJECT : numberTo(f, b, ph);
 }
 
 /** The number frame after byte `b` moves it to phase `ph` (bounded numbers: if the bounds can still be met). */
@@ -397,44 +405,73 @@ function numberTo(f: NFrame, b: number, ph: number): Step {
   return canStillEnd(txt, ph, f.r, f.int) ? { t: 'stay', f: { ...f, ph, txt } } : REJECT;
 }
 
-/** Whether a bounded number written so far (`txt`, in phase `ph`) can still end inside the rules. */
-function canStillEnd(txt: string, ph: number, r: NumberRules, int: boolean): boolean {
+/**
+ * Whether a bounded number written so far (`txt`, in phase `ph`) can still end inside the rules.
+ * The mask walk (number_walk.ts) decides the common case itself (no exponent, fewer digits after
+ * the point than the rules allow, feasible() true: the same double arithmetically) and hands
+ * every other byte to the recognizer, so this stays the one definition.
+ */
+export function canStillEnd(txt: string, ph: number, r: NumberRules, int: boolean): boolean {
   if (ph >= 6) return exponentFeasible(txt, r);
   let ok: boolean;
   const frac = ph >= 4 ? txt.length - txt.indexOf('.') - 1 : 0;
   // All the digits allowed after the point are written: only zeros may follow, the value is fixed.
   if (ph >= 4 && frac >= r.maxFrac) ok = /^0*$/.test(txt.slice(txt.length - frac + r.maxFrac)) && numberOk(Number(txt), r);
-  else ok = feasible(txt, r, int);
+  else ok = feasible(txt, ph, r, int);
   // An exponent may still bring the value inside ("60e-1" under maximum 10).
   if (!ok && !int && ph !== 1) ok = exponentFeasible(ph === 4 ? txt + '0e' : txt + 'e', r);
   return ok;
 }
 
-/** Whether a number written so far (no exponent) can still end inside the rules' bounds. */
-export function feasible(txt: string, r: NumberRules, int: boolean): boolean {
-  const neg = txt.startsWith('-');
+/** Whether a bounded number's text so far (`ph`: the phase it ends in) can still end inside the rules. */
+function feasible(txt: string, ph: number, r: NumberRules, int: boolean): boolean {
+  const neg = txt.charCodeAt(0) === 0x2d;
   const body = neg ? txt.slice(1) : txt;
-  const hits = (a: number, b: number) => {
-    const [lo, hi] = neg ? [-b, -a] : [a, b];
-    return (r.minExcl ? hi > r.min : hi >= r.min) && (r.maxExcl ? lo < r.max : lo <= r.max);
-  };
-  if (body === '') return hits(0, Infinity);
   const dot = body.indexOf('.');
-  if (dot >= 0) {
-    const frac = body.slice(dot + 1);
-    const v = Number(body.slice(0, dot) + '.' + (frac || '0'));
-    return hits(v, v + 10 ** -frac.length);
+  if (dot < 0) return boundedStep(ph, neg, ph === 3 ? Number(body) : 0, 0, r, int);
+  const frac = body.slice(dot + 1);
+  return boundedStep(ph, neg, Number(body.slice(0, dot) + '.' + (frac || '0')), frac.length, r, int);
+}
+
+/**
+ * Whether a bounded number may move to phase `ph` and still end inside its rules, its text so
+ * far (no exponent) given as: a '-' or not (`neg`), the value of its digits (`v`, the digits
+ * before and after the point as a double; any value in phases 1 and 2, where the digits are
+ * none and '0') and the number of digits after the point (`frac`). The recognizer parses its
+ * text (feasible()); the mask walk (number_walk.ts) keeps the same double arithmetically.
+ */
+export function boundedStep(ph: number, neg: boolean, v: number, frac: number, r: NumberRules, int: boolean): boolean {
+  switch (ph) {
+    case 1: return hits(0, Infinity, neg, r);
+    case 2: return hits(0, int ? 0 : 1, neg, r);
+    case 3: {
+      // Longer numbers grow away from zero, towards the bound on the sign's side.
+      const reach = neg ? -r.min : r.max;
+      if (reach === Infinity) return true;
+      for (let scale = 1; ; scale *= 10) {
+        const a = v * scale;
+        if (hits(a, int ? (v + 1) * scale - 1 : (v + 1) * scale, neg, r)) return true;
+        if (a > reach) return false;
+      }
+    }
+    case 4:
+      return r.maxFrac !== 0 && hits(v, v + 10 ** -frac, neg, r);
+    case 5:
+      return frac <= r.maxFrac && hits(v, v + 10 ** -frac, neg, r);
+    default:
+      return false; // bounded numbers are written without an exponent
   }
-  if (body === '0') return hits(0, int ? 0 : 1);
-  const d = Number(body);
-  // Longer numbers grow away from zero, towards the bound on the sign's side.
-  const reach = neg ? -r.min : r.max;
-  if (reach === Infinity) return true;
-  for (let scale = 1; ; scale *= 10) {
-    const a = d * scale;
-    if (hits(a, int ? (d + 1) * scale - 1 : (d + 1) * scale)) return true;
-    if (a > reach) return false;
-  }
+}
+
+/** Whether the numbers of magnitude in [a, b] (negated when `neg`) meet the bounds. */
+function hits(a: number, b: number, neg: boolean, r: NumberRules): boolean {
+  const lo = neg ? -b : a, hi = neg ? -a : b;
+  return (r.minExcl ? hi > r.min : hi >= r.min) && (r.maxExcl ? lo < r.max : lo <= r.max);
+}
+
+/** Whether a number in phase `ph` may end here; bounded numbers: `x` is its value (Number of its text). */
+export function numberEnds(ph: number, r: NumberRules | null, x: number): boolean {
+  return ((NUM_ACCEPT >> ph) & 1) === 1 && (!r || numberOk(x, r));
 }
 
 export function stepLiteral(f: LFrame, b: number): Step {

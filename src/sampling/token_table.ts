@@ -5,9 +5,11 @@ import type { ErnieTokenizer } from '../text/tokenizer';
 import { applyStep, byteOf } from '../text/decoder';
 import { stateKey, type GrammarState, type JsonGrammar } from './json_grammar';
 import { accepting, isWsByte, stepLiteral, type Frame, type LFrame, type Stack } from './json_frames';
+import { inByteSet, nextBytes } from './next_bytes';
+import { NumberWalk, WHITESPACE_AFTER } from './number_walk';
 import { StringMasks, stringSafeChars } from './string_masks';
 import { splitStringToken, StringTails } from './string_tails';
-import { TokenTrie } from './token_trie';
+import { setBits, setRange, TokenTrie } from './token_trie';
 
 const utf8 = new TextEncoder();
 
@@ -32,12 +34,6 @@ interface Sink {
   /** Inside a subtree() being remembered (the subtrees below it are not remembered on their own). */
   sub: boolean;
 }
-function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i]!;
-    mask[id >>> 5]! |= 1 << (id & 31);
-  }
-}
 
 /** Below a node with at least this many tokens, a string body reading on uses the node's body tables. */
 const BODY_MIN = 48;
@@ -53,7 +49,9 @@ const SUBTREE_MEMO = 1024;
  *
  * A mask walks the trie with the recognizer, sharing the work of common prefixes; where every
  * reading is inside a string body (or a literal), the tokens below are taken from tables built
- * once per trie node instead: a string's plain characters need no recognizer at all.
+ * once per trie node instead: a string's plain characters need no recognizer at all. Where every
+ * reading is inside a number, number_walk.ts follows its digits without the recognizer; bytes
+ * no reading can read (next_bytes.ts) are never fed.
  */
 export class TokenTable {
   /** bytes[id], or null for ids a grammar never allows. */
@@ -168,7 +166,8 @@ export class TokenTable {
     const sink: Sink = { mask: new Uint32Array(this.words), fed: new Map(), sub: false };
     if (!g.isComplete(state)) {
       const free = g.freeWhitespace(state);
-      if (state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(0, state, sink);
+      if (inBodies(state)) this.body(0, state, sink);
+      else if (inNumbers(state)) this.numbers(0, state, sink);
       else if (free !== null) this.walkAfterWhitespace(state, free, sink);
       else this.walk(0, state, sink);
     }
@@ -184,10 +183,13 @@ export class TokenTable {
     // than whitespace does to them is the same at every run length, so it is fed once.
     let seen = sink.fed.get(state.stacks);
     if (!seen) sink.fed.set(state.stacks, (seen = []));
+    // Bytes outside `may` end every reading: they are not fed.
+    const may = nextBytes(state);
     for (let e = t.first[node]!, last = t.first[node + 1]!; e < last; e++) {
       const b = t.byte[e]!;
       let next: GrammarState | null | undefined;
       if (isWsByte(b)) next = g.feed(state, b);
+      else if (may && !inByteSet(may, b)) continue;
       else {
         next = seen[b];
         if (next === undefined) seen[b] = next = g.feed(state, b);
@@ -206,21 +208,30 @@ export class TokenTable {
    * walk() from the root for a state that reads up to `free` whitespace bytes without changing
    * its readings: a token of whitespace only is allowed by its length, and a token of
    * whitespace then a byte b reads on from where b alone would: b is fed once for all of them.
+   * `direct` false: the tokens that start with whitespace only.
    */
-  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink): void {
+  private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink, direct = true): void {
     const ws = (this.ws ??= whitespaceTable(this.trie));
-    const t = this.trie;
-    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= free; i++) setRange(sink.mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
-    const g = state.grammar;
-    for (let e = t.first[0]!, last = t.first[1]!; e < last; e++) {
-      const b = t.byte[e]!;
-      if (isWsByte(b)) continue;
-      const next = g.feed(state, b);
-      if (!next) continue;
-      this.enter(t.to[e]!, next, sink);
-      const after = ws.then[b];
-      if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
+    const only = onlyWords(ws, this.trie, this.words, free);
+    for (let i = 0; i < only.length; i += 2) sink.mask[only[i]!]! |= only[i + 1]!;
+    const may = nextBytes(state);
+    if (!may) for (let b = 0; b < 256; b++) this.afterWhitespace(ws, b, state, free, sink, direct);
+    else {
+      for (let w = 0; w < 8; w++) {
+        for (let bits = may[w]!; bits !== 0; bits &= bits - 1) this.afterWhitespace(ws, w * 32 + 31 - Math.clz32(bits & -bits), state, free, sink, direct);
+      }
     }
+  }
+
+  /** walkAfterWhitespace() for the tokens whose first byte other than whitespace is b. */
+  private afterWhitespace(ws: WhitespaceTable, b: number, state: GrammarState, free: number, sink: Sink, direct: boolean): void {
+    const child = direct ? ws.root[b]! : -1;
+    const after = ws.then[b];
+    if ((child < 0 && !after) || isWsByte(b)) return;
+    const next = state.grammar.feed(state, b);
+    if (!next) return;
+    if (child >= 0) this.enter(child, next, sink);
+    if (after) for (let i = 0; i < after.length; i += 2) if (after[i + 1]! <= free) this.enter(after[i]!, next, sink);
   }
 
   /** A node the walk reached in `state`: its ids, and what is below. */
@@ -236,9 +247,29 @@ export class TokenTable {
   private ws: WhitespaceTable | null = null;
 
   private below(node: number, state: GrammarState, sink: Sink): void {
-    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && state.stacks.every((st) => bodyTop(st[st.length - 1]))) this.body(node, state, sink);
+    if (this.trie.end[node]! - this.trie.mid[node]! >= BODY_MIN && inBodies(state)) this.body(node, state, sink);
+    else if (inNumbers(state)) this.numbers(node, state, sink);
     else this.walk(node, state, sink);
   }
+
+  /**
+   * walk() for a state whose every reading is inside a number: each reading alone, its number
+   * followed without the recognizer (number_walk.ts); where the number ends, walk() takes over.
+   */
+  private numbers(node: number, state: GrammarState, sink: Sink): void {
+    const nw = (this.numberWalk ??= new NumberWalk(this.trie));
+    const out: (number | GrammarState)[] = [];
+    for (const st of state.stacks) {
+      if (!nw.walk(node, st, state.grammar, sink.mask, out)) this.walk(node, { stacks: [st], ws: state.ws, grammar: state.grammar }, sink);
+    }
+    for (let i = 0; i < out.length; i += 2) {
+      const child = out[i] as number, next = out[i + 1] as GrammarState;
+      if (child === WHITESPACE_AFTER) this.walkAfterWhitespace(next, next.grammar.freeWhitespace(next)!, sink, false);
+      else this.enter(child, next, sink);
+    }
+  }
+
+  private numberWalk: NumberWalk | null = null;
 
   /**
    * below() for a large subtree, remembered per node and state: the same state recurs under
@@ -250,21 +281,22 @@ export class TokenTable {
     let memo = this.subtrees.get(g);
     if (!memo) this.subtrees.set(g, (memo = new Map()));
     const key = node + '|' + stateKey(state);
-    let ids = memo.get(key);
-    if (ids) {
+    let words = memo.get(key);
+    if (words) {
       memo.delete(key);
-      memo.set(key, ids);
+      memo.set(key, words);
     } else {
       const sub: Sink = { mask: this.scratch.pop() ?? new Uint32Array(this.words), fed: sink.fed, sub: true };
       this.below(node, state, sub);
-      ids = idsOf(sub.mask);
-      this.scratch.push(sub.mask.fill(0));
-      memo.set(key, ids);
+      words = takeWords(sub.mask);
+      this.scratch.push(sub.mask);
+      memo.set(key, words);
       if (memo.size > SUBTREE_MEMO) memo.delete(memo.keys().next().value!);
     }
-    setBits(sink.mask, ids);
+    for (let i = 0; i < words.length; i += 2) sink.mask[words[i]!]! |= words[i + 1]!;
   }
 
+  /** Per grammar, subtree() masks by node and state, as [word index, bits] pairs of their words other than 0. */
   private readonly subtrees = new WeakMap<JsonGrammar, Map<string, Uint32Array>>();
   /** Zeroed masks for subtree(). */
   private readonly scratch: Uint32Array[] = [];
@@ -314,10 +346,9 @@ export class TokenTable {
    * next are followed (no recognizer calls); where the literal could end, the recognizer takes over.
    */
   private walkLiteral(node: number, st: Stack, f: LFrame, ws: number, g: JsonGrammar, sink: Sink): void {
-    const state = () => ({ stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g });
     if (accepting(f) >= 0) {
       // An alternative is complete here (others go on): every byte needs the whole recognizer.
-      this.walk(node, state(), sink);
+      this.walk(node, withTop(st, f, ws, g), sink);
       return;
     }
     const tr = this.trie;
@@ -334,7 +365,7 @@ export class TokenTable {
         this.walkLiteral(child, st, r.f as LFrame, 0, g, sink);
       } else {
         // The literal ends with this byte: its container reads on.
-        const next = g.feed(state(), b);
+        const next = g.feed(withTop(st, f, ws, g), b);
         if (!next) continue;
         setRange(sink.mask, tr.ids, tr.lo[child]!, tr.mid[child]!);
         this.walk(child, next, sink);
@@ -350,6 +381,23 @@ interface WhitespaceTable {
   onlyLen: number[];
   /** then[b]: [node, whitespace before b] pairs for the nodes a whitespace-only path then b leads to. */
   then: (number[] | undefined)[];
+  /** The root's child along each byte, or -1. */
+  root: Int32Array;
+  /** The ids of the whitespace-only tokens up to each length, as a mask's nonzero [index, bits] pairs (onlyWords()). */
+  upTo: Map<number, Uint32Array>;
+}
+
+/** The ids of the whitespace-only tokens of at most `free` bytes, as [word index, bits] pairs. */
+function onlyWords(ws: WhitespaceTable, t: TokenTrie, words: number, free: number): Uint32Array {
+  const longest = ws.onlyLen.length ? ws.onlyLen[ws.onlyLen.length - 1]! : 0;
+  const n = Math.min(free, longest);
+  let out = ws.upTo.get(n);
+  if (!out) {
+    const mask = new Uint32Array(words);
+    for (let i = 0; i < ws.only.length && ws.onlyLen[i]! <= n; i++) setRange(mask, t.ids, t.lo[ws.only[i]!]!, t.mid[ws.only[i]!]!);
+    ws.upTo.set(n, (out = takeWords(mask)));
+  }
+  return out;
 }
 
 function whitespaceTable(t: TokenTrie): WhitespaceTable {
@@ -367,7 +415,23 @@ function whitespaceTable(t: TokenTrie): WhitespaceTable {
     }
   }
   only.sort((a, b) => a[1] - b[1]);
-  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then };
+  const root = new Int32Array(256).fill(-1);
+  for (let e = t.first[0]!; e < t.first[1]!; e++) root[t.byte[e]!] = t.to[e]!;
+  return { only: only.map((x) => x[0]), onlyLen: only.map((x) => x[1]), then, root, upTo: new Map() };
+}
+
+/** A mask's words other than 0 as [index, bits] pairs; the mask is left all 0. */
+function takeWords(mask: Uint32Array): Uint32Array {
+  let n = 0;
+  for (let w = 0; w < mask.length; w++) if (mask[w] !== 0) n++;
+  const out = new Uint32Array(2 * n);
+  for (let w = 0, k = 0; w < mask.length; w++) {
+    if (mask[w] === 0) continue;
+    out[k++] = w;
+    out[k++] = mask[w]!;
+    mask[w] = 0;
+  }
+  return out;
 }
 
 /** The set bits of a mask, ascending. */
@@ -393,16 +457,27 @@ function idsOf(mask: Uint32Array): Uint32Array {
   return out;
 }
 
-function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {
-  for (let j = lo; j < hi; j++) {
-    const id = ids[j]!;
-    mask[id >>> 5]! |= 1 << (id & 31);
-  }
-}
-
 /** A reading whose next byte is read by a string body with nothing pending, or by a literal. */
 function bodyTop(f: Frame | undefined): boolean {
   return !!f && ((f.k === 'S' && f.esc === 0 && f.need === 0) || f.k === 'L');
+}
+
+/** Whether every reading is inside a number (whitespace cannot be pending there: number_walk.ts assumes none). */
+function inNumbers(state: GrammarState): boolean {
+  if (state.ws !== 0 || state.stacks.length === 0) return false;
+  for (const st of state.stacks) if (st[st.length - 1]?.k !== 'N') return false;
+  return true;
+}
+
+/** Whether every reading is inside a string body or a literal (bodyTop). */
+function inBodies(state: GrammarState): boolean {
+  for (const st of state.stacks) if (!bodyTop(st[st.length - 1])) return false;
+  return true;
+}
+
+/** The state of one reading whose top is now `f`. */
+function withTop(st: Stack, f: Frame, ws: number, g: JsonGrammar): GrammarState {
+  return { stacks: [f === st[st.length - 1] ? st : [...st.slice(0, -1), f]], ws, grammar: g };
 }
 
 const MEMO_SIZE = 64;

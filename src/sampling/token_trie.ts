@@ -87,3 +87,19 @@ export class TokenTrie {
     return this.end[node]! - this.mid[node]!;
   }
 }
+
+/** Sets the bits (bit id & 31 of word id >>> 5) of the trie's ids[lo] .. ids[hi - 1] in `mask`. */
+export function setRange(mask: Uint32Array, ids: Uint32Array, lo: number, hi: number): void {
+  for (let j = lo; j < hi; j++) {
+    const id = ids[j]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
+}
+
+/** Sets the bits of `ids` in `mask`. */
+export function setBits(mask: Uint32Array, ids: ArrayLike<number>): void {
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    mask[id >>> 5]! |= 1 << (id & 31);
+  }
+}

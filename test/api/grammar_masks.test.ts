@@ -4,9 +4,11 @@
 // reads all its bytes. A synthetic ~1,200-id vocabulary, built so that every fast path is taken:
 // hundreds of tokens below `"`, ` "` and ` ` (body tables and remembered subtrees), quotes
 // with tails (`", "`, `":`), escapes, partial UTF-8 characters, whitespace runs, digits.
+// And next_bytes.ts (the bytes the walk does not feed) against feeding every byte.
 import { describe, expect, it } from 'vitest';
 import { JsonGrammar, TokenTable, type GrammarState } from '../../src/sampling/json_grammar';
 import { compileJsonSchema } from '../../src/sampling/json_schema';
+import { inByteSet, nextBytes } from '../../src/sampling/next_bytes';
 import { Rng } from '../../src/sampling/rng';
 
 const utf8 = new TextEncoder();
@@ -76,5 +78,29 @@ describe('mask fast paths agree with reading every token', () => {
       }
     }
     expect(states).toBeGreaterThan(25);
+  });
+
+  it.each(schemas)('%s: a byte outside nextBytes() ends every reading', (_name, schema) => {
+    let checked = 0;
+    for (const whitespace of ['any', 'compact'] as const) {
+      const g = JsonGrammar.schema(compileJsonSchema(schema, 'schema', { unlisted: 'open' }), { whitespace, maxWhitespace: 6 });
+      const r = new Rng(29);
+      for (let doc = 0; doc < 8; doc++) {
+        let s = g.initial();
+        for (let step = 0; step < 16; step++) {
+          const may = nextBytes(s);
+          if (may) {
+            checked++;
+            for (let b = 0; b < 256; b++) if (!inByteSet(may, b) && ![0x20, 0x0a, 0x09, 0x0d].includes(b)) expect(g.feed(s, b), `byte ${b}`).toBeNull();
+          }
+          const choices = [...table.allowedTokens(s, stops)].filter((id) => id < bytes.length);
+          if (choices.length === 0) break;
+          const moving = choices.filter((id) => /["{}[\],:]/.test(String.fromCharCode(...bytes[id]!)));
+          const pool = moving.length && r.uniform() < 0.6 ? moving : choices;
+          s = table.advance(s, pool[r.nextU32() % pool.length]!)!;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
