@@ -1,13 +1,13 @@
 // The patterns of one set of string rules read together as one automaton over character
 // classes (for the mask walks of string_masks.ts and string_tails.ts): its classes are the
 // code points every pattern treats alike, its states the tuples of the patterns' states, and a
-// transition is one table lookup once computed. Per state it also knows the classes that lead
-// back to the same state (a text of only those characters leaves it where it is) and whether
-// no text can kill it.
+// transition is one table lookup once computed. It also knows whether no text can kill a state,
+// and how many characters of a set of classes a state survives whatever their order (a
+// URI's path: any number; the 8 alphanumerics of a counted repetition: 8).
 
 import type { Pattern } from './regex';
 
-/** Class bits of loopMask()/classBit(): classes 0..30 one bit each; bit 31 stands for every class from 31 on. */
+/** Class bits of safeDepth(): classes 0..30 one bit each; bit 31 stands for every class from 31 on. */
 export const classBit = (c: number): number => 1 << (c < 31 ? c : 31);
 
 export class RulesAutomaton {
@@ -24,8 +24,6 @@ export class RulesAutomaton {
   /** trans[s][c]: the state after class c; -1 dead, -2 not computed yet. */
   private readonly trans: Int32Array[] = [];
   /** Per state: loop bits (see classBit) and immortality, computed when first asked. */
-  private readonly loops: number[] = [];
-  private readonly loopsKnown: number[] = [];
   private readonly eternal: number[] = [];
 
   constructor(readonly patterns: readonly Pattern[]) {
@@ -77,8 +75,6 @@ export class RulesAutomaton {
       this.byTuple.set(key, id);
       this.tuples.push(...rs);
       this.trans.push(new Int32Array(this.classCount).fill(-2));
-      this.loops.push(0);
-      this.loopsKnown.push(0);
       this.eternal.push(-1);
     }
     return id;
@@ -103,6 +99,20 @@ export class RulesAutomaton {
     return id;
   }
 
+  /** Whether the text read so far matches every pattern. */
+  accepts(s: number): boolean {
+    let k = this.accepting[s];
+    if (k === undefined) {
+      const n = this.patterns.length;
+      k = 1;
+      for (let i = 0; i < n; i++) if (!this.patterns[i]!.accepts(this.tuples[s * n + i]!)) k = 0;
+      this.accepting[s] = k;
+    }
+    return k === 1;
+  }
+
+  private readonly accepting: number[] = [];
+
   /** Whether no text read from `s` on can kill it. */
   immortal(s: number): boolean {
     let e = this.eternal[s]!;
@@ -116,23 +126,47 @@ export class RulesAutomaton {
   }
 
   /**
-   * The classes c with step(s, c) === s, as class bits: bit 31 only when every class from 31
-   * on loops. A text whose class bits are all in it leaves s where it is.
+   * How many characters of the classes in `bits` (class bits: see classBit; bit 31 is every
+   * class from 31 on) can be read from `s` in any order without killing it: Infinity when
+   * any number can, else at most `cap` (a caller asking about texts of at most cap characters).
    */
-  loopMask(s: number): number {
-    if (this.loopsKnown[s] === 1) return this.loops[s]!;
-    let m = 0, over = this.classCount > 31;
-    for (let c = 0; c < this.classCount; c++) {
-      const back = this.step(s, c) === s;
-      if (c < 31) {
-        if (back) m |= 1 << c;
-      } else if (!back) over = false;
+  safeDepth(s: number, bits: number, cap: number): number {
+    const key = s * 4294967296 + (bits >>> 0);
+    const known = this.depths.get(key);
+    if (known !== undefined && (known === Infinity || known < this.depthCaps.get(key)! || known >= cap)) return known;
+    const classes: number[] = [];
+    for (let c = 0; c < this.classCount; c++) if ((bits & classBit(c)) !== 0) classes.push(c);
+    let frontier = [s];
+    const seen = new Set<string>([String(s)]);
+    let depth = Infinity;
+    for (let d = 0; d < cap; d++) {
+      if (frontier.every((x) => this.immortal(x))) break;
+      const next = new Set<number>();
+      for (const x of frontier) {
+        for (const c of classes) {
+          const y = this.step(x, c);
+          if (y < 0) {
+            depth = d;
+            break;
+          }
+          next.add(y);
+        }
+        if (depth === d) break;
+      }
+      if (depth === d) break;
+      frontier = [...next].sort((a, b) => a - b);
+      const k = frontier.join(',');
+      if (seen.has(k)) break; // the same states again: nothing new can happen
+      seen.add(k);
+      if (d === cap - 1) depth = cap;
     }
-    if (over) m |= 1 << 31;
-    this.loops[s] = m;
-    this.loopsKnown[s] = 1;
-    return m;
+    this.depths.set(key, depth);
+    this.depthCaps.set(key, cap);
+    return depth;
   }
+
+  private readonly depths = new Map<number, number>();
+  private readonly depthCaps = new Map<number, number>();
 }
 
 const automata = new WeakMap<readonly Pattern[], RulesAutomaton>();

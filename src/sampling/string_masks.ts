@@ -6,8 +6,9 @@
 // code-point trie walked with the patterns' automaton over character classes, rules_automaton.ts,
 // pruned where it dies); the other tokens (a quote, an escape, a partial character) go through
 // string_tails.ts. The walk takes a whole subtree at once where the automaton cannot die in it:
-// an immortal state, or a state every class below the node leads back to (a URI's path, an
-// e-mail's local part: most of a 128K vocabulary is then a few hundred ranges).
+// an immortal state, or one that survives as many characters of the classes below the node as
+// the subtree's longest token has, in any order (a URI's path, an e-mail's local part, a
+// run of hex digits: most tokens are then taken in a few hundred ranges).
 
 import type { StringRules } from './json_schema';
 import type { SFrame } from './json_frames';
@@ -301,7 +302,8 @@ export class StringMasks {
       const next = a.step(s, cls[this.cpOf[e]!]!);
       if (next < 0) continue;
       const child = this.to[e]!;
-      if (this.deep[child]! < room && (this.first[child] === this.first[child + 1] || (this.below(child, v) & ~a.loopMask(next)) === 0 || a.immortal(next))) {
+      const deep = this.deep[child]!;
+      if (deep < room && (deep === 0 || a.immortal(next) || a.safeDepth(next, this.below(child, v), deep) >= deep)) {
         // Nothing below can die or run out of room: the whole subtree.
         out.add(this.lo[child]!, this.hi[child]!);
         continue;
