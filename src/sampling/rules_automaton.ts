@@ -113,6 +113,26 @@ export class RulesAutomaton {
 
   private readonly accepting: number[] = [];
 
+  /** The class bits of the classes `s` survives (bit 31: every class from 31 on). */
+  liveMask(s: number): number {
+    let m = this.live[s];
+    if (m === undefined) {
+      let over = this.classCount > 31;
+      m = 0;
+      for (let c = 0; c < this.classCount; c++) {
+        const ok = this.step(s, c) >= 0;
+        if (c < 31) {
+          if (ok) m |= 1 << c;
+        } else if (!ok) over = false;
+      }
+      if (over) m |= 1 << 31;
+      this.live[s] = m;
+    }
+    return m;
+  }
+
+  private readonly live: number[] = [];
+
   /** Whether no text read from `s` on can kill it. */
   immortal(s: number): boolean {
     let e = this.eternal[s]!;

@@ -258,6 +258,14 @@ export class StringMasks {
     return v;
   }
 
+  /** Whether state s survives every text below `node` (at most `deep` characters). */
+  private survives(node: number, s: number, deep: number, a: RulesAutomaton, v: ClassView): boolean {
+    const bits = this.below(node, v);
+    // A character below that kills s at once: no need to look further.
+    if ((bits & ~a.liveMask(s)) !== 0) return false;
+    return a.safeDepth(s, bits, deep) >= deep;
+  }
+
   /** Class bits of every character strictly below `node` (more, where a wide group holds several classes). */
   private below(node: number, v: ClassView): number {
     const t = v.byteBits;
@@ -303,7 +311,7 @@ export class StringMasks {
       if (next < 0) continue;
       const child = this.to[e]!;
       const deep = this.deep[child]!;
-      if (deep < room && (deep === 0 || a.immortal(next) || a.safeDepth(next, this.below(child, v), deep) >= deep)) {
+      if (deep < room && (deep === 0 || a.immortal(next) || this.survives(child, next, deep, a, v))) {
         // Nothing below can die or run out of room: the whole subtree.
         out.add(this.lo[child]!, this.hi[child]!);
         continue;
