@@ -1,5 +1,7 @@
 // The ECMAScript regular-expression subset JSON schemas use in `pattern`, compiled to an
-// automaton over code points (a Thompson NFA, determinized lazily as the text is read).
+// automaton over code points (a Thompson NFA, determinized lazily as the text is read). Code
+// points no edge tells apart form a character class; a DFA state's transitions are a table per
+// class (a new state costs one NFA step per class, not one per code point it meets).
 // Supported: literals, `.`, classes `[...]` (ranges, negation, \d \w \s and their negations),
 // groups `( )`, `(?: )`, `(?<name> )`, alternation, the quantifiers * + ? {n} {n,} {n,m} (lazy
 // forms too: they match the same strings), and the anchors ^ $. A pattern matches anywhere in

@@ -23,11 +23,10 @@ export class RulesAutomaton {
   private readonly byTuple = new Map<string, number>();
   /** trans[s][c]: the state after class c; -1 dead, -2 not computed yet. */
   private readonly trans: Int32Array[] = [];
-  /** Per state: loop bits (see classBit) and immortality, computed when first asked. */
+  /** Per state: 1 when no text can kill it, 0 when one can, -1 not asked yet. */
   private readonly eternal: number[] = [];
 
   constructor(readonly patterns: readonly Pattern[]) {
-    const n = patterns.length;
     const cuts = new Set<number>([0]);
     for (const p of patterns) for (const x of p.classStarts) cuts.add(x);
     this.starts = Int32Array.from([...cuts].sort((a, b) => a - b));
