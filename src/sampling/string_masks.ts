@@ -205,6 +205,21 @@ export class StringMasks {
     if (r && !r.patterns.every((p, i) => p.immortal(f.rs![i]!))) {
       const ranges = this.rulesRanges(rulesAutomaton(r.patterns), f.rs!, room);
       const dfs = this.dfs;
+      let total = 0;
+      for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1]! - ranges[i]!;
+      if (total * 2 > dfs.length) {
+        // Most of the safe ids (ranges ascend, as the walk follows the preorder): all, less the gaps.
+        const m = (this.scratch ??= new Uint32Array(this.words));
+        m.set((this.allMask ??= bitsOf(this.all, this.words)));
+        let from = 0;
+        for (let i = 0; i <= ranges.length; i += 2) {
+          const to = i < ranges.length ? ranges[i]! : dfs.length;
+          for (let j = from; j < to; j++) m[dfs[j]! >>> 5]! &= ~(1 << (dfs[j]! & 31));
+          if (i < ranges.length) from = ranges[i + 1]!;
+        }
+        for (let w = 0; w < m.length; w++) mask[w]! |= m[w]!;
+        return;
+      }
       for (let i = 0; i < ranges.length; i += 2) {
         for (let j = ranges[i]!, end = ranges[i + 1]!; j < end; j++) {
           const id = dfs[j]!;
