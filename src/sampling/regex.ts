@@ -1,5 +1,7 @@
 // The ECMAScript regular-expression subset JSON schemas use in `pattern`, compiled to an
-// automaton over code points (a Thompson NFA, determinized lazily as the text is read).
+// automaton over code points (a Thompson NFA, determinized lazily as the text is read). Code
+// points no edge tells apart form a character class; a DFA state's transitions are a table per
+// class (a new state costs one NFA step per class, not one per code point it meets).
 // Supported: literals, `.`, classes `[...]` (ranges, negation, \d \w \s and their negations),
 // groups `( )`, `(?: )`, `(?<name> )`, alternation, the quantifiers * + ? {n} {n,} {n,m} (lazy
 // forms too: they match the same strings), and the anchors ^ $. A pattern matches anywhere in
@@ -321,9 +323,59 @@ export interface Pattern {
   /** The state before any character. -1 is the dead state. */
   readonly start: number;
   step(state: number, cp: number): number;
+  /**
+   * Character classes: code points every transition treats alike (step(s, a) === step(s, b)
+   * for every state s when classOf(a) === classOf(b)), numbered 0 .. classCount - 1.
+   */
+  readonly classCount: number;
+  /** Where the classes change: classOf is the same from classStarts[i] to classStarts[i + 1] - 1 (classStarts[0] is 0). */
+  readonly classStarts: Int32Array;
+  classOf(cp: number): number;
+  /** step() for any code point of class `c`. */
+  stepClass(state: number, c: number): number;
   accepts(state: number): boolean;
   immortal(state: number): boolean;
   test(s: string): boolean;
+}
+
+/**
+ * The code points split into classes no edge tells apart: the edges' range ends cut the code
+ * points into segments, and segments inside the same edges share a class.
+ */
+function characterClasses(edges: readonly number[][]): { starts: Int32Array; segClass: Int32Array; count: number } {
+  const cuts = new Set<number>([0]);
+  for (const e of edges) {
+    for (let i = 0; i < e.length; i += 3) {
+      cuts.add(e[i]!);
+      if (e[i + 1]! < MAX_CP) cuts.add(e[i + 1]! + 1);
+    }
+  }
+  const starts = Int32Array.from([...cuts].sort((a, b) => a - b));
+  const inside: number[][] = starts.length > 0 ? Array.from(starts, () => []) : [];
+  const segmentAt = (cp: number) => {
+    let lo = 0, hi = starts.length - 1;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (starts[m]! <= cp) lo = m;
+      else hi = m - 1;
+    }
+    return lo;
+  };
+  let k = 0;
+  for (const e of edges) {
+    for (let i = 0; i < e.length; i += 3, k++) {
+      for (let j = segmentAt(e[i]!); j < starts.length && starts[j]! <= e[i + 1]!; j++) inside[j]!.push(k);
+    }
+  }
+  const byEdges = new Map<string, number>();
+  const segClass = new Int32Array(starts.length);
+  for (let j = 0; j < starts.length; j++) {
+    const key = inside[j]!.join(',');
+    let c = byEdges.get(key);
+    if (c === undefined) byEdges.set(key, (c = byEdges.size));
+    segClass[j] = c;
+  }
+  return { starts, segClass, count: byEdges.size };
 }
 
 /** A compiled pattern: read code points with step(), from start, and ask accepts(). */
@@ -334,8 +386,16 @@ export class Regex implements Pattern {
   private readonly final: number;
   private readonly sets: Int32Array[] = [];
   private readonly byKey = new Map<string, number>();
-  private readonly trans: Map<number, number>[] = [];
+  /** trans[s][c]: the state after a code point of class c; -2 not computed yet. */
+  private readonly trans: Int32Array[] = [];
   private readonly acc: number[] = [];
+  readonly classCount: number;
+  /** Class of each code point: classStarts[i] .. classStarts[i + 1] - 1 are of class segClass[i]. */
+  readonly classStarts: Int32Array;
+  private readonly segClass: Int32Array;
+  private readonly asciiClass = new Int32Array(128);
+  /** A code point of each class. */
+  private readonly sample: Int32Array;
   /** NFA states that loop on every code point (a `[^]*`): a DFA state holding one never dies. */
   private readonly loops = new Set<number>();
   private readonly alive: number[] = [];
@@ -354,6 +414,13 @@ export class Regex implements Pattern {
         if (e[i] === 0 && e[i + 1] === MAX_CP && this.closure([e[i + 2]!], false).includes(s)) this.loops.add(s);
       }
     });
+    const cls = characterClasses(this.nfa.edges);
+    this.classStarts = cls.starts;
+    this.segClass = cls.segClass;
+    this.classCount = cls.count;
+    this.sample = new Int32Array(cls.count).fill(-1);
+    for (let i = 0; i < cls.starts.length; i++) if (this.sample[cls.segClass[i]!]! < 0) this.sample[cls.segClass[i]!] = cls.starts[i]!;
+    for (let cp = 0; cp < 128; cp++) this.asciiClass[cp] = this.segmentClass(cp);
     this.start = this.intern(this.closure([s0], true));
   }
 
@@ -393,7 +460,7 @@ export class Regex implements Pattern {
       id = this.sets.length;
       this.byKey.set(key, id);
       this.sets.push(Int32Array.from(set));
-      this.trans.push(new Map());
+      this.trans.push(new Int32Array(this.classCount).fill(-2));
       this.acc.push(-1);
     }
     return id;
@@ -401,17 +468,37 @@ export class Regex implements Pattern {
 
   /** The state after code point `cp`, -1 when no match is possible any more. */
   step(state: number, cp: number): number {
+    return this.stepClass(state, this.classOf(cp));
+  }
+
+  classOf(cp: number): number {
+    return cp < 128 ? this.asciiClass[cp]! : this.segmentClass(cp);
+  }
+
+  private segmentClass(cp: number): number {
+    const st = this.classStarts;
+    let lo = 0, hi = st.length - 1;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (st[m]! <= cp) lo = m;
+      else hi = m - 1;
+    }
+    return this.segClass[lo]!;
+  }
+
+  stepClass(state: number, c: number): number {
     if (state < 0) return -1;
     const t = this.trans[state]!;
-    const hit = t.get(cp);
-    if (hit !== undefined) return hit;
+    const hit = t[c]!;
+    if (hit !== -2) return hit;
+    const cp = this.sample[c]!;
     const next: number[] = [];
     for (const s of this.sets[state]!) {
       const e = this.nfa.edges[s]!;
       for (let i = 0; i < e.length; i += 3) if (cp >= e[i]! && cp <= e[i + 1]!) next.push(e[i + 2]!);
     }
     const id = this.intern(this.closure(next, false));
-    t.set(cp, id);
+    t[c] = id;
     return id;
   }
 
@@ -475,6 +562,18 @@ class Complement implements Pattern {
   }
   step(state: number, cp: number): number {
     return state <= 0 ? state : this.wrap(this.re.step(state - 1, cp));
+  }
+  get classCount(): number {
+    return this.re.classCount;
+  }
+  get classStarts(): Int32Array {
+    return this.re.classStarts;
+  }
+  classOf(cp: number): number {
+    return this.re.classOf(cp);
+  }
+  stepClass(state: number, c: number): number {
+    return state <= 0 ? state : this.wrap(this.re.stepClass(state - 1, c));
   }
   accepts(state: number): boolean {
     return state === 0 || (state > 0 && !this.re.accepts(state - 1));

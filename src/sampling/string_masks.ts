@@ -3,11 +3,16 @@
 // characters: in a free string or an undeclared key it is always allowed; under length and
 // pattern rules it is allowed when the character count fits and every pattern's automaton
 // stays alive. These tokens are precomputed once per vocabulary (sorted by length, and in a
-// code-point trie walked with the pattern automata, pruned where one dies); the other tokens
-// (a quote, an escape, a partial character) still go through the recognizer (token_table.ts).
+// code-point trie walked with the patterns' automaton over character classes, rules_automaton.ts,
+// pruned where it dies); the other tokens (a quote, an escape, a partial character) go through
+// string_tails.ts. The walk takes a whole subtree at once where the automaton cannot die in it:
+// an immortal state, or one that survives as many characters of the classes below the node as
+// the subtree's longest token has, in any order (a URI's path, an e-mail's local part, a
+// run of hex digits: most tokens are then taken in a few hundred ranges).
 
 import type { StringRules } from './json_schema';
 import type { SFrame } from './json_frames';
+import { classBit, rulesAutomaton, type RulesAutomaton } from './rules_automaton';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -26,21 +31,81 @@ export function stringSafeChars(b: Uint8Array): number[] | null {
 /** Masks cached per rules; past this many per rules the oldest go. */
 const CACHE_PER_RULES = 256;
 
+/** What a walk needs of the trie for one automaton: the class of each code point, and of each group the trie knows below a node. */
+interface ClassView {
+  /** cls[k]: the class of the trie's k-th distinct code point. */
+  cls: Int32Array;
+  /** byteBits[k * 256 + v]: class bits (classBit) of the ASCII characters 8k + i for the bits i set in v. */
+  byteBits: Int32Array;
+  /** groupBits[g]: class bits of the trie's non-ASCII code points in group g (wideGroup). */
+  groupBits: Int32Array;
+  /** Allowed ids as [lo, hi) ranges of `dfs`, per automaton state and room. */
+  cache: Map<number, Int32Array>;
+}
+
+/**
+ * Non-ASCII code points in 32 groups, so that a node can record which occur below it whatever
+ * the rules: the white space and line ends patterns single out (\s, .) in group 0, the rest by
+ * script. A group stands for all of its code points' classes (a pattern splitting one only
+ * makes the walk look closer).
+ */
+const GROUP_STARTS = [0x80, 0x100, 0x250, 0x370, 0x400, 0x530, 0x600, 0x700, 0x900, 0xe00, 0x1100, 0x2000, 0x2070, 0x2100, 0x2200, 0x2300, 0x2500, 0x2600, 0x2800, 0x3000, 0x3040, 0x3100, 0x4e00, 0xa000, 0xac00, 0xd800, 0xff00, 0x10000, 0x1f000, 0x110000];
+const SPECIAL = new Set([0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]);
+function wideGroup(cp: number): number {
+  if (SPECIAL.has(cp)) return 0;
+  let g = 0;
+  while (GROUP_STARTS[g + 1]! <= cp) g++;
+  return g + 1;
+}
+
+/** A growable list of [lo, hi) ranges, adjacent ones merged. */
+class Ranges {
+  buf = new Int32Array(64);
+  n = 0;
+  add(lo: number, hi: number): void {
+    if (lo >= hi) return;
+    if (this.n > 0 && this.buf[this.n - 1] === lo) {
+      this.buf[this.n - 1] = hi;
+      return;
+    }
+    if (this.n + 2 > this.buf.length) {
+      const b = new Int32Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.n++] = lo;
+    this.buf[this.n++] = hi;
+  }
+}
+
 export class StringMasks {
   /** Every string-safe id, ascending by character count. */
   readonly all: Uint32Array;
   /** byChars[n]: how many of `all` have at most n characters (n up to the longest). */
   private readonly upTo: Int32Array;
-  /** A trie over the safe tokens' code points: children[node] cp -> node, ids ending there. */
-  private readonly children: Map<number, number>[] = [new Map()];
-  private readonly ends: number[][] = [[]];
-  /** The ids in a preorder walk of the trie: node's subtree is dfs[lo[node]] .. dfs[hi[node] - 1]. */
+  /**
+   * A trie over the safe tokens' code points, flat: node n's edges are e in first[n] ..
+   * first[n + 1] - 1, along code point cps[cpOf[e]] to node to[e] (a child's number is above its parent's).
+   */
+  private readonly first: Int32Array;
+  private readonly cpOf: Int32Array;
+  private readonly to: Int32Array;
+  /** The distinct code points of the tokens. */
+  private readonly cps: Int32Array;
+  /** The ids in a preorder walk of the trie: those ending at a node are dfs[lo] .. dfs[mid - 1], its subtree's up to dfs[hi - 1]. */
   private readonly dfs: Uint32Array;
   private readonly lo: Int32Array;
+  private readonly mid: Int32Array;
   private readonly hi: Int32Array;
   /** Most characters below a node (its subtree's longest token, past the node). */
   private readonly deep: Int32Array;
-  private readonly cache = new WeakMap<StringRules, Map<string, Uint32Array>>();
+  /**
+   * The characters strictly below a node whatever the rules: ascii[4 * node + w] bit i for the
+   * ASCII character 32w + i, wide[node] bit g for a code point of wideGroup g.
+   */
+  private readonly ascii: Int32Array;
+  private readonly wide: Int32Array;
+  private readonly views = new WeakMap<RulesAutomaton, ClassView>();
 
   /** `all` as a bitmask of `words` words (built when first needed). */
   private allMask: Uint32Array | null = null;
@@ -55,41 +120,75 @@ export class StringMasks {
       while (j < sorted.length && sorted[j]!.cps.length <= n) j++;
       this.upTo[n] = j;
     }
+    // A trie of maps first, then laid out flat.
+    const children: Map<number, number>[] = [new Map()];
+    const ends: number[][] = [[]];
+    const cpIndex = new Map<number, number>();
     for (const t of safe) {
       let node = 0;
       for (const cp of t.cps) {
-        let next = this.children[node]!.get(cp);
+        let next = children[node]!.get(cp);
         if (next === undefined) {
-          next = this.children.length;
-          this.children.push(new Map());
-          this.ends.push([]);
-          this.children[node]!.set(cp, next);
+          next = children.length;
+          children.push(new Map());
+          ends.push([]);
+          children[node]!.set(cp, next);
+          if (!cpIndex.has(cp)) cpIndex.set(cp, cpIndex.size);
         }
         node = next;
       }
-      this.ends[node]!.push(t.id);
+      ends[node]!.push(t.id);
     }
-    const n = this.children.length;
+    const n = children.length;
+    this.cps = Int32Array.from(cpIndex.keys());
+    this.first = new Int32Array(n + 1);
+    this.cpOf = new Int32Array(n - 1);
+    this.to = new Int32Array(n - 1);
+    let e = 0;
+    for (let node = 0; node < n; node++) {
+      this.first[node] = e;
+      for (const [cp, child] of children[node]!) {
+        this.cpOf[e] = cpIndex.get(cp)!;
+        this.to[e++] = child;
+      }
+    }
+    this.first[n] = e;
     this.lo = new Int32Array(n);
+    this.mid = new Int32Array(n);
     this.hi = new Int32Array(n);
     this.deep = new Int32Array(n);
     this.dfs = new Uint32Array(safe.length);
     let k = 0;
-    // Iterative preorder (tokens can be long: no recursion depth to worry about).
-    const stack: [number, boolean][] = [[0, false]];
+    // Iterative preorder, children in edge order (tokens can be long: no recursion depth to worry about).
+    const stack: number[] = [0];
     while (stack.length) {
-      const [node, done] = stack.pop()!;
-      if (done) {
+      const x = stack.pop()!;
+      if (x < 0) {
+        const node = ~x;
         this.hi[node] = k;
         let d = 0;
-        for (const c of this.children[node]!.values()) d = Math.max(d, this.deep[c]! + 1);
+        for (let e = this.first[node]!; e < this.first[node + 1]!; e++) d = Math.max(d, this.deep[this.to[e]!]! + 1);
         this.deep[node] = d;
         continue;
       }
-      this.lo[node] = k;
-      for (const id of this.ends[node]!) this.dfs[k++] = id;
-      stack.push([node, true]);
-      for (const c of this.children[node]!.values()) stack.push([c, false]);
+      this.lo[x] = k;
+      for (const id of ends[x]!) this.dfs[k++] = id;
+      this.mid[x] = k;
+      stack.push(~x);
+      for (let e = this.first[x + 1]! - 1; e >= this.first[x]!; e--) stack.push(this.to[e]!);
+    }
+    this.ascii = new Int32Array(4 * n);
+    this.wide = new Int32Array(n);
+    const groupOf = Int32Array.from(this.cps, (cp) => (cp < 128 ? -1 : wideGroup(cp)));
+    // Children are numbered above their parents: one pass from the last node up.
+    for (let node = n - 1; node >= 0; node--) {
+      for (let e = this.first[node]!, last = this.first[node + 1]!; e < last; e++) {
+        const child = this.to[e]!, k = this.cpOf[e]!, cp = this.cps[k]!;
+        for (let w = 0; w < 4; w++) this.ascii[4 * node + w]! |= this.ascii[4 * child + w]!;
+        this.wide[node]! |= this.wide[child]!;
+        if (cp < 128) this.ascii[4 * node + (cp >> 5)]! |= 1 << (cp & 31);
+        else this.wide[node]! |= 1 << groupOf[k]!;
+      }
     }
   }
 
@@ -99,35 +198,38 @@ export class StringMasks {
     return n >= this.upTo.length ? this.all : this.all.subarray(0, this.upTo[n]!);
   }
 
-  /**
-   * The safe ids a string frame allows (the frame reads plain characters: no escape or
-   * partial character in progress). Read-only: shared between calls.
-   */
-  forFrame(f: SFrame): Uint32Array {
-    const r = f.r;
-    if (!r) return this.all;
-    const room = r.maxLength - f.len;
-    if (r.patterns.every((p, i) => p.immortal(f.rs![i]!))) return this.within(room);
-    let byState = this.cache.get(r);
-    if (!byState) this.cache.set(r, (byState = new Map()));
-    // Only a finite maximum makes the length part of what is allowed.
-    const key = f.rs!.join(',') + (Number.isFinite(room) ? '|' + room : '');
-    let hit = byState.get(key);
-    if (!hit) {
-      const out: number[] = [];
-      this.walk(0, r, f.rs!, room, out);
-      hit = Uint32Array.from(out);
-      byState.set(key, hit);
-      if (byState.size > CACHE_PER_RULES) byState.delete(byState.keys().next().value!);
-    }
-    return hit;
-  }
-
-  /** Sets the bits of forFrame(f) in `mask` (a bitmask of the constructor's `words` words). */
+  /** Sets the bits of the safe ids a string frame allows in `mask` (a bitmask of the constructor's `words` words); the frame reads plain characters (no escape or partial character in progress). */
   addTo(f: SFrame, mask: Uint32Array): void {
-    const ids = this.forFrame(f);
-    const prefix = ids.buffer === this.all.buffer && ids.byteOffset === this.all.byteOffset;
-    if (prefix && ids.length * 2 > this.all.length) {
+    const r = f.r;
+    const room = r ? r.maxLength - f.len : Infinity;
+    if (r && !r.patterns.every((p, i) => p.immortal(f.rs![i]!))) {
+      const ranges = this.rulesRanges(rulesAutomaton(r.patterns), f.rs!, room);
+      const dfs = this.dfs;
+      let total = 0;
+      for (let i = 0; i < ranges.length; i += 2) total += ranges[i + 1]! - ranges[i]!;
+      if (total * 2 > dfs.length) {
+        // Most of the safe ids (ranges ascend, as the walk follows the preorder): all, less the gaps.
+        const m = (this.scratch ??= new Uint32Array(this.words));
+        m.set((this.allMask ??= bitsOf(this.all, this.words)));
+        let from = 0;
+        for (let i = 0; i <= ranges.length; i += 2) {
+          const to = i < ranges.length ? ranges[i]! : dfs.length;
+          for (let j = from; j < to; j++) m[dfs[j]! >>> 5]! &= ~(1 << (dfs[j]! & 31));
+          if (i < ranges.length) from = ranges[i + 1]!;
+        }
+        for (let w = 0; w < m.length; w++) mask[w]! |= m[w]!;
+        return;
+      }
+      for (let i = 0; i < ranges.length; i += 2) {
+        for (let j = ranges[i]!, end = ranges[i + 1]!; j < end; j++) {
+          const id = dfs[j]!;
+          mask[id >>> 5]! |= 1 << (id & 31);
+        }
+      }
+      return;
+    }
+    const ids = this.within(room);
+    if (ids.length * 2 > this.all.length) {
       // Most of the safe ids (all, or all up to a length): their mask, less the longer ones.
       let m = (this.allMask ??= bitsOf(this.all, this.words));
       if (ids.length < this.all.length) {
@@ -148,27 +250,89 @@ export class StringMasks {
 
   private scratch: Uint32Array | null = null;
 
-  private walk(node: number, r: StringRules, rs: readonly number[], room: number, out: number[]): void {
-    if (room <= 0) return;
-    const pats = r.patterns;
-    for (const [cp, child] of this.children[node]!) {
-      let next: number[] | null = [];
-      for (let i = 0; i < pats.length; i++) {
-        const s = pats[i]!.step(rs[i]!, cp);
-        if (s < 0) {
-          next = null;
-          break;
-        }
-        next.push(s);
+  /** The class view of an automaton (built once per automaton and table). */
+  private view(a: RulesAutomaton): ClassView {
+    let v = this.views.get(a);
+    if (v) return v;
+    const cls = new Int32Array(this.cps.length);
+    const groupBits = new Int32Array(32);
+    for (let k = 0; k < cls.length; k++) {
+      const cp = this.cps[k]!;
+      cls[k] = a.classOf(cp);
+      if (cp >= 128) groupBits[wideGroup(cp)]! |= classBit(cls[k]!);
+    }
+    const byteBits = new Int32Array(16 * 256);
+    for (let k = 0; k < 16; k++) {
+      for (let x = 1; x < 256; x++) {
+        const low = 31 - Math.clz32(x & -x);
+        byteBits[k * 256 + x] = byteBits[k * 256 + (x & (x - 1))]! | classBit(a.classOf(8 * k + low));
       }
-      if (!next) continue;
-      if (this.deep[child]! < room && pats.every((p, i) => p.immortal(next![i]!))) {
+    }
+    v = { cls, byteBits, groupBits, cache: new Map() };
+    this.views.set(a, v);
+    return v;
+  }
+
+  /** Whether state s survives every text below `node` (at most `deep` characters). */
+  private survives(node: number, s: number, deep: number, a: RulesAutomaton, v: ClassView): boolean {
+    const bits = this.below(node, v);
+    // A character below that kills s at once: no need to look further.
+    if ((bits & ~a.liveMask(s)) !== 0) return false;
+    return a.safeDepth(s, bits, deep) >= deep;
+  }
+
+  /** Class bits of every character strictly below `node` (more, where a wide group holds several classes). */
+  private below(node: number, v: ClassView): number {
+    const t = v.byteBits;
+    let m = 0;
+    for (let w = 0; w < 4; w++) {
+      const x = this.ascii[4 * node + w]!;
+      if (x === 0) continue;
+      const k = w * 4 * 256;
+      m |= t[k + (x & 255)]! | t[k + 256 + ((x >>> 8) & 255)]! | t[k + 512 + ((x >>> 16) & 255)]! | t[k + 768 + (x >>> 24)]!;
+    }
+    let g = this.wide[node]!;
+    while (g !== 0) {
+      const low = g & -g;
+      m |= v.groupBits[31 - Math.clz32(low)]!;
+      g ^= low;
+    }
+    return m;
+  }
+
+  /** The allowed ids under rules as ranges of dfs, remembered per automaton state and room. */
+  private rulesRanges(a: RulesAutomaton, rs: readonly number[], room: number): Int32Array {
+    const v = this.view(a);
+    const s = a.state(rs);
+    // Past the longest token the room no longer matters.
+    const cap = this.deep[0]! + 1;
+    const key = s * (cap + 1) + Math.min(room, cap);
+    let hit = v.cache.get(key);
+    if (!hit) {
+      const out = new Ranges();
+      if (room > 0 && s >= 0) this.walk(0, s, Math.min(room, cap), a, v, out);
+      hit = out.buf.slice(0, out.n);
+      v.cache.set(key, hit);
+      if (v.cache.size > CACHE_PER_RULES) v.cache.delete(v.cache.keys().next().value!);
+    }
+    return hit;
+  }
+
+  /** The ranges below `node` (read into state s, `room` >= 1 characters left) the automaton allows. */
+  private walk(node: number, s: number, room: number, a: RulesAutomaton, v: ClassView, out: Ranges): void {
+    const cls = v.cls;
+    for (let e = this.first[node]!, last = this.first[node + 1]!; e < last; e++) {
+      const next = a.step(s, cls[this.cpOf[e]!]!);
+      if (next < 0) continue;
+      const child = this.to[e]!;
+      const deep = this.deep[child]!;
+      if (deep < room && (deep === 0 || a.immortal(next) || this.survives(child, next, deep, a, v))) {
         // Nothing below can die or run out of room: the whole subtree.
-        for (let i = this.lo[child]!; i < this.hi[child]!; i++) out.push(this.dfs[i]!);
+        out.add(this.lo[child]!, this.hi[child]!);
         continue;
       }
-      for (const id of this.ends[child]!) out.push(id);
-      this.walk(child, r, next, room - 1, out);
+      out.add(this.lo[child]!, this.mid[child]!);
+      if (room > 1) this.walk(child, next, room - 1, a, v, out);
     }
   }
 }

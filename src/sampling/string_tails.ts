@@ -16,6 +16,7 @@ import { finish, stepString, type Frame, type SFrame, type Stack } from './json_
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
+import { rulesAutomaton, type RulesAutomaton } from './rules_automaton';
 
 const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
 const hexVal = (b: number) => (b >= 0x30 && b <= 0x39 ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
@@ -72,8 +73,11 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
   return { cps, tail: null };
 }
 
-/** Per rules and automaton state: the stopping ids a walk allows, and the nodes where the string may close. */
-interface RulesWalk { stays: Uint32Array; closeNodes: number[]; closeRs: (readonly number[])[] }
+/**
+ * Per rules and automaton state: the stopping ids a walk allows, the nodes where the string may
+ * close (length and patterns satisfied), and the patterns' states at the first of them.
+ */
+interface RulesWalk { stays: Uint32Array; closeNodes: number[]; firstRs: readonly number[] | null }
 
 const CACHE_PER_RULES = 256;
 const ACCEPT_CACHE = 512;
@@ -190,11 +194,28 @@ export class StringTails {
     }
     const w = this.rulesWalk(f);
     out.push(w.stays);
-    this.closes(st, f, g, w.closeNodes, w.closeRs, out);
+    if (w.closeNodes.length === 0) return;
+    if (f.keep) {
+      this.closes(st, f, g, w.closeNodes, w.firstRs, out);
+      return;
+    }
+    // The string may close at each of these nodes, and (no key: a value) into the same stack.
+    const n0 = w.closeNodes[0]!;
+    const after = this.close(st, { ...f, len: f.len + this.depth[n0]!, rs: w.firstRs });
+    if (!after) return;
+    const ok = this.accepted(g, after);
+    for (const node of w.closeNodes) {
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
   }
 
-  /** The closing tokens at `nodes` (with the automaton states there when under rules) that `st` allows. */
-  private closes(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rss: readonly (readonly number[])[] | null, out: ArrayLike<number>[]): void {
+  /**
+   * The closing tokens at `nodes` that `st` allows. Under rules (`rs`: the automaton states of
+   * a node where the string may close, rulesWalk's firstRs: closing is already known to meet
+   * the rules there) only for an item of a unique array, whose closing depends on its text.
+   */
+  private closes(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rs: readonly number[] | null, out: ArrayLike<number>[]): void {
     // Without a key the state after the quote does not depend on the text: found once. With
     // one, it depends on it through the value schema the key picks: found once per schema.
     let shared: Uint8Array | null = null;
@@ -202,7 +223,7 @@ export class StringTails {
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
       const texted = f.key !== null || f.keep;
-      const at: SFrame = rss || texted ? { ...f, len: rss ? f.len + this.depth[node]! : f.len, rs: rss ? rss[n]! : f.rs, txt: texted ? f.txt + this.text[node]! : f.txt } : f;
+      const at: SFrame = rs || texted ? { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt: texted ? f.txt + this.text[node]! : f.txt } : f;
       let ok: Uint8Array | null = null;
       if (!texted && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
       else {
@@ -282,41 +303,39 @@ export class StringTails {
     return ok;
   }
 
-  /** The character trie walked under `f`'s rules; remembered per automaton states and what of the length rules can bite. */
+  /** The character trie walked under `f`'s rules; remembered per automaton state and what of the length rules can bite. */
   private rulesWalk(f: SFrame): RulesWalk {
     const r = f.r!;
     let byState = this.rulesCache.get(r);
     if (!byState) this.rulesCache.set(r, (byState = new Map()));
+    const a = rulesAutomaton(r.patterns);
+    const s0 = a.state(f.rs ?? []);
     const room = Math.min(r.maxLength - f.len, this.deepest + 1);
     const short = Math.max(0, r.minLength - f.len);
-    const key = (f.rs ? f.rs.join(',') : '') + '|' + room + '|' + short;
+    const key = s0 + '|' + room + '|' + short;
     let w = byState.get(key);
     if (w) return w;
     const stays: number[] = [];
-    w = { stays: new Uint32Array(0), closeNodes: [], closeRs: [] };
-    const pats = r.patterns;
-    const rw = w;
-    const visit = (node: number, len: number, rs: readonly number[]) => {
-      for (const id of this.staysAt[node]!) stays.push(id);
-      if (this.closeTails[node]!.length > 0) {
-        rw.closeNodes.push(node);
-        rw.closeRs.push(rs);
-      }
-      if (len + 1 > r.maxLength) return;
-      for (const [cp, child] of this.kids[node]!) {
-        let next: number[] | null = [];
-        for (let i = 0; i < pats.length; i++) {
-          const s = pats[i]!.step(rs[i]!, cp);
-          if (s < 0) { next = null; break; }
-          next.push(s);
-        }
-        if (next) visit(child, len + 1, next);
-      }
-    };
-    visit(0, f.len, f.rs ?? []);
-    w.stays = Uint32Array.from(stays);
+    const closeNodes: number[] = [];
+    const closeStates: number[] = [];
+    if (s0 >= 0) this.visit(0, s0, room, short, a, stays, closeNodes, closeStates);
+    w = { stays: Uint32Array.from(stays), closeNodes, firstRs: closeStates.length ? a.parts(closeStates[0]!) : null };
     byState.set(key, w);
     if (byState.size > CACHE_PER_RULES) byState.delete(byState.keys().next().value!);
     return w;
+  }
+
+  /** rulesWalk() below `node`, read into automaton state s with `room` characters left and `short` still needed. */
+  private visit(node: number, s: number, room: number, short: number, a: RulesAutomaton, stays: number[], closeNodes: number[], closeStates: number[]): void {
+    for (const id of this.staysAt[node]!) stays.push(id);
+    if (this.closeTails[node]!.length > 0 && short <= 0 && a.accepts(s)) {
+      closeNodes.push(node);
+      closeStates.push(s);
+    }
+    if (room <= 0) return;
+    for (const [cp, child] of this.kids[node]!) {
+      const next = a.step(s, a.classOf(cp));
+      if (next >= 0) this.visit(child, next, room - 1, short - 1, a, stays, closeNodes, closeStates);
+    }
   }
 }
