@@ -23,79 +23,23 @@ import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
+import { ANY, isObj, NEVER, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
+import { canon, validateJson } from './json_schema_validate';
 
-export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
-export interface NumberRules {
-  min: number; max: number; minExcl: boolean; maxExcl: boolean;
-  /** Integer step (integers only), 0: none. */
-  multipleOf: number;
-  /** Most digits after the point (multipleOf 0.01: 2). */
-  maxFrac: number;
-  /** Not an integer (numbers only: `not: {type: "integer"}`). */
-  fraction: boolean;
-}
-export interface PatternProp { re: Pattern; schema: SchemaNode; /** Its schema as written (to combine with others). */ raw?: unknown }
+// The node types and the validator live in their own modules (which import nothing of the
+// compiler); they are re-exported here for callers that only want "the JSON schema module".
+export { ANY, ANY_OBJECT, isObj, MAX_SCHEMA_DEPTH, NEVER, SchemaError } from './json_schema_types';
+export type { NumberRules, PatternProp, PropNode, SchemaNode, StringRules } from './json_schema_types';
+export { canon, numberOk, validateJson, valueSchema } from './json_schema_validate';
 
-export type SchemaNode =
-  | { kind: 'any' }
-  | {
-      kind: 'object';
-      props: PropNode[];
-      /** Schema of keys outside props and patterns; null: no such keys. */
-      extra: SchemaNode | null;
-      patterns: PatternProp[];
-      /** Declared keys whose schema accepts nothing: never written, and refused as extra keys. */
-      forbidden: string[];
-      /** Declared properties in any order (else in schema order). */
-      anyOrder: boolean;
-      /** The schema of a key several patterns match (all of theirs), compiled when first asked; null: refused. */
-      combine?: (matching: PatternProp[]) => SchemaNode | null;
-      minProps: number;
-      maxProps: number;
-    }
-  /** unique: uniqueItems (its items are scalars: strings keep their text, see uniqueItemsNode). */
-  | { kind: 'array'; prefix: SchemaNode[]; items: SchemaNode | null; minItems: number; maxItems: number; unique?: boolean }
-  /** keep: the text is remembered (an item of a unique array). */
-  | { kind: 'string'; rules: StringRules | null; keep?: boolean }
-  | { kind: 'number'; rules: NumberRules | null }
-  | { kind: 'integer'; rules: NumberRules | null }
-  | { kind: 'boolean' }
-  | { kind: 'null' }
-  /** JSON texts of the allowed values, as UTF-8. */
-  | { kind: 'enum'; values: unknown[]; literals: Uint8Array[] }
-  | { kind: 'union'; options: SchemaNode[] }
-  /** A $ref, resolved once its target compiled (recursive schemas). */
-  | { kind: 'ref'; ref: string; target: { node: SchemaNode | null } };
-
-export interface PropNode {
-  key: string;
-  /** The key as a JSON string, quotes included, as UTF-8. */
-  keyBytes: Uint8Array;
-  schema: SchemaNode;
-  required: boolean;
-}
-
-export class SchemaError extends Error {
-  constructor(readonly path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = 'SchemaError';
-  }
-}
-
-/** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
-export const MAX_SCHEMA_DEPTH = 100;
 /** Most subschemas one compile may go through (a SchemaError past it, never minutes of work). */
 export const MAX_SUBSCHEMAS = 200_000;
-
-export const ANY: SchemaNode = { kind: 'any' };
-/** Matches nothing: `false`, `{"not": {}}`. */
-export const NEVER: SchemaNode = { kind: 'union', options: [] };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems', 'uniqueItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
 const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
+
 type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
@@ -123,7 +67,6 @@ export function compileJsonSchema(schema: unknown, path = 'schema', options: Com
   return node;
 }
 
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
@@ -523,25 +466,6 @@ function exactValue(v: unknown, numbers: boolean): SchemaNode {
 /** Most numbers of an enum read as numbers (each one a reading of its own); past it, as their shortest text. */
 const MAX_EXACT_NUMBERS = 4;
 
-/** A canonical JSON text (object keys sorted), for comparing values. */
-export function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (isObj(v)) return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])).join(',') + '}';
-  return JSON.stringify(v);
-}
-
-function matchesType(v: unknown, t: TypeName): boolean {
-  switch (t) {
-    case 'object': return isObj(v);
-    case 'array': return Array.isArray(v);
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number' && Number.isFinite(v);
-    case 'integer': return Number.isInteger(v);
-    case 'boolean': return typeof v === 'boolean';
-    case 'null': return v === null;
-  }
-}
-
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
 }
@@ -567,87 +491,4 @@ function uniqueItemsNode(a: Extract<SchemaNode, { kind: 'array' }>, path: string
     throw new SchemaError(path, `keyword "uniqueItems" is not supported by the constrained decoder for items of kind ${n.kind} (only strings, booleans, null and enums of those or numbers)`);
   };
   return { ...a, prefix: a.prefix.map((p) => kept(p, 0)), items: a.items && kept(a.items, 0), unique: true };
-}
-
-/** Digits after the point of a double's shortest decimal form (0.07: 2, 1.5e-7: 8). */
-function fractionDigits(x: number): number {
-  const [m, e] = String(Math.abs(x)).split('e');
-  return Math.max(0, (m!.split('.')[1] ?? '').length - Number(e ?? 0));
-}
-
-/** Whether a number satisfies numeric rules. */
-export function numberOk(x: number, r: NumberRules): boolean {
-  if (r.fraction && Number.isInteger(x)) return false;
-  if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
-  if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
-  if (r.maxFrac !== Infinity && fractionDigits(x) > r.maxFrac) return false;
-  return r.multipleOf === 0 || x % r.multipleOf === 0;
-}
-
-/** Checks a parsed value against a compiled schema; returns the first problem, or null. */
-export function validateJson(value: unknown, node: SchemaNode, path = '$', depth = 0): string | null {
-  if (depth > 200) return `${path}: nested too deep`;
-  switch (node.kind) {
-    case 'any': return null;
-    case 'ref': return node.target.node ? validateJson(value, node.target.node, path, depth + 1) : null;
-    case 'boolean': case 'null':
-      return matchesType(value, node.kind) ? null : `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
-    case 'number': case 'integer':
-      if (!matchesType(value, node.kind)) return `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
-      return node.rules && !numberOk(value as number, node.rules) ? `${path}: ${value} is out of range` : null;
-    case 'string': {
-      if (typeof value !== 'string') return `${path}: expected string, got ${JSON.stringify(value)}`;
-      const r = node.rules;
-      if (!r) return null;
-      const n = [...value].length;
-      if (n < r.minLength || n > r.maxLength) return `${path}: length ${n} outside [${r.minLength}, ${r.maxLength}]`;
-      for (const re of r.patterns) if (!re.test(value)) return `${path}: ${JSON.stringify(value)} does not match /${re.source}/`;
-      return null;
-    }
-    case 'enum': {
-      const text = canon(value);
-      return node.values.some((v) => canon(v) === text) ? null : `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(node.values)}`;
-    }
-    case 'union': {
-      if (node.options.length === 0) return `${path}: no value is allowed here`;
-      const errors = node.options.map((o) => validateJson(value, o, path, depth + 1));
-      return errors.includes(null) ? null : errors[0]!;
-    }
-    case 'array': {
-      if (!Array.isArray(value)) return `${path}: expected an array`;
-      if (value.length < node.minItems || value.length > node.maxItems) return `${path}: ${value.length} items outside [${node.minItems}, ${node.maxItems}]`;
-      for (let i = 0; i < value.length; i++) {
-        const s = i < node.prefix.length ? node.prefix[i]! : node.items;
-        if (!s) return `${path}: too many items`;
-        const e = validateJson(value[i], s, `${path}[${i}]`, depth + 1);
-        if (e) return e;
-      }
-      if (node.unique && new Set(value.map(canon)).size < value.length) return `${path}: items are not unique`;
-      return null;
-    }
-    case 'object': {
-      if (!isObj(value)) return `${path}: expected an object`;
-      const keys = Object.keys(value);
-      if (keys.length < node.minProps || keys.length > node.maxProps) return `${path}: ${keys.length} properties outside [${node.minProps}, ${node.maxProps}]`;
-      for (const p of node.props) if (p.required && !Object.hasOwn(value, p.key)) return `${path}: missing required property "${p.key}"`;
-      for (const k of keys) {
-        const s = valueSchema(node, k);
-        if (!s) return `${path}: unexpected property "${k}"`;
-        const e = validateJson(value[k], s, `${path}.${k}`, depth + 1);
-        if (e) return e;
-      }
-      return null;
-    }
-  }
-}
-
-/** The schema of key `k`'s value in an object node, or null when the key is not allowed. */
-export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: string): SchemaNode | null {
-  const p = o.props.find((x) => x.key === k);
-  if (p) return p.schema;
-  if (o.forbidden.includes(k)) return null;
-  const m = o.patterns.filter((x) => x.re.test(k));
-  if (m.length === 1) return m[0]!.schema;
-  if (m.length > 1) return o.combine?.(m) ?? null; // several patterns: all of theirs (refused when they cannot be combined)
-  return o.extra;
 }

@@ -3,7 +3,8 @@
 // compiler asks this of every pair and refuses the rest. Conservative: "false" means "could
 // not prove it", never "they overlap".
 
-import { canon, validateJson, valueSchema, type SchemaNode } from './json_schema';
+import type { SchemaNode } from './json_schema_types';
+import { canon, validateJson, valueSchema } from './json_schema_validate';
 
 type Kind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';
 const ALL: readonly Kind[] = ['object', 'array', 'string', 'number', 'boolean', 'null'];

@@ -2,7 +2,8 @@
 // Where a merge would change the meaning (two different patterns, two option lists whose
 // product is too large...), a SchemaError names allOf and the keyword.
 
-import { SchemaError, canon, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH } from './json_schema_types';
+import { canon } from './json_schema_validate';
 import { NOT_PATTERNS, PATTERNS } from './json_schema_keywords';
 import { lower, type LowerContext } from './json_schema_not';
 import { compileRegex } from './regex';

@@ -12,7 +12,7 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, type SchemaNode } from './json_schema';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, type SchemaNode } from './json_schema_types';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
 import { compileRegex, literalsSource } from './regex';
