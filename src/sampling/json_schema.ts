@@ -17,13 +17,13 @@
 // Objects are generated with their declared properties in schema order (optional ones may be
 // skipped); keys allowed by additionalProperties/patternProperties may come between them.
 
-import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
+import { compileRegex, type Pattern } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
 import { disjoint } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
-import { ANY, isObj, NEVER, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
+import { ANY, isObj, NEVER, regex, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
 import { canon, validateJson } from './json_schema_validate';
 
 // The node types and the validator live in their own modules (which import nothing of the
@@ -77,7 +77,7 @@ class Compiler {
     this.refAlone = /draft-0[3-7]\b/.test(draft);
     this.ctx = {
       resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft),
-      excludes: (node, schema, p) => disjoint(node, this.compile(schema, p, 1)),
+      excludes: (node, schema, p, depth) => disjoint(node, this.compile(schema, p, depth)),
     };
   }
 
@@ -405,15 +405,6 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null | t
   return { min, max, minExcl, maxExcl, multipleOf, maxFrac, fraction };
 }
 
-function regex(src: string, path: string, negated = false): Pattern {
-  try {
-    return negated ? complementRegex(src) : compileRegex(src);
-  } catch (e) {
-    if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
-    throw e;
-  }
-}
-
 function count(s: Obj, k: string, path: string, dflt: number): number {
   const v = s[k];
   if (v === undefined) return dflt;
@@ -444,12 +435,28 @@ function union(options: SchemaNode[]): SchemaNode {
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
 }
 
-/** What a node says of its values, for negations used with it: a closed object's keys, an array's items. */
+/**
+ * What a node says of its values, for negations used with it: the keys its objects may have
+ * (every object option closed), the schema every item of its arrays satisfies (every array
+ * option with one items schema). A union's other options (strings, numbers...) say nothing of
+ * objects or arrays, and the negation's object and array options only apply to those.
+ */
 function knownOf(n: SchemaNode): Within {
-  for (let i = 0; n.kind === 'ref' && n.target.node && i < 16; i++) n = n.target.node;
-  if (n.kind === 'object' && n.extra === null && n.patterns.length === 0) return { keys: n.props.map((p) => p.key) };
-  if (n.kind === 'array' && n.prefix.length === 0 && n.items) return { items: n.items };
-  return {};
+  const deref = (x: SchemaNode): SchemaNode => {
+    for (let i = 0; x.kind === 'ref' && x.target.node && i < 16; i++) x = x.target.node;
+    return x;
+  };
+  const options = (x: SchemaNode): SchemaNode[] => (x = deref(x)).kind === 'union' ? x.options.map(deref) : [x];
+  const all = options(n);
+  const opaque = (o: SchemaNode) => o.kind === 'any' || o.kind === 'ref' || o.kind === 'union' || (o.kind === 'enum' && o.values.some((v) => v !== null && typeof v === 'object'));
+  if (all.some(opaque)) return {};
+  const objects = all.filter((o) => o.kind === 'object');
+  const arrays = all.filter((o) => o.kind === 'array');
+  const out: Within = {};
+  // No objects (arrays): no keys (items) at all, which is as exact.
+  if (objects.every((o) => o.extra === null && o.patterns.length === 0)) out.keys = [...new Set(objects.flatMap((o) => o.props.map((p) => p.key)))];
+  if (arrays.every((a) => a.prefix.length === 0 && a.items)) out.items = union(arrays.map((a) => a.items!));
+  return out;
 }
 
 /** A node accepting exactly one JSON value (its objects' keys in any order; `numbers`: a number in any spelling). */

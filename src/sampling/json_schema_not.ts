@@ -12,10 +12,10 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, type SchemaNode } from './json_schema_types';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex, type SchemaNode } from './json_schema_types';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
-import { compileRegex, literalsSource } from './regex';
+import { literalsSource } from './regex';
 
 type Obj = Record<string, unknown>;
 /** What is known of the values a negation is used on (it is then exact only together with that). */
@@ -28,7 +28,7 @@ export interface Within {
 
 export interface LowerContext {
   /** Whether no value satisfies both the compiled node and the schema (compiled on the way). */
-  excludes?(node: SchemaNode, schema: unknown, path: string): boolean;
+  excludes?(node: SchemaNode, schema: unknown, path: string, depth: number): boolean;
   resolve(ref: string, path: string): unknown;
   /** Drafts 3 to 7: a $ref replaces its siblings. */
   refAlone: boolean;
@@ -81,7 +81,7 @@ function propertyNames(s: Obj, path: string, ctx: LowerContext, depth: number): 
   if (re === null) return rest;
   if (re === false) return { ...rest, maxProperties: 0 }; // no name is allowed: only {}
   if (rest.patternProperties !== undefined) throw new SchemaError(p, 'is not supported next to patternProperties');
-  const test = compileRegex(re);
+  const test = regex(re, p);
   const props: Obj = { ...(isObj(rest.properties) ? rest.properties : {}) };
   for (const k of Object.keys(props)) if (!test.test(k)) props[k] = false;
   if (Array.isArray(rest.required)) for (const k of rest.required) if (typeof k === 'string' && !test.test(k)) props[k] = false;
@@ -249,7 +249,7 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
           if (v === false) options.push({ type: 'array', minItems: 1 });
           else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) {
             // "Some item fails S" is "some item" where every item is known to fail it.
-            if (within?.items && ctx.excludes?.(within.items, v, p)) options.push({ type: 'array', minItems: 1 });
+            if (within?.items && ctx.excludes?.(within.items, v, p, depth + 1)) options.push({ type: 'array', minItems: 1 });
             else refuse(p, '"items" as one schema (an array with some item that fails it)');
           }
           break;

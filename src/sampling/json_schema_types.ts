@@ -1,7 +1,7 @@
 // The tree a JSON Schema compiles to (json_schema.ts) and the recognizer (json_grammar.ts) walks:
 // the node kinds, their rules, and the nodes every compile shares (ANY, NEVER, ANY_OBJECT).
 
-import type { Pattern } from './regex';
+import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
 
 type Obj = Record<string, unknown>;
 
@@ -60,6 +60,16 @@ export class SchemaError extends Error {
   constructor(readonly path: string, message: string) {
     super(`${path}: ${message}`);
     this.name = 'SchemaError';
+  }
+}
+
+/** A schema's pattern compiled (`negated`: its complement); what regex.ts cannot compile is a SchemaError at `path`. */
+export function regex(src: string, path: string, negated = false): Pattern {
+  try {
+    return negated ? complementRegex(src) : compileRegex(src);
+  } catch (e) {
+    if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
+    throw e;
   }
 }
 

@@ -180,6 +180,9 @@ describe('propertyNames', () => {
     expect(() => compileJsonSchema({ propertyNames: { pattern: '^a', maxLength: 3 } })).toThrow(/^schema\.propertyNames: propertyNames with more than one/);
     expect(() => compileJsonSchema({ propertyNames: { not: { const: 'a' } } })).toThrow(/^schema\.propertyNames\.not: keyword "not" in propertyNames is not supported/);
     expect(() => compileJsonSchema({ propertyNames: { pattern: '^a' }, patternProperties: { x: {} } })).toThrow(/^schema\.propertyNames: is not supported next to patternProperties/);
+    // A pattern regex.ts cannot compile (MaskBench JsonSchemaStore---gradle-enterprise-config-schema-7): a SchemaError, not a RegexError.
+    expect(() => compileJsonSchema({ propertyNames: { pattern: '^(?=[^=]+$).+$' } })).toThrow(/^schema\.propertyNames: pattern "\^\(\?=.*lookaround/);
+    expect(() => compileJsonSchema({ allOf: [{ patternProperties: { '^(?=a)': {} }, additionalProperties: false }, { properties: { b: {} } }] })).toThrow(SchemaError);
   });
 });
 
@@ -199,5 +202,39 @@ describe('readings followed at once', () => {
       const s = g.feedBytes(g.initial(), utf8.encode(text));
       expect(s !== null && g.canEnd(s), text).toBe(true);
     }
+  });
+});
+
+describe('oneOf options without "type" (a validator reads them as any value of another type)', () => {
+  // Reference: a value is valid when exactly one option, compiled alone, accepts it.
+  const keys = ['value', 'currency_symbol', 'string', 'x'];
+  const leaves: unknown[] = ['s', 1, 1.5, null, true, [], ['a'], [1], ['a', 2], {}];
+  const values: unknown[] = [...leaves, ['a', 'b'], [1, 2], [null]];
+  for (const [i, k] of keys.entries()) {
+    for (const v of leaves) values.push({ [k]: v });
+    for (const k2 of keys.slice(i + 1)) for (const v of leaves.slice(0, 4)) for (const w of leaves.slice(0, 4)) values.push({ [k]: v, [k2]: w });
+  }
+  it.each([
+    ['closed objects (MaskBench Github_hard---o23555)', [
+      { properties: { value: { type: 'string' }, currency_symbol: { type: 'string' } }, additionalProperties: false },
+      { properties: { string: { type: 'string' } }, additionalProperties: false }]],
+    ['closed objects next to strings', [
+      { type: ['object', 'string'], properties: { value: {} }, additionalProperties: false },
+      { properties: { x: {}, value: { type: 'integer' } }, additionalProperties: false }]],
+    ['arrays of items that exclude each other', [{ items: { type: 'string' } }, { items: { type: 'integer' } }, { type: 'null' }]],
+    ['arrays next to other types', [{ type: ['array', 'null'], items: { type: 'string' } }, { items: { type: 'number' } }]],
+  ] as [string, unknown[]][])('%s: accepts exactly the values one option accepts', (_name, options) => {
+    const node = compileJsonSchema({ oneOf: options }, 'schema', { unlisted: 'open' });
+    const alone = options.map((o) => compileJsonSchema(o, 'schema', { unlisted: 'open' }));
+    const g = JsonGrammar.schema(node);
+    let accepted = 0;
+    for (const v of values) {
+      const want = alone.filter((n) => validateJson(v, n) === null).length === 1;
+      const s = g.feedBytes(g.initial(), utf8.encode(JSON.stringify(v)));
+      expect(s !== null && g.canEnd(s), `grammar ${JSON.stringify(v)}`).toBe(want);
+      expect(validateJson(v, node) === null, `validator ${JSON.stringify(v)}`).toBe(want);
+      if (want) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(3); // the options do accept something alone
   });
 });
