@@ -12,6 +12,8 @@
 // rewritten into those (json_schema_not.ts). The other keywords the decoder cannot enforce
 // (uniqueItems, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
 // naming the keyword and its path, never dropped: the decoder promises that its output validates.
+// A schema that lists its values (enum / const, or an allOf part that does) is exempt where the
+// rest has no compiled form: each value is checked on its own (json_schema_values.ts).
 // Words outside the JSON Schema vocabulary (title, description, x-...) are annotations, as validators treat them.
 // Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
 // Objects are generated with their declared properties in schema order (optional ones may be
@@ -25,6 +27,7 @@ import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, 
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
 import { ANY, isObj, NEVER, regex, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
 import { canon, validateJson } from './json_schema_validate';
+import { Holds, listedValues } from './json_schema_values';
 
 // The node types and the validator live in their own modules (which import nothing of the
 // compiler); they are re-exported here for callers that only want "the JSON schema module".
@@ -123,6 +126,48 @@ class Compiler {
       slot.node = node;
       return node;
     } else if (schema.$ref !== undefined) throw new SchemaError(`${path}.$ref`, 'must be a string');
+    const listed = schema.nullable === undefined ? listedValues(schema, (r, p) => this.resolve(r, p)) : null;
+    if (!listed || !this.listedFallback) return this.keywords(schema, path, depth);
+    try {
+      return this.keywords(schema, path, depth);
+    } catch (e) {
+      // Listed values (enum / const among allOf parts) next to what has no compiled form ("not" of
+      // multipleOf...): each value is checked against the whole schema on its own (json_schema_values.ts).
+      if (!(e instanceof SchemaError)) throw e;
+      let kept: unknown[];
+      try {
+        kept = listed.filter((v) => this.reader().holds(v, schema, path, depth));
+      } catch (e2) {
+        if (!(e2 instanceof SchemaError)) throw e2;
+        throw e; // the first problem, as without the values
+      }
+      return kept.length === 0 ? NEVER : this.literals({ enum: kept }, path, depth);
+    }
+  }
+
+  /** Whether listed values are checked one by one when their schema has no compiled form (not while checking them). */
+  private listedFallback = true;
+  private holdsReader: Holds | null = null;
+  /** Reads whether a value satisfies a schema, as a validator does ('open'). */
+  private reader(): Holds {
+    if (!this.holdsReader) {
+      const open = this.open ? this : new Compiler(this.root, true, true);
+      const compile = (s: Obj, p: string, d: number): SchemaNode => {
+        const was = open.listedFallback;
+        open.listedFallback = false;
+        try {
+          return open.compile(s, p, d);
+        } finally {
+          open.listedFallback = was;
+        }
+      };
+      this.holdsReader = new Holds({ compile, resolve: (r, p) => this.resolve(r, p), refAlone: this.refAlone, noConditionals: this.ctx.noConditionals });
+    }
+    return this.holdsReader;
+  }
+
+  /** A schema object without $ref, compiled keyword by keyword. */
+  private keywords(schema: Obj, path: string, depth: number): SchemaNode {
     // not, if/then/else, dependencies: rewritten into the keywords below (json_schema_not.ts).
     const lowered = lower(schema, path, this.ctx, depth);
     if (lowered === false) return NEVER;

@@ -238,3 +238,22 @@ describe('oneOf options without "type" (a validator reads them as any value of a
     expect(accepted).toBeGreaterThan(3); // the options do accept something alone
   });
 });
+
+describe('listed values (enum / const among allOf parts) next to a negation with no compiled form: each value checked', () => {
+  run([
+    ['not multipleOf (MaskBench Synthesized ..._multipleOf_id2_..._not_2)', { allOf: [{ enum: [6, 7, 8, 9, 'x'] }, { not: { multipleOf: 2 } }] }, [7, 9], [6, 8, 10, 7.5, 'x']], // 'x' satisfies multipleOf (a number keyword)
+    ['not patternProperties (MaskBench Synthesized ..._patternProperties_id3_..._not_2)', {
+      allOf: [{ enum: [{ foo: 'bar', fooooo: 2 }, { fooooo: 2 }, { f1o: 1, x: 'y' }] }, { not: { patternProperties: { 'f.*o': { type: 'integer' } } } }] },
+    [{ foo: 'bar', fooooo: 2 }, { fooooo: 2, foo: 'bar' }], [{ fooooo: 2 }, { f1o: 1, x: 'y' }, { foo: 'bar' }]],
+    ['enum and not at one level, the negation an anyOf', { enum: [1, 2, 3, 4, 5, 6], not: { anyOf: [{ multipleOf: 2 }, { multipleOf: 3 }] } }, [1, 5], [2, 3, 4, 6, 7]],
+    ['a $ref to the values, and oneOf / if-then-else read on each value', {
+      $defs: { v: { enum: [1, 2, 3, 4, 5, 6, 'a'] } },
+      allOf: [{ $ref: '#/$defs/v' }, { not: { oneOf: [{ multipleOf: 2 }, { multipleOf: 3 }] } }, { if: { type: 'string' }, then: { minLength: 2 }, else: true }] },
+    [1, 5, 6], [2, 3, 4, 'a']],
+  ]);
+
+  it('a value that cannot be checked keeps the first problem', () => {
+    expect(() => compileJsonSchema({ allOf: [{ enum: [1.5] }, { not: { multipleOf: 0.5 } }] })).toThrow(/^schema\.allOf\[1\]\.not\.multipleOf: "not" of "multipleOf" is not supported/);
+    expect(() => compileJsonSchema({ $defs: { r: { allOf: [{ $ref: '#/$defs/r' }, { not: { multipleOf: 2 } }] } }, allOf: [{ enum: [1] }, { $ref: '#/$defs/r' }] })).toThrow(SchemaError);
+  });
+});
