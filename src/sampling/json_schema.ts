@@ -482,7 +482,8 @@ function union(options: SchemaNode[]): SchemaNode {
 
 /**
  * What a node says of its values, for negations used with it: the keys its objects may have
- * (every object option closed), the schema every item of its arrays satisfies (every array
+ * (every object option closed), the keys they all have (required in every object option),
+ * the schema every item of its arrays satisfies (every array
  * option with one items schema). A union's other options (strings, numbers...) say nothing of
  * objects or arrays, and the negation's object and array options only apply to those.
  */
@@ -501,6 +502,7 @@ function knownOf(n: SchemaNode): Within {
   // No objects (arrays): no keys (items) at all, which is as exact.
   if (objects.every((o) => o.extra === null && o.patterns.length === 0)) out.keys = [...new Set(objects.flatMap((o) => o.props.map((p) => p.key)))];
   if (arrays.every((a) => a.prefix.length === 0 && a.items)) out.items = union(arrays.map((a) => a.items!));
+  if (objects.length > 0) out.required = objects.map((o) => o.props.filter((p) => p.required).map((p) => p.key)).reduce((a, b) => a.filter((k) => b.includes(k)));
   return out;
 }
 

@@ -22,6 +22,8 @@ type Obj = Record<string, unknown>;
 export interface Within {
   /** A closed object's keys: "a key outside s's properties" is one of these. */
   keys?: readonly string[];
+  /** Keys every object has: "a key outside s's properties" is there when one of these is outside them. */
+  required?: readonly string[];
   /** Every item's schema (an array node): "an item that fails S" is any item, when S excludes it. */
   items?: SchemaNode;
 }
@@ -222,8 +224,11 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         if (has('patternProperties')) refuse(`${path}.patternProperties`, '"patternProperties"');
         if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) {
           // Some key outside the declared ones whose value fails additionalProperties: exact
-          // only when the keys a value may have are known (`within`: a closed object's keys).
-          if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
+          // only when the keys a value may have are known (`within`: a closed object's keys), or
+          // when no value passes it and a key every object has is outside them (then any object).
+          const outside = within?.keys ? undefined : within?.required?.find((k) => !Object.hasOwn(props, k));
+          if (outside !== undefined && negate(ap, `${path}.additionalProperties`, ctx, depth + 1) === true) options.push({ type: 'object' });
+          else if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
           for (const key of within?.keys ?? []) {
             if (Object.hasOwn(props, key)) continue;
             const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1);

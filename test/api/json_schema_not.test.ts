@@ -207,7 +207,7 @@ describe('readings followed at once', () => {
 
 describe('oneOf options without "type" (a validator reads them as any value of another type)', () => {
   // Reference: a value is valid when exactly one option, compiled alone, accepts it.
-  const keys = ['value', 'currency_symbol', 'string', 'x'];
+  const keys = ['value', 'currency_symbol', 'string', 'x', 'firstName', 'vehicle'];
   const leaves: unknown[] = ['s', 1, 1.5, null, true, [], ['a'], [1], ['a', 2], {}];
   const values: unknown[] = [...leaves, ['a', 'b'], [1, 2], [null]];
   for (const [i, k] of keys.entries()) {
@@ -221,6 +221,9 @@ describe('oneOf options without "type" (a validator reads them as any value of a
     ['closed objects next to strings', [
       { type: ['object', 'string'], properties: { value: {} }, additionalProperties: false },
       { properties: { x: {}, value: { type: 'integer' } }, additionalProperties: false }]],
+    ['an open object with a required key the closed one does not declare (MaskBench Github_trivial---o58627)', [
+      { properties: { firstName: { type: 'string' }, x: { type: 'string' } }, required: ['firstName'] },
+      { properties: { vehicle: { type: 'string' }, x: { type: 'integer' } }, additionalProperties: false }]],
     ['arrays of items that exclude each other', [{ items: { type: 'string' } }, { items: { type: 'integer' } }, { type: 'null' }]],
     ['arrays next to other types', [{ type: ['array', 'null'], items: { type: 'string' } }, { items: { type: 'number' } }]],
   ] as [string, unknown[]][])('%s: accepts exactly the values one option accepts', (_name, options) => {
