@@ -22,11 +22,11 @@
 import { compileRegex, type Pattern } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
-import { disjoint } from './json_schema_disjoint';
+import { disjoint, implies } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
 import { ANY, isObj, NEVER, regex, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
-import { canon, validateJson } from './json_schema_validate';
+import { canon, validateJson, valueSchema } from './json_schema_validate';
 import { Holds, listedValues } from './json_schema_values';
 
 // The node types and the validator live in their own modules (which import nothing of the
@@ -81,6 +81,7 @@ class Compiler {
     this.ctx = {
       resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft),
       excludes: (node, schema, p, depth) => disjoint(node, this.compile(schema, p, depth)),
+      includes: (node, schema, p, depth) => implies(node, this.compile(schema, p, depth)),
     };
   }
 
@@ -487,7 +488,8 @@ function union(options: SchemaNode[]): SchemaNode {
  * option with one items schema). A union's other options (strings, numbers...) say nothing of
  * objects or arrays, and the negation's object and array options only apply to those.
  */
-function knownOf(n: SchemaNode): Within {
+function knownOf(n: SchemaNode, depth = 0): Within {
+  if (depth > 16) return {};
   const deref = (x: SchemaNode): SchemaNode => {
     for (let i = 0; x.kind === 'ref' && x.target.node && i < 16; i++) x = x.target.node;
     return x;
@@ -502,6 +504,12 @@ function knownOf(n: SchemaNode): Within {
   // No objects (arrays): no keys (items) at all, which is as exact.
   if (objects.every((o) => o.extra === null && o.patterns.length === 0)) out.keys = [...new Set(objects.flatMap((o) => o.props.map((p) => p.key)))];
   if (arrays.every((a) => a.prefix.length === 0 && a.items)) out.items = union(arrays.map((a) => a.items!));
+  if (objects.length > 0) {
+    out.value = (key) => {
+      const at = objects.map((o) => valueSchema(o, key)).filter((x): x is SchemaNode => x !== null);
+      return at.length === 0 ? {} : knownOf(union(at), depth + 1);
+    };
+  }
   if (objects.length > 0) out.required = objects.map((o) => o.props.filter((p) => p.required).map((p) => p.key)).reduce((a, b) => a.filter((k) => b.includes(k)));
   return out;
 }

@@ -22,15 +22,19 @@ type Obj = Record<string, unknown>;
 export interface Within {
   /** A closed object's keys: "a key outside s's properties" is one of these. */
   keys?: readonly string[];
+  /** What is known of the value at a key of these objects (those that have it). */
+  value?(key: string): Within;
   /** Keys every object has: "a key outside s's properties" is there when one of these is outside them. */
   required?: readonly string[];
-  /** Every item's schema (an array node): "an item that fails S" is any item, when S excludes it. */
+  /** Every item's schema (an array node): "an item that fails S" is any item when S excludes it, none when S includes it. */
   items?: SchemaNode;
 }
 
 export interface LowerContext {
   /** Whether no value satisfies both the compiled node and the schema (compiled on the way). */
   excludes?(node: SchemaNode, schema: unknown, path: string, depth: number): boolean;
+  /** Whether every value of the compiled node satisfies the schema (compiled on the way). */
+  includes?(node: SchemaNode, schema: unknown, path: string, depth: number): boolean;
   resolve(ref: string, path: string): unknown;
   /** Drafts 3 to 7: a $ref replaces its siblings. */
   refAlone: boolean;
@@ -231,13 +235,13 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
           else if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
           for (const key of within?.keys ?? []) {
             if (Object.hasOwn(props, key)) continue;
-            const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1);
+            const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1, within?.value?.(key));
             if (n !== false) options.push({ type: 'object', required: [key], properties: { [key]: n } });
           }
         }
         for (const [name, sub] of Object.entries(props)) {
           if (within?.keys && !within.keys.includes(name)) continue; // a key these values cannot have
-          const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1);
+          const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1, within?.value?.(name));
           if (n !== false) options.push({ type: 'object', required: [name], properties: { [name]: n } });
         }
         break;
@@ -255,6 +259,7 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
           else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) {
             // "Some item fails S" is "some item" where every item is known to fail it.
             if (within?.items && ctx.excludes?.(within.items, v, p, depth + 1)) options.push({ type: 'array', minItems: 1 });
+            else if (within?.items && ctx.includes?.(within.items, v, p, depth + 1)) { /* no item fails it */ }
             else refuse(p, '"items" as one schema (an array with some item that fails it)');
           }
           break;
