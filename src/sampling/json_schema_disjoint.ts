@@ -1,7 +1,8 @@
 // Whether two compiled schemas can never accept the same value. oneOf ("exactly one option")
 // is decoded as anyOf, which is only the same thing when its options exclude each other: the
 // compiler asks this of every pair and refuses the rest. Conservative: "false" means "could
-// not prove it", never "they overlap".
+// not prove it", never "they overlap". implies() (below) is its counterpart for inclusion, as
+// conservative: what the negation of "items" needs to drop "some item fails it".
 
 import type { SchemaNode } from './json_schema_types';
 import { canon, numberOk, validateJson, valueSchema } from './json_schema_validate';
