@@ -3,8 +3,10 @@
 export { Rng, randomSeed } from './rng';
 export { StopMatcher } from './stop';
 export type { StopResult } from './stop';
-export { compileJsonSchema, validateJson, SchemaError, ANY, ANY_OBJECT } from './json_schema';
-export type { SchemaNode, PropNode } from './json_schema';
+export { compileJsonSchema } from './json_schema';
+export { validateJson } from './json_schema_validate';
+export { SchemaError, ANY, ANY_OBJECT } from './json_schema_types';
+export type { SchemaNode, PropNode } from './json_schema_types';
 export { JsonGrammar, TokenTable, allowedTokens } from './json_grammar';
 export type { GrammarPart, GrammarOptions, GrammarState } from './json_grammar';
 export { processLogits, sampleProcessed, sampleLogits } from './cpu_sampler';

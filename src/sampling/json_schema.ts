@@ -12,90 +12,37 @@
 // rewritten into those (json_schema_not.ts). The other keywords the decoder cannot enforce
 // (uniqueItems, contains, a "not" with no exact rewrite, ...) are refused with a SchemaError
 // naming the keyword and its path, never dropped: the decoder promises that its output validates.
+// A schema that lists its values (enum / const, or an allOf part that does) is exempt where the
+// rest has no compiled form: each value is checked on its own (json_schema_values.ts).
 // Words outside the JSON Schema vocabulary (title, description, x-...) are annotations, as validators treat them.
 // Schemas nest at most MAX_SCHEMA_DEPTH levels (a SchemaError past it, never a stack overflow).
 // Objects are generated with their declared properties in schema order (optional ones may be
 // skipped); keys allowed by additionalProperties/patternProperties may come between them.
 
-import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
+import { compileRegex, type Pattern } from './regex';
 import { FORMATS } from './json_formats';
 import { mergeAll } from './json_schema_merge';
-import { disjoint } from './json_schema_disjoint';
+import { disjoint, implies } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
+import { ANY, isObj, NEVER, regex, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
+import { canon, validateJson, valueSchema } from './json_schema_validate';
+import { Holds, listedValues } from './json_schema_values';
 
-export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
-export interface NumberRules {
-  min: number; max: number; minExcl: boolean; maxExcl: boolean;
-  /** Integer step (integers only), 0: none. */
-  multipleOf: number;
-  /** Most digits after the point (multipleOf 0.01: 2). */
-  maxFrac: number;
-  /** Not an integer (numbers only: `not: {type: "integer"}`). */
-  fraction: boolean;
-}
-export interface PatternProp { re: Pattern; schema: SchemaNode; /** Its schema as written (to combine with others). */ raw?: unknown }
+// The node types and the validator live in their own modules (which import nothing of the
+// compiler); they are re-exported here for callers that only want "the JSON schema module".
+export { ANY, ANY_OBJECT, isObj, MAX_SCHEMA_DEPTH, NEVER, SchemaError } from './json_schema_types';
+export type { NumberRules, PatternProp, PropNode, SchemaNode, StringRules } from './json_schema_types';
+export { canon, numberOk, validateJson, valueSchema } from './json_schema_validate';
 
-export type SchemaNode =
-  | { kind: 'any' }
-  | {
-      kind: 'object';
-      props: PropNode[];
-      /** Schema of keys outside props and patterns; null: no such keys. */
-      extra: SchemaNode | null;
-      patterns: PatternProp[];
-      /** Declared keys whose schema accepts nothing: never written, and refused as extra keys. */
-      forbidden: string[];
-      /** Declared properties in any order (else in schema order). */
-      anyOrder: boolean;
-      /** The schema of a key several patterns match (all of theirs), compiled when first asked; null: refused. */
-      combine?: (matching: PatternProp[]) => SchemaNode | null;
-      minProps: number;
-      maxProps: number;
-    }
-  /** unique: uniqueItems (its items are scalars: strings keep their text, see uniqueItemsNode). */
-  | { kind: 'array'; prefix: SchemaNode[]; items: SchemaNode | null; minItems: number; maxItems: number; unique?: boolean }
-  /** keep: the text is remembered (an item of a unique array). */
-  | { kind: 'string'; rules: StringRules | null; keep?: boolean }
-  | { kind: 'number'; rules: NumberRules | null }
-  | { kind: 'integer'; rules: NumberRules | null }
-  | { kind: 'boolean' }
-  | { kind: 'null' }
-  /** JSON texts of the allowed values, as UTF-8. */
-  | { kind: 'enum'; values: unknown[]; literals: Uint8Array[] }
-  | { kind: 'union'; options: SchemaNode[] }
-  /** A $ref, resolved once its target compiled (recursive schemas). */
-  | { kind: 'ref'; ref: string; target: { node: SchemaNode | null } };
-
-export interface PropNode {
-  key: string;
-  /** The key as a JSON string, quotes included, as UTF-8. */
-  keyBytes: Uint8Array;
-  schema: SchemaNode;
-  required: boolean;
-}
-
-export class SchemaError extends Error {
-  constructor(readonly path: string, message: string) {
-    super(`${path}: ${message}`);
-    this.name = 'SchemaError';
-  }
-}
-
-/** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
-export const MAX_SCHEMA_DEPTH = 100;
 /** Most subschemas one compile may go through (a SchemaError past it, never minutes of work). */
 export const MAX_SUBSCHEMAS = 200_000;
-
-export const ANY: SchemaNode = { kind: 'any' };
-/** Matches nothing: `false`, `{"not": {}}`. */
-export const NEVER: SchemaNode = { kind: 'union', options: [] };
-export const ANY_OBJECT: SchemaNode = { kind: 'object', props: [], extra: ANY, patterns: [], forbidden: [], anyOrder: false, minProps: 0, maxProps: Infinity };
 
 const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems', 'uniqueItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
 const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
+
 type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
@@ -123,7 +70,6 @@ export function compileJsonSchema(schema: unknown, path = 'schema', options: Com
   return node;
 }
 
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 class Compiler {
   private readonly refs = new Map<unknown, { node: SchemaNode | null }>();
@@ -134,7 +80,8 @@ class Compiler {
     this.refAlone = /draft-0[3-7]\b/.test(draft);
     this.ctx = {
       resolve: (ref, p) => this.resolve(ref, p), refAlone: this.refAlone, noConditionals: /draft-0[3-6]\b/.test(draft),
-      excludes: (node, schema, p) => disjoint(node, this.compile(schema, p, 1)),
+      excludes: (node, schema, p, depth) => disjoint(node, this.compile(schema, p, depth)),
+      includes: (node, schema, p, depth) => implies(node, this.compile(schema, p, depth)),
     };
   }
 
@@ -180,6 +127,48 @@ class Compiler {
       slot.node = node;
       return node;
     } else if (schema.$ref !== undefined) throw new SchemaError(`${path}.$ref`, 'must be a string');
+    const listed = schema.nullable === undefined ? listedValues(schema, (r, p) => this.resolve(r, p)) : null;
+    if (!listed || !this.listedFallback) return this.keywords(schema, path, depth);
+    try {
+      return this.keywords(schema, path, depth);
+    } catch (e) {
+      // Listed values (enum / const among allOf parts) next to what has no compiled form ("not" of
+      // multipleOf...): each value is checked against the whole schema on its own (json_schema_values.ts).
+      if (!(e instanceof SchemaError)) throw e;
+      let kept: unknown[];
+      try {
+        kept = listed.filter((v) => this.reader().holds(v, schema, path, depth));
+      } catch (e2) {
+        if (!(e2 instanceof SchemaError)) throw e2;
+        throw e; // the first problem, as without the values
+      }
+      return kept.length === 0 ? NEVER : this.literals({ enum: kept }, path, depth);
+    }
+  }
+
+  /** Whether listed values are checked one by one when their schema has no compiled form (not while checking them). */
+  private listedFallback = true;
+  private holdsReader: Holds | null = null;
+  /** Reads whether a value satisfies a schema, as a validator does ('open'). */
+  private reader(): Holds {
+    if (!this.holdsReader) {
+      const open = this.open ? this : new Compiler(this.root, true, true);
+      const compile = (s: Obj, p: string, d: number): SchemaNode => {
+        const was = open.listedFallback;
+        open.listedFallback = false;
+        try {
+          return open.compile(s, p, d);
+        } finally {
+          open.listedFallback = was;
+        }
+      };
+      this.holdsReader = new Holds({ compile, resolve: (r, p) => this.resolve(r, p), refAlone: this.refAlone, noConditionals: this.ctx.noConditionals });
+    }
+    return this.holdsReader;
+  }
+
+  /** A schema object without $ref, compiled keyword by keyword. */
+  private keywords(schema: Obj, path: string, depth: number): SchemaNode {
     // not, if/then/else, dependencies: rewritten into the keywords below (json_schema_not.ts).
     const lowered = lower(schema, path, this.ctx, depth);
     if (lowered === false) return NEVER;
@@ -462,15 +451,6 @@ function numberRules(s: Obj, path: string, int: boolean): NumberRules | null | t
   return { min, max, minExcl, maxExcl, multipleOf, maxFrac, fraction };
 }
 
-function regex(src: string, path: string, negated = false): Pattern {
-  try {
-    return negated ? complementRegex(src) : compileRegex(src);
-  } catch (e) {
-    if (e instanceof RegexError) throw new SchemaError(path, `pattern ${JSON.stringify(src)}: ${e.message}`);
-    throw e;
-  }
-}
-
 function count(s: Obj, k: string, path: string, dflt: number): number {
   const v = s[k];
   if (v === undefined) return dflt;
@@ -501,12 +481,37 @@ function union(options: SchemaNode[]): SchemaNode {
   return dedup.length === 1 ? dedup[0]! : { kind: 'union', options: dedup };
 }
 
-/** What a node says of its values, for negations used with it: a closed object's keys, an array's items. */
-function knownOf(n: SchemaNode): Within {
-  for (let i = 0; n.kind === 'ref' && n.target.node && i < 16; i++) n = n.target.node;
-  if (n.kind === 'object' && n.extra === null && n.patterns.length === 0) return { keys: n.props.map((p) => p.key) };
-  if (n.kind === 'array' && n.prefix.length === 0 && n.items) return { items: n.items };
-  return {};
+/**
+ * What a node says of its values, for negations used with it: the keys its objects may have
+ * (every object option closed), the keys they all have (required in every object option),
+ * the schema every item of its arrays satisfies (every array
+ * option with one items schema). A union's other options (strings, numbers...) say nothing of
+ * objects or arrays, and the negation's object and array options only apply to those.
+ */
+function knownOf(n: SchemaNode, depth = 0): Within {
+  if (depth > 16) return {};
+  const deref = (x: SchemaNode): SchemaNode => {
+    for (let i = 0; x.kind === 'ref' && x.target.node && i < 16; i++) x = x.target.node;
+    return x;
+  };
+  const options = (x: SchemaNode): SchemaNode[] => (x = deref(x)).kind === 'union' ? x.options.map(deref) : [x];
+  const all = options(n);
+  const opaque = (o: SchemaNode) => o.kind === 'any' || o.kind === 'ref' || o.kind === 'union' || (o.kind === 'enum' && o.values.some((v) => v !== null && typeof v === 'object'));
+  if (all.some(opaque)) return {};
+  const objects = all.filter((o) => o.kind === 'object');
+  const arrays = all.filter((o) => o.kind === 'array');
+  const out: Within = {};
+  // No objects (arrays): no keys (items) at all, which is as exact.
+  if (objects.every((o) => o.extra === null && o.patterns.length === 0)) out.keys = [...new Set(objects.flatMap((o) => o.props.map((p) => p.key)))];
+  if (arrays.every((a) => a.prefix.length === 0 && a.items)) out.items = union(arrays.map((a) => a.items!));
+  if (objects.length > 0) {
+    out.value = (key) => {
+      const at = objects.map((o) => valueSchema(o, key)).filter((x): x is SchemaNode => x !== null);
+      return at.length === 0 ? {} : knownOf(union(at), depth + 1);
+    };
+  }
+  if (objects.length > 0) out.required = objects.map((o) => o.props.filter((p) => p.required).map((p) => p.key)).reduce((a, b) => a.filter((k) => b.includes(k)));
+  return out;
 }
 
 /** A node accepting exactly one JSON value (its objects' keys in any order; `numbers`: a number in any spelling). */
@@ -522,25 +527,6 @@ function exactValue(v: unknown, numbers: boolean): SchemaNode {
 
 /** Most numbers of an enum read as numbers (each one a reading of its own); past it, as their shortest text. */
 const MAX_EXACT_NUMBERS = 4;
-
-/** A canonical JSON text (object keys sorted), for comparing values. */
-export function canon(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canon).join(',') + ']';
-  if (isObj(v)) return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canon(v[k])).join(',') + '}';
-  return JSON.stringify(v);
-}
-
-function matchesType(v: unknown, t: TypeName): boolean {
-  switch (t) {
-    case 'object': return isObj(v);
-    case 'array': return Array.isArray(v);
-    case 'string': return typeof v === 'string';
-    case 'number': return typeof v === 'number' && Number.isFinite(v);
-    case 'integer': return Number.isInteger(v);
-    case 'boolean': return typeof v === 'boolean';
-    case 'null': return v === null;
-  }
-}
 
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v;
@@ -567,87 +553,4 @@ function uniqueItemsNode(a: Extract<SchemaNode, { kind: 'array' }>, path: string
     throw new SchemaError(path, `keyword "uniqueItems" is not supported by the constrained decoder for items of kind ${n.kind} (only strings, booleans, null and enums of those or numbers)`);
   };
   return { ...a, prefix: a.prefix.map((p) => kept(p, 0)), items: a.items && kept(a.items, 0), unique: true };
-}
-
-/** Digits after the point of a double's shortest decimal form (0.07: 2, 1.5e-7: 8). */
-function fractionDigits(x: number): number {
-  const [m, e] = String(Math.abs(x)).split('e');
-  return Math.max(0, (m!.split('.')[1] ?? '').length - Number(e ?? 0));
-}
-
-/** Whether a number satisfies numeric rules. */
-export function numberOk(x: number, r: NumberRules): boolean {
-  if (r.fraction && Number.isInteger(x)) return false;
-  if (r.minExcl ? !(x > r.min) : !(x >= r.min)) return false;
-  if (r.maxExcl ? !(x < r.max) : !(x <= r.max)) return false;
-  if (r.maxFrac !== Infinity && fractionDigits(x) > r.maxFrac) return false;
-  return r.multipleOf === 0 || x % r.multipleOf === 0;
-}
-
-/** Checks a parsed value against a compiled schema; returns the first problem, or null. */
-export function validateJson(value: unknown, node: SchemaNode, path = '$', depth = 0): string | null {
-  if (depth > 200) return `${path}: nested too deep`;
-  switch (node.kind) {
-    case 'any': return null;
-    case 'ref': return node.target.node ? validateJson(value, node.target.node, path, depth + 1) : null;
-    case 'boolean': case 'null':
-      return matchesType(value, node.kind) ? null : `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
-    case 'number': case 'integer':
-      if (!matchesType(value, node.kind)) return `${path}: expected ${node.kind}, got ${JSON.stringify(value)}`;
-      return node.rules && !numberOk(value as number, node.rules) ? `${path}: ${value} is out of range` : null;
-    case 'string': {
-      if (typeof value !== 'string') return `${path}: expected string, got ${JSON.stringify(value)}`;
-      const r = node.rules;
-      if (!r) return null;
-      const n = [...value].length;
-      if (n < r.minLength || n > r.maxLength) return `${path}: length ${n} outside [${r.minLength}, ${r.maxLength}]`;
-      for (const re of r.patterns) if (!re.test(value)) return `${path}: ${JSON.stringify(value)} does not match /${re.source}/`;
-      return null;
-    }
-    case 'enum': {
-      const text = canon(value);
-      return node.values.some((v) => canon(v) === text) ? null : `${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(node.values)}`;
-    }
-    case 'union': {
-      if (node.options.length === 0) return `${path}: no value is allowed here`;
-      const errors = node.options.map((o) => validateJson(value, o, path, depth + 1));
-      return errors.includes(null) ? null : errors[0]!;
-    }
-    case 'array': {
-      if (!Array.isArray(value)) return `${path}: expected an array`;
-      if (value.length < node.minItems || value.length > node.maxItems) return `${path}: ${value.length} items outside [${node.minItems}, ${node.maxItems}]`;
-      for (let i = 0; i < value.length; i++) {
-        const s = i < node.prefix.length ? node.prefix[i]! : node.items;
-        if (!s) return `${path}: too many items`;
-        const e = validateJson(value[i], s, `${path}[${i}]`, depth + 1);
-        if (e) return e;
-      }
-      if (node.unique && new Set(value.map(canon)).size < value.length) return `${path}: items are not unique`;
-      return null;
-    }
-    case 'object': {
-      if (!isObj(value)) return `${path}: expected an object`;
-      const keys = Object.keys(value);
-      if (keys.length < node.minProps || keys.length > node.maxProps) return `${path}: ${keys.length} properties outside [${node.minProps}, ${node.maxProps}]`;
-      for (const p of node.props) if (p.required && !Object.hasOwn(value, p.key)) return `${path}: missing required property "${p.key}"`;
-      for (const k of keys) {
-        const s = valueSchema(node, k);
-        if (!s) return `${path}: unexpected property "${k}"`;
-        const e = validateJson(value[k], s, `${path}.${k}`, depth + 1);
-        if (e) return e;
-      }
-      return null;
-    }
-  }
-}
-
-/** The schema of key `k`'s value in an object node, or null when the key is not allowed. */
-export function valueSchema(o: Extract<SchemaNode, { kind: 'object' }>, k: string): SchemaNode | null {
-  const p = o.props.find((x) => x.key === k);
-  if (p) return p.schema;
-  if (o.forbidden.includes(k)) return null;
-  const m = o.patterns.filter((x) => x.re.test(k));
-  if (m.length === 1) return m[0]!.schema;
-  if (m.length > 1) return o.combine?.(m) ?? null; // several patterns: all of theirs (refused when they cannot be combined)
-  return o.extra;
 }

@@ -1,9 +1,11 @@
 // Whether two compiled schemas can never accept the same value. oneOf ("exactly one option")
 // is decoded as anyOf, which is only the same thing when its options exclude each other: the
 // compiler asks this of every pair and refuses the rest. Conservative: "false" means "could
-// not prove it", never "they overlap".
+// not prove it", never "they overlap". implies() (below) is its counterpart for inclusion, as
+// conservative: what the negation of "items" needs to drop "some item fails it".
 
-import { canon, validateJson, valueSchema, type SchemaNode } from './json_schema';
+import type { SchemaNode } from './json_schema_types';
+import { canon, numberOk, validateJson, valueSchema } from './json_schema_validate';
 
 type Kind = 'object' | 'array' | 'string' | 'number' | 'boolean' | 'null';
 const ALL: readonly Kind[] = ['object', 'array', 'string', 'number', 'boolean', 'null'];
@@ -94,4 +96,34 @@ function requiredExcludes(a: ObjectNode, b: ObjectNode, depth: number): boolean 
     // key no pattern matches, outside additionalProperties, is surely refused.
     return b.forbidden.includes(p.key) || (b.extra === null && !b.patterns.some((x) => x.re.test(p.key)));
   });
+}
+
+/**
+ * True when every value `a` accepts, `b` accepts too (conservative like disjoint: "false" means
+ * "could not prove it"): the same node, `b` any, `a` listed values `b` validates, a union
+ * whose every option does, or a scalar type against the same type without rules.
+ */
+export function implies(a: SchemaNode, b: SchemaNode, depth = 0): boolean {
+  if (depth > 16) return false;
+  a = deref(a);
+  b = deref(b);
+  if (a === b || b.kind === 'any') return true;
+  if (a.kind === 'ref' || b.kind === 'ref') return false; // unresolved yet (a recursive schema)
+  if (a.kind === 'union') return a.options.every((o) => implies(o, b, depth + 1));
+  if (a.kind === 'enum') return a.values.every((v) => validateJson(v, b) === null);
+  if (b.kind === 'union') return b.options.some((o) => implies(a, o, depth + 1));
+  switch (a.kind) {
+    case 'boolean': case 'null': return b.kind === a.kind;
+    case 'string': return b.kind === 'string' && b.rules === null;
+    case 'integer': return (b.kind === 'integer' || b.kind === 'number') && b.rules === null;
+    case 'number': {
+      if (b.kind !== 'number' && b.kind !== 'integer') return false;
+      if (b.kind === 'number' && b.rules === null) return true;
+      // One number in any spelling (an enum's number, 'open'), against integers or a range.
+      const r = a.rules;
+      if (!r || r.min !== r.max || r.minExcl || r.maxExcl) return false;
+      return b.kind === 'integer' ? Number.isInteger(r.min) && (b.rules === null || numberOk(r.min, b.rules)) : b.rules !== null && numberOk(r.min, b.rules);
+    }
+    default: return false;
+  }
 }

@@ -2,10 +2,10 @@
 // Where a merge would change the meaning (two different patterns, two option lists whose
 // product is too large...), a SchemaError names allOf and the keyword.
 
-import { SchemaError, canon, isObj, MAX_SCHEMA_DEPTH } from './json_schema';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex } from './json_schema_types';
+import { canon } from './json_schema_validate';
 import { NOT_PATTERNS, PATTERNS } from './json_schema_keywords';
 import { lower, type LowerContext } from './json_schema_not';
-import { compileRegex } from './regex';
 
 type Obj = Record<string, unknown>;
 /** What a merge yields for parts no value satisfies together (the compiler reads it as nothing). */
@@ -113,7 +113,7 @@ function restrictExtras(out: Obj, owner: Obj, other: Obj): void {
   if (isObj(other.patternProperties) && Object.keys(other.patternProperties).some((p) => !pats.includes(p))) {
     throw new SchemaError('allOf', 'additionalProperties of one allOf part next to patternProperties of another is not supported');
   }
-  const matches = pats.map((p) => compileRegex(p));
+  const matches = pats.map((p) => regex(p, 'allOf.patternProperties'));
   const props = isObj(out.properties) ? { ...out.properties } : {};
   const names = [...Object.keys(isObj(other.properties) ? other.properties : {}), ...(Array.isArray(other.required) ? (other.required as string[]) : [])];
   for (const name of new Set(names)) {

@@ -12,23 +12,29 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, type SchemaNode } from './json_schema';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex, type SchemaNode } from './json_schema_types';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
-import { compileRegex, literalsSource } from './regex';
+import { literalsSource } from './regex';
 
 type Obj = Record<string, unknown>;
 /** What is known of the values a negation is used on (it is then exact only together with that). */
 export interface Within {
   /** A closed object's keys: "a key outside s's properties" is one of these. */
   keys?: readonly string[];
-  /** Every item's schema (an array node): "an item that fails S" is any item, when S excludes it. */
+  /** What is known of the value at a key of these objects (those that have it). */
+  value?(key: string): Within;
+  /** Keys every object has: "a key outside s's properties" is there when one of these is outside them. */
+  required?: readonly string[];
+  /** Every item's schema (an array node): "an item that fails S" is any item when S excludes it, none when S includes it. */
   items?: SchemaNode;
 }
 
 export interface LowerContext {
   /** Whether no value satisfies both the compiled node and the schema (compiled on the way). */
-  excludes?(node: SchemaNode, schema: unknown, path: string): boolean;
+  excludes?(node: SchemaNode, schema: unknown, path: string, depth: number): boolean;
+  /** Whether every value of the compiled node satisfies the schema (compiled on the way). */
+  includes?(node: SchemaNode, schema: unknown, path: string, depth: number): boolean;
   resolve(ref: string, path: string): unknown;
   /** Drafts 3 to 7: a $ref replaces its siblings. */
   refAlone: boolean;
@@ -81,7 +87,7 @@ function propertyNames(s: Obj, path: string, ctx: LowerContext, depth: number): 
   if (re === null) return rest;
   if (re === false) return { ...rest, maxProperties: 0 }; // no name is allowed: only {}
   if (rest.patternProperties !== undefined) throw new SchemaError(p, 'is not supported next to patternProperties');
-  const test = compileRegex(re);
+  const test = regex(re, p);
   const props: Obj = { ...(isObj(rest.properties) ? rest.properties : {}) };
   for (const k of Object.keys(props)) if (!test.test(k)) props[k] = false;
   if (Array.isArray(rest.required)) for (const k of rest.required) if (typeof k === 'string' && !test.test(k)) props[k] = false;
@@ -222,17 +228,20 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
         if (has('patternProperties')) refuse(`${path}.patternProperties`, '"patternProperties"');
         if (ap !== undefined && ap !== true && !(isObj(ap) && !Object.keys(ap).some(constrains))) {
           // Some key outside the declared ones whose value fails additionalProperties: exact
-          // only when the keys a value may have are known (`within`: a closed object's keys).
-          if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
+          // only when the keys a value may have are known (`within`: a closed object's keys), or
+          // when no value passes it and a key every object has is outside them (then any object).
+          const outside = within?.keys ? undefined : within?.required?.find((k) => !Object.hasOwn(props, k));
+          if (outside !== undefined && negate(ap, `${path}.additionalProperties`, ctx, depth + 1) === true) options.push({ type: 'object' });
+          else if (!within?.keys) refuse(`${path}.additionalProperties`, '"additionalProperties" (some key outside the declared ones)');
           for (const key of within?.keys ?? []) {
             if (Object.hasOwn(props, key)) continue;
-            const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1);
+            const n = negate(ap, `${path}.additionalProperties`, ctx, depth + 1, within?.value?.(key));
             if (n !== false) options.push({ type: 'object', required: [key], properties: { [key]: n } });
           }
         }
         for (const [name, sub] of Object.entries(props)) {
           if (within?.keys && !within.keys.includes(name)) continue; // a key these values cannot have
-          const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1);
+          const n = negate(sub, `${path}.properties.${name}`, ctx, depth + 1, within?.value?.(name));
           if (n !== false) options.push({ type: 'object', required: [name], properties: { [name]: n } });
         }
         break;
@@ -249,7 +258,8 @@ export function negate(s: unknown, path: string, ctx: LowerContext, depth: numbe
           if (v === false) options.push({ type: 'array', minItems: 1 });
           else if (v !== true && !(isObj(v) && !Object.keys(v).some(constrains))) {
             // "Some item fails S" is "some item" where every item is known to fail it.
-            if (within?.items && ctx.excludes?.(within.items, v, p)) options.push({ type: 'array', minItems: 1 });
+            if (within?.items && ctx.excludes?.(within.items, v, p, depth + 1)) options.push({ type: 'array', minItems: 1 });
+            else if (within?.items && ctx.includes?.(within.items, v, p, depth + 1)) { /* no item fails it */ }
             else refuse(p, '"items" as one schema (an array with some item that fails it)');
           }
           break;

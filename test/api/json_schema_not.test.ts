@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonGrammar } from '../../src/sampling/json_grammar';
 import { compileJsonSchema, SchemaError, validateJson } from '../../src/sampling/json_schema';
 import { complementRegex, literalsSource } from '../../src/sampling/regex';
+import { implies } from '../../src/sampling/json_schema_disjoint';
 
 const utf8 = new TextEncoder();
 
@@ -180,6 +181,9 @@ describe('propertyNames', () => {
     expect(() => compileJsonSchema({ propertyNames: { pattern: '^a', maxLength: 3 } })).toThrow(/^schema\.propertyNames: propertyNames with more than one/);
     expect(() => compileJsonSchema({ propertyNames: { not: { const: 'a' } } })).toThrow(/^schema\.propertyNames\.not: keyword "not" in propertyNames is not supported/);
     expect(() => compileJsonSchema({ propertyNames: { pattern: '^a' }, patternProperties: { x: {} } })).toThrow(/^schema\.propertyNames: is not supported next to patternProperties/);
+    // A pattern regex.ts cannot compile (MaskBench JsonSchemaStore---gradle-enterprise-config-schema-7): a SchemaError, not a RegexError.
+    expect(() => compileJsonSchema({ propertyNames: { pattern: '^(?=[^=]+$).+$' } })).toThrow(/^schema\.propertyNames: pattern "\^\(\?=.*lookaround/);
+    expect(() => compileJsonSchema({ allOf: [{ patternProperties: { '^(?=a)': {} }, additionalProperties: false }, { properties: { b: {} } }] })).toThrow(SchemaError);
   });
 });
 
@@ -199,5 +203,89 @@ describe('readings followed at once', () => {
       const s = g.feedBytes(g.initial(), utf8.encode(text));
       expect(s !== null && g.canEnd(s), text).toBe(true);
     }
+  });
+});
+
+describe('oneOf options without "type" (a validator reads them as any value of another type)', () => {
+  // Reference: a value is valid when exactly one option, compiled alone, accepts it.
+  const keys = ['value', 'currency_symbol', 'string', 'x', 'firstName', 'vehicle', 'tags', 'kind'];
+  const leaves: unknown[] = ['s', 1, 1.5, null, true, [], ['a'], [1], ['a', 2], {}];
+  const pairLeaves: unknown[] = ['s', 1, 1.5, null, ['a'], [null], ['ab']];
+  const values: unknown[] = [...leaves, ['a', 'b'], [1, 2], [null]];
+  for (const [i, k] of keys.entries()) {
+    for (const v of leaves) values.push({ [k]: v });
+    for (const k2 of keys.slice(i + 1)) for (const v of pairLeaves) for (const w of pairLeaves) values.push({ [k]: v, [k2]: w });
+  }
+  it.each([
+    ['closed objects (MaskBench Github_hard---o23555)', [
+      { properties: { value: { type: 'string' }, currency_symbol: { type: 'string' } }, additionalProperties: false },
+      { properties: { string: { type: 'string' } }, additionalProperties: false }]],
+    ['closed objects next to strings', [
+      { type: ['object', 'string'], properties: { value: {} }, additionalProperties: false },
+      { properties: { x: {}, value: { type: 'integer' } }, additionalProperties: false }]],
+    ['an open object with a required key the closed one does not declare (MaskBench Github_trivial---o58627)', [
+      { properties: { firstName: { type: 'string' }, x: { type: 'string' } }, required: ['firstName'] },
+      { properties: { vehicle: { type: 'string' }, x: { type: 'integer' } }, additionalProperties: false }]],
+    ['a property whose array items exclude the other option\'s', [
+      { properties: { kind: { enum: [1, 's'] }, tags: { type: 'array', items: { type: 'string' } } }, additionalProperties: false },
+      { properties: { kind: { enum: [1, null] }, tags: { type: 'array', items: { type: 'integer' } } }, additionalProperties: false }]],
+    ['a property whose array items are the other option\'s (one definition), told apart by another', [
+      { properties: { tags: { type: 'array', items: { $ref: '#/$defs/t' } }, kind: { type: 'string' } }, additionalProperties: false },
+      { properties: { tags: { type: 'array', items: { $ref: '#/$defs/t' } }, kind: { type: 'integer' } }, additionalProperties: false }]],
+    ['arrays of items that exclude each other', [{ items: { type: 'string' } }, { items: { type: 'integer' } }, { type: 'null' }]],
+    ['arrays next to other types', [{ type: ['array', 'null'], items: { type: 'string' } }, { items: { type: 'number' } }]],
+  ] as [string, unknown[]][])('%s: accepts exactly the values one option accepts', (_name, options) => {
+    const defs = { t: { type: ['string', 'null'], maxLength: 1 } };
+    const node = compileJsonSchema({ $defs: defs, oneOf: options }, 'schema', { unlisted: 'open' });
+    const alone = options.map((o) => compileJsonSchema({ $defs: defs, allOf: [o] }, 'schema', { unlisted: 'open' }));
+    const g = JsonGrammar.schema(node);
+    let accepted = 0;
+    for (const v of values) {
+      const want = alone.filter((n) => validateJson(v, n) === null).length === 1;
+      const s = g.feedBytes(g.initial(), utf8.encode(JSON.stringify(v)));
+      expect(s !== null && g.canEnd(s), `grammar ${JSON.stringify(v)}`).toBe(want);
+      expect(validateJson(v, node) === null, `validator ${JSON.stringify(v)}`).toBe(want);
+      if (want) accepted++;
+    }
+    expect(accepted).toBeGreaterThan(1); // the options do accept something alone
+  });
+});
+
+describe('listed values (enum / const among allOf parts) next to a negation with no compiled form: each value checked', () => {
+  run([
+    ['not multipleOf (MaskBench Synthesized ..._multipleOf_id2_..._not_2)', { allOf: [{ enum: [6, 7, 8, 9, 'x'] }, { not: { multipleOf: 2 } }] }, [7, 9], [6, 8, 10, 7.5, 'x']], // 'x' satisfies multipleOf (a number keyword)
+    ['not patternProperties (MaskBench Synthesized ..._patternProperties_id3_..._not_2)', {
+      allOf: [{ enum: [{ foo: 'bar', fooooo: 2 }, { fooooo: 2 }, { f1o: 1, x: 'y' }] }, { not: { patternProperties: { 'f.*o': { type: 'integer' } } } }] },
+    [{ foo: 'bar', fooooo: 2 }, { fooooo: 2, foo: 'bar' }], [{ fooooo: 2 }, { f1o: 1, x: 'y' }, { foo: 'bar' }]],
+    ['enum and not at one level, the negation an anyOf', { enum: [1, 2, 3, 4, 5, 6], not: { anyOf: [{ multipleOf: 2 }, { multipleOf: 3 }] } }, [1, 5], [2, 3, 4, 6, 7]],
+    ['a $ref to the values, and oneOf / if-then-else read on each value', {
+      $defs: { v: { enum: [1, 2, 3, 4, 5, 6, 'a'] } },
+      allOf: [{ $ref: '#/$defs/v' }, { not: { oneOf: [{ multipleOf: 2 }, { multipleOf: 3 }] } }, { if: { type: 'string' }, then: { minLength: 2 }, else: true }] },
+    [1, 5, 6], [2, 3, 4, 'a']],
+  ]);
+
+  it('a value that cannot be checked keeps the first problem', () => {
+    expect(() => compileJsonSchema({ allOf: [{ enum: [1.5] }, { not: { multipleOf: 0.5 } }] })).toThrow(/^schema\.allOf\[1\]\.not\.multipleOf: "not" of "multipleOf" is not supported/);
+    expect(() => compileJsonSchema({ $defs: { r: { allOf: [{ $ref: '#/$defs/r' }, { not: { multipleOf: 2 } }] } }, allOf: [{ enum: [1] }, { $ref: '#/$defs/r' }] })).toThrow(SchemaError);
+  });
+});
+
+describe('implies (every value of one compiled schema satisfies another): never claimed wrongly', () => {
+  const schemas: unknown[] = [
+    { type: 'string' }, { type: 'string', maxLength: 1 }, { type: 'integer' }, { type: 'number' }, { type: 'number', minimum: 2 },
+    { enum: [1, 2] }, { enum: [1, 'a'] }, { const: 2.5 }, { type: 'boolean' }, { type: 'null' }, { type: ['integer', 'string'] }, {},
+  ];
+  const values: unknown[] = ['', 'a', 'ab', 0, 1, 2, 2.5, -3, true, false, null, [], {}];
+  it('over every pair of a list of schemas and values', () => {
+    let proved = 0;
+    for (const unlisted of ['open', 'closed'] as const) {
+      const nodes = schemas.map((x) => compileJsonSchema(x, 'schema', { unlisted }));
+      for (const [i, a] of nodes.entries()) for (const [j, b] of nodes.entries()) {
+        if (!implies(a, b)) continue;
+        proved++;
+        for (const v of values) if (validateJson(v, a) === null) expect(validateJson(v, b), `${JSON.stringify(schemas[i])} => ${JSON.stringify(schemas[j])}: ${JSON.stringify(v)}`).toBeNull();
+      }
+    }
+    expect(proved).toBeGreaterThan(40); // it does prove the easy cases (each schema itself, {}, enums, integer => number...)
   });
 });
