@@ -12,7 +12,7 @@
 // accepted. Under length and pattern rules the character trie is walked with the automata
 // (pruned where one dies or the length runs out), remembered per automaton state.
 
-import { finish, stepString, type Frame, type SFrame, type Stack } from './json_frames';
+import { finish, probeItems, stepString, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
@@ -79,6 +79,9 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
  */
 interface RulesWalk { stays: Uint32Array; closeNodes: number[]; firstRs: readonly number[] | null }
 
+/** How often keptCloses() read the tails once for a kept string, and closed a node one by one (tests). */
+export const keptCloseCounts = { shared: 0, oneByOne: 0 };
+
 const CACHE_PER_RULES = 256;
 const ACCEPT_CACHE = 512;
 
@@ -105,6 +108,7 @@ export class StringTails {
   private readonly deepest: number;
   private readonly rulesCache = new WeakMap<StringRules, Map<string, RulesWalk>>();
   private readonly accepts = new WeakMap<JsonGrammar, Map<string, Uint8Array>>();
+  private readonly probed = new WeakMap<JsonGrammar, Map<string, { ok: Uint8Array; texts: Set<string> }>>();
 
   /** `tokens`: ids and their split (splitStringToken, non-null). */
   constructor(tokens: { id: number; cps: number[]; tail: Uint8Array | null }[]) {
@@ -177,7 +181,7 @@ export class StringTails {
       out.push(this.staysAll);
       if (f.keep) {
         // An item of a unique array: what closing allows depends on its text (an earlier item's is refused).
-        this.closes(st, f, g, this.closing, null, out);
+        if (!this.keptCloses(st, f, g, this.closing, null, out)) this.closes(st, f, g, this.closing, null, out);
         return;
       }
       if (f.key === null) {
@@ -196,7 +200,7 @@ export class StringTails {
     out.push(w.stays);
     if (w.closeNodes.length === 0) return;
     if (f.keep) {
-      this.closes(st, f, g, w.closeNodes, w.firstRs, out);
+      if (!this.keptCloses(st, f, g, w.closeNodes, w.firstRs, out)) this.closes(st, f, g, w.closeNodes, w.firstRs, out);
       return;
     }
     // The string may close at each of these nodes, and (no key: a value) into the same stack.
@@ -240,6 +244,61 @@ export class StringTails {
       const tails = this.closeTails[node]!;
       for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
     }
+  }
+
+  /**
+   * closes() for an item of a unique array (`st`'s frame below `f` the array): closing with
+   * text x leaves the array with x added to its written items, and the tails after the quote
+   * can tell texts apart only where the recognizer compares an item with those (probeItems:
+   * a tail that starts or closes a later item). So the tails are read once after a stand-in
+   * item no tail compares with, and only the nodes spelling an earlier item (refused) or an
+   * item a tail compares with are closed one by one. False: not such a frame, closes() it.
+   */
+  private keptCloses(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rs: readonly number[] | null, out: ArrayLike<number>[]): boolean {
+    const parent = st[st.length - 2];
+    if (f.root || f.key !== null || nodes.length === 0 || parent?.k !== 'A' || !parent.a.unique) return false;
+    const written = new Set(parent.seen.split('\n'));
+    let stand = '\u0000';
+    while (written.has(JSON.stringify(stand))) stand += '\u0000';
+    const after = this.close(st, { ...f, len: rs ? f.len + this.depth[nodes[0]!]! : f.len, rs: rs ?? f.rs, txt: stand });
+    if (!after) return false;
+    const shared = this.probedAccepted(g, after);
+    if (shared.texts.has(JSON.stringify(stand))) return false;
+    keptCloseCounts.shared++;
+    // What the nodes' texts (f.txt + text[node]) must be, past f.txt, to be closed one by one.
+    const special = new Set<string>();
+    for (const t of [...written, ...shared.texts]) {
+      if (t.charCodeAt(0) !== 0x22) continue;
+      const v = JSON.parse(t) as string;
+      if (v.startsWith(f.txt)) special.add(v.slice(f.txt.length));
+    }
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n]!;
+      let ok: Uint8Array | null = shared.ok;
+      if (special.has(this.text[node]!)) {
+        keptCloseCounts.oneByOne++;
+        const at = this.close(st, { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt: f.txt + this.text[node]! });
+        ok = at ? this.accepted(g, at) : null;
+      }
+      if (!ok) continue;
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
+    return true;
+  }
+
+  /** accepted(), with the item texts the walk compared (probeItems); remembered per stack. */
+  private probedAccepted(g: JsonGrammar, stack: Stack): { ok: Uint8Array; texts: Set<string> } {
+    let memo = this.probed.get(g);
+    if (!memo) this.probed.set(g, (memo = new Map()));
+    const key = stackKey(stack);
+    let r = memo.get(key);
+    if (r) return r;
+    const p = probeItems(() => this.walkTails(g, stack));
+    r = { ok: p.result, texts: p.texts };
+    memo.set(key, r);
+    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    return r;
   }
 
   /**
@@ -289,17 +348,23 @@ export class StringTails {
     const key = stackKey(stack);
     let ok = memo.get(key);
     if (ok) return ok;
-    ok = new Uint8Array(this.tailIds.length);
+    ok = this.walkTails(g, stack);
+    memo.set(key, ok);
+    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    return ok;
+  }
+
+  /** The tail trie read by the recognizer from `stack`: 1 at the tails it reads. */
+  private walkTails(g: JsonGrammar, stack: Stack): Uint8Array {
+    const ok = new Uint8Array(this.tailIds.length);
     const walk = (node: number, state: GrammarState) => {
-      for (const t of this.tends[node]!) ok![t] = 1;
+      for (const t of this.tends[node]!) ok[t] = 1;
       for (const [b, child] of this.tkids[node]!) {
         const next = g.feed(state, b);
         if (next) walk(child, next);
       }
     };
     walk(0, { stacks: [stack], ws: 0, grammar: g });
-    memo.set(key, ok);
-    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
     return ok;
   }
 
