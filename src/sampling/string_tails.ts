@@ -12,7 +12,7 @@
 // accepted. Under length and pattern rules the character trie is walked with the automata
 // (pruned where one dies or the length runs out), remembered per automaton state.
 
-import { finish, probeItems, stepString, type Frame, type SFrame, type Stack } from './json_frames';
+import { finish, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
@@ -77,6 +77,9 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
  * Per rules and automaton state: the stopping ids a walk allows, the nodes where the string may
  * close (length and patterns satisfied), and the patterns' states at the first of them.
  */
+/** Which tails a walk read, the item texts it compared with the written items, and whether each was among them. */
+interface ProbedTails { ok: Uint8Array; texts: string[]; found: boolean[] }
+
 interface RulesWalk { stays: Uint32Array; closeNodes: number[]; firstRs: readonly number[] | null }
 
 /** How often keptCloses() read the tails once for a kept string, and closed a node one by one (tests). */
@@ -108,7 +111,7 @@ export class StringTails {
   private readonly deepest: number;
   private readonly rulesCache = new WeakMap<StringRules, Map<string, RulesWalk>>();
   private readonly accepts = new WeakMap<JsonGrammar, Map<string, Uint8Array>>();
-  private readonly probed = new WeakMap<JsonGrammar, Map<string, { ok: Uint8Array; texts: Set<string> }>>();
+  private readonly probed = new WeakMap<JsonGrammar, Map<string, ProbedTails[]>>();
 
   /** `tokens`: ids and their split (splitStringToken, non-null). */
   constructor(tokens: { id: number; cps: number[]; tail: Uint8Array | null }[]) {
@@ -263,7 +266,7 @@ export class StringTails {
     const after = this.close(st, { ...f, len: rs ? f.len + this.depth[nodes[0]!]! : f.len, rs: rs ?? f.rs, txt: stand });
     if (!after) return false;
     const shared = this.probedAccepted(g, after);
-    if (shared.texts.has(JSON.stringify(stand))) return false;
+    if (shared.texts.includes(JSON.stringify(stand))) return false;
     keptCloseCounts.shared++;
     // What the nodes' texts (f.txt + text[node]) must be, past f.txt, to be closed one by one.
     const special = new Set<string>();
@@ -287,17 +290,32 @@ export class StringTails {
     return true;
   }
 
-  /** accepted(), with the item texts the walk compared (probeItems); remembered per stack. */
-  private probedAccepted(g: JsonGrammar, stack: Stack): { ok: Uint8Array; texts: Set<string> } {
+  /**
+   * accepted() from `stack` (its top a unique array), with the item texts the walk compared
+   * (probeItems). Remembered per stack with the array's written items (and where it cannot
+   * matter its count) left out, with what the walk found of them: a walk from written items
+   * that answer each compared text alike reads alike (and compares the same texts).
+   */
+  private probedAccepted(g: JsonGrammar, stack: Stack): ProbedTails {
     let memo = this.probed.get(g);
     if (!memo) this.probed.set(g, (memo = new Map()));
-    const key = stackKey(stack);
-    let r = memo.get(key);
-    if (r) return r;
+    const top = stack[stack.length - 1] as AFrame;
+    const written = '\n' + top.seen;
+    // Past its prefix items and minItems, with no maxItems, the array reads alike whatever its count.
+    const anyCount = top.a.maxItems === Infinity && top.n >= top.a.prefix.length && top.n >= top.a.minItems;
+    const key = stackKey([...stack.slice(0, -1), { ...top, seen: '', n: anyCount ? -1 : top.n }]);
+    let list = memo.get(key);
+    if (list) {
+      for (const r of list) if (r.texts.every((t, i) => written.includes('\n' + t + '\n') === r.found[i])) return r;
+    } else {
+      memo.set(key, (list = []));
+      if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    }
     const p = probeItems(() => this.walkTails(g, stack));
-    r = { ok: p.result, texts: p.texts };
-    memo.set(key, r);
-    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    const texts = [...p.texts];
+    const r: ProbedTails = { ok: p.result, texts, found: texts.map((t) => written.includes('\n' + t + '\n')) };
+    list.push(r);
+    if (list.length > 16) list.shift();
     return r;
   }
 
