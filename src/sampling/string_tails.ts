@@ -10,7 +10,10 @@
 // A free string or an undeclared key adds characters without conditions: every stopping token
 // is allowed, and a closing token when the string may close with its text and its tail is
 // accepted. Under length and pattern rules the character trie is walked with the automata
-// (pruned where one dies or the length runs out), remembered per automaton state.
+// (pruned where one dies or the length runs out), remembered per automaton state. An item of a
+// unique array closes into a state that depends on its text only through the array's written
+// items: the tails are read once after a stand-in item (keptCloses), and only the nodes whose
+// text is an earlier item or one the tails compare with are closed one by one.
 
 import { finish, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
