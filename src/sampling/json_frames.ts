@@ -177,6 +177,7 @@ export function finish(stack: Frame[], child: Frame, result: number): boolean {
     if (!parent.a.unique) stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1 };
     else {
       const t = itemText(child, result);
+      if (itemProbe && t !== null) itemProbe.add(t);
       if (t === null || ('\n' + parent.seen).includes('\n' + t + '\n')) return false; // an item equal to an earlier one
       stack[stack.length - 1] = { ...parent, ph: 1, n: parent.n + 1, seen: parent.seen + t + '\n' };
     }
@@ -271,6 +272,7 @@ const itemAt = (a: ArrayNode, n: number): SchemaNode | null => (n >= a.maxItems 
 /** The next item's schema; in a unique array without the literals already written (else their prefixes would be dead ends). */
 function nextItem(f: AFrame): SchemaNode {
   const s = itemAt(f.a, f.n)!;
+  if (itemProbe && f.a.unique) probeLiterals(s, itemProbe);
   return f.a.unique && f.seen ? unseen(s, f.seen) : s;
 }
 
@@ -295,6 +297,34 @@ function unseen(s: SchemaNode, seen: string): SchemaNode {
   return out;
 }
 const utf8Encoder = new TextEncoder();
+
+/**
+ * While set (probeItems), every item text a unique array compares with its written items is
+ * added: in finish, the finished item's; in nextItem, every literal unseen() may look up.
+ */
+let itemProbe: Set<string> | null = null;
+
+function probeLiterals(s: SchemaNode, out: Set<string>): void {
+  if (s.kind === 'union') for (const o of s.options) probeLiterals(o, out);
+  else if (s.kind === 'enum' || LITERAL_OF[s.kind]) for (const v of s.kind === 'enum' ? s.values : LITERAL_OF[s.kind]!) out.add(JSON.stringify(v));
+}
+
+/**
+ * Runs `run` and returns, with its result, the item texts unique arrays compared with their
+ * written items meanwhile (a superset). A reading whose written items differ from another's
+ * only in one item x reads alike wherever x is not among them (string_tails.ts: kept strings).
+ */
+export function probeItems<T>(run: () => T): { result: T; texts: Set<string> } {
+  const outer = itemProbe;
+  const texts = new Set<string>();
+  itemProbe = texts;
+  try {
+    return { result: run(), texts };
+  } finally {
+    itemProbe = outer;
+    if (outer) for (const t of texts) outer.add(t);
+  }
+}
 
 export function stepArray(f: AFrame, b: number, ws: boolean): Step {
   if (ws && f.ph !== 3) return { t: 'stay', f, ws: true };

@@ -10,9 +10,12 @@
 // A free string or an undeclared key adds characters without conditions: every stopping token
 // is allowed, and a closing token when the string may close with its text and its tail is
 // accepted. Under length and pattern rules the character trie is walked with the automata
-// (pruned where one dies or the length runs out), remembered per automaton state.
+// (pruned where one dies or the length runs out), remembered per automaton state. An item of a
+// unique array closes into a state that depends on its text only through the array's written
+// items: the tails are read once after a stand-in item (keptCloses), and only the nodes whose
+// text is an earlier item or one the tails compare with are closed one by one.
 
-import { finish, stepString, type Frame, type SFrame, type Stack } from './json_frames';
+import { finish, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
@@ -77,7 +80,13 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
  * Per rules and automaton state: the stopping ids a walk allows, the nodes where the string may
  * close (length and patterns satisfied), and the patterns' states at the first of them.
  */
+/** Which tails a walk read, the item texts it compared with the written items, and whether each was among them. */
+interface ProbedTails { ok: Uint8Array; texts: string[]; found: boolean[] }
+
 interface RulesWalk { stays: Uint32Array; closeNodes: number[]; firstRs: readonly number[] | null }
+
+/** How often keptCloses() read the tails once for a kept string, and closed a node one by one (tests). */
+export const keptCloseCounts = { shared: 0, oneByOne: 0 };
 
 const CACHE_PER_RULES = 256;
 const ACCEPT_CACHE = 512;
@@ -105,6 +114,7 @@ export class StringTails {
   private readonly deepest: number;
   private readonly rulesCache = new WeakMap<StringRules, Map<string, RulesWalk>>();
   private readonly accepts = new WeakMap<JsonGrammar, Map<string, Uint8Array>>();
+  private readonly probed = new WeakMap<JsonGrammar, Map<string, ProbedTails[]>>();
 
   /** `tokens`: ids and their split (splitStringToken, non-null). */
   constructor(tokens: { id: number; cps: number[]; tail: Uint8Array | null }[]) {
@@ -177,7 +187,7 @@ export class StringTails {
       out.push(this.staysAll);
       if (f.keep) {
         // An item of a unique array: what closing allows depends on its text (an earlier item's is refused).
-        this.closes(st, f, g, this.closing, null, out);
+        if (!this.keptCloses(st, f, g, this.closing, null, out)) this.closes(st, f, g, this.closing, null, out);
         return;
       }
       if (f.key === null) {
@@ -196,7 +206,7 @@ export class StringTails {
     out.push(w.stays);
     if (w.closeNodes.length === 0) return;
     if (f.keep) {
-      this.closes(st, f, g, w.closeNodes, w.firstRs, out);
+      if (!this.keptCloses(st, f, g, w.closeNodes, w.firstRs, out)) this.closes(st, f, g, w.closeNodes, w.firstRs, out);
       return;
     }
     // The string may close at each of these nodes, and (no key: a value) into the same stack.
@@ -240,6 +250,76 @@ export class StringTails {
       const tails = this.closeTails[node]!;
       for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
     }
+  }
+
+  /**
+   * closes() for an item of a unique array (`st`'s frame below `f` the array): closing with
+   * text x leaves the array with x added to its written items, and the tails after the quote
+   * can tell texts apart only where the recognizer compares an item with those (probeItems:
+   * a tail that starts or closes a later item). So the tails are read once after a stand-in
+   * item no tail compares with, and only the nodes spelling an earlier item (refused) or an
+   * item a tail compares with are closed one by one. False: not such a frame, closes() it.
+   */
+  private keptCloses(st: Stack, f: SFrame, g: JsonGrammar, nodes: readonly number[], rs: readonly number[] | null, out: ArrayLike<number>[]): boolean {
+    const parent = st[st.length - 2];
+    if (f.root || f.key !== null || nodes.length === 0 || parent?.k !== 'A' || !parent.a.unique) return false;
+    const written = new Set(parent.seen.split('\n'));
+    let stand = '\u0000';
+    while (written.has(JSON.stringify(stand))) stand += '\u0000';
+    const after = this.close(st, { ...f, len: rs ? f.len + this.depth[nodes[0]!]! : f.len, rs: rs ?? f.rs, txt: stand });
+    if (!after) return false;
+    const shared = this.probedAccepted(g, after);
+    if (shared.texts.includes(JSON.stringify(stand))) return false;
+    keptCloseCounts.shared++;
+    // What the nodes' texts (f.txt + text[node]) must be, past f.txt, to be closed one by one.
+    const special = new Set<string>();
+    for (const t of [...written, ...shared.texts]) {
+      if (t.charCodeAt(0) !== 0x22) continue;
+      const v = JSON.parse(t) as string;
+      if (v.startsWith(f.txt)) special.add(v.slice(f.txt.length));
+    }
+    for (let n = 0; n < nodes.length; n++) {
+      const node = nodes[n]!;
+      let ok: Uint8Array | null = shared.ok;
+      if (special.has(this.text[node]!)) {
+        keptCloseCounts.oneByOne++;
+        const at = this.close(st, { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt: f.txt + this.text[node]! });
+        ok = at ? this.accepted(g, at) : null;
+      }
+      if (!ok) continue;
+      const tails = this.closeTails[node]!;
+      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+    }
+    return true;
+  }
+
+  /**
+   * accepted() from `stack` (its top a unique array), with the item texts the walk compared
+   * (probeItems). Remembered per stack with the array's written items (and where it cannot
+   * matter its count) left out, with what the walk found of them: a walk from written items
+   * that answer each compared text alike reads alike (and compares the same texts).
+   */
+  private probedAccepted(g: JsonGrammar, stack: Stack): ProbedTails {
+    let memo = this.probed.get(g);
+    if (!memo) this.probed.set(g, (memo = new Map()));
+    const top = stack[stack.length - 1] as AFrame;
+    const written = '\n' + top.seen;
+    // Past its prefix items and minItems, with no maxItems, the array reads alike whatever its count.
+    const anyCount = top.a.maxItems === Infinity && top.n >= top.a.prefix.length && top.n >= top.a.minItems;
+    const key = stackKey([...stack.slice(0, -1), { ...top, seen: '', n: anyCount ? -1 : top.n }]);
+    let list = memo.get(key);
+    if (list) {
+      for (const r of list) if (r.texts.every((t, i) => written.includes('\n' + t + '\n') === r.found[i])) return r;
+    } else {
+      memo.set(key, (list = []));
+      if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    }
+    const p = probeItems(() => this.walkTails(g, stack));
+    const texts = [...p.texts];
+    const r: ProbedTails = { ok: p.result, texts, found: texts.map((t) => written.includes('\n' + t + '\n')) };
+    list.push(r);
+    if (list.length > 16) list.shift();
+    return r;
   }
 
   /**
@@ -289,17 +369,23 @@ export class StringTails {
     const key = stackKey(stack);
     let ok = memo.get(key);
     if (ok) return ok;
-    ok = new Uint8Array(this.tailIds.length);
+    ok = this.walkTails(g, stack);
+    memo.set(key, ok);
+    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
+    return ok;
+  }
+
+  /** The tail trie read by the recognizer from `stack`: 1 at the tails it reads. */
+  private walkTails(g: JsonGrammar, stack: Stack): Uint8Array {
+    const ok = new Uint8Array(this.tailIds.length);
     const walk = (node: number, state: GrammarState) => {
-      for (const t of this.tends[node]!) ok![t] = 1;
+      for (const t of this.tends[node]!) ok[t] = 1;
       for (const [b, child] of this.tkids[node]!) {
         const next = g.feed(state, b);
         if (next) walk(child, next);
       }
     };
     walk(0, { stacks: [stack], ws: 0, grammar: g });
-    memo.set(key, ok);
-    if (memo.size > ACCEPT_CACHE) memo.delete(memo.keys().next().value!);
     return ok;
   }
 
