@@ -6,6 +6,8 @@
 
 import { boundedStep, finish, isWsByte, numberEnds, numberPhase, type Frame, type NFrame, type Stack } from './json_frames';
 import type { GrammarState, JsonGrammar } from './json_grammar';
+import { mantissaFeasible } from './json_number_exponent';
+import { numberOk } from './json_schema';
 import { stackKey } from './json_state_key';
 import { inByteSet, nextBytes, type ByteSet } from './next_bytes';
 import { setBits, setRange, type TokenTrie } from './token_trie';
@@ -169,18 +171,23 @@ export class NumberWalk {
           m2 = m * 10 + (b - 0x30);
           if (next === 5) k2 = k + 1;
         }
-        // Past exact doubles, an exponent, the last digit after the point the rules allow, or a
-        // prefix only an exponent could rescue: the recognizer decides (canStillEnd).
-        if (m2 > EXACT || k2 >= POW10.length || next >= 6 || (next >= 4 && k2 >= r.maxFrac)) {
+        // Past exact doubles, or an exponent: the recognizer decides (canStillEnd).
+        if (m2 > EXACT || k2 >= POW10.length || next >= 6) {
           this.byRecognizer(node, ph, child, b);
           continue;
         }
-        if (!boundedStep(next, neg, next >= 4 ? m2 / POW10[k2]! : m2, k2, r, f.int)) {
-          if (!f.int && next !== 1) {
+        const ok = next >= 4 && k2 >= r.maxFrac
+          // All the digits allowed after the point are written: only zeros may follow, the value is fixed (canStillEnd).
+          ? m2 % POW10[k2 - r.maxFrac]! === 0 && numberOk(neg ? -m2 / POW10[k2]! : m2 / POW10[k2]!, r)
+          : boundedStep(next, neg, next >= 4 ? m2 / POW10[k2]! : m2, k2, r, f.int);
+        if (!ok) {
+          // Only an exponent may still bring the value inside (canStillEnd): decided here unless too close to call.
+          const rescue = f.int || next === 1 ? false : m2 === 0 ? null : mantissaFeasible(neg, m2, k2, r);
+          if (rescue === null) {
             this.byRecognizer(node, ph, child, b);
             continue;
           }
-          next = 0;
+          if (!rescue) next = 0;
         }
       }
       if (next !== 0) {
