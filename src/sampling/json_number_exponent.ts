@@ -130,9 +130,9 @@ const NEAR = 1e-9;
 const TINY = 1e-290;
 
 /**
- * exponentFeasible(mantissa + 'e', r), decided arithmetically for a mantissa written without a
- * point's pending digit: a '-' or not (`neg`), its digits' value `m` (an integer, 0 < m <= 2^53)
- * and `k` (<= 22) of them after the point. Null when too close to call (a bound meets a power of
+ * exponentFeasible(mantissa + 'e', r), decided arithmetically for the mantissa given as a '-' or
+ * not (`neg`), its digits' value `m` (an integer, 0 < m <= 2^53) and `k` (<= 22) of them after
+ * the point (a point with no digit after it yet counts as k = 0, as canStillEnd reads "60." as "60.0"). Null when too close to call (a bound meets a power of
  * ten within 1e-9 in log10, or is subnormal): ask exponentFeasible(). The signed exponents E
  * whose value m·10^(E-k) meets each rule form one interval per rule (as computeExponents() finds
  * them by parsing): E >= c - maxFrac and E < c under `fraction` (c: digits after the point less

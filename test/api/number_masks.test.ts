@@ -210,4 +210,20 @@ describe('number masks: rescued prefixes are decided by the walk', () => {
     feeds.mockRestore();
     rescues.mockRestore();
   });
+
+  it('a number in its exponent is walked too, and its masks agree with reading every token', () => {
+    const bytes = vocabulary();
+    const table = new TokenTable([...bytes, null]);
+    const g = JsonGrammar.schema(compileJsonSchema({ type: 'array', items: { type: 'number', minimum: -10, maximum: 0.5 } }, 'schema'), { whitespace: 'any' });
+    for (const text of ['[60e-1', '[-6E+0', '[5e-', '[5e', '[1.5e-0']) {
+      let s: GrammarState | null = g.initial();
+      for (const b of utf8.encode(text)) s = g.feed(s!, b);
+      const walks = vi.spyOn(NumberWalk.prototype, 'walk');
+      const got = [...table.allowedTokens(s!, [bytes.length])];
+      expect(walks.mock.results.some((x) => x.value === true), text).toBe(true);
+      walks.mockRestore();
+      const want = bytes.flatMap((b, id) => (s!.grammar.feedBytes(s!, b) ? [id] : []));
+      expect(got, text).toEqual(want);
+    }
+  });
 });
