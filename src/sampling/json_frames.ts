@@ -437,9 +437,10 @@ function numberTo(f: NFrame, b: number, ph: number): Step {
 
 /**
  * Whether a bounded number written so far (`txt`, in phase `ph`) can still end inside the rules.
- * The mask walk (number_walk.ts) decides the common case itself (no exponent, fewer digits after
- * the point than the rules allow, feasible() true: the same double arithmetically) and hands
- * every other byte to the recognizer, so this stays the one definition.
+ * The mask walk (number_walk.ts) calls it on the text for exponents, and decides the rest on the
+ * same double arithmetically (boundedStep, numberOk, and mantissaFeasible for the exponent
+ * rescue, compared with exponentFeasible in number_masks.test.ts), handing the bytes it cannot
+ * call (past exact doubles, a bound too close to a power of ten) to the recognizer.
  */
 export function canStillEnd(txt: string, ph: number, r: NumberRules, int: boolean): boolean {
   if (ph >= 6) return exponentFeasible(txt, r);

@@ -120,3 +120,48 @@ export function exponentOk(txt: string, r: NumberRules): boolean {
   const [lo, hi] = exponents(p.mantissa, p.sign, r);
   return e >= lo && e <= hi && numberOk(Number(txt), { ...r, maxFrac: Infinity });
 }
+
+/** log10 of the largest decimal that still parses to a finite double (2^1024 - 2^970), and of the smallest that parses to nonzero (2^-1075). */
+const LOG_FINITE = 1024 * Math.log10(2) + Math.log10(1 - 2 ** -54);
+const LOG_NONZERO = -1075 * Math.log10(2);
+/** A log10 threshold closer than this to an integer exponent is left to exponentFeasible(). */
+const NEAR = 1e-9;
+/** Bounds smaller in magnitude than this are left to exponentFeasible() (doubles near them are subnormal). */
+const TINY = 1e-290;
+
+/**
+ * exponentFeasible(mantissa + 'e', r), decided arithmetically for the mantissa given as a '-' or
+ * not (`neg`), its digits' value `m` (an integer, 0 < m <= 2^53) and `k` (<= 22) of them after
+ * the point (a point with no digit after it yet counts as k = 0, as canStillEnd reads "60." as "60.0"). Null when too close to call (a bound meets a power of
+ * ten within 1e-9 in log10, or is subnormal): ask exponentFeasible(). The signed exponents E
+ * whose value m·10^(E-k) meets each rule form one interval per rule (as computeExponents() finds
+ * them by parsing): E >= c - maxFrac and E < c under `fraction` (c: digits after the point less
+ * trailing zeros), the bounds and the double's range through log10 of the value.
+ */
+export function mantissaFeasible(neg: boolean, m: number, k: number, r: NumberRules): boolean | null {
+  if (r.multipleOf !== 0) return false;
+  let tz = 0;
+  for (let x = m; x % 10 === 0; x /= 10) tz++;
+  const c = k - tz;
+  // The magnitude's bounds.
+  const lower = neg ? -r.max : r.min, upper = neg ? -r.min : r.max;
+  if (upper <= 0) return false; // a nonzero magnitude is positive
+  if ((lower > 0 && lower < TINY) || upper < TINY) return null;
+  const lv = Math.log10(m) - k;
+  // Integer constraints, then the real ones: [lo, hi] sure; a near-integer threshold widens lo/hi to a pair.
+  let loMin = -MAX_EXPONENT, loMax = -MAX_EXPONENT, hiMin = MAX_EXPONENT, hiMax = MAX_EXPONENT;
+  if (r.maxFrac !== Infinity) loMin = loMax = Math.max(loMin, c - r.maxFrac);
+  if (r.fraction) hiMin = hiMax = Math.min(hiMax, c - 1);
+  // E >= a (or > a): the least integer is ceil(a), or one of n, n + 1 when a is near n.
+  const a = (lower > 0 ? Math.log10(lower) : LOG_NONZERO) - lv;
+  const na = Math.round(a);
+  if (Math.abs(a - na) < NEAR) { loMin = Math.max(loMin, na); loMax = Math.max(loMax, na + 1); }
+  else { loMin = Math.max(loMin, Math.ceil(a)); loMax = Math.max(loMax, Math.ceil(a)); }
+  const b = (upper !== Infinity ? Math.log10(upper) : LOG_FINITE) - lv;
+  const nb = Math.round(b);
+  if (Math.abs(b - nb) < NEAR) { hiMin = Math.min(hiMin, nb - 1); hiMax = Math.min(hiMax, nb); }
+  else { hiMin = Math.min(hiMin, Math.floor(b)); hiMax = Math.min(hiMax, Math.floor(b)); }
+  if (loMax <= hiMin) return true;
+  if (loMin > hiMax) return false;
+  return null;
+}

@@ -1,11 +1,14 @@
 // The mask walk below a number (token_table.ts hands it every reading whose top is a number
 // frame): the trie's digits, points and exponents are followed with the number's own phases
 // (numberPhase) and, for bounded numbers, its value kept as a double (boundedStep, the rules
-// the recognizer checks), with no frames or states made per byte. Where a byte ends the number,
+// the recognizer checks; mantissaFeasible for a prefix only an exponent brings inside; the
+// exponent's bytes by canStillEnd on the text), with no frames or states made per byte. Where a byte ends the number,
 // its container reads the byte (once per container and byte) and the token table walks on.
 
-import { boundedStep, finish, isWsByte, numberEnds, numberPhase, type Frame, type NFrame, type Stack } from './json_frames';
+import { boundedStep, canStillEnd, finish, isWsByte, numberEnds, numberPhase, type Frame, type NFrame, type Stack } from './json_frames';
 import type { GrammarState, JsonGrammar } from './json_grammar';
+import { exponentOk, mantissaFeasible } from './json_number_exponent';
+import { numberOk } from './json_schema';
 import { stackKey } from './json_state_key';
 import { inByteSet, nextBytes, type ByteSet } from './next_bytes';
 import { setBits, setRange, type TokenTrie } from './token_trie';
@@ -68,16 +71,15 @@ export class NumberWalk {
    * The tokens below `node` for one reading whose top is a number, the text so far read into it
    * with no whitespace pending: sets in `mask` the ids that leave the reading inside the number,
    * and lists in `out` pairs (child, state) for the rest: a node the walk reaches in `state`,
-   * read by the recognizer (after the number ended, or past exact doubles), to walk on from
-   * (or WHITESPACE_AFTER).
-   * False (nothing done) when the number's value so far is past exact doubles: walk it with the recognizer.
+   * read by the recognizer (after the number ended, past exact doubles, or an exponent rescue
+   * too close to call), to walk on from (or WHITESPACE_AFTER).
+   * False (nothing done) when the number's mantissa so far is past exact doubles: walk it with the recognizer.
    */
   walk(node: number, stack: Stack, g: JsonGrammar, mask: Uint32Array, out: (number | GrammarState)[]): boolean {
     const f = stack[stack.length - 1] as NFrame;
     let neg = false, m = 0, k = 0, dot = false;
     if (f.r) {
-      if (f.ph >= 6) return false; // an exponent: the recognizer walks it (canStillEnd)
-      for (let i = 0; i < f.txt.length; i++) {
+      for (let i = 0; i < f.txt.length && f.ph < 6; i++) {
         const c = f.txt.charCodeAt(i);
         if (c === 0x2d) neg = true;
         else if (c === 0x2e) dot = true;
@@ -169,18 +171,26 @@ export class NumberWalk {
           m2 = m * 10 + (b - 0x30);
           if (next === 5) k2 = k + 1;
         }
-        // Past exact doubles, an exponent, the last digit after the point the rules allow, or a
-        // prefix only an exponent could rescue: the recognizer decides (canStillEnd).
-        if (m2 > EXACT || k2 >= POW10.length || next >= 6 || (next >= 4 && k2 >= r.maxFrac)) {
+        // Past exact doubles: the recognizer decides.
+        if (m2 > EXACT || k2 >= POW10.length) {
           this.byRecognizer(node, ph, child, b);
           continue;
         }
-        if (!boundedStep(next, neg, next >= 4 ? m2 / POW10[k2]! : m2, k2, r, f.int)) {
-          if (!f.int && next !== 1) {
+        const ok = next >= 6
+          // An exponent (its digits are few): canStillEnd on the text.
+          ? canStillEnd(this.textTo(node) + String.fromCharCode(b), next, r, f.int)
+          : next >= 4 && k2 >= r.maxFrac
+          // All the digits allowed after the point are written: only zeros may follow, the value is fixed (canStillEnd).
+          ? m2 % POW10[k2 - r.maxFrac]! === 0 && numberOk(neg ? -m2 / POW10[k2]! : m2 / POW10[k2]!, r)
+          : boundedStep(next, neg, next >= 4 ? m2 / POW10[k2]! : m2, k2, r, f.int);
+        if (!ok) {
+          // Only an exponent may still bring the value inside (canStillEnd): decided here unless too close to call.
+          const rescue = f.int || next === 1 || next >= 6 ? false : m2 === 0 ? null : mantissaFeasible(neg, m2, k2, r);
+          if (rescue === null) {
             this.byRecognizer(node, ph, child, b);
             continue;
           }
-          next = 0;
+          if (!rescue) next = 0;
         }
       }
       if (next !== 0) {
@@ -194,7 +204,7 @@ export class NumberWalk {
       // The number does not read b: if it may end here, its container does.
       if (ends < 0) {
         const v = ph === 5 ? m / POW10[k]! : m;
-        ends = numberEnds(ph, r, neg ? -v : v) ? 1 : 0;
+        ends = (r && ph === 8 ? exponentOk(this.textTo(node), r) : numberEnds(ph, r, neg ? -v : v)) ? 1 : 0;
       }
       if (ends === 1) this.end(node, child, b);
     }
@@ -214,13 +224,18 @@ export class NumberWalk {
     if (s) this.out.push(child, s);
   }
 
-  /** Byte b read by the recognizer, from the reading's frame at `node` in phase `ph` (a bounded number past exact doubles). */
+  /** The bounded number's text at `node`: the reading's, then the trie's bytes down to it. */
+  private textTo(node: number): string {
+    let txt = this.f!.txt;
+    for (let d = this.startDepth; d < this.trie.depth[node]!; d++) txt += String.fromCharCode(this.path[d]!);
+    return txt;
+  }
+
+  /** Byte b read by the recognizer, from the reading's frame at `node` in phase `ph` (a bounded number past exact doubles, or too close to call). */
   private byRecognizer(node: number, ph: number, child: number, b: number): void {
     const f = this.f!;
-    let txt = f.txt;
-    for (let d = this.startDepth; d < this.trie.depth[node]!; d++) txt += String.fromCharCode(this.path[d]!);
     const stack = this.stack.slice(0, -1);
-    stack.push({ ...f, ph, txt });
+    stack.push({ ...f, ph, txt: this.textTo(node) });
     const s = this.grammar!.feed({ stacks: [stack], ws: 0, grammar: this.grammar! }, b);
     if (s) this.out.push(child, s);
   }
