@@ -490,7 +490,7 @@ export function boundedStep(ph: number, neg: boolean, v: number, frac: number, r
     case 5:
       return frac <= r.maxFrac && hits(v, v + 10 ** -frac, neg, r);
     default:
-      return false; // bounded numbers are written without an exponent
+      return false; // phases 6-8 (the exponent) are decided on the text by exponentFeasible, never here
   }
 }
 
