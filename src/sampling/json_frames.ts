@@ -44,15 +44,16 @@ export type Stack = readonly Frame[];
 
 export const isWsByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
 export const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
-const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
-const hexVal = (b: number) => (b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x57);
+/** The value of hex digit `b` (either case), -1 when it is not one. */
+export const hexDigitValue = (b: number) => (isDigit(b) ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
 /** The phases a number may end in (bit ph): 2, 3, 5 and 8. */
 const NUM_ACCEPT = (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8);
 export const utf8 = new TextEncoder();
 const LIT_TRUE = utf8.encode('true');
 const LIT_FALSE = utf8.encode('false');
 const LIT_NULL = utf8.encode('null');
-const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+/** What the byte after a backslash stands for (all but 'u'). */
+export const JSON_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
 
 export type Step =
   | { t: 'stay'; f: Frame; ws?: boolean }
@@ -373,13 +374,14 @@ export function stepString(f: SFrame, b: number): Step {
   }
   if (f.esc === 1) {
     if (b === 0x75) return { t: 'stay', f: { ...f, esc: 5, cp: 0 } };
-    const e = ESCAPES[b];
+    const e = JSON_ESCAPES[b];
     if (e === undefined) return REJECT;
     return plain ? { t: 'stay', f: { ...f, esc: 0 } } : addChar(f, e, { esc: 0 });
   }
   if (f.esc > 1) {
-    if (!isHex(b)) return REJECT;
-    const cp = (f.cp << 4) | hexVal(b);
+    const h = hexDigitValue(b);
+    if (h < 0) return REJECT;
+    const cp = (f.cp << 4) | h;
     if (f.esc > 2 || plain) return { t: 'stay', f: { ...f, esc: f.esc === 2 ? 0 : f.esc - 1, cp: plain ? 0 : cp } };
     return addChar(f, cp, { esc: 0, cp: 0 });
   }

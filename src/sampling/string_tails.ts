@@ -15,14 +15,12 @@
 // items: the tails are read once after a stand-in item (keptCloses), and only the nodes whose
 // text is an earlier item or one the tails compare with are closed one by one.
 
-import { finish, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
+import { finish, hexDigitValue, JSON_ESCAPES, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
 import { rulesAutomaton, type RulesAutomaton } from './rules_automaton';
 
-const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
-const hexVal = (b: number) => (b >= 0x30 && b <= 0x39 ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
 
 /**
  * How a string body with nothing pending reads `b`: the code points it adds and the bytes from
@@ -44,14 +42,14 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
     }
     if (esc === 1) {
       if (x === 0x75) { esc = 5; cp = 0; continue; }
-      const e = ESCAPES[x];
+      const e = JSON_ESCAPES[x];
       if (e === undefined) return null;
       cps.push(e);
       esc = 0;
       continue;
     }
     if (esc > 1) {
-      const h = hexVal(x);
+      const h = hexDigitValue(x);
       if (h < 0) return null;
       cp = (cp << 4) | h;
       if (esc === 2) {
