@@ -12,12 +12,11 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex, type SchemaNode } from './json_schema_types';
+import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex, type SchemaNode, type Obj } from './json_schema_types';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
 import { literalsSource } from './regex';
 
-type Obj = Record<string, unknown>;
 /** What is known of the values a negation is used on (it is then exact only together with that). */
 export interface Within {
   /** A closed object's keys: "a key outside s's properties" is one of these. */

@@ -3,7 +3,8 @@
 
 import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
 
-type Obj = Record<string, unknown>;
+/** A schema object (or any JSON object) as parsed. */
+export type Obj = Record<string, unknown>;
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
 export interface NumberRules {

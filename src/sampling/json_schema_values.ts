@@ -4,10 +4,8 @@
 // compiler cannot rewrite ("not" of multipleOf, of patternProperties...) is then just "this value
 // fails it", which is exact for that value. What cannot be compiled stays a SchemaError.
 
-import { isObj, MAX_SCHEMA_DEPTH, SchemaError, type SchemaNode } from './json_schema_types';
+import { isObj, MAX_SCHEMA_DEPTH, SchemaError, type SchemaNode, type Obj } from './json_schema_types';
 import { validateJson } from './json_schema_validate';
-
-type Obj = Record<string, unknown>;
 
 export interface HoldsContext {
   /** The schema compiled as a validator reads it (unlisted keys allowed, keywords of other types ignored). */
