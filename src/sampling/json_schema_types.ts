@@ -77,6 +77,11 @@ export function regex(src: string, path: string, negated = false): Pattern {
 /** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
 export const MAX_SCHEMA_DEPTH = 100;
 
+/** Throws the SchemaError for a schema nested deeper than MAX_SCHEMA_DEPTH. */
+export function checkSchemaDepth(depth: number, path: string): void {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+}
+
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */
 export const NEVER: SchemaNode = { kind: 'union', options: [] };
