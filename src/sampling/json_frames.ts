@@ -52,6 +52,27 @@ export const utf8 = new TextEncoder();
 const LIT_TRUE = utf8.encode('true');
 const LIT_FALSE = utf8.encode('false');
 const LIT_NULL = utf8.encode('null');
+/**
+ * Per byte, as a UTF-8 lead byte: its continuation bytes `need` | the next byte's lowest << 8 |
+ * its highest << 16; 0 when it is no lead byte (the ranges a strict decoder accepts: no
+ * overlongs, no surrogates, <= U+10FFFF). Later continuation bytes are 0x80 .. 0xbf.
+ */
+export const UTF8_LEAD = ((): Int32Array => {
+  const t = new Int32Array(256);
+  const leads: [from: number, to: number, need: number, lo: number, hi: number][] = [
+    [0xc2, 0xdf, 1, 0x80, 0xbf],
+    [0xe0, 0xe0, 2, 0xa0, 0xbf],
+    [0xe1, 0xef, 2, 0x80, 0xbf],
+    [0xed, 0xed, 2, 0x80, 0x9f],
+    [0xf0, 0xf0, 3, 0x90, 0xbf],
+    [0xf1, 0xf3, 3, 0x80, 0xbf],
+    [0xf4, 0xf4, 3, 0x80, 0x8f],
+  ];
+  for (const [from, to, need, lo, hi] of leads) for (let x = from; x <= to; x++) t[x] = need | (lo << 8) | (hi << 16);
+  return t;
+})();
+/** The bits of a lead byte with `need` continuation bytes that belong to its code point (0x1f, 0x0f, 0x07). */
+export const utf8LeadBits = (need: number): number => 0x7f >> (need + 1);
 /** What the byte after a backslash stands for (all but 'u'). */
 export const JSON_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
 
@@ -393,15 +414,10 @@ export function stepString(f: SFrame, b: number): Step {
   if (b === 0x5c) return { t: 'stay', f: { ...f, esc: 1 } };
   if (b < 0x20) return REJECT;
   if (b < 0x80) return plain ? { t: 'stay', f } : addChar(f, b, {});
-  // UTF-8 lead byte (the ranges a strict decoder accepts: no overlongs, no surrogates, <= U+10FFFF).
-  if (b >= 0xc2 && b <= 0xdf) return lead(f, plain, 1, 0x80, 0xbf, b & 0x1f);
-  if (b === 0xe0) return lead(f, plain, 2, 0xa0, 0xbf, b & 0x0f);
-  if (b === 0xed) return lead(f, plain, 2, 0x80, 0x9f, b & 0x0f);
-  if (b >= 0xe1 && b <= 0xef) return lead(f, plain, 2, 0x80, 0xbf, b & 0x0f);
-  if (b === 0xf0) return lead(f, plain, 3, 0x90, 0xbf, b & 0x07);
-  if (b >= 0xf1 && b <= 0xf3) return lead(f, plain, 3, 0x80, 0xbf, b & 0x07);
-  if (b === 0xf4) return lead(f, plain, 3, 0x80, 0x8f, b & 0x07);
-  return REJECT;
+  const l = UTF8_LEAD[b]!;
+  if (l === 0) return REJECT;
+  const need = l & 3;
+  return lead(f, plain, need, (l >> 8) & 0xff, (l >> 16) & 0xff, b & utf8LeadBits(need));
 }
 
 /** A string frame after a UTF-8 lead byte: `need` continuation bytes, the next in [lo, hi]. */
