@@ -44,15 +44,37 @@ export type Stack = readonly Frame[];
 
 export const isWsByte = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
 export const isDigit = (b: number) => b >= 0x30 && b <= 0x39;
-const isHex = (b: number) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
-const hexVal = (b: number) => (b <= 0x39 ? b - 0x30 : (b | 0x20) - 0x57);
+/** The value of hex digit `b` (either case), -1 when it is not one. */
+export const hexDigitValue = (b: number) => (isDigit(b) ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
 /** The phases a number may end in (bit ph): 2, 3, 5 and 8. */
 const NUM_ACCEPT = (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8);
 export const utf8 = new TextEncoder();
 const LIT_TRUE = utf8.encode('true');
 const LIT_FALSE = utf8.encode('false');
 const LIT_NULL = utf8.encode('null');
-const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
+/**
+ * Per byte, as a UTF-8 lead byte: its continuation bytes `need` | the next byte's lowest << 8 |
+ * its highest << 16; 0 when it is no lead byte (the ranges a strict decoder accepts: no
+ * overlongs, no surrogates, <= U+10FFFF). Later continuation bytes are 0x80 .. 0xbf.
+ */
+export const UTF8_LEAD = ((): Int32Array => {
+  const t = new Int32Array(256);
+  const leads: [from: number, to: number, need: number, lo: number, hi: number][] = [
+    [0xc2, 0xdf, 1, 0x80, 0xbf],
+    [0xe0, 0xe0, 2, 0xa0, 0xbf],
+    [0xe1, 0xef, 2, 0x80, 0xbf],
+    [0xed, 0xed, 2, 0x80, 0x9f],
+    [0xf0, 0xf0, 3, 0x90, 0xbf],
+    [0xf1, 0xf3, 3, 0x80, 0xbf],
+    [0xf4, 0xf4, 3, 0x80, 0x8f],
+  ];
+  for (const [from, to, need, lo, hi] of leads) for (let x = from; x <= to; x++) t[x] = need | (lo << 8) | (hi << 16);
+  return t;
+})();
+/** The bits of a lead byte with `need` continuation bytes that belong to its code point (0x1f, 0x0f, 0x07). */
+export const utf8LeadBits = (need: number): number => 0x7f >> (need + 1);
+/** What the byte after a backslash stands for (all but 'u'). */
+export const JSON_ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
 
 export type Step =
   | { t: 'stay'; f: Frame; ws?: boolean }
@@ -373,13 +395,14 @@ export function stepString(f: SFrame, b: number): Step {
   }
   if (f.esc === 1) {
     if (b === 0x75) return { t: 'stay', f: { ...f, esc: 5, cp: 0 } };
-    const e = ESCAPES[b];
+    const e = JSON_ESCAPES[b];
     if (e === undefined) return REJECT;
     return plain ? { t: 'stay', f: { ...f, esc: 0 } } : addChar(f, e, { esc: 0 });
   }
   if (f.esc > 1) {
-    if (!isHex(b)) return REJECT;
-    const cp = (f.cp << 4) | hexVal(b);
+    const h = hexDigitValue(b);
+    if (h < 0) return REJECT;
+    const cp = (f.cp << 4) | h;
     if (f.esc > 2 || plain) return { t: 'stay', f: { ...f, esc: f.esc === 2 ? 0 : f.esc - 1, cp: plain ? 0 : cp } };
     return addChar(f, cp, { esc: 0, cp: 0 });
   }
@@ -391,15 +414,10 @@ export function stepString(f: SFrame, b: number): Step {
   if (b === 0x5c) return { t: 'stay', f: { ...f, esc: 1 } };
   if (b < 0x20) return REJECT;
   if (b < 0x80) return plain ? { t: 'stay', f } : addChar(f, b, {});
-  // UTF-8 lead byte (the ranges a strict decoder accepts: no overlongs, no surrogates, <= U+10FFFF).
-  if (b >= 0xc2 && b <= 0xdf) return lead(f, plain, 1, 0x80, 0xbf, b & 0x1f);
-  if (b === 0xe0) return lead(f, plain, 2, 0xa0, 0xbf, b & 0x0f);
-  if (b === 0xed) return lead(f, plain, 2, 0x80, 0x9f, b & 0x0f);
-  if (b >= 0xe1 && b <= 0xef) return lead(f, plain, 2, 0x80, 0xbf, b & 0x0f);
-  if (b === 0xf0) return lead(f, plain, 3, 0x90, 0xbf, b & 0x07);
-  if (b >= 0xf1 && b <= 0xf3) return lead(f, plain, 3, 0x80, 0xbf, b & 0x07);
-  if (b === 0xf4) return lead(f, plain, 3, 0x80, 0x8f, b & 0x07);
-  return REJECT;
+  const l = UTF8_LEAD[b]!;
+  if (l === 0) return REJECT;
+  const need = l & 3;
+  return lead(f, plain, need, (l >> 8) & 0xff, (l >> 16) & 0xff, b & utf8LeadBits(need));
 }
 
 /** A string frame after a UTF-8 lead byte: `need` continuation bytes, the next in [lo, hi]. */
@@ -490,7 +508,7 @@ export function boundedStep(ph: number, neg: boolean, v: number, frac: number, r
     case 5:
       return frac <= r.maxFrac && hits(v, v + 10 ** -frac, neg, r);
     default:
-      return false; // bounded numbers are written without an exponent
+      return false; // phases 6-8 (the exponent) are decided on the text by exponentFeasible, never here
   }
 }
 

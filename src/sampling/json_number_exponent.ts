@@ -33,7 +33,7 @@ function boundsOk(mantissa: string, sign: 1 | -1, e: number, r: NumberRules): bo
 }
 
 /** The exponents in [0, MAX_EXPONENT] where a predicate monotonic in e holds, as [lo, hi] (lo > hi: none). */
-function where(ok: (e: number) => boolean): [number, number] {
+function exponentsWhere(ok: (e: number) => boolean): [number, number] {
   const a = ok(0), b = ok(MAX_EXPONENT);
   if (a && b) return [0, MAX_EXPONENT];
   if (!a && !b) return [1, 0];
@@ -47,12 +47,12 @@ function where(ok: (e: number) => boolean): [number, number] {
 }
 
 /** exponents() per rules and mantissa with its sign: a mask asks for the same mantissa once per exponent digit. */
-const known = new WeakMap<NumberRules, Map<string, [number, number]>>();
+const exponentsMemo = new WeakMap<NumberRules, Map<string, [number, number]>>();
 
 /** The exponents (of one sign) that end inside the rules, as [lo, hi]. */
 function exponents(mantissa: string, sign: 1 | -1, r: NumberRules): [number, number] {
-  let m = known.get(r);
-  if (!m) known.set(r, (m = new Map()));
+  let m = exponentsMemo.get(r);
+  if (!m) exponentsMemo.set(r, (m = new Map()));
   const key = `${mantissa}${sign < 0 ? '-' : '+'}`;
   let e = m.get(key);
   if (!e) {
@@ -68,13 +68,13 @@ function computeExponents(mantissa: string, sign: 1 | -1, r: NumberRules): [numb
   const meet = ([a, b]: [number, number]) => { lo = Math.max(lo, a); hi = Math.min(hi, b); };
   // A double must hold the value: past its range (Infinity), or a nonzero mantissa it rounds to 0
   // (the sign against a bound of 0 is lost), is refused.
-  meet(where((e) => {
+  meet(exponentsWhere((e) => {
     const x = Number(`${mantissa}e${sign < 0 ? '-' : ''}${e}`);
     return Number.isFinite(x) && (shape === null || x !== 0);
   }));
   // Each bound alone is monotonic in e; both together are the meet of the two intervals.
-  meet(where((e) => boundsOk(mantissa, sign, e, { ...r, max: Infinity, maxExcl: false })));
-  meet(where((e) => boundsOk(mantissa, sign, e, { ...r, min: -Infinity, minExcl: false })));
+  meet(exponentsWhere((e) => boundsOk(mantissa, sign, e, { ...r, max: Infinity, maxExcl: false })));
+  meet(exponentsWhere((e) => boundsOk(mantissa, sign, e, { ...r, min: -Infinity, minExcl: false })));
   // Digits after the point of the value: frac - sign·e - zeros (at least 0).
   const c = shape ? shape.frac - shape.zeros : 0;
   if (r.maxFrac !== Infinity && shape) {

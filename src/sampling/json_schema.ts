@@ -25,7 +25,7 @@ import { mergeAll } from './json_schema_merge';
 import { disjoint, implies } from './json_schema_disjoint';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES, UNSUPPORTED, type TypeName } from './json_schema_keywords';
 import { lower, negate, type LowerContext, type Within } from './json_schema_not';
-import { ANY, isObj, NEVER, regex, SchemaError, MAX_SCHEMA_DEPTH, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules } from './json_schema_types';
+import { ANY, isObj, NEVER, regex, SchemaError, checkSchemaDepth, type NumberRules, type PatternProp, type PropNode, type SchemaNode, type StringRules, type Obj } from './json_schema_types';
 import { canon, validateJson, valueSchema } from './json_schema_validate';
 import { Holds, listedValues } from './json_schema_values';
 
@@ -42,8 +42,6 @@ const OBJECT_KEYS = ['properties', 'required', 'additionalProperties', 'patternP
 const ARRAY_KEYS = ['items', 'prefixItems', 'additionalItems', 'minItems', 'maxItems', 'uniqueItems'];
 const STRING_KEYS = ['minLength', 'maxLength', 'pattern', 'format', PATTERNS, NOT_PATTERNS];
 const NUMBER_KEYS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', FRACTION];
-
-type Obj = Record<string, unknown>;
 
 const utf8 = new TextEncoder();
 
@@ -105,7 +103,7 @@ class Compiler {
   private compiled = 0;
 
   compile(schema: unknown, path: string, depth: number): SchemaNode {
-    if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    checkSchemaDepth(depth, path);
     if (++this.compiled > MAX_SUBSCHEMAS) throw new SchemaError(path, `the schema needs more than ${MAX_SUBSCHEMAS} subschemas compiled (allOf combining many anyOf / if-then-else options?)`);
     if (schema === true) return ANY;
     if (schema === false) return NEVER;

@@ -2,12 +2,11 @@
 // Where a merge would change the meaning (two different patterns, two option lists whose
 // product is too large...), a SchemaError names allOf and the keyword.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex } from './json_schema_types';
+import { SchemaError, isObj, checkSchemaDepth, regex, type Obj } from './json_schema_types';
 import { canon } from './json_schema_validate';
 import { NOT_PATTERNS, PATTERNS } from './json_schema_keywords';
 import { lower, type LowerContext } from './json_schema_not';
 
-type Obj = Record<string, unknown>;
 /** What a merge yields for parts no value satisfies together (the compiler reads it as nothing). */
 const NOTHING: Obj = { not: {} };
 
@@ -30,7 +29,7 @@ export function mergeAll(parts: unknown[], path: string, ctx: LowerContext, dept
 
 /** A schema with its top-level $ref replaced by the target (merged with its siblings). */
 function deref(s: unknown, path: string, ctx: LowerContext, depth: number): Obj {
-  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  checkSchemaDepth(depth, path);
   if (s === true) return {};
   if (s === false) return NOTHING;
   if (!isObj(s)) throw new SchemaError(path, 'must be a schema object');

@@ -12,12 +12,11 @@
 // supported vocabulary (multipleOf, items as one schema, propertyNames, ...) is a SchemaError
 // naming it and its path, never an approximation.
 
-import { SchemaError, isObj, MAX_SCHEMA_DEPTH, regex, type SchemaNode } from './json_schema_types';
+import { SchemaError, isObj, checkSchemaDepth, regex, type SchemaNode, type Obj } from './json_schema_types';
 import { constrains, FRACTION, NOT_PATTERNS, PATTERNS, STANDARD_FORMATS, TYPES } from './json_schema_keywords';
 import { FORMATS } from './json_formats';
 import { literalsSource } from './regex';
 
-type Obj = Record<string, unknown>;
 /** What is known of the values a negation is used on (it is then exact only together with that). */
 export interface Within {
   /** A closed object's keys: "a key outside s's properties" is one of these. */
@@ -103,7 +102,7 @@ function propertyNames(s: Obj, path: string, ctx: LowerContext, depth: number): 
 
 /** The pattern property names must match: null (any name), false (none), or a pattern source. */
 function keyPattern(n: unknown, path: string, ctx: LowerContext, depth: number): string | null | false {
-  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  checkSchemaDepth(depth, path);
   if (n === true) return null;
   if (n === false) return false;
   if (!isObj(n)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');
@@ -158,7 +157,7 @@ function dependency(key: string, dep: unknown, path: string, k: string): unknown
  * where it is used (the negation is then exact for those values only).
  */
 export function negate(s: unknown, path: string, ctx: LowerContext, depth: number, within?: Within): unknown {
-  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+  checkSchemaDepth(depth, path);
   if (s === true) return false;
   if (s === false) return true;
   if (!isObj(s)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');

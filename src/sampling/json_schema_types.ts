@@ -3,7 +3,8 @@
 
 import { compileRegex, complementRegex, RegexError, type Pattern } from './regex';
 
-type Obj = Record<string, unknown>;
+/** A schema object (or any JSON object) as parsed. */
+export type Obj = Record<string, unknown>;
 
 export interface StringRules { minLength: number; maxLength: number; patterns: Pattern[] }
 export interface NumberRules {
@@ -75,6 +76,11 @@ export function regex(src: string, path: string, negated = false): Pattern {
 
 /** Deepest nesting of schemas (through properties, items, anyOf, allOf, $ref...) the compiler follows. */
 export const MAX_SCHEMA_DEPTH = 100;
+
+/** Throws the SchemaError for a schema nested deeper than MAX_SCHEMA_DEPTH. */
+export function checkSchemaDepth(depth: number, path: string): void {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+}
 
 export const ANY: SchemaNode = { kind: 'any' };
 /** Matches nothing: `false`, `{"not": {}}`. */

@@ -4,10 +4,8 @@
 // compiler cannot rewrite ("not" of multipleOf, of patternProperties...) is then just "this value
 // fails it", which is exact for that value. What cannot be compiled stays a SchemaError.
 
-import { isObj, MAX_SCHEMA_DEPTH, SchemaError, type SchemaNode } from './json_schema_types';
+import { isObj, checkSchemaDepth, SchemaError, type SchemaNode, type Obj } from './json_schema_types';
 import { validateJson } from './json_schema_validate';
-
-type Obj = Record<string, unknown>;
 
 export interface HoldsContext {
   /** The schema compiled as a validator reads it (unlisted keys allowed, keywords of other types ignored). */
@@ -59,7 +57,7 @@ export class Holds {
 
   /** Whether `v` satisfies `s`. Throws SchemaError for what cannot be compiled. */
   holds(v: unknown, s: unknown, path: string, depth: number): boolean {
-    if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(path, `schema nested deeper than ${MAX_SCHEMA_DEPTH} levels`);
+    checkSchemaDepth(depth, path);
     if (s === true) return true;
     if (s === false) return false;
     if (!isObj(s)) throw new SchemaError(path, 'must be a schema (an object or a boolean)');

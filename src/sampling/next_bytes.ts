@@ -5,13 +5,14 @@
 import { startValue, type Frame } from './json_frames';
 import type { GrammarState } from './json_grammar';
 import type { SchemaNode } from './json_schema';
+import { setBits } from './token_trie';
 
 /** A set of bytes: bit b & 31 of word b >>> 5. */
 export type ByteSet = Uint32Array;
 
 function byteSet(chars: string): ByteSet {
   const out = new Uint32Array(8);
-  for (let i = 0; i < chars.length; i++) out[chars.charCodeAt(i) >>> 5]! |= 1 << (chars.charCodeAt(i) & 31);
+  setBits(out, Array.from(chars, (c) => c.charCodeAt(0)));
   return out;
 }
 
@@ -55,8 +56,10 @@ function frameBytes(f: Frame | undefined): ByteSet | null {
 function startBytes(s: SchemaNode): ByteSet {
   let bits = starts.get(s);
   if (!bits) {
+    const bytes: number[] = [];
+    for (let b = 0; b < 256; b++) if (startValue(s, b, false, true, 0).length > 0) bytes.push(b);
     bits = new Uint32Array(8);
-    for (let b = 0; b < 256; b++) if (startValue(s, b, false, true, 0).length > 0) bits[b >>> 5]! |= 1 << (b & 31);
+    setBits(bits, bytes);
     starts.set(s, bits);
   }
   return bits;

@@ -338,6 +338,17 @@ export interface Pattern {
   test(s: string): boolean;
 }
 
+/** The segment `cp` falls in: the index of the last of `starts` (ascending, starts[0] = 0) at or below it. */
+export function segmentAt(starts: Int32Array, cp: number): number {
+  let lo = 0, hi = starts.length - 1;
+  while (lo < hi) {
+    const m = (lo + hi + 1) >> 1;
+    if (starts[m]! <= cp) lo = m;
+    else hi = m - 1;
+  }
+  return lo;
+}
+
 /**
  * The code points split into classes no edge tells apart: the edges' range ends cut the code
  * points into segments, and segments inside the same edges share a class.
@@ -352,19 +363,10 @@ function characterClasses(edges: readonly number[][]): { starts: Int32Array; seg
   }
   const starts = Int32Array.from([...cuts].sort((a, b) => a - b));
   const inside: number[][] = starts.length > 0 ? Array.from(starts, () => []) : [];
-  const segmentAt = (cp: number) => {
-    let lo = 0, hi = starts.length - 1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (starts[m]! <= cp) lo = m;
-      else hi = m - 1;
-    }
-    return lo;
-  };
   let k = 0;
   for (const e of edges) {
     for (let i = 0; i < e.length; i += 3, k++) {
-      for (let j = segmentAt(e[i]!); j < starts.length && starts[j]! <= e[i + 1]!; j++) inside[j]!.push(k);
+      for (let j = segmentAt(starts, e[i]!); j < starts.length && starts[j]! <= e[i + 1]!; j++) inside[j]!.push(k);
     }
   }
   const byEdges = new Map<string, number>();
@@ -476,14 +478,7 @@ export class Regex implements Pattern {
   }
 
   private segmentClass(cp: number): number {
-    const st = this.classStarts;
-    let lo = 0, hi = st.length - 1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (st[m]! <= cp) lo = m;
-      else hi = m - 1;
-    }
-    return this.segClass[lo]!;
+    return this.segClass[segmentAt(this.classStarts, cp)]!;
   }
 
   stepClass(state: number, c: number): number {

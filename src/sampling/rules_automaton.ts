@@ -5,7 +5,7 @@
 // and how many characters of a set of classes a state survives whatever their order (a
 // URI's path: any number; the 8 alphanumerics of a counted repetition: 8).
 
-import type { Pattern } from './regex';
+import { segmentAt, type Pattern } from './regex';
 
 /** Class bits of safeDepth(): classes 0..30 one bit each; bit 31 stands for every class from 31 on. */
 export const classBit = (c: number): number => 1 << (c < 31 ? c : 31);
@@ -54,14 +54,7 @@ export class RulesAutomaton {
   }
 
   private segmentClass(cp: number): number {
-    const st = this.starts;
-    let lo = 0, hi = st.length - 1;
-    while (lo < hi) {
-      const m = (lo + hi + 1) >> 1;
-      if (st[m]! <= cp) lo = m;
-      else hi = m - 1;
-    }
-    return this.segClass[lo]!;
+    return this.segClass[segmentAt(this.starts, cp)]!;
   }
 
   /** The state of the patterns' states `rs` (-1 when one is dead). */

@@ -13,6 +13,7 @@
 import type { StringRules } from './json_schema';
 import type { SFrame } from './json_frames';
 import { classBit, rulesAutomaton, type RulesAutomaton } from './rules_automaton';
+import { setBits } from './token_trie';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -339,6 +340,6 @@ export class StringMasks {
 
 function bitsOf(ids: Uint32Array, words: number): Uint32Array {
   const m = new Uint32Array(words);
-  for (let i = 0; i < ids.length; i++) m[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
+  setBits(m, ids);
   return m;
 }

@@ -15,14 +15,12 @@
 // items: the tails are read once after a stand-in item (keptCloses), and only the nodes whose
 // text is an earlier item or one the tails compare with are closed one by one.
 
-import { finish, probeItems, stepString, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
+import { finish, hexDigitValue, JSON_ESCAPES, probeItems, stepString, UTF8_LEAD, utf8LeadBits, type AFrame, type Frame, type SFrame, type Stack } from './json_frames';
 import type { StringRules } from './json_schema';
 import { stackKey } from './json_state_key';
 import type { GrammarState, JsonGrammar } from './json_grammar';
 import { rulesAutomaton, type RulesAutomaton } from './rules_automaton';
 
-const ESCAPES: Record<number, number> = { 0x22: 0x22, 0x5c: 0x5c, 0x2f: 0x2f, 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9 };
-const hexVal = (b: number) => (b >= 0x30 && b <= 0x39 ? b - 0x30 : (b | 0x20) >= 0x61 && (b | 0x20) <= 0x66 ? (b | 0x20) - 0x57 : -1);
 
 /**
  * How a string body with nothing pending reads `b`: the code points it adds and the bytes from
@@ -44,14 +42,14 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
     }
     if (esc === 1) {
       if (x === 0x75) { esc = 5; cp = 0; continue; }
-      const e = ESCAPES[x];
+      const e = JSON_ESCAPES[x];
       if (e === undefined) return null;
       cps.push(e);
       esc = 0;
       continue;
     }
     if (esc > 1) {
-      const h = hexVal(x);
+      const h = hexDigitValue(x);
       if (h < 0) return null;
       cp = (cp << 4) | h;
       if (esc === 2) {
@@ -64,14 +62,12 @@ export function splitStringToken(b: Uint8Array): { cps: number[]; tail: Uint8Arr
     if (x === 0x5c) { esc = 1; continue; }
     if (x < 0x20) return null;
     if (x < 0x80) { cps.push(x); continue; }
-    if (x >= 0xc2 && x <= 0xdf) { need = 1; cp = x & 0x1f; }
-    else if (x === 0xe0) { need = 2; lo = 0xa0; cp = x & 0x0f; }
-    else if (x === 0xed) { need = 2; hi = 0x9f; cp = x & 0x0f; }
-    else if (x >= 0xe1 && x <= 0xef) { need = 2; cp = x & 0x0f; }
-    else if (x === 0xf0) { need = 3; lo = 0x90; cp = x & 0x07; }
-    else if (x >= 0xf1 && x <= 0xf3) { need = 3; cp = x & 0x07; }
-    else if (x === 0xf4) { need = 3; hi = 0x8f; cp = x & 0x07; }
-    else return null;
+    const l = UTF8_LEAD[x]!;
+    if (l === 0) return null;
+    need = l & 3;
+    lo = (l >> 8) & 0xff;
+    hi = (l >> 16) & 0xff;
+    cp = x & utf8LeadBits(need);
   }
   return { cps, tail: null };
 }
