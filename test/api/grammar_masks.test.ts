@@ -6,10 +6,11 @@
 // with tails (`", "`, `":`), escapes, partial UTF-8 characters, whitespace runs, digits.
 // And next_bytes.ts (the bytes the walk does not feed) against feeding every byte.
 import { describe, expect, it } from 'vitest';
-import { JsonGrammar, TokenTable, type GrammarState } from '../../src/sampling/json_grammar';
+import { JsonGrammar } from '../../src/sampling/json_grammar';
 import { compileJsonSchema } from '../../src/sampling/json_schema';
 import { inByteSet, nextBytes } from '../../src/sampling/next_bytes';
 import { Rng } from '../../src/sampling/rng';
+import { maskVocabulary } from '../helpers/mask_vocabulary';
 
 const utf8 = new TextEncoder();
 
@@ -41,17 +42,7 @@ const schemas: [string, unknown][] = [
 
 describe('mask fast paths agree with reading every token', () => {
   const bytes = vocabulary();
-  const stops = [bytes.length]; // a stop id past the table's tokens
-  const table = new TokenTable([...bytes, null]);
-
-  function bruteForce(s: GrammarState): number[] {
-    const out: number[] = [];
-    bytes.forEach((b, id) => {
-      if (s.grammar.feedBytes(s, b)) out.push(id);
-    });
-    if (s.grammar.canEnd(s)) out.push(...stops);
-    return out;
-  }
+  const { stops, table, bruteForce } = maskVocabulary(bytes); // a stop id past the table's tokens
 
   it.each(schemas)('%s: every state of random documents', (_name, schema) => {
     let states = 0;

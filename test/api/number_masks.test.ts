@@ -9,6 +9,7 @@ import { compileJsonSchema, type NumberRules } from '../../src/sampling/json_sch
 import { exponentFeasible, mantissaFeasible } from '../../src/sampling/json_number_exponent';
 import { NumberWalk } from '../../src/sampling/number_walk';
 import { Rng } from '../../src/sampling/rng';
+import { maskVocabulary } from '../helpers/mask_vocabulary';
 
 const utf8 = new TextEncoder();
 
@@ -79,17 +80,7 @@ const documents: [string, unknown, string[]][] = [
 
 describe('number masks: the number walk agrees with reading every token', () => {
   const bytes = vocabulary();
-  const stops = [bytes.length];
-  const table = new TokenTable([...bytes, null]);
-
-  function bruteForce(s: GrammarState): number[] {
-    const out: number[] = [];
-    bytes.forEach((b, id) => {
-      if (s.grammar.feedBytes(s, b)) out.push(id);
-    });
-    if (s.grammar.canEnd(s)) out.push(...stops);
-    return out;
-  }
+  const { stops, table, bruteForce } = maskVocabulary(bytes); // a stop id past the table's tokens
   const inNumber = (s: GrammarState) => s.stacks.length > 0 && s.stacks.every((st) => st[st.length - 1]?.k === 'N');
 
   it.each(schemas)('%s: every state of random documents', (_name, schema) => {

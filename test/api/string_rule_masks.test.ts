@@ -6,10 +6,11 @@
 // letters, digits, URI and e-mail punctuation, ASCII and Unicode white space, multibyte
 // characters, escapes, closing quotes with tails, partial UTF-8 characters.
 import { describe, expect, it } from 'vitest';
-import { JsonGrammar, TokenTable, type GrammarState } from '../../src/sampling/json_grammar';
+import { JsonGrammar } from '../../src/sampling/json_grammar';
 import { compileJsonSchema } from '../../src/sampling/json_schema';
 import { compileRegex, complementRegex } from '../../src/sampling/regex';
 import { Rng } from '../../src/sampling/rng';
+import { maskVocabulary } from '../helpers/mask_vocabulary';
 
 const utf8 = new TextEncoder();
 
@@ -51,17 +52,7 @@ const schemas: [string, unknown][] = [
 
 describe('string masks under length and pattern rules agree with reading every token', () => {
   const bytes = vocabulary();
-  const stops = [bytes.length];
-  const table = new TokenTable([...bytes, null]);
-
-  function bruteForce(s: GrammarState): number[] {
-    const out: number[] = [];
-    bytes.forEach((b, id) => {
-      if (s.grammar.feedBytes(s, b)) out.push(id);
-    });
-    if (s.grammar.canEnd(s)) out.push(...stops);
-    return out;
-  }
+  const { stops, table, bruteForce } = maskVocabulary(bytes); // a stop id past the table's tokens
 
   it.each(schemas)('%s: every state of random documents', (_name, schema) => {
     let states = 0, inRules = 0;

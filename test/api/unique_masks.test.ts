@@ -5,10 +5,11 @@
 // and open or close the next one (`", "a"`, `"a", "b"`, `"]`), escapes spelling earlier items
 // (`\u0061`), and enough tokens below `"` and at the root that the body tables are used.
 import { describe, expect, it } from 'vitest';
-import { JsonGrammar, TokenTable, type GrammarState } from '../../src/sampling/json_grammar';
+import { JsonGrammar, type GrammarState } from '../../src/sampling/json_grammar';
 import { compileJsonSchema } from '../../src/sampling/json_schema';
 import { Rng } from '../../src/sampling/rng';
 import { keptCloseCounts } from '../../src/sampling/string_tails';
+import { maskVocabulary } from '../helpers/mask_vocabulary';
 
 const utf8 = new TextEncoder();
 
@@ -42,17 +43,7 @@ const schemas: [string, unknown][] = [
 
 describe('masks inside the items of unique arrays agree with reading every token', () => {
   const bytes = vocabulary();
-  const stops = [bytes.length];
-  const table = new TokenTable([...bytes, null]);
-
-  function bruteForce(s: GrammarState): number[] {
-    const out: number[] = [];
-    bytes.forEach((b, id) => {
-      if (s.grammar.feedBytes(s, b)) out.push(id);
-    });
-    if (s.grammar.canEnd(s)) out.push(...stops);
-    return out;
-  }
+  const { stops, table, bruteForce } = maskVocabulary(bytes); // a stop id past the table's tokens
 
   const inKept = (s: GrammarState) => s.stacks.some((st) => { const f = st[st.length - 1]; return f?.k === 'S' && f.keep && f.esc === 0 && f.need === 0; });
 
