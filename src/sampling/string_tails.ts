@@ -211,9 +211,19 @@ export class StringTails {
     if (!after) return;
     const ok = this.accepted(g, after);
     for (const node of w.closeNodes) {
-      const tails = this.closeTails[node]!;
-      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+      this.pushClosing(node, ok, out);
     }
+  }
+
+  /** The closing ids at `node` whose tail `ok` accepts, onto `out`. */
+  private pushClosing(node: number, ok: Uint8Array, out: ArrayLike<number>[]): void {
+    const tails = this.closeTails[node]!;
+    for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+  }
+
+  /** `f` having read the characters up to `node` (under rules: `rs`, its automaton states there), its text `txt`. */
+  private closedAt(f: SFrame, node: number, rs: readonly number[] | null, txt: string): SFrame {
+    return { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt };
   }
 
   /**
@@ -229,7 +239,7 @@ export class StringTails {
     for (let n = 0; n < nodes.length; n++) {
       const node = nodes[n]!;
       const texted = f.key !== null || f.keep;
-      const at: SFrame = rs || texted ? { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt: texted ? f.txt + this.text[node]! : f.txt } : f;
+      const at: SFrame = rs || texted ? this.closedAt(f, node, rs, texted ? f.txt + this.text[node]! : f.txt) : f;
       let ok: Uint8Array | null = null;
       if (!texted && shared) ok = stepString(at, 0x22).t === 'done' ? shared : null;
       else {
@@ -243,8 +253,7 @@ export class StringTails {
         if (!texted) shared = ok;
       }
       if (!ok) continue;
-      const tails = this.closeTails[node]!;
-      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+      this.pushClosing(node, ok, out);
     }
   }
 
@@ -262,7 +271,7 @@ export class StringTails {
     const written = new Set(parent.seen.split('\n'));
     let stand = '\u0000';
     while (written.has(JSON.stringify(stand))) stand += '\u0000';
-    const after = this.close(st, { ...f, len: rs ? f.len + this.depth[nodes[0]!]! : f.len, rs: rs ?? f.rs, txt: stand });
+    const after = this.close(st, this.closedAt(f, nodes[0]!, rs, stand));
     if (!after) return false;
     const shared = this.probedAccepted(g, after);
     if (shared.texts.includes(JSON.stringify(stand))) return false;
@@ -279,12 +288,11 @@ export class StringTails {
       let ok: Uint8Array | null = shared.ok;
       if (special.has(this.text[node]!)) {
         keptCloseCounts.oneByOne++;
-        const at = this.close(st, { ...f, len: rs ? f.len + this.depth[node]! : f.len, rs: rs ?? f.rs, txt: f.txt + this.text[node]! });
+        const at = this.close(st, this.closedAt(f, node, rs, f.txt + this.text[node]!));
         ok = at ? this.accepted(g, at) : null;
       }
       if (!ok) continue;
-      const tails = this.closeTails[node]!;
-      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+      this.pushClosing(node, ok, out);
     }
     return true;
   }
@@ -345,8 +353,7 @@ export class StringTails {
         if (!special.has(node)) shared = ok;
       }
       if (!ok) continue;
-      const tails = this.closeTails[node]!;
-      for (let j = 0; j < tails.length; j++) if (ok[tails[j]!] === 1) out.push(this.closeIds[node]![j]!);
+      this.pushClosing(node, ok, out);
     }
   }
 

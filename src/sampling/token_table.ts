@@ -213,7 +213,7 @@ export class TokenTable {
   private walkAfterWhitespace(state: GrammarState, free: number, sink: Sink, direct = true): void {
     const ws = (this.ws ??= whitespaceTable(this.trie));
     const only = onlyWords(ws, this.trie, this.words, free);
-    for (let i = 0; i < only.length; i += 2) sink.mask[only[i]!]! |= only[i + 1]!;
+    orWords(sink.mask, only);
     const may = nextBytes(state);
     if (!may) for (let b = 0; b < 256; b++) this.afterWhitespace(ws, b, state, free, sink, direct);
     else {
@@ -293,7 +293,7 @@ export class TokenTable {
       memo.set(key, words);
       if (memo.size > SUBTREE_MEMO) memo.delete(memo.keys().next().value!);
     }
-    for (let i = 0; i < words.length; i += 2) sink.mask[words[i]!]! |= words[i + 1]!;
+    orWords(sink.mask, words);
   }
 
   /** Per grammar, subtree() masks by node and state, as [word index, bits] pairs of their words other than 0. */
@@ -432,6 +432,11 @@ function takeWords(mask: Uint32Array): Uint32Array {
     mask[w] = 0;
   }
   return out;
+}
+
+/** ORs takeWords() pairs into a mask. */
+function orWords(mask: Uint32Array, words: Uint32Array): void {
+  for (let i = 0; i < words.length; i += 2) mask[words[i]!]! |= words[i + 1]!;
 }
 
 /** The set bits of a mask, ascending. */
